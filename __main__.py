@@ -1,0 +1,37 @@
+"""Pulumi program: read this stack's config, build one hardened host, export how to reach it."""
+
+import pulumi
+
+from components.config import PROJECT, ConfigError, parse_host_spec
+from components.firstboot import FirstBootTooLarge, render_first_boot
+from components.host import HostArgs
+from components.providers import host_class
+
+
+def read_project_config() -> dict[str, str]:
+    """Every `hardened-vps:*` value of this stack, as Pulumi hands them (unknown keys included, to be reported)."""
+    prefix = f"{PROJECT}:"
+    every = pulumi.runtime.config.CONFIG.get()
+    return {key[len(prefix):]: value for key, value in every.items() if key.startswith(prefix)}
+
+
+try:
+    spec = parse_host_spec(read_project_config(), stack=pulumi.get_stack())
+    first_boot = render_first_boot(spec)
+except (ConfigError, FirstBootTooLarge) as err:
+    # Raised before any resource is registered: nothing is created, nothing is touched.
+    raise pulumi.RunError(str(err)) from None
+
+host = host_class(spec.vendor)(  # imports only this vendor's SDK
+    spec.host_name, HostArgs(spec=spec, first_boot=first_boot))
+
+pulumi.export("vendor", spec.vendor)
+pulumi.export("plan", f"{spec.size.slug} in {spec.region} ({spec.image})")
+pulumi.export("ipv4", host.ipv4)
+pulumi.export("ipv6", host.ipv6)
+pulumi.export("sshCommand", host.ssh_command)
+pulumi.export("url", host.url)
+pulumi.export("monthlyCostUsd", host.monthly_cost_usd)
+pulumi.export("firstBootDigest", first_boot.digest)
+pulumi.export("firstBootApplied", "on every change (reprovision: true)" if spec.reprovision
+              else "at creation only; set reprovision: true to rebuild the server with new first-boot data")

@@ -1,0 +1,440 @@
+"""Provider-neutral host description, built and validated from stack config.
+
+Everything here is pure: `parse_host_spec` takes the raw strings Pulumi hands the program (or a stack
+file's values) and either returns a `HostSpec` or raises one `ConfigError` listing every problem, each
+naming the key, the bad value and what is allowed. Nothing touches a cloud.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+import re
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from components import catalog
+
+PROJECT = "hardened-vps"
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+DEFAULT_REGIONS = {"digitalocean": "fra1", "linode": "eu-central", "lightsail": "eu-central-1"}
+
+
+class ConfigError(ValueError):
+    """Bad stack configuration; `problems` lists each one, ready to print."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        plural = "s" if len(problems) != 1 else ""
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid stack configuration ({len(problems)} problem{plural}):\n{lines}")
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """One project config key: the single source for validation, Pulumi.yaml and the README."""
+
+    name: str
+    type: str  # string | integer | boolean | array (Pulumi.yaml config types)
+    description: str
+    default: Any = None  # None: no default (required or optional as `required` says)
+    required: bool = False
+
+
+CONFIG_KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey("vendor", "string", "Cloud vendor: digitalocean, linode or lightsail.", required=True),
+    ConfigKey("size", "string", "Portable tier (nano, small, medium, large) or an exact vendor plan slug.", "small"),
+    ConfigKey("region", "string", "Vendor region slug; default per vendor: fra1, eu-central, eu-central-1."),
+    ConfigKey("image", "string", "OS image: debian-13, debian-12 or ubuntu-24.04.", catalog.DEFAULT_IMAGE),
+    ConfigKey("hostName", "string", "Server name (and label/tag base); default <project>-<stack>."),
+    ConfigKey("adminUser", "string", "Login of the admin account (key-only SSH, sudo).", "deploy"),
+    ConfigKey("sshPublicKeys", "array", "OpenSSH public keys of the admin (at least one; RSA >= 3072 bits).",
+              required=True),
+    ConfigKey("sshAllowedCidrs", "array", "Source CIDRs allowed to reach SSH (port 22).", ["0.0.0.0/0", "::/0"]),
+    ConfigKey("domain", "string", "Domain name served over HTTPS (A/AAAA records made at the vendor)."),
+    ConfigKey("acmeEmail", "string", "Contact e-mail for the ACME account; required with domain."),
+    ConfigKey("acmeServer", "string", "ACME directory URL (staging or a test server for trials).", LETS_ENCRYPT),
+    ConfigKey("manageDns", "boolean", "Create A/AAAA records for domain in a zone hosted at the vendor.", True),
+    ConfigKey("dnsZone", "string", "The vendor-hosted DNS zone holding domain; default: domain minus its first "
+                                   "label (app.example.com -> example.com), or domain itself with two labels."),
+    ConfigKey("backups", "boolean", "Turn on the vendor's automatic backups (extra cost).", False),
+    ConfigKey("monitoring", "boolean", "Install the vendor's free monitoring agent (DigitalOcean only).", True),
+    ConfigKey("ipv6", "boolean", "Give the server a public IPv6 address where the vendor makes it optional.", True),
+    ConfigKey("swapSizeMb", "integer", "Swap file size in MiB; 0 disables swap.", 1024),
+    ConfigKey("rebootWindow", "string", "Time (HH:MM, UTC) for reboots after security updates, or 'off'.", "04:00"),
+    ConfigKey("tags", "array", "Tags for the server and its resources (lowercase, digits, - _ :).", []),
+    ConfigKey("appName", "string", "System user and unit name of the web app.", "app"),
+    ConfigKey("appHealthPath", "string", "HTTP path that answers 200 when the app is healthy.", "/healthz"),
+    ConfigKey("production", "boolean", "Declare this stack production (policies demand backups, protect).", False),
+    ConfigKey("protect", "boolean", "Protect the server from deletion and replacement (pulumi protect).", False),
+    ConfigKey("reprovision", "boolean",
+              "Allow a first-boot data change to REPLACE the server (default: keep the running server).", False),
+)
+KEYS_BY_NAME: Mapping[str, ConfigKey] = {k.name: k for k in CONFIG_KEYS}
+
+
+@dataclass(frozen=True)
+class SshKey:
+    """A parsed OpenSSH public key."""
+
+    type: str
+    blob: str
+    comment: str = ""
+
+    @property
+    def line(self) -> str:
+        return " ".join(p for p in (self.type, self.blob, self.comment) if p)
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """Everything the host needs, vendor-neutral; adapters translate it, renderers turn it into first boot."""
+
+    vendor: str
+    size: catalog.Size
+    region: str
+    image: str
+    host_name: str
+    admin_user: str
+    ssh_keys: tuple[SshKey, ...]
+    ssh_allowed_cidrs: tuple[str, ...]
+    domain: str | None = None
+    acme_email: str | None = None
+    acme_server: str = LETS_ENCRYPT
+    manage_dns: bool = True
+    dns_zone: str | None = None
+    backups: bool = False
+    monitoring: bool = True
+    ipv6: bool = True
+    swap_size_mb: int = 1024
+    reboot_window: str | None = "04:00"
+    tags: tuple[str, ...] = field(default_factory=tuple)
+    app_name: str = "app"
+    app_health_path: str = "/healthz"
+    production: bool = False
+    protect: bool = False
+    reprovision: bool = False
+
+    @property
+    def vendor_info(self) -> catalog.Vendor:
+        return catalog.vendor(self.vendor)
+
+    @property
+    def image_slug(self) -> str:
+        return self.vendor_info.images[self.image]
+
+    @property
+    def dns_record_name(self) -> str:
+        """The record's name inside its zone: "@" for the apex."""
+        if not self.domain or not self.dns_zone or self.domain == self.dns_zone:
+            return "@"
+        return self.domain[: -len(self.dns_zone) - 1]
+
+    @property
+    def os_family(self) -> str:
+        return "ubuntu" if self.image.startswith("ubuntu") else "debian"
+
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+_UNIX_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,30}$")
+_DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+_TAG = re.compile(r"^[a-z0-9][a-z0-9:_-]{0,63}$")
+_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+_RESERVED_USERS = frozenset({"root", "daemon", "bin", "sys", "sync", "nobody", "www-data", "admin", "ubuntu",
+                             "debian", "sshd", "systemd-network", "_apt", "nginx"})
+SSH_KEY_TYPES = ("ssh-ed25519", "sk-ssh-ed25519@openssh.com", "ssh-rsa", "ecdsa-sha2-nistp256",
+                 "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ecdsa-sha2-nistp256@openssh.com")
+MIN_RSA_BITS = 3072  # sshd's RequiredRSASize in our drop-in (ssh-audit guide): smaller keys would lock you out
+
+
+def _allowed(values: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(values)
+
+
+def parse_ssh_key(text: str) -> SshKey:
+    """Parse one OpenSSH public key line; ValueError says what is wrong with it."""
+    parts = text.strip().split(None, 2)
+    if len(parts) < 2:
+        raise ValueError("expected '<type> <base64> [comment]'")
+    key_type, blob = parts[0], parts[1]
+    if key_type not in SSH_KEY_TYPES:
+        raise ValueError(f"key type {key_type!r} is not accepted; allowed: {_allowed(SSH_KEY_TYPES)}")
+    try:
+        raw = base64.b64decode(blob, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("the key body is not valid base64") from None
+    fields = _ssh_fields(raw)
+    if not fields or fields[0] != key_type.encode():
+        raise ValueError("the key body does not match its type (truncated or pasted wrong?)")
+    if key_type == "ssh-rsa":
+        modulus = fields[2] if len(fields) > 2 else b""
+        bits = int.from_bytes(modulus, "big").bit_length()
+        if bits < MIN_RSA_BITS:
+            raise ValueError(f"RSA key has {bits} bits; at least {MIN_RSA_BITS} are required (or use ed25519)")
+    return SshKey(key_type, blob, parts[2].strip() if len(parts) > 2 else "")
+
+
+def _ssh_fields(raw: bytes) -> list[bytes]:
+    """Split an SSH wire-format blob into its length-prefixed fields (empty list when malformed)."""
+    out: list[bytes] = []
+    pos = 0
+    while pos < len(raw):
+        if pos + 4 > len(raw):
+            return []
+        (n,) = struct.unpack(">I", raw[pos:pos + 4])
+        pos += 4
+        if pos + n > len(raw):
+            return []
+        out.append(raw[pos:pos + n])
+        pos += n
+    return out
+
+
+def is_valid_domain(name: str) -> bool:
+    labels = name.split(".")
+    return (len(name) <= 253 and len(labels) >= 2 and all(_DOMAIN_LABEL.match(lbl) for lbl in labels)
+            and not labels[-1].isdigit())
+
+
+class _Collector:
+    """Collects problems so one run reports all of them."""
+
+    def __init__(self, raw: Mapping[str, Any]):
+        self.raw = raw
+        self.problems: list[str] = []
+
+    def fail(self, key: str, message: str) -> None:
+        self.problems.append(f"{PROJECT}:{key}: {message}")
+
+    def string(self, key: str) -> str | None:
+        value = self.raw.get(key)
+        if value is None or value == "":
+            default = KEYS_BY_NAME[key].default
+            return default if isinstance(default, str) else None
+        return str(value).strip()
+
+    def boolean(self, key: str) -> bool:
+        value = self.raw.get(key)
+        if value is None or value == "":
+            return bool(KEYS_BY_NAME[key].default)
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "false"):
+            return text == "true"
+        self.fail(key, f"{value!r} is not a boolean; allowed: true, false")
+        return bool(KEYS_BY_NAME[key].default)
+
+    def integer(self, key: str, low: int, high: int) -> int:
+        value = self.raw.get(key)
+        default = int(KEYS_BY_NAME[key].default)
+        if value is None or value == "":
+            return default
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            self.fail(key, f"{value!r} is not a whole number; allowed: {low} to {high}")
+            return default
+        if not low <= number <= high:
+            self.fail(key, f"{number} is out of range; allowed: {low} to {high}")
+            return default
+        return number
+
+    def array(self, key: str) -> list[str]:
+        value = self.raw.get(key)
+        if value is None or value == "":
+            return list(KEYS_BY_NAME[key].default or [])
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                value = [value]  # a single value given as plain text
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(key, f"{value!r} is not a list of strings")
+            return []
+        return [v.strip() for v in value]
+
+
+def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev") -> HostSpec:
+    """Validate raw config values (strings, as Pulumi gives them) into a HostSpec, or raise ConfigError."""
+    c = _Collector(raw)
+    unknown = sorted(set(raw) - set(KEYS_BY_NAME))
+    for key in unknown:
+        c.fail(key, f"unknown key; known keys: {_allowed([k.name for k in CONFIG_KEYS])}")
+
+    vendor_name = c.string("vendor")
+    vendor: catalog.Vendor | None = None
+    if vendor_name is None:
+        c.fail("vendor", f"missing; allowed: {_allowed(catalog.VENDORS)}")
+    elif vendor_name not in catalog.CATALOG:
+        c.fail("vendor", f"{vendor_name!r} is not supported; allowed: {_allowed(catalog.VENDORS)}")
+    else:
+        vendor = catalog.vendor(vendor_name)
+
+    size = _parse_size(c, vendor)
+    region = c.string("region") or (DEFAULT_REGIONS.get(vendor.name) if vendor else None) or ""
+    if vendor and region not in vendor.regions:
+        c.fail("region", f"{region!r} is not a {vendor.name} region; allowed: {_allowed(vendor.regions)}")
+    image = c.string("image") or catalog.DEFAULT_IMAGE
+    if image not in catalog.IMAGES:
+        c.fail("image", f"{image!r} is not supported; allowed: {_allowed(catalog.IMAGES)}")
+    elif vendor and image not in vendor.images:
+        c.fail("image", f"{image!r} is not offered by {vendor.name}; allowed: {_allowed(list(vendor.images))}")
+
+    host_name = c.string("hostName") or f"{PROJECT}-{stack}".lower()
+    if not _NAME.match(host_name):
+        c.fail("hostName", f"{host_name!r} is not a valid name; allowed: 2-63 lowercase letters, digits and "
+                           "hyphens, starting with a letter")
+
+    admin = c.string("adminUser") or "deploy"
+    app_name = c.string("appName") or "app"
+    for key, user in (("adminUser", admin), ("appName", app_name)):
+        if not _UNIX_USER.match(user) or user in _RESERVED_USERS:
+            c.fail(key, f"{user!r} is not a usable account name; allowed: lowercase letters, digits, _ and -, "
+                        f"up to 31 characters, not one of {_allowed(sorted(_RESERVED_USERS))}")
+    if admin == app_name:
+        c.fail("appName", f"{app_name!r} must differ from adminUser: the app runs without login or sudo")
+
+    keys: list[SshKey] = []
+    key_lines = c.array("sshPublicKeys")
+    if not key_lines:
+        c.fail("sshPublicKeys", "missing; give at least one OpenSSH public key (e.g. the contents of "
+                                "~/.ssh/id_ed25519.pub); password login is disabled")
+    for i, line in enumerate(key_lines):
+        try:
+            keys.append(parse_ssh_key(line))
+        except ValueError as err:
+            c.fail("sshPublicKeys", f"entry {i} ({line[:24]!r}...) is malformed: {err}")
+
+    cidrs: list[str] = []
+    for cidr in c.array("sshAllowedCidrs"):
+        try:
+            cidrs.append(str(ipaddress.ip_network(cidr, strict=True)))
+        except ValueError as err:
+            c.fail("sshAllowedCidrs", f"{cidr!r} is not a CIDR ({err}); allowed: e.g. 203.0.113.7/32, "
+                                      "2001:db8::/48, 0.0.0.0/0")
+    if not cidrs and not any(p.startswith(f"{PROJECT}:sshAllowedCidrs") for p in c.problems):
+        c.fail("sshAllowedCidrs", "empty: nobody could reach SSH; give at least one CIDR")
+
+    domain = c.string("domain")
+    if domain is not None:
+        domain = domain.lower().rstrip(".")
+        if not is_valid_domain(domain):
+            c.fail("domain", f"{domain!r} is not a valid domain name; allowed: e.g. app.example.com "
+                             "(letters, digits, hyphens, at least two labels)")
+    zone = c.string("dnsZone")
+    if zone is not None:
+        zone = zone.lower().rstrip(".")
+        if not is_valid_domain(zone):
+            c.fail("dnsZone", f"{zone!r} is not a valid domain name; allowed: e.g. example.com")
+        elif domain and not (domain == zone or domain.endswith("." + zone)):
+            c.fail("dnsZone", f"{zone!r} does not contain domain {domain!r}; allowed: {domain} or a parent of it")
+    elif domain and is_valid_domain(domain):
+        zone = domain.split(".", 1)[1] if domain.count(".") >= 2 else domain
+    acme_email = c.string("acmeEmail")
+    if acme_email is not None and not _EMAIL.match(acme_email):
+        c.fail("acmeEmail", f"{acme_email!r} is not an e-mail address")
+    if domain and not acme_email:
+        c.fail("acmeEmail", "missing; required when domain is set (the ACME account contact)")
+    acme_server = c.string("acmeServer") or LETS_ENCRYPT
+    if not re.match(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/\S*)?$", acme_server):
+        c.fail("acmeServer", f"{acme_server!r} is not an https:// URL")
+
+    reboot = c.string("rebootWindow") or "04:00"
+    if reboot != "off" and not _TIME.match(reboot):
+        c.fail("rebootWindow", f"{reboot!r} is not a time; allowed: HH:MM (24 h, UTC) or off")
+
+    tags = c.array("tags")
+    for tag in tags:
+        if not _TAG.match(tag):
+            c.fail("tags", f"{tag!r} is not a valid tag; allowed: lowercase letters, digits, - _ :, "
+                           "up to 64 characters")
+    health = c.string("appHealthPath") or "/healthz"
+    if not _PATH.match(health):
+        c.fail("appHealthPath", f"{health!r} is not an absolute URL path; allowed: e.g. /healthz")
+
+    flags = {k: c.boolean(k) for k in ("manageDns", "backups", "monitoring", "ipv6", "production", "protect",
+                                       "reprovision")}
+    swap = c.integer("swapSizeMb", 0, 16384)
+
+    if c.problems or vendor is None or size is None:
+        raise ConfigError(c.problems)
+    return HostSpec(
+        vendor=vendor.name, size=size, region=region, image=image, host_name=host_name, admin_user=admin,
+        ssh_keys=tuple(keys), ssh_allowed_cidrs=tuple(cidrs), domain=domain, acme_email=acme_email,
+        acme_server=acme_server, manage_dns=flags["manageDns"], dns_zone=zone if domain else None,
+        backups=flags["backups"],
+        monitoring=flags["monitoring"], ipv6=flags["ipv6"], swap_size_mb=swap,
+        reboot_window=None if reboot == "off" else reboot, tags=tuple(tags), app_name=app_name,
+        app_health_path=health, production=flags["production"], protect=flags["protect"],
+        reprovision=flags["reprovision"],
+    )
+
+
+def _parse_size(c: _Collector, vendor: catalog.Vendor | None) -> catalog.Size | None:
+    name = c.string("size") or "small"
+    if vendor is None:
+        return None
+    size = vendor.size_for(name) if name in catalog.TIERS else vendor.size_by_slug(name)
+    if size is None:
+        if name in catalog.TIERS:
+            c.fail("size", f"tier {name!r} is not offered by {vendor.name}; allowed tiers: "
+                           f"{_allowed(vendor.tiers)}; or a plan: {_allowed([s.slug for s in vendor.sizes])}")
+        else:
+            c.fail("size", f"{name!r} is not a {vendor.name} plan; allowed: tiers {_allowed(vendor.tiers)} "
+                           f"or plans {_allowed([s.slug for s in vendor.sizes])}")
+    return size
+
+
+def stack_config_values(document: Mapping[str, Any],
+                        project: str = PROJECT) -> tuple[dict[str, str], dict[str, str]]:
+    """Split a stack file's `config:` into (project values, other namespaces' values) as Pulumi strings.
+
+    Pulumi hands a program every value as a string: lists and maps as JSON, booleans as true/false.
+    Encrypted `secure:` values are kept as an opaque marker (they are never needed to build the spec).
+    """
+    mine: dict[str, str] = {}
+    other: dict[str, str] = {}
+    for full_key, value in (document.get("config") or {}).items():
+        namespace, _, key = str(full_key).partition(":")
+        text = _pulumi_string(value)
+        if namespace == project and key:
+            mine[key] = text
+        else:
+            other[str(full_key)] = text
+    return mine, other
+
+
+def _pulumi_string(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return "[secret]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def load_stack_file(path: str | Path, override: Callable[[dict[str, str]], None] | None = None) -> HostSpec:
+    """Build the HostSpec of a `stacks/Pulumi.<stack>.yaml` file (for tests, the plan and the VM proof)."""
+    import yaml  # imported here: the Pulumi program itself never needs PyYAML
+
+    path = Path(path)
+    document = yaml.safe_load(path.read_text()) or {}
+    values, _ = stack_config_values(document)
+    if override:
+        override(values)
+    return parse_host_spec(values, stack=stack_name_of(path))
+
+
+def stack_name_of(path: str | Path) -> str:
+    """`stacks/Pulumi.prod.yaml` -> `prod`."""
+    name = Path(path).name
+    return name[len("Pulumi."):-len(".yaml")] if name.startswith("Pulumi.") else Path(path).stem

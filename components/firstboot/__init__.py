@@ -1,0 +1,283 @@
+"""First-boot data: one provider-neutral description of the host, rendered in two forms.
+
+`describe_first_boot(spec)` lists the files to write (rendered from `templates/`, one template per config
+file) and the provisioning script that activates them. `render_cloud_config` delivers that description as
+cloud-config (DigitalOcean, Linode); `render_launch_script` delivers the very same files and script as a
+bash launch script (AWS Lightsail, which does not honour #cloud-config). Both are pure functions.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import io
+import re
+import shlex
+import tarfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from components.config import HostSpec
+
+TEMPLATES = Path(__file__).parent / "templates"
+#: Linode's metadata service takes at most 16 KiB of base64-encoded user data; we hold every form to that.
+MAX_FIRST_BOOT_BYTES = 16 * 1024
+PROVISION_SCRIPT = "/usr/local/sbin/hvps-provision"
+SAMPLE_APP_MODULE = "app:app"
+
+BASE_PACKAGES = ("nginx", "fail2ban", "python3-systemd", "nftables", "unattended-upgrades", "gunicorn", "curl",
+                 "sudo", "openssh-server", "systemd-timesyncd", "libpam-tmpdir", "needrestart", "apt-listchanges")
+
+# Security pockets that unattended-upgrades may install from (Debian wiki UnattendedUpgrades; Ubuntu docs).
+_UPGRADE_ORIGINS = {
+    "debian": ('"origin=Debian,codename=${distro_codename},label=Debian-Security";',
+               '"origin=Debian,codename=${distro_codename}-security,label=Debian-Security";'),
+    "ubuntu": ('"origin=${distro_id},archive=${distro_codename}-security";',),
+}
+
+# Key exchange per image: post-quantum hybrids first where that image's OpenSSH has them (ssh-audit guide);
+# curve25519 stays as the fallback for clients older than OpenSSH 9.0.
+_KEX_COMMON = ("curve25519-sha256,curve25519-sha256@libssh.org,diffie-hellman-group18-sha512,"
+               "diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512")
+_SSH_KEX = {
+    "debian-13": "mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com," + _KEX_COMMON,
+    "debian-12": "sntrup761x25519-sha512@openssh.com," + _KEX_COMMON,
+    "ubuntu-24.04": "sntrup761x25519-sha512@openssh.com," + _KEX_COMMON,
+}
+
+
+@dataclass(frozen=True)
+class HostFile:
+    """A file first boot writes on the host."""
+
+    path: str
+    content: str
+    mode: str = "0644"
+
+
+@dataclass(frozen=True)
+class FirstBoot:
+    """The provider-neutral first boot: files to write, then the provisioning script to run."""
+
+    files: tuple[HostFile, ...]
+    admin_user: str
+
+    @property
+    def digest(self) -> str:
+        """Stable fingerprint of what first boot does: any template or setting change alters it."""
+        h = hashlib.sha256(self.admin_user.encode())
+        for f in self.files:
+            h.update(f"{f.path}\0{f.mode}\0{f.content}\0".encode())
+        return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class RenderedFirstBoot:
+    """Both delivery forms of the same first boot."""
+
+    cloud_config: str
+    launch_script: str
+    digest: str
+
+    def for_vendor(self, form: str) -> str:
+        return self.cloud_config if form == "cloud-config" else self.launch_script
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Bytes per form as sent to the vendor (Linode gets the cloud-config gzipped and base64-encoded)."""
+        return {"cloud-config": len(self.cloud_config.encode()),
+                "linode-metadata": len(linode_user_data(self.cloud_config)),
+                "launch-script": len(self.launch_script.encode())}
+
+
+class FirstBootTooLarge(ValueError):
+    """Rendered first-boot data exceeds what a vendor accepts."""
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+
+
+@cache
+def _template(name: str) -> str:
+    return (TEMPLATES / name).read_text()
+
+
+def render_template(name: str, values: Mapping[str, object]) -> str:
+    """Fill `{{ name }}` placeholders; a placeholder without a value is a bug, so it raises KeyError."""
+
+    def fill(match: re.Match[str]) -> str:
+        return str(values[match.group(1)])
+
+    return _PLACEHOLDER.sub(fill, _template(name))
+
+
+def ssh_firewall_rules(cidrs: tuple[str, ...]) -> str:
+    """nftables rules admitting SSH from the stack's CIDRs only."""
+    v4 = [c for c in cidrs if ":" not in c]
+    v6 = [c for c in cidrs if ":" in c]
+    rules = []
+    if v4:
+        rules.append(f"    ip saddr {{ {', '.join(v4)} }} tcp dport 22 accept")
+    if v6:
+        rules.append(f"    ip6 saddr {{ {', '.join(v6)} }} tcp dport 22 accept")
+    return "\n".join(rules)
+
+
+def gunicorn_workers(ram_mb: int) -> int:
+    """Workers sized to the plan's memory: about one per 512 MiB, at least 2, at most 8."""
+    return max(2, min(8, ram_mb // 512))
+
+
+def packages_for(spec: HostSpec) -> tuple[str, ...]:
+    return BASE_PACKAGES + (("certbot",) if spec.domain else ())
+
+
+def template_values(spec: HostSpec) -> dict[str, object]:
+    """Every placeholder value the templates use, derived from the spec."""
+    tls_steps = ""
+    if spec.domain:
+        tls_steps = (f'log "TLS certificate for {spec.domain} (retried by hvps-tls.timer until DNS points here)"\n'
+                     "systemctl enable --now hvps-tls.timer\n")
+    return {
+        "admin_user": spec.admin_user,
+        "app_name": spec.app_name,
+        "app_module": SAMPLE_APP_MODULE,
+        "host_name": spec.host_name,
+        "ssh_group": "sshusers",
+        "ssh_kex": _SSH_KEX[spec.image],
+        "ssh_rules": ssh_firewall_rules(spec.ssh_allowed_cidrs),
+        "upgrade_origins": "\n".join(f"  {o}" for o in _UPGRADE_ORIGINS[spec.os_family]),
+        "auto_reboot": "true" if spec.reboot_window else "false",
+        "reboot_time": spec.reboot_window or "04:00",
+        "swap_mb": spec.swap_size_mb,
+        "workers": gunicorn_workers(spec.size.ram_mb),
+        "health_path": spec.app_health_path,
+        "server_name": spec.domain or "_",
+        "domain": spec.domain or "",
+        "acme_email": spec.acme_email or "",
+        "acme_server": spec.acme_server,
+        "packages": " ".join(packages_for(spec)),
+        "tls_steps": tls_steps,
+    }
+
+
+def describe_first_boot(spec: HostSpec) -> FirstBoot:
+    """The files first boot writes, each rendered from its template."""
+    v = template_values(spec)
+    app = spec.app_name
+    files = [
+        ("/etc/ssh/sshd_config.d/10-hvps-hardening.conf", "sshd_hardening.conf", "0600"),
+        ("/etc/sysctl.d/90-hvps-hardening.conf", "sysctl_hardening.conf", "0644"),
+        ("/etc/modprobe.d/hvps-blacklist.conf", "modprobe_blacklist.conf", "0644"),
+        ("/etc/security/limits.d/10-hvps-no-core.conf", "limits_no_core.conf", "0644"),
+        ("/etc/systemd/coredump.conf.d/hvps.conf", "coredump.conf", "0644"),
+        ("/etc/systemd/journald.conf.d/hvps.conf", "journald.conf", "0644"),
+        ("/etc/sudoers.d/90-hvps-admin", "sudoers_admin", "0440"),
+        ("/etc/issue.net", "issue.net", "0644"),
+        ("/etc/apt/apt.conf.d/20auto-upgrades", "auto_upgrades.conf", "0644"),
+        ("/etc/apt/apt.conf.d/52hvps-unattended-upgrades", "unattended_upgrades.conf", "0644"),
+        ("/etc/fail2ban/jail.d/hvps.local", "fail2ban_jail.local", "0644"),
+        ("/etc/nftables.conf", "nftables.conf", "0755"),
+        ("/etc/nginx/conf.d/hvps-hardening.conf", "nginx_hardening.conf", "0644"),
+        ("/etc/nginx/snippets/hvps-security-headers.conf", "nginx_security_headers.conf", "0644"),
+        ("/etc/nginx/snippets/hvps-app-locations.conf", "nginx_app_locations.conf", "0644"),
+        ("/etc/hvps/nginx-site-http.conf", "nginx_site_http.conf", "0644"),
+        (f"/etc/systemd/system/{app}.socket", "app.socket", "0644"),
+        (f"/etc/systemd/system/{app}.service", "app.service", "0644"),
+        ("/etc/hvps/gunicorn.conf.py", "gunicorn.conf.py", "0644"),
+        ("/etc/hvps/sample_app.py", "sample_app.py", "0644"),
+    ]
+    if spec.domain:
+        files += [
+            ("/etc/nginx/snippets/hvps-tls.conf", "nginx_tls.conf", "0644"),
+            ("/etc/hvps/nginx-site-https.conf", "nginx_site_https.conf", "0644"),
+            ("/usr/local/sbin/hvps-tls-issue", "tls_issue.sh", "0755"),
+            ("/etc/letsencrypt/renewal-hooks/deploy/hvps-reload-nginx", "tls_reload_hook.sh", "0755"),
+            ("/etc/systemd/system/hvps-tls.service", "hvps-tls.service", "0644"),
+            ("/etc/systemd/system/hvps-tls.timer", "hvps-tls.timer", "0644"),
+        ]
+    rendered = [HostFile(path, render_template(name, v), mode) for path, name, mode in files]
+    keys = "".join(k.line + "\n" for k in spec.ssh_keys)
+    rendered.append(HostFile("/etc/hvps/admin_authorized_keys", keys, "0600"))
+    rendered.append(HostFile(PROVISION_SCRIPT, render_template("provision.sh", v), "0700"))
+    return FirstBoot(tuple(rendered), spec.admin_user)
+
+
+BUNDLE_PATH = "/var/lib/hvps/first-boot.tar.gz"
+
+
+def bundle(first_boot: FirstBoot) -> bytes:
+    """The files as a reproducible tar.gz (fixed order, owner root, mtime 0): same input, same bytes."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for f in first_boot.files:
+            data = f.content.encode()
+            info = tarfile.TarInfo(f.path.lstrip("/"))
+            info.size, info.mode, info.mtime, info.uid, info.gid = len(data), int(f.mode, 8), 0, 0, 0
+            info.uname = info.gname = "root"
+            tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
+
+
+def _header(first_boot: FirstBoot, form: str) -> list[str]:
+    """Comment lines naming what the opaque bundle holds, so the data explains itself on the host."""
+    return [f"# hardened-vps first boot {first_boot.digest[:16]}, {form} form (rendered by components/firstboot).",
+            f"# Unpacks {len(first_boot.files)} files (templates in components/firstboot/templates), "
+            f"then runs {PROVISION_SCRIPT}."]
+
+
+def render_cloud_config(first_boot: FirstBoot) -> str:
+    """cloud-config form: cloud-init writes the bundle, then unpacks it and runs the provisioning script."""
+    document = {
+        "disable_root": True,
+        "ssh_pwauth": False,
+        # Naming the admin here keeps cloud-init from creating the distro's default user; the provisioning
+        # script adds the groups and keys, as it does in the launch-script form.
+        "users": [{"name": first_boot.admin_user, "shell": "/bin/bash", "lock_passwd": True}],
+        "write_files": [{"path": BUNDLE_PATH, "encoding": "b64", "permissions": "0600", "owner": "root:root",
+                         "content": base64.b64encode(bundle(first_boot)).decode()}],
+        "runcmd": [["tar", "-xzf", BUNDLE_PATH, "-C", "/"], [PROVISION_SCRIPT]],
+    }
+    lines = ["#cloud-config", *_header(first_boot, "cloud-config")]
+    return "\n".join(lines) + "\n" + yaml.safe_dump(document, sort_keys=False, width=100_000)
+
+
+def render_launch_script(first_boot: FirstBoot) -> str:
+    """Launch-script form: bash unpacks the same bundle and runs the same provisioning script."""
+    payload = base64.encodebytes(bundle(first_boot)).decode().rstrip("\n")
+    lines = [
+        "#!/bin/bash",
+        *_header(first_boot, "launch-script"),
+        "set -euo pipefail",
+        f"install -d -m 0700 {shlex.quote(str(Path(BUNDLE_PATH).parent))}",
+        f"base64 -d >{BUNDLE_PATH} <<'HVPS_EOF'",
+        payload,
+        "HVPS_EOF",
+        f"tar -xzf {BUNDLE_PATH} -C /",
+        f"exec {PROVISION_SCRIPT}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def linode_user_data(cloud_config: str) -> str:
+    """Linode metadata wants base64; gzip first (cloud-init unpacks gzip user data) to stay far below 16 KiB."""
+    return base64.b64encode(gzip.compress(cloud_config.encode(), compresslevel=9, mtime=0)).decode()
+
+
+def render_first_boot(spec: HostSpec) -> RenderedFirstBoot:
+    """Render both forms and refuse any that a vendor would reject for size."""
+    first_boot = describe_first_boot(spec)
+    rendered = RenderedFirstBoot(render_cloud_config(first_boot), render_launch_script(first_boot),
+                                 first_boot.digest)
+    over = {form: n for form, n in rendered.sizes.items() if n > MAX_FIRST_BOOT_BYTES}
+    if over:
+        detail = ", ".join(f"{form} {n} bytes" for form, n in over.items())
+        raise FirstBootTooLarge(
+            f"first-boot data is over the {MAX_FIRST_BOOT_BYTES}-byte limit ({detail}); fewer or shorter "
+            "sshPublicKeys, tags or settings would shrink it")
+    return rendered

@@ -1,0 +1,99 @@
+#!/bin/bash
+# Managed by hardened-vps. First-boot provisioning, identical for every vendor: cloud-init runs it from
+# cloud-config (DigitalOcean, Linode) or from the launch script (Lightsail) after the config files are written.
+# Every config file it activates was written beside it from components/firstboot/templates/.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+ADMIN={{ admin_user }}
+APP={{ app_name }}
+log() { echo "hvps-provision: $*"; }
+retry() { local n; for n in 1 2 3 4 5; do "$@" && return 0; log "retry $n: $*"; sleep $((n * 5)); done; return 1; }
+APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+
+log "hostname and packages"
+hostnamectl set-hostname {{ host_name }} 2>/dev/null || echo {{ host_name }} >/etc/hostname
+retry apt-get -q update
+retry "${APT[@]}" full-upgrade
+retry "${APT[@]}" install --no-install-recommends {{ packages }}
+"${APT[@]}" autoremove --purge
+
+log "swap"
+if [ {{ swap_mb }} -gt 0 ] && ! swapon --show=NAME --noheadings | grep -q .; then
+  fallocate -l {{ swap_mb }}M /swapfile && chmod 600 /swapfile && mkswap -q /swapfile && swapon /swapfile
+  grep -q '^/swapfile ' /etc/fstab || echo '/swapfile none swap sw 0 0' >>/etc/fstab
+fi
+
+log "kernel, limits, journal, time"
+sysctl -q --system
+grep -q '^tmpfs /dev/shm ' /etc/fstab || echo 'tmpfs /dev/shm tmpfs defaults,nosuid,nodev,noexec 0 0' >>/etc/fstab
+mount -o remount,nosuid,nodev,noexec /dev/shm || log "could not remount /dev/shm (applies at next boot)"
+sed -i -E 's/^#?UMASK.*/UMASK\t\t027/; s/^#?ENCRYPT_METHOD.*/ENCRYPT_METHOD SHA512/' /etc/login.defs
+sed -i -E 's/^#?PASS_MAX_DAYS.*/PASS_MAX_DAYS\t365/; s/^#?PASS_MIN_DAYS.*/PASS_MIN_DAYS\t1/' /etc/login.defs
+cp /etc/issue.net /etc/issue
+systemctl restart systemd-journald
+systemctl enable --now systemd-timesyncd 2>/dev/null || systemctl enable --now chrony
+
+log "admin account $ADMIN (key-only; sudo without password)"
+getent group sshusers >/dev/null || groupadd --system sshusers
+id "$ADMIN" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$ADMIN"
+usermod -aG sudo,sshusers "$ADMIN"
+install -d -m 0700 -o "$ADMIN" -g "$ADMIN" "/home/$ADMIN/.ssh"
+install -m 0600 -o "$ADMIN" -g "$ADMIN" /etc/hvps/admin_authorized_keys "/home/$ADMIN/.ssh/authorized_keys"
+chmod 0750 "/home/$ADMIN"
+visudo -cq -f /etc/sudoers.d/90-hvps-admin
+passwd -l root >/dev/null
+
+log "sshd: fresh host keys (ed25519 + RSA 4096), strong DH moduli, validated drop-in"
+rm -f /etc/ssh/ssh_host_*
+ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key
+ssh-keygen -q -t rsa -b 4096 -N '' -f /etc/ssh/ssh_host_rsa_key
+awk '$5 >= 3071' /etc/ssh/moduli >/etc/ssh/moduli.strong && mv /etc/ssh/moduli.strong /etc/ssh/moduli
+rm -f /etc/ssh/sshd_config.d/50-cloud-init.conf
+if ! sshd -t; then
+  mv /etc/ssh/sshd_config.d/10-hvps-hardening.conf /root/sshd-hardening.rejected
+  log "sshd -t rejected the hardening drop-in; it was set aside" && exit 1
+fi
+systemctl restart ssh
+
+log "host firewall (nftables) and fail2ban"
+nft -c -f /etc/nftables.conf
+systemctl enable nftables
+systemctl restart nftables
+systemctl enable fail2ban
+systemctl restart fail2ban
+
+log "unattended security upgrades"
+systemctl enable --now unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
+
+log "app $APP under a sandboxed unit, behind nginx"
+id "$APP" >/dev/null 2>&1 || useradd --system --home-dir "/srv/$APP" --shell /usr/sbin/nologin --user-group "$APP"
+install -d -m 0750 -o root -g "$APP" "/srv/$APP" "/srv/$APP/releases" "/srv/$APP/releases/sample"
+install -d -m 0750 -o root -g "$APP" "/etc/$APP"
+if [ ! -e "/srv/$APP/current" ]; then
+  install -m 0640 -o root -g "$APP" /etc/hvps/sample_app.py "/srv/$APP/releases/sample/app.py"
+  install -d -m 0755 "/srv/$APP/releases/sample/static"
+  ln -sfn "/srv/$APP/releases/sample" "/srv/$APP/current"
+fi
+chmod 0711 "/srv/$APP"
+install -m 0640 -o root -g "$APP" /etc/hvps/gunicorn.conf.py "/etc/$APP/gunicorn.conf.py"
+systemctl daemon-reload
+systemctl enable --now "$APP.socket" "$APP.service"
+
+log "nginx"
+install -d -m 0755 /var/www/acme
+rm -f /etc/nginx/sites-enabled/default
+install -m 0644 /etc/hvps/nginx-site-http.conf "/etc/nginx/sites-available/$APP.conf"
+ln -sfn "/etc/nginx/sites-available/$APP.conf" "/etc/nginx/sites-enabled/$APP.conf"
+nginx -t
+systemctl enable nginx
+systemctl reload-or-restart nginx
+{{ tls_steps }}
+log "health check"
+for n in $(seq 1 30); do
+  if curl -fsS -o /dev/null -H 'Host: {{ server_name }}' "http://127.0.0.1{{ health_path }}"; then
+    log "done: app healthy after provisioning"
+    exit 0
+  fi
+  sleep 2
+done
+log "app did not answer {{ health_path }}" && exit 1

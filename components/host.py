@@ -1,0 +1,142 @@
+"""The base of the per-vendor host components: what every vendor's host builds and exports.
+
+A subclass only translates the neutral `HostSpec` into its vendor's resources (`_build`); the first-boot
+data, the firewall policy, the replacement policy and the outputs are decided here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from components.config import HostSpec
+from components.cost import monthly_cost
+from components.firstboot import RenderedFirstBoot, render_first_boot
+
+#: Ports the host serves to the internet; 22 only from HostSpec.ssh_allowed_cidrs.
+PUBLIC_PORTS = (80, 443)
+SSH_PORT = 22
+ANYWHERE = ("0.0.0.0/0", "::/0")
+
+
+@dataclass
+class HostArgs:
+    """Inputs of a host component.
+
+    spec: the validated, vendor-neutral host description (`components.config.parse_host_spec`).
+    first_boot: the rendered first-boot data; rendered from `spec` when omitted (tests may pass their own).
+    """
+
+    spec: HostSpec
+    first_boot: RenderedFirstBoot | None = None
+
+
+@dataclass(frozen=True)
+class ServerLifecycle:
+    """How the server resource reacts to change: never replaced by a first-boot edit unless asked.
+
+    DigitalOcean and Linode (and Lightsail) can only apply new first-boot data by building a new server. By
+    default that input is ignored after creation, so a template change shows up as a changed
+    `firstBootDigest` output in `pulumi preview`, not as a destroyed server. `reprovision: true` lifts the
+    ignore (preview then shows the replacement); `protect: true` makes Pulumi refuse any deletion.
+    """
+
+    protect: bool
+    ignore_changes: tuple[str, ...]
+    delete_before_replace: bool
+
+    def options(self, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=parent, protect=self.protect, ignore_changes=list(self.ignore_changes),
+                                      delete_before_replace=self.delete_before_replace,
+                                      depends_on=list(depends_on))
+
+
+def server_lifecycle(spec: HostSpec, first_boot_inputs: Sequence[str], unique_name: bool) -> ServerLifecycle:
+    """The lifecycle for a vendor's server resource.
+
+    first_boot_inputs: the server's input names that hold first-boot data (they force replacement).
+    unique_name: the vendor refuses two servers with one name, so a replacement must delete first.
+    """
+    return ServerLifecycle(
+        protect=spec.protect,
+        ignore_changes=() if spec.reprovision else tuple(first_boot_inputs),
+        delete_before_replace=unique_name,
+    )
+
+
+def ssh_sources(spec: HostSpec) -> tuple[list[str], list[str]]:
+    """SSH source CIDRs split into (IPv4, IPv6), as vendor firewalls want them."""
+    v4 = [c for c in spec.ssh_allowed_cidrs if ":" not in c]
+    v6 = [c for c in spec.ssh_allowed_cidrs if ":" in c]
+    return v4, v6
+
+
+class WebHost(pulumi.ComponentResource):
+    """A hardened single VPS serving a Python web app behind nginx. Subclasses add one vendor's resources.
+
+    Children (set by `_build`, exposed for tests): `ssh_keys`, `server`, `firewall`, `static_ip`,
+    `ip_attachment`, `dns_records`. Outputs: `ipv4`, `ipv6`, `ssh_command`, `url`, `monthly_cost_usd`,
+    `first_boot_digest`.
+    """
+
+    type_token = "hardened-vps:index:WebHost"
+    vendor = ""
+    #: The server's inputs that carry first-boot data (replacing inputs), in Pulumi's Python names.
+    first_boot_inputs: tuple[str, ...] = ()
+    unique_server_name = False
+
+    def __init__(self, name: str, args: HostArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(self.type_token, name, None, opts)
+        spec = args.spec
+        if spec.vendor != self.vendor:
+            raise ValueError(f"{type(self).__name__} builds {self.vendor} hosts, not {spec.vendor}")
+        self.spec = spec
+        self.first_boot = args.first_boot or render_first_boot(spec)
+        self.lifecycle = server_lifecycle(spec, self.first_boot_inputs, self.unique_server_name)
+        self.ssh_keys: list[pulumi.CustomResource] = []
+        self.static_ip: pulumi.CustomResource | None = None
+        self.ip_attachment: pulumi.CustomResource | None = None
+        self.dns_records: list[pulumi.CustomResource] = []
+        self.server: pulumi.CustomResource
+        self.firewall: pulumi.CustomResource
+        self.ipv4: pulumi.Output[str]
+        self.ipv6: pulumi.Output[str | None]
+        self._build(name)
+
+        self.ssh_command = self.ipv4.apply(lambda ip: f"ssh {spec.admin_user}@{ip}")
+        self.url: pulumi.Output[str] = (pulumi.Output.from_input(f"https://{spec.domain}/") if spec.domain
+                                        else self.ipv4.apply(lambda ip: f"http://{ip}/"))
+        self.monthly_cost_usd = monthly_cost(spec).total_usd
+        self.register_outputs({
+            "ipv4": self.ipv4, "ipv6": self.ipv6, "sshCommand": self.ssh_command, "url": self.url,
+            "monthlyCostUsd": self.monthly_cost_usd, "firstBootDigest": self.first_boot.digest,
+        })
+
+    def _build(self, name: str) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def child(self, **kwargs: Any) -> pulumi.ResourceOptions:
+        """Options for a child resource (parented to this component)."""
+        return pulumi.ResourceOptions(parent=self, **kwargs)
+
+    @property
+    def tags(self) -> list[str]:
+        return ["hardened-vps", *self.spec.tags]
+
+
+@dataclass
+class DnsPlan:
+    """The records a domain needs: A always, AAAA when the host has IPv6."""
+
+    zone: str
+    name: str
+    records: list[str] = field(default_factory=lambda: ["A"])
+
+
+def dns_plan(spec: HostSpec, has_ipv6: bool) -> DnsPlan | None:
+    if not (spec.domain and spec.manage_dns and spec.dns_zone):
+        return None
+    return DnsPlan(spec.dns_zone, spec.dns_record_name, ["A", "AAAA"] if has_ipv6 else ["A"])

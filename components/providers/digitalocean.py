@@ -1,0 +1,66 @@
+"""DigitalOcean adapter: droplet + cloud firewall + reserved IP (+ DNS records, monitoring agent)."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_digitalocean as do
+
+from components.host import ANYWHERE, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan, ssh_sources
+
+
+class DigitalOceanHost(WebHost):
+    type_token = "hardened-vps:index:DigitalOceanHost"
+    vendor = "digitalocean"
+    first_boot_inputs = ("user_data",)
+    unique_server_name = False  # droplet names may repeat: a replacement is created before the old one goes
+
+    def _build(self, name: str) -> None:
+        spec = self.spec
+        keys = [
+            do.SshKey(f"{name}-key-{i}", name=f"{spec.host_name}-{spec.admin_user}-{i}", public_key=key.line,
+                      opts=self.child())
+            for i, key in enumerate(spec.ssh_keys)
+        ]
+        self.ssh_keys = list(keys)
+        self.server = droplet = do.Droplet(
+            f"{name}-server",
+            name=spec.host_name,
+            image=spec.image_slug,
+            size=spec.size.slug,
+            region=spec.region,
+            ssh_keys=[k.fingerprint for k in keys],
+            user_data=self.first_boot.cloud_config,
+            ipv6=spec.ipv6,
+            monitoring=spec.monitoring,
+            droplet_agent=False,  # no web-console agent: SSH with the admin key is the only way in
+            graceful_shutdown=True,
+            backups=spec.backups,
+            backup_policy=do.DropletBackupPolicyArgs(plan="weekly", weekday="SUN", hour=4) if spec.backups else None,
+            tags=self.tags,
+            opts=self.lifecycle.options(self),
+        )
+        droplet_id = droplet.id.apply(int)
+        v4, v6 = ssh_sources(spec)
+        inbound = [do.FirewallInboundRuleArgs(protocol="tcp", port_range=str(SSH_PORT), source_addresses=v4 + v6)]
+        inbound += [do.FirewallInboundRuleArgs(protocol="tcp", port_range=str(p), source_addresses=list(ANYWHERE))
+                    for p in PUBLIC_PORTS]
+        outbound = [do.FirewallOutboundRuleArgs(protocol=proto, port_range="1-65535" if proto != "icmp" else None,
+                                                destination_addresses=list(ANYWHERE))
+                    for proto in ("tcp", "udp", "icmp")]
+        self.firewall = do.Firewall(f"{name}-firewall", name=f"{spec.host_name}-fw", droplet_ids=[droplet_id],
+                                    inbound_rules=inbound, outbound_rules=outbound, opts=self.child())
+        self.static_ip = do.ReservedIp(f"{name}-ip", region=spec.region, opts=self.child())
+        self.ip_attachment = do.ReservedIpAssignment(f"{name}-ip-assignment", droplet_id=droplet_id,
+                                                     ip_address=self.static_ip.ip_address, opts=self.child())
+        self.ipv4 = self.static_ip.ip_address
+        self.ipv6 = droplet.ipv6_address if spec.ipv6 else pulumi.Output.from_input(None)
+
+        plan = dns_plan(spec, spec.ipv6)
+        if plan:
+            values = {"A": self.ipv4, "AAAA": droplet.ipv6_address}
+            self.dns_records = [
+                do.DnsRecord(f"{name}-dns-{rtype.lower()}", domain=plan.zone, type=rtype, name=plan.name,
+                             value=values[rtype], ttl=300, opts=self.child())
+                for rtype in plan.records
+            ]
+

@@ -1,0 +1,69 @@
+"""AWS Lightsail adapter: instance with a launch script + public ports + static IP (+ DNS in us-east-1)."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_aws import lightsail
+
+from components.host import PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan, ssh_sources
+
+DNS_REGION = "us-east-1"  # Lightsail DNS zones exist only there
+
+
+class LightsailHost(WebHost):
+    type_token = "hardened-vps:index:LightsailHost"
+    vendor = "lightsail"
+    first_boot_inputs = ("user_data",)
+    unique_server_name = True  # instance names are unique per region
+
+    def _build(self, name: str) -> None:
+        spec = self.spec
+        region = spec.region
+        tags = {t: "" for t in self.tags}
+        # Without our own key pair Lightsail would use its region default key, whose private half AWS keeps.
+        key = lightsail.KeyPair(f"{name}-key", name=f"{spec.host_name}-{spec.admin_user}",
+                                public_key=spec.ssh_keys[0].line, region=region, opts=self.child())
+        self.ssh_keys = [key]
+        self.server = instance = lightsail.Instance(
+            f"{name}-server",
+            name=spec.host_name,
+            region=region,
+            availability_zone=f"{region}a",
+            blueprint_id=spec.image_slug,
+            bundle_id=spec.size.slug,
+            key_pair_name=key.name,
+            user_data=self.first_boot.launch_script,
+            ip_address_type="dualstack" if spec.ipv6 else "ipv4",
+            add_on=lightsail.InstanceAddOnArgs(type="AutoSnapshot", snapshot_time="04:00", status="Enabled")
+            if spec.backups else None,
+            tags=tags,
+            opts=self.lifecycle.options(self),
+        )
+        v4, v6 = ssh_sources(spec)
+        ports = [lightsail.InstancePublicPortsPortInfoArgs(protocol="tcp", from_port=SSH_PORT, to_port=SSH_PORT,
+                                                           cidrs=v4, ipv6_cidrs=v6)]
+        ports += [lightsail.InstancePublicPortsPortInfoArgs(protocol="tcp", from_port=p, to_port=p,
+                                                            cidrs=["0.0.0.0/0"],
+                                                            ipv6_cidrs=["::/0"] if spec.ipv6 else [])
+                  for p in PUBLIC_PORTS]
+        # Replaces Lightsail's default open ports (22 and 80 from anywhere) with exactly these.
+        self.firewall = lightsail.InstancePublicPorts(f"{name}-firewall", instance_name=instance.name,
+                                                      port_infos=ports, region=region, opts=self.child())
+        self.static_ip = lightsail.StaticIp(f"{name}-ip", name=f"{spec.host_name}-ip", region=region,
+                                            opts=self.child())
+        self.ip_attachment = lightsail.StaticIpAttachment(f"{name}-ip-attachment", static_ip_name=self.static_ip.name,
+                                                          instance_name=instance.name, region=region,
+                                                          opts=self.child())
+        self.ipv4 = self.ip_attachment.ip_address
+        self.ipv6 = (instance.ipv6_addresses.apply(lambda ips: ips[0] if ips else None) if spec.ipv6
+                     else pulumi.Output.from_input(None))
+
+        plan = dns_plan(spec, spec.ipv6)
+        if plan:
+            values = {"A": self.ipv4, "AAAA": self.ipv6}
+            self.dns_records = [
+                lightsail.DomainEntry(f"{name}-dns-{rtype.lower()}", domain_name=plan.zone, type=rtype,
+                                      name="" if plan.name == "@" else plan.name, target=values[rtype],
+                                      region=DNS_REGION, opts=self.child())
+                for rtype in plan.records
+            ]

@@ -1,0 +1,58 @@
+"""Linode (Akamai) adapter: instance with cloud-init metadata + Linode Firewall (+ DNS records)."""
+
+from __future__ import annotations
+
+import pulumi_linode as linode
+
+from components.firstboot import linode_user_data
+from components.host import PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan, ssh_sources
+
+ANY_V4, ANY_V6 = ["0.0.0.0/0"], ["::/0"]
+
+
+class LinodeHost(WebHost):
+    type_token = "hardened-vps:index:LinodeHost"
+    vendor = "linode"
+    first_boot_inputs = ("metadatas",)
+    unique_server_name = True  # labels are unique per account: a replacement must delete the old one first
+
+    def _build(self, name: str) -> None:
+        spec = self.spec
+        # Keys go to root's authorized_keys on Linode; root SSH login is refused by sshd, so they only spare
+        # the account a random root password e-mail. The admin's own keys come with the first-boot data.
+        self.server = instance = linode.Instance(
+            f"{name}-server",
+            label=spec.host_name,
+            region=spec.region,
+            type=spec.size.slug,
+            image=spec.image_slug,
+            authorized_keys=[k.line for k in spec.ssh_keys],
+            backups_enabled=spec.backups,
+            metadatas=[linode.InstanceMetadataArgs(user_data=linode_user_data(self.first_boot.cloud_config))],
+            tags=self.tags,
+            opts=self.lifecycle.options(self),
+        )
+        v4, v6 = ssh_sources(spec)
+        ssh_rule = linode.FirewallInboundArgs(label="ssh", action="ACCEPT", protocol="TCP", ports=str(SSH_PORT),
+                                              ipv4s=v4 or None, ipv6s=v6 or None)
+        web_rule = linode.FirewallInboundArgs(label="web", action="ACCEPT", protocol="TCP",
+                                              ports=",".join(str(p) for p in PUBLIC_PORTS), ipv4s=ANY_V4,
+                                              ipv6s=ANY_V6)
+        # Attached through `linodes` (not Instance.firewall_id, which would force a replacement to change).
+        self.firewall = linode.Firewall(
+            f"{name}-firewall", label=f"{spec.host_name}-fw"[:32], inbound_policy="DROP", outbound_policy="ACCEPT",
+            inbounds=[ssh_rule, web_rule], linodes=[instance.id.apply(int)], tags=self.tags, opts=self.child())
+        # A Linode keeps its public addresses for life; there is no separate static address to reserve.
+        self.ipv4 = instance.ipv4s.apply(lambda ips: sorted(ips or [""])[0])
+        self.ipv6 = instance.ipv6.apply(lambda ip: ip.split("/")[0] if ip else None)
+
+        plan = dns_plan(spec, spec.ipv6)
+        if plan:
+            zone = linode.get_domain_output(domain=plan.zone)
+            values = {"A": self.ipv4, "AAAA": self.ipv6}
+            self.dns_records = [
+                linode.DomainRecord(f"{name}-dns-{rtype.lower()}", domain_id=zone.id.apply(int), record_type=rtype,
+                                    name="" if plan.name == "@" else plan.name, target=values[rtype], ttl_sec=300,
+                                    opts=self.child())
+                for rtype in plan.records
+            ]
