@@ -65,8 +65,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         self.calls.append((args.token, dict(args.args)))
         if args.token == "linode:index/getDomain:getDomain":
-            return {"id": 4242, "domain": args.args.get("domain")}, None
-        return {}, None
+            return {"id": 4242, "domain": args.args.get("domain")}, []
+        return {}, []
 
     def of_type(self, suffix: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type.endswith(suffix)]

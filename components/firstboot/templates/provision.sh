@@ -5,6 +5,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 ADMIN={{ admin_user }}
+SWAP_MB={{ swap_mb }}
 APP={{ app_name }}
 log() { echo "hvps-provision: $*"; }
 retry() { local n; for n in 1 2 3 4 5; do "$@" && return 0; log "retry $n: $*"; sleep $((n * 5)); done; return 1; }
@@ -18,8 +19,8 @@ retry "${APT[@]}" install --no-install-recommends {{ packages }}
 "${APT[@]}" autoremove --purge
 
 log "swap"
-if [ {{ swap_mb }} -gt 0 ] && ! swapon --show=NAME --noheadings | grep -q .; then
-  fallocate -l {{ swap_mb }}M /swapfile && chmod 600 /swapfile && mkswap -q /swapfile && swapon /swapfile
+if [ "$SWAP_MB" -gt 0 ] && ! swapon --show=NAME --noheadings | grep -q .; then
+  fallocate -l "${SWAP_MB}M" /swapfile && chmod 600 /swapfile && mkswap -q /swapfile && swapon /swapfile
   grep -q '^/swapfile ' /etc/fstab || echo '/swapfile none swap sw 0 0' >>/etc/fstab
 fi
 

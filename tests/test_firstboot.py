@@ -1,0 +1,191 @@
+"""First-boot data: one description, two forms, under the size limit, valid for the real tools."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import random
+import re
+import shutil
+import subprocess
+import tarfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components import firstboot
+from components.config import load_stack_file, parse_host_spec
+from components.firstboot import (
+    BUNDLE_PATH,
+    MAX_FIRST_BOOT_BYTES,
+    FirstBootTooLarge,
+    describe_first_boot,
+    linode_user_data,
+    render_first_boot,
+)
+from tests.conftest import ED25519_KEY, RSA_4096_KEY, raw_config, ssh_blob
+
+
+def bundle_of_cloud_config(text: str) -> dict[str, tuple[str, int]]:
+    document = yaml.safe_load(text)
+    (entry,) = document["write_files"]
+    assert entry["path"] == BUNDLE_PATH and entry["encoding"] == "b64"
+    return _untar(base64.b64decode(entry["content"]))
+
+
+def bundle_of_launch_script(text: str) -> dict[str, tuple[str, int]]:
+    payload = text.split("<<'HVPS_EOF'\n", 1)[1].split("\nHVPS_EOF\n", 1)[0]
+    return _untar(base64.b64decode(payload))
+
+
+def _untar(data: bytes) -> dict[str, tuple[str, int]]:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        out = {}
+        for member in tar.getmembers():
+            assert member.uid == 0 and member.gid == 0
+            fh = tar.extractfile(member)
+            assert fh is not None
+            out["/" + member.name] = (fh.read().decode(), member.mode)
+        return out
+
+
+@pytest.fixture(scope="module")
+def domain_spec():
+    return parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com",
+                                      sshAllowedCidrs=["203.0.113.0/24", "2001:db8::/32"]))
+
+
+def test_both_forms_carry_the_same_files(stack_file) -> None:
+    spec = load_stack_file(stack_file)
+    rendered = render_first_boot(spec)
+    from_cc = bundle_of_cloud_config(rendered.cloud_config)
+    from_script = bundle_of_launch_script(rendered.launch_script)
+    expected = {f.path: (f.content, int(f.mode, 8)) for f in describe_first_boot(spec).files}
+    assert from_cc == from_script == expected
+    assert rendered.launch_script.rstrip().endswith(f"exec {firstboot.PROVISION_SCRIPT}")
+    assert yaml.safe_load(rendered.cloud_config)["runcmd"][-1] == [firstboot.PROVISION_SCRIPT]
+
+
+def test_every_form_is_under_16_kib(stack_file) -> None:
+    sizes = render_first_boot(load_stack_file(stack_file)).sizes
+    assert set(sizes) == {"cloud-config", "linode-metadata", "launch-script"}
+    assert all(0 < n <= MAX_FIRST_BOOT_BYTES for n in sizes.values()), sizes
+
+
+def test_linode_payload_decodes_to_the_cloud_config(stack_file) -> None:
+    rendered = render_first_boot(load_stack_file(stack_file))
+    assert gzip.decompress(base64.b64decode(linode_user_data(rendered.cloud_config))).decode() == rendered.cloud_config
+
+
+def test_rendering_is_deterministic(domain_spec) -> None:
+    assert render_first_boot(domain_spec) == render_first_boot(domain_spec)
+
+
+def test_oversized_first_boot_data_is_refused() -> None:
+    # Many distinct large keys do not compress: the Linode metadata limit is what trips.
+    exponent = bytes([1, 0, 1])
+    keys = ["ssh-rsa " + ssh_blob(b"ssh-rsa", exponent, bytes([0]) + random.Random(i).randbytes(512)) + f" k{i}"
+            for i in range(20)]
+    spec = parse_host_spec(raw_config(sshPublicKeys=keys))
+    with pytest.raises(FirstBootTooLarge, match=r"over the 16384-byte limit"):
+        render_first_boot(spec)
+
+
+def test_no_placeholder_left_unfilled(domain_spec) -> None:
+    for f in describe_first_boot(domain_spec).files:
+        assert "{{" not in f.content, f.path
+
+
+def test_every_template_is_used() -> None:
+    spec = parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com"))
+    used = {line for line in Path(firstboot.__file__).read_text().splitlines() if '.conf"' in line or '.sh"' in line}
+    names = {p.name for p in firstboot.TEMPLATES.iterdir()}
+    text = "\n".join(used) + Path(firstboot.__file__).read_text()
+    assert all(f'"{n}"' in text for n in names), sorted(n for n in names if f'"{n}"' not in text)
+    assert len(describe_first_boot(spec).files) == len(names) + 1  # + the admin's authorized_keys
+
+
+def test_sshd_drop_in_has_the_baseline(domain_spec) -> None:
+    files = {f.path: f.content for f in describe_first_boot(domain_spec).files}
+    sshd = files["/etc/ssh/sshd_config.d/10-hvps-hardening.conf"]
+    settings = dict(line.split(None, 1) for line in sshd.splitlines() if line and not line.startswith("#"))
+    expected = {"PermitRootLogin": "no", "PasswordAuthentication": "no", "KbdInteractiveAuthentication": "no",
+                "AuthenticationMethods": "publickey", "X11Forwarding": "no", "AllowTcpForwarding": "no",
+                "AllowAgentForwarding": "no", "MaxAuthTries": "3", "RequiredRSASize": "3072",
+                "AllowGroups": "sshusers", "LogLevel": "VERBOSE"}
+    assert {k: settings[k] for k in expected} == expected
+    assert settings["KexAlgorithms"].startswith("mlkem768x25519-sha256,")  # debian-13: OpenSSH 10
+    assert "ecdsa-sha2-nistp256" not in settings["HostKeyAlgorithms"]
+
+
+def test_kex_follows_the_images_openssh() -> None:
+    spec = parse_host_spec(raw_config(image="debian-12"))
+    sshd = next(f.content for f in describe_first_boot(spec).files if f.path.endswith("10-hvps-hardening.conf"))
+    assert "mlkem768" not in sshd  # OpenSSH 9.2 would reject the unknown name and sshd would not start
+
+
+def test_host_firewall_admits_ssh_only_from_the_stack_cidrs(domain_spec) -> None:
+    nft = next(f.content for f in describe_first_boot(domain_spec).files if f.path == "/etc/nftables.conf")
+    assert "policy drop;" in nft
+    assert "ip saddr { 203.0.113.0/24 } tcp dport 22 accept" in nft
+    assert "ip6 saddr { 2001:db8::/32 } tcp dport 22 accept" in nft
+    opened = re.findall(r"(tcp|udp) dport (\{[^}]*\}|\S+)", nft)
+    assert opened == [("udp", "68"), ("udp", "546"), ("tcp", "22"), ("tcp", "22"), ("tcp", "{ 80, 443 }")]
+
+
+def test_tls_only_with_a_domain(domain_spec) -> None:
+    plain = {f.path for f in describe_first_boot(parse_host_spec(raw_config())).files}
+    with_tls = {f.path: f.content for f in describe_first_boot(domain_spec).files}
+    assert "/usr/local/sbin/hvps-tls-issue" not in plain
+    issue = with_tls["/usr/local/sbin/hvps-tls-issue"]
+    assert "--webroot" in issue and "https://acme-v02.api.letsencrypt.org/directory" in issue
+    tls = with_tls["/etc/nginx/snippets/hvps-tls.conf"]
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in tls and "max-age=63072000" in tls
+    assert "systemctl reload nginx" in with_tls["/etc/letsencrypt/renewal-hooks/deploy/hvps-reload-nginx"]
+
+
+def test_digest_tracks_content(domain_spec) -> None:
+    base = describe_first_boot(domain_spec).digest
+    assert describe_first_boot(replace(domain_spec, swap_size_mb=2048)).digest != base
+    assert describe_first_boot(replace(domain_spec, admin_user="ops")).digest != base
+
+
+@pytest.mark.skipif(shutil.which("cloud-init") is None, reason="Debian package cloud-init not installed")
+def test_cloud_config_passes_cloud_init_schema(stack_file, tmp_path) -> None:
+    path = tmp_path / "user-data"
+    path.write_text(render_first_boot(load_stack_file(stack_file)).cloud_config)
+    result = subprocess.run(["cloud-init", "schema", "--config-file", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0 and "Valid" in result.stdout, result.stdout + result.stderr
+
+
+def test_cloud_init_schema_check_can_fail(tmp_path) -> None:
+    if shutil.which("cloud-init") is None:
+        pytest.skip("Debian package cloud-init not installed")
+    path = tmp_path / "user-data"
+    path.write_text("#cloud-config\nusers: []\nruncmd: 7\n")
+    assert subprocess.run(["cloud-init", "schema", "--config-file", str(path)], capture_output=True).returncode != 0
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
+def test_scripts_pass_bash_n_and_shellcheck(tmp_path, domain_spec) -> None:
+    rendered = render_first_boot(domain_spec)
+    scripts = {"launch-script": rendered.launch_script}
+    scripts |= {Path(f.path).name: f.content for f in describe_first_boot(domain_spec).files
+                if f.content.startswith("#!/bin/")}
+    assert {"launch-script", "hvps-provision", "hvps-tls-issue", "hvps-reload-nginx"} <= set(scripts)
+    for name, text in scripts.items():
+        path = tmp_path / name
+        path.write_text(text)
+        shell = "sh" if text.startswith("#!/bin/sh") else "bash"
+        assert subprocess.run([shell, "-n", str(path)], capture_output=True).returncode == 0, name
+        lint = subprocess.run(["shellcheck", "-s", shell, str(path)], capture_output=True, text=True)
+        assert lint.returncode == 0, f"{name}:\n{lint.stdout}"
+
+
+def test_admin_keys_are_written_verbatim() -> None:
+    spec = parse_host_spec(raw_config(sshPublicKeys=[ED25519_KEY, RSA_4096_KEY]))
+    keys = next(f for f in describe_first_boot(spec).files if f.path == "/etc/hvps/admin_authorized_keys")
+    assert keys.content == f"{ED25519_KEY}\n{RSA_4096_KEY}\n" and keys.mode == "0600"

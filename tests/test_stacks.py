@@ -1,0 +1,141 @@
+"""Every stack file, run through __main__.py under Pulumi mocks, asks for exactly the right resources."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+
+import pulumi
+import pytest
+
+from components.config import load_stack_file
+from components.firstboot import MAX_FIRST_BOOT_BYTES, render_first_boot
+from components.mockrun import StackRun, run_program, run_stack_file
+from tests.conftest import full_config
+
+SERVER_TYPES = {"digitalocean": "digitalocean:index/droplet:Droplet", "linode": "linode:index/instance:Instance",
+                "lightsail": "aws:lightsail/instance:Instance"}
+FIREWALL_TYPES = {"digitalocean": "digitalocean:index/firewall:Firewall", "linode": "linode:index/firewall:Firewall",
+                  "lightsail": "aws:lightsail/instancePublicPorts:InstancePublicPorts"}
+
+
+def first_boot_of(run: StackRun, vendor: str) -> str:
+    server = run.one(SERVER_TYPES[vendor])
+    if vendor == "linode":
+        (meta,) = server.inputs["metadatas"]
+        return gzip.decompress(base64.b64decode(meta["userData"])).decode()
+    return str(server.inputs["userData"])
+
+
+def opened_ports(run: StackRun, vendor: str) -> dict[int, set[str]]:
+    """Port -> source CIDRs the vendor firewall admits."""
+    fw = run.one(FIREWALL_TYPES[vendor])
+    ports: dict[int, set[str]] = {}
+    if vendor == "digitalocean":
+        for rule in fw.inputs["inboundRules"]:
+            assert rule["protocol"] == "tcp"
+            ports.setdefault(int(rule["portRange"]), set()).update(rule["sourceAddresses"])
+    elif vendor == "linode":
+        assert fw.inputs["inboundPolicy"] == "DROP"
+        for rule in fw.inputs["inbounds"]:
+            assert rule["action"] == "ACCEPT" and rule["protocol"] == "TCP"
+            for port in rule["ports"].split(","):
+                ports.setdefault(int(port), set()).update(rule.get("ipv4s") or [], rule.get("ipv6s") or [])
+    else:
+        for info in fw.inputs["portInfos"]:
+            assert info["protocol"] == "tcp" and info["fromPort"] == info["toPort"]
+            ports.setdefault(int(info["fromPort"]), set()).update(info.get("cidrs") or [], info.get("ipv6Cidrs") or [])
+    return ports
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, StackRun]:
+    from tests.conftest import STACK_FILES
+
+    return {p.name: run_stack_file(p) for p in STACK_FILES}
+
+
+def test_exactly_one_server_with_first_boot_data_under_the_limit(stack_file, runs) -> None:
+    spec = load_stack_file(stack_file)
+    run = runs[stack_file.name]
+    servers = [r for r in run.resources if r.type in SERVER_TYPES.values()]
+    assert len(servers) == 1 and servers[0].type == SERVER_TYPES[spec.vendor]
+    data = first_boot_of(run, spec.vendor)
+    expected = render_first_boot(spec)
+    assert data == (expected.launch_script if spec.vendor == "lightsail" else expected.cloud_config)
+    first_line = "#!/bin/bash" if spec.vendor == "lightsail" else "#cloud-config"
+    assert data.startswith(first_line + "\n")
+    assert all(n <= MAX_FIRST_BOOT_BYTES for n in expected.sizes.values())
+
+
+def test_cloud_firewall_is_attached_and_opens_only_22_80_443(stack_file, runs) -> None:
+    spec = load_stack_file(stack_file)
+    run = runs[stack_file.name]
+    server = run.one(SERVER_TYPES[spec.vendor])
+    fw = run.one(FIREWALL_TYPES[spec.vendor])
+    attached = {"digitalocean": lambda: fw.inputs["dropletIds"], "linode": lambda: fw.inputs["linodes"],
+                "lightsail": lambda: [fw.inputs["instanceName"]]}[spec.vendor]()
+    expected_ref = server.inputs["name"] if spec.vendor == "lightsail" else float(server.id)
+    assert attached == [expected_ref]
+    ports = opened_ports(run, spec.vendor)
+    assert set(ports) == {22, 80, 443}
+    assert ports[22] == set(spec.ssh_allowed_cidrs)
+    assert ports[80] >= {"0.0.0.0/0"} and ports[443] >= {"0.0.0.0/0"}
+
+
+def test_resource_names_are_unique(stack_file, runs) -> None:
+    keys = [r.urn_key for r in runs[stack_file.name].resources]
+    assert len(keys) == len(set(keys))
+
+
+def test_outputs_are_plain_and_hold_no_secret(stack_file, runs) -> None:
+    run = runs[stack_file.name]
+    assert {"ipv4", "ipv6", "sshCommand", "url", "monthlyCostUsd", "firstBootDigest"} <= set(run.outputs)
+    assert run.outputs["sshCommand"] == f"ssh {load_stack_file(stack_file).admin_user}@{run.outputs['ipv4']}"
+    assert run.outputs["monthlyCostUsd"] > 0
+    text = json.dumps(run.outputs)
+    for secretish in ("PRIVATE KEY", "token", "password", "[secret]"):
+        assert secretish not in text
+
+
+def test_production_stack_is_protected_with_backups_and_dns(runs) -> None:
+    run = runs["Pulumi.prod.yaml"]
+    droplet = run.one("droplet:Droplet")
+    assert droplet.inputs["backups"] is True and droplet.inputs["backupPolicy"]["plan"] == "weekly"
+    assert {r.inputs["type"] for r in run.of_type("dnsRecord:DnsRecord")} == {"A", "AAAA"}
+    assert run.outputs["url"] == "https://shop.example.com/"
+
+
+def test_provider_token_given_as_secret_never_reaches_an_output() -> None:
+    config = full_config() | {"digitalocean:token": "dop_v1_supersecret"}
+    run = run_program(config, stack="tok", secret_keys=["digitalocean:token"])
+    assert "dop_v1_supersecret" not in json.dumps(run.outputs)
+    assert all("dop_v1_supersecret" not in json.dumps(r.inputs) for r in run.resources)
+
+
+@pytest.mark.parametrize(("overrides", "needle"), [
+    ({"vendor": "hetzner"}, "hardened-vps:vendor: 'hetzner' is not supported"),
+    ({"size": "huge"}, "hardened-vps:size: 'huge' is not a digitalocean plan"),
+    ({"sshPublicKeys": None}, "hardened-vps:sshPublicKeys: missing"),
+    ({"sshAllowedCidrs": ["1.2.3.4/99"]}, "hardened-vps:sshAllowedCidrs: '1.2.3.4/99' is not a CIDR"),
+    ({"domain": "bad_domain", "acmeEmail": "a@example.com"}, "hardened-vps:domain: 'bad_domain'"),
+])
+def test_bad_config_fails_before_any_resource(overrides, needle) -> None:
+    from components.mockrun import RecordingMocks
+
+    seen: list[RecordingMocks] = []
+    original = pulumi.runtime.set_mocks
+
+    def spy(mocks, *args, **kwargs):
+        seen.append(mocks)
+        return original(mocks, *args, **kwargs)
+
+    pulumi.runtime.set_mocks = spy
+    try:
+        with pytest.raises(pulumi.RunError) as err:
+            run_program(full_config(**overrides), stack="bad")
+    finally:
+        pulumi.runtime.set_mocks = original
+    assert needle in str(err.value)
+    assert seen and seen[0].resources == []  # nothing registered, not even the stack's component
