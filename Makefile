@@ -1,0 +1,70 @@
+# hardened-vps: one hardened VPS for a Python web app on DigitalOcean, Linode or AWS Lightsail.
+# `make up STACK=do-dev` deploys a stack; `make test` runs every fast check. See README.md.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STACK ?= do-dev
+
+.PHONY: setup setup-dev preview up destroy test lint typecheck unit e2e e2e-negative plan compare golden clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.runtime
+setup-dev: $(VENV)/.dev
+
+# --- deploy (needs the Pulumi CLI and the vendor's credentials; see README) ---------------------------
+pulumi-login:
+	@command -v pulumi >/dev/null || { echo "Install the Pulumi CLI first: https://www.pulumi.com/docs/install/"; exit 1; }
+	@pulumi whoami >/dev/null 2>&1 || pulumi login --local
+	@pulumi stack select --create $(STACK)
+
+preview: setup pulumi-login
+	pulumi preview --diff --stack $(STACK)
+
+up: setup pulumi-login
+	pulumi up --diff --stack $(STACK)
+
+destroy: setup pulumi-login
+	pulumi destroy --stack $(STACK)
+
+# --- checks --------------------------------------------------------------------------------------------
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+
+typecheck: setup-dev
+	$(VENV)/bin/mypy
+
+unit: setup-dev
+	@for tool in cloud-init shellcheck; do command -v $$tool >/dev/null || { \
+	  echo "$$tool is missing: sudo apt-get install cloud-init shellcheck"; exit 1; }; done
+	$(PY) -m pytest
+
+test: lint typecheck unit
+
+e2e: setup-dev
+	$(PY) -m e2e.run
+
+e2e-negative: setup-dev
+	$(PY) -m e2e.run --negative
+
+plan: setup-dev
+	$(PY) -m tools.plan $(STACK)
+
+compare: setup-dev
+	$(PY) -m tools.plan --compare
+
+golden: setup-dev
+	$(PY) -m tools.plan --update-golden
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
