@@ -21,6 +21,7 @@ Prints the image directory on stdout (last line).  Needs root (debootstrap, chro
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import fcntl
 import glob
@@ -54,7 +55,8 @@ apt:
   preserve_sources_list: true
 """
 
-# Fallback DHCP for the first NIC, in case cloud-init renders nothing (cloud-init's 10-cloud-init-*.network sorts first).
+# Fallback DHCP for the first NIC, in case cloud-init renders nothing
+# (cloud-init's 10-cloud-init-*.network sorts first and wins).
 NETWORKD_FALLBACK = """\
 [Match]
 Name=eth* en*
@@ -101,14 +103,14 @@ def apt_source_entries() -> list[tuple[str, list[str]]]:
                 continue
             for uri in fields.get("uris", "").split():
                 entries.append((uri, fields.get("suites", "").split()))
-    lists = ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list"))
+    lists = ["/etc/apt/sources.list", *sorted(glob.glob("/etc/apt/sources.list.d/*.list"))]
     for path in lists:
         if not os.path.exists(path):
             continue
         for line in Path(path).read_text().splitlines():
-            line = re.sub(r"\[[^\]]*\]", "", line.split("#", 1)[0]).split()
-            if len(line) >= 3 and line[0] == "deb":
-                entries.append((line[1], [line[2]]))
+            words = re.sub(r"\[[^\]]*\]", "", line.split("#", 1)[0]).split()
+            if len(words) >= 3 and words[0] == "deb":
+                entries.append((words[1], [words[2]]))
     return entries
 
 
@@ -137,7 +139,15 @@ def cache_root() -> Path:
 
 
 def recipe_sha() -> str:
-    return hashlib.sha256(RECIPE_FILE.read_bytes()).hexdigest()[:16]
+    """Hash of this file's syntax tree (docstrings dropped, comments never in it): a change to what the recipe
+    does rebuilds the image; reformatting, comments and docs do not."""
+    tree = ast.parse(RECIPE_FILE.read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+            body[0] = ast.Pass()
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:16]
 
 
 def image_dir(release: str = DEFAULT_RELEASE) -> Path:

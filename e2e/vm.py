@@ -1,0 +1,467 @@
+#!/usr/bin/env python3
+"""Boot one throw-away VM from the cached e2e image and talk to it.
+
+- qcow2 overlay on the cached base.raw (the base is never written),
+- NoCloud seed ISO (cloud-localds) holding the caller's user-data UNMODIFIED (a `#cloud-config` or a
+  `#!/bin/bash` script; cloud-init runs both) plus optional vendor-data (used for the apt cache proxy),
+- qemu TCG (`/dev/kvm` does not work here), user-mode networking, host forwards on 127.0.0.1 ONLY to free
+  ports chosen at run time, serial console to a log file, -daemonize + pidfile,
+- bounded waits everywhere; the VM is killed (by its own pidfile only) on exit, signal or exception.
+
+Library:  with VM(user_data=..., workdir=...) as vm: vm.start(); vm.wait_first_boot(); vm.ssh(...)
+CLI:      vm.py boot --user-data FILE --key KEY [--user deploy] [--cache] [--cmd 'uname -a'] [--keep-workdir]
+"""
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+try:                                # as the package module e2e.vm (python -m e2e.run)
+    from . import build_image
+except ImportError:                 # as a script (python e2e/vm.py)
+    import build_image  # type: ignore[no-redef]
+
+GUEST_HOST_ADDR = "10.0.2.2"        # the host as seen from a qemu user-net guest
+FINISHED_RE = re.compile(r"Cloud-init v\. \S+ finished at .*Up ([0-9.]+) seconds")
+FATAL_RE = re.compile(r"Kernel panic|end Kernel panic|Unable to mount root fs|Give root password for maintenance"
+                      r"|You are in emergency mode")
+
+_LIVE: set[VM] = set()            # VMs to kill at interpreter exit / on signals
+_ACNG: set[AptCache] = set()
+
+
+def log(msg: str) -> None:
+    print(f"[vm {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+class VMError(RuntimeError):
+    pass
+
+
+def free_port(low: int | None = None, high: int | None = None) -> int:
+    """A currently free TCP port on 127.0.0.1 (any, or within [low, high])."""
+    if low is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    import random
+    for port in random.sample(range(low, high + 1), min(200, high - low + 1)):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise VMError(f"no free port in {low}-{high}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie (our own daemonized child is reparented, but be safe) counts as dead
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _pid_cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _kill_pidfile(pidfile: Path, must_contain: str, grace: float = 10.0) -> None:
+    """Kill the process named in pidfile, but only if its command line contains must_contain (ours)."""
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return
+    if not _pid_alive(pid) or must_contain not in _pid_cmdline(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and _pid_alive(pid):
+        time.sleep(0.2)
+    if _pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _pid_alive(pid):
+            time.sleep(0.1)
+
+
+def _cleanup_all() -> None:
+    for vm in list(_LIVE):
+        with contextlib.suppress(Exception):
+            vm.kill()
+    for c in list(_ACNG):
+        with contextlib.suppress(Exception):
+            c.stop()
+
+
+def _on_signal(signum, _frame):
+    log(f"signal {signum}: stopping VMs started by this process")
+    _cleanup_all()
+    sys.exit(128 + signum)
+
+
+_HANDLERS_INSTALLED = False
+
+
+def _install_cleanup_handlers() -> None:
+    """atexit + SIGTERM/SIGINT/SIGHUP -> kill our VMs. Installed lazily (importing this module changes nothing)."""
+    global _HANDLERS_INSTALLED
+    if _HANDLERS_INSTALLED:
+        return
+    _HANDLERS_INSTALLED = True
+    atexit.register(_cleanup_all)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+
+
+# ------------------------------------------------------------------------------------------- apt cache
+class AptCache:
+    """apt-cacher-ng on the host (127.0.0.1 only), reachable from guests as http://10.0.2.2:<port>.
+
+    Its Debian backend points at the mirror this machine's apt uses (the package default is unreachable).
+    Cache persists under ~/.cache/hardened-vps/acng; the daemon lives only as long as this process wants."""
+
+    def __init__(self):
+        self.root = build_image.cache_root() / "acng"
+        # apt-cacher-ng 3.7.4 cannot bind ports >= 32768 ("Error resolving address for binding: Success")
+        self.port = free_port(20000, 32000)
+        self.pidfile = self.root / "run" / "acng.pid"
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://{GUEST_HOST_ADDR}:{self.port}"
+
+    def start(self, timeout: float = 30) -> AptCache:
+        exe = shutil.which("apt-cacher-ng") or "/usr/sbin/apt-cacher-ng"
+        if not os.path.exists(exe):
+            raise VMError("apt-cacher-ng is not installed")
+        conf, cache, logs, run = (self.root / d for d in ("conf", "cache", "log", "run"))
+        for d in (conf, cache, logs, run):
+            d.mkdir(parents=True, exist_ok=True)
+        for f in Path("/etc/apt-cacher-ng").iterdir():
+            if f.is_file() and f.name != "zz_debconf.conf":
+                shutil.copy(f, conf / f.name)
+        main_mirror, _sec = build_image.mirrors()
+        (conf / "backends_debian").write_text(main_mirror.rstrip("/") + "/\n")
+        _kill_pidfile(self.pidfile, "apt-cacher-ng")   # a stale one of ours from an earlier run
+        cmd = [exe, "-c", str(conf), f"CacheDir={cache}", f"LogDir={logs}", f"PidFile={self.pidfile}",
+               f"Port={self.port}", "BindAddress=127.0.0.1", "ForeGround=0", f"SocketPath={run}/acng.socket",
+               "ExThreshold=0"]
+        _install_cleanup_handlers()
+        log(f"starting apt-cacher-ng on 127.0.0.1:{self.port}")
+        _ACNG.add(self)          # from here on, stop() at exit even if it never answers
+        subprocess.run(cmd, check=True, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return self
+            time.sleep(0.3)
+        self.stop()
+        raise VMError(f"apt-cacher-ng did not start (see {logs / 'apt-cacher.err'})")
+
+    def stop(self) -> None:
+        _kill_pidfile(self.pidfile, "apt-cacher-ng")
+        _ACNG.discard(self)
+
+    def vendor_data(self) -> str:
+        # vendor-data (not user-data: the data under test stays unmodified). User-data wins on conflicts.
+        return f"#cloud-config\napt:\n  preserve_sources_list: true\n  proxy: {self.proxy_url}\n"
+
+
+# ------------------------------------------------------------------------------------------- the VM
+class VM:
+    def __init__(self, user_data: str | Path, *, workdir: Path | None = None, vendor_data: str | None = None,
+                 release: str = build_image.DEFAULT_RELEASE, memory_mb: int = 2048, cpus: int = 2,
+                 disk_size: str = "10G", guest_ports: tuple[int, ...] = (22, 80, 443), hostname: str = "e2e-vm",
+                 name: str = "vm"):
+        self.user_data = Path(user_data).read_text() if isinstance(user_data, Path) else user_data
+        self.vendor_data = vendor_data
+        self.release = release
+        self.memory_mb, self.cpus, self.disk_size = memory_mb, cpus, disk_size
+        self.guest_ports = guest_ports
+        self.hostname = hostname
+        self.name = name
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"e2e-{name}-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.serial_log = self.workdir / "serial.log"
+        self.pidfile = self.workdir / "qemu.pid"
+        self.ports: dict[int, int] = {}          # guest port -> host port on 127.0.0.1
+        self.t_power_on: float | None = None
+        self.timings: dict[str, float] = {}
+        self._serial_offset = 0                  # where the current boot's serial output starts
+
+    # -- context manager: never leave a VM running
+    def __enter__(self) -> VM:
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            with contextlib.suppress(Exception):
+                self.print_diagnostics()
+        self.kill()
+        return False
+
+    # -- lifecycle
+    def start(self) -> VM:
+        _install_cleanup_handlers()
+        img = build_image.ensure_image(self.release)
+        overlay = self.workdir / "disk.qcow2"
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(img / "base.raw"),
+                        str(overlay), self.disk_size], check=True, timeout=60)
+        seed_dir = self.workdir / "seed"
+        seed_dir.mkdir(exist_ok=True)
+        (seed_dir / "user-data").write_text(self.user_data)
+        (seed_dir / "meta-data").write_text(f"instance-id: iid-{self.name}-{os.getpid()}-{int(time.time())}\n"
+                                            f"local-hostname: {self.hostname}\n")
+        seed = self.workdir / "seed.iso"
+        cmd = ["cloud-localds"]
+        if self.vendor_data:
+            (seed_dir / "vendor-data").write_text(self.vendor_data)
+            cmd += ["-V", str(seed_dir / "vendor-data")]
+        subprocess.run([*cmd, str(seed), str(seed_dir / "user-data"), str(seed_dir / "meta-data")],
+                       check=True, timeout=60)
+        for attempt in range(3):                 # a chosen port can be taken between bind-test and qemu
+            self.ports = {g: free_port() for g in self.guest_ports}
+            fwd = ",".join(f"hostfwd=tcp:127.0.0.1:{h}-:{g}" for g, h in self.ports.items())
+            qemu = ["qemu-system-x86_64", "-name", f"e2e-{self.name}", "-accel", "tcg", "-cpu", "max",
+                    "-m", str(self.memory_mb), "-smp", str(self.cpus), "-machine", "q35",
+                    "-display", "none", "-monitor", "none", "-serial", f"file:{self.serial_log}",
+                    "-kernel", str(img / "vmlinuz"), "-initrd", str(img / "initrd.img"),
+                    "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0",
+                    "-drive", f"file={overlay},if=virtio,format=qcow2,discard=unmap",
+                    "-drive", f"file={seed},if=virtio,format=raw,readonly=on",
+                    "-netdev", f"user,id=n0,{fwd}", "-device", "virtio-net-pci,netdev=n0",
+                    "-device", "virtio-rng-pci", "-daemonize", "-pidfile", str(self.pidfile)]
+            self.t_power_on = time.monotonic()
+            p = subprocess.run(qemu, capture_output=True, text=True, timeout=60)
+            if p.returncode == 0:
+                _LIVE.add(self)
+                log(f"{self.name}: qemu pid {self.pid()} ports {self.ports} workdir {self.workdir}")
+                return self
+            log(f"{self.name}: qemu failed to start (attempt {attempt + 1}): {p.stderr.strip()}")
+        raise VMError("qemu did not start")
+
+    def pid(self) -> int | None:
+        try:
+            return int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def running(self) -> bool:
+        pid = self.pid()
+        return bool(pid and _pid_alive(pid) and str(self.workdir) in _pid_cmdline(pid))
+
+    def kill(self) -> None:
+        """Kill only our qemu (by its pidfile, checked against its command line)."""
+        if self.pidfile.exists():
+            _kill_pidfile(self.pidfile, str(self.workdir))
+        _LIVE.discard(self)
+
+    def remove_workdir(self) -> None:
+        self.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- serial log
+    def serial_text(self, since_boot: bool = True) -> str:
+        try:
+            data = self.serial_log.read_bytes()
+        except OSError:
+            return ""
+        return data[self._serial_offset if since_boot else 0:].decode(errors="replace")
+
+    def wait_first_boot(self, timeout: float = 900) -> float:
+        """Wait for cloud-init's 'finished' line of the current boot. Returns seconds since power-on."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.serial_text()
+            m = FINISHED_RE.search(text)
+            if m:
+                secs = time.monotonic() - self.t_power_on
+                self.timings.setdefault("cloud_init_finished_s", round(secs, 1))
+                log(f"{self.name}: cloud-init finished, {secs:.0f}s after power-on (guest uptime {m.group(1)}s)")
+                return secs
+            if FATAL_RE.search(text):
+                raise VMError(f"{self.name}: fatal boot error on the serial console")
+            if not self.running():
+                raise VMError(f"{self.name}: qemu exited during boot")
+            time.sleep(2)
+        raise VMError(f"{self.name}: cloud-init did not finish within {timeout:.0f}s")
+
+    # -- ssh
+    def ssh_base(self, user: str, key: Path | str, port: int | None = None,
+                 extra: list[str] | None = None) -> list[str]:
+        return ["ssh", "-p", str(port or self.ports[22]), "-i", str(key),
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "GlobalKnownHostsFile=/dev/null",
+                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15",
+                "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR",
+                *(extra or []), f"{user}@127.0.0.1"]
+
+    def ssh(self, user: str, key: Path | str, command: str, timeout: float = 120, check: bool = False,
+            extra: list[str] | None = None) -> subprocess.CompletedProcess:
+        try:
+            p = subprocess.run([*self.ssh_base(user, key, extra=extra), command], capture_output=True,
+                               text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as exc:
+            p = subprocess.CompletedProcess(exc.cmd, 124, exc.stdout or "", f"timeout after {timeout}s")
+            if isinstance(p.stdout, bytes):
+                p.stdout = p.stdout.decode(errors="replace")
+        if check and p.returncode != 0:
+            raise VMError(f"ssh {command!r} -> {p.returncode}: {p.stderr.strip()[-2000:]}")
+        return p
+
+    def wait_ssh(self, user: str, key: Path | str, timeout: float = 300) -> float:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = self.ssh(user, key, "true", timeout=30)
+            if last.returncode == 0:
+                return time.monotonic() - self.t_power_on
+            if not self.running():
+                raise VMError(f"{self.name}: qemu exited while waiting for ssh")
+            time.sleep(3)
+        raise VMError(f"{self.name}: no ssh as {user} within {timeout:.0f}s: {last.stderr.strip() if last else ''}")
+
+    def cloud_init_status(self, user: str, key: Path | str, timeout: float = 600) -> tuple[int, str]:
+        """`cloud-init status --wait --long` in the guest (bounded). rc 0 done, 1 error, 2 recoverable/degraded."""
+        p = self.ssh(user, key, f"timeout {int(timeout)} sudo cloud-init status --wait --long", timeout=timeout + 30)
+        return p.returncode, p.stdout + p.stderr
+
+    # -- http through the forward
+    def http_get(self, guest_port: int = 80, path: str = "/", timeout: float = 10,
+                 host_header: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.ports[guest_port]}{path}")
+        if host_header:
+            req.add_header("Host", host_header)
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **k):
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(req, timeout=timeout) as r:
+                return r.status, dict(r.headers.items()), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers.items()), e.read()
+
+    def wait_http(self, guest_port: int = 80, path: str = "/", ok=(200,), timeout: float = 300,
+                  host_header: str | None = None) -> float:
+        deadline = time.monotonic() + timeout
+        last: object = None
+        while time.monotonic() < deadline:
+            try:
+                status, _h, _b = self.http_get(guest_port, path, host_header=host_header)
+                if status in ok:
+                    return time.monotonic() - self.t_power_on
+                last = status
+            except (OSError, urllib.error.URLError) as exc:
+                last = exc
+            if not self.running():
+                raise VMError(f"{self.name}: qemu exited while waiting for http")
+            time.sleep(2)
+        raise VMError(f"{self.name}: http :{guest_port}{path} not {ok} within {timeout:.0f}s (last: {last})")
+
+    # -- power
+    def reboot(self, user: str, key: Path | str, timeout: float = 600) -> float:
+        """Reboot via ssh, then wait for the next boot's cloud-init 'finished' line. Returns seconds."""
+        self._serial_offset = self.serial_log.stat().st_size
+        t0 = time.monotonic()
+        self.ssh(user, key, "sudo systemctl reboot", timeout=30)
+        self.t_power_on = t0
+        secs = self.wait_first_boot(timeout)
+        self.timings["reboot_s"] = round(secs, 1)
+        return secs
+
+    def poweroff(self, user: str | None = None, key: Path | str | None = None, timeout: float = 60) -> None:
+        """Clean shutdown over ssh if possible, bounded; then make sure qemu is gone."""
+        if user and key and self.running():
+            self.ssh(user, key, "sudo systemctl poweroff", timeout=20)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and self.running():
+                time.sleep(1)
+        self.kill()
+
+    # -- diagnostics
+    def diagnostics(self, user: str | None = None, key: Path | str | None = None, lines: int = 60) -> str:
+        out = [f"===== {self.name}: serial log tail ({self.serial_log}) ====="]
+        out += self.serial_text(since_boot=False).splitlines()[-lines:]
+        if user and key and self.running():
+            for f in ("/var/log/cloud-init-output.log", "/var/log/cloud-init.log"):
+                p = self.ssh(user, key, f"sudo tail -n {lines} {f}", timeout=30)
+                out.append(f"===== {self.name}: {f} (tail) =====")
+                out.append(p.stdout if p.returncode == 0 else f"(unavailable: {p.stderr.strip()[-300:]})")
+        return "\n".join(out)
+
+    def print_diagnostics(self, user: str | None = None, key: Path | str | None = None) -> None:
+        print(self.diagnostics(user or getattr(self, "diag_user", None), key or getattr(self, "diag_key", None)),
+              file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------- CLI
+def main() -> int:
+    ap = argparse.ArgumentParser(description="Boot one e2e VM from a user-data file, wait for first boot.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("boot")
+    b.add_argument("--user-data", required=True, type=Path)
+    b.add_argument("--key", required=True, type=Path, help="private key for ssh")
+    b.add_argument("--user", default="deploy")
+    b.add_argument("--release", default=build_image.DEFAULT_RELEASE)
+    b.add_argument("--cache", action="store_true", help="use apt-cacher-ng on the host as the guest's apt proxy")
+    b.add_argument("--run", dest="commands", action="append", default=[], help="command to run over ssh")
+    b.add_argument("--timeout", type=float, default=900)
+    b.add_argument("--workdir", type=Path)
+    b.add_argument("--keep-workdir", action="store_true")
+    a = ap.parse_args()
+
+    cache = AptCache().start() if a.cache else None
+    vm = VM(a.user_data, workdir=a.workdir, vendor_data=cache.vendor_data() if cache else None,
+            release=a.release, name="cli")
+    vm.diag_user, vm.diag_key = a.user, a.key
+    rc = 0
+    try:
+        with vm:
+            vm.start()
+            vm.wait_first_boot(a.timeout)
+            vm.wait_ssh(a.user, a.key, timeout=120)
+            st, text = vm.cloud_init_status(a.user, a.key, timeout=120)
+            print(text.strip())
+            for c in a.commands:
+                p = vm.ssh(a.user, a.key, c)
+                print(f"$ {c}  (rc {p.returncode})\n{p.stdout}{p.stderr}", end="")
+            vm.poweroff(a.user, a.key)
+            rc = 0 if st == 0 else 1
+    finally:
+        if cache:
+            cache.stop()
+        if not a.keep_workdir and vm._own_workdir:
+            vm.remove_workdir()
+    print(vm.timings)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
