@@ -1,0 +1,58 @@
+"""Generated README sections: the config reference and the cost table, from the code that enforces them.
+
+`python -m tools.docs` rewrites the marked blocks in README.md; tests/test_docs.py fails when they drift.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from components import catalog
+from components.config import CONFIG_KEYS, PROJECT
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def config_reference() -> str:
+    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for key in CONFIG_KEYS:
+        if key.required:
+            default = "**required**"
+        elif key.default is None:
+            default = "(unset)"
+        else:
+            default = f"`{json.dumps(key.default) if not isinstance(key.default, str) else key.default}`"
+        rows.append(f"| `{PROJECT}:{key.name}` | {key.type} | {default} | {key.description} |")
+    return "\n".join(rows)
+
+
+def cost_table() -> str:
+    head = "| tier | " + " | ".join(v.title for v in catalog.CATALOG.values()) + " |"
+    rows = [head, "|---" * (len(catalog.CATALOG) + 1) + "|"]
+    for tier in catalog.TIERS:
+        cells = []
+        for vendor in catalog.CATALOG.values():
+            size = vendor.size_for(tier)
+            cells.append("not offered" if size is None else
+                         f"`{size.slug}`: {size.vcpus} vCPU, {size.ram_gb:g} GB, {size.disk_gb} GB, "
+                         f"${size.monthly_usd:g}")
+        rows.append(f"| {tier} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+BLOCKS = {"config-reference": config_reference, "cost-table": cost_table}
+
+
+def rewrite(text: str) -> str:
+    for name, make in BLOCKS.items():
+        pattern = re.compile(rf"(<!-- {name}:begin -->\n)(?:.*?\n)?(<!-- {name}:end -->)", re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"README.md lacks the <!-- {name}:begin/end --> markers")
+        text = pattern.sub(lambda m, make=make: m.group(1) + make() + "\n" + m.group(2), text)
+    return text
+
+
+if __name__ == "__main__":
+    README.write_text(rewrite(README.read_text()))
