@@ -1,5 +1,7 @@
 """Pulumi program: read this stack's config, build one hardened host, export how to reach it."""
 
+from pathlib import Path
+
 import pulumi
 
 from components.config import PROJECT, ConfigError, parse_host_spec
@@ -15,8 +17,9 @@ def read_project_config() -> dict[str, str]:
     return {key[len(prefix):]: value for key, value in every.items() if key.startswith(prefix)}
 
 
+raw_config = read_project_config()
 try:
-    spec = parse_host_spec(read_project_config(), stack=pulumi.get_stack())
+    spec = parse_host_spec(raw_config, stack=pulumi.get_stack(), base_dir=Path(__file__).parent)
     first_boot = render_first_boot(spec)
 except (ConfigError, FirstBootTooLarge) as err:
     # Raised before any resource is registered: nothing is created, nothing is touched.
@@ -24,6 +27,17 @@ except (ConfigError, FirstBootTooLarge) as err:
 
 host = host_class(spec.vendor)(  # imports only this vendor's SDK
     spec.host_name, HostArgs(spec=spec, first_boot=first_boot))
+
+if spec.app is not None:
+    from components.app import AppRelease, AppReleaseArgs  # only app stacks load pulumi_command
+
+    config = pulumi.Config()
+    release = AppRelease(f"{spec.host_name}-app", AppReleaseArgs(
+        spec=spec, host=host.ipv4,
+        secret_env=config.get_secret("appSecrets") if raw_config.get("appSecrets") else None,
+        private_key=config.get_secret("deployPrivateKey") if raw_config.get("deployPrivateKey") else None,
+        depends_on=tuple(r for r in (host.server, host.firewall, host.ip_attachment) if r is not None)))
+    pulumi.export("appRelease", release.release_id)
 
 pulumi.export("vendor", spec.vendor)
 pulumi.export("plan", f"{spec.size.slug} in {spec.region} ({spec.image})")

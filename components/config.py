@@ -21,6 +21,7 @@ from typing import Any
 from components import catalog
 
 PROJECT = "hardened-vps"
+SECRET_PLACEHOLDER = "[secret]"
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 DEFAULT_REGIONS = {"digitalocean": "fra1", "linode": "eu-central", "lightsail": "eu-central-1"}
 
@@ -44,6 +45,7 @@ class ConfigKey:
     description: str
     default: Any = None  # None: no default (required or optional as `required` says)
     required: bool = False
+    secret: bool = False  # read with get_secret; its value never enters HostSpec or a message
 
 
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
@@ -70,6 +72,18 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("tags", "array", "Tags for the server and its resources (lowercase, digits, - _ :).", []),
     ConfigKey("appName", "string", "System user and unit name of the web app.", "app"),
     ConfigKey("appHealthPath", "string", "HTTP path that answers 200 when the app is healthy.", "/healthz"),
+    ConfigKey("appSource", "string", "Your app: a local directory (relative to the project) or a git URL; "
+                                     "unset deploys the built-in sample app."),
+    ConfigKey("appRef", "string", "Git tag or commit to deploy (required with a git appSource)."),
+    ConfigKey("appModule", "string", "WSGI/ASGI entry point, module:callable.", "app:app"),
+    ConfigKey("appServer", "string", "wsgi (gunicorn) or asgi (gunicorn with uvicorn workers).", "wsgi"),
+    ConfigKey("appEnv", "array", "Plain environment variables for the app, as KEY=value.", []),
+    ConfigKey("appSecrets", "string", "Secret environment (dotenv lines KEY=value); set it with "
+                                      "`pulumi config set --secret`. Written to /etc/<app>/env, 0640.", secret=True),
+    ConfigKey("appWorkers", "integer", "gunicorn workers; 0 sizes them to the plan's RAM (one per 512 MiB, 2-8).", 0),
+    ConfigKey("appKeepReleases", "integer", "How many releases to keep on the host for rollback.", 5),
+    ConfigKey("deployPrivateKey", "string", "Private key Pulumi uses to deploy releases over SSH (secret); "
+                                            "default: your ssh-agent.", secret=True),
     ConfigKey("production", "boolean", "Declare this stack production (policies demand backups, protect).", False),
     ConfigKey("protect", "boolean", "Protect the server from deletion and replacement (pulumi protect).", False),
     ConfigKey("reprovision", "boolean",
@@ -89,6 +103,23 @@ class SshKey:
     @property
     def line(self) -> str:
         return " ".join(p for p in (self.type, self.blob, self.comment) if p)
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """The user's app, deployed as releases after first boot (the sample app needs none of this)."""
+
+    source: str  # local directory or git URL
+    ref: str | None
+    module: str
+    server: str  # wsgi | asgi
+    env: tuple[tuple[str, str], ...]
+    secret_names: tuple[str, ...]  # names only: values stay Pulumi secrets
+    keep_releases: int
+
+    @property
+    def is_git(self) -> bool:
+        return bool(_GIT_URL.match(self.source))
 
 
 @dataclass(frozen=True)
@@ -119,6 +150,14 @@ class HostSpec:
     production: bool = False
     protect: bool = False
     reprovision: bool = False
+    app: AppSpec | None = None
+    app_workers: int = 0
+    deploy_key_given: bool = False
+
+    @property
+    def workers(self) -> int:
+        """gunicorn workers: as configured, or about one per 512 MiB of RAM (2 to 8)."""
+        return self.app_workers or max(2, min(8, self.size.ram_mb // 512))
 
     @property
     def vendor_info(self) -> catalog.Vendor:
@@ -147,6 +186,10 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 _TAG = re.compile(r"^[a-z0-9][a-z0-9:_-]{0,63}$")
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 _PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+_GIT_URL = re.compile(r"^(https://[^\s]+|git@[^\s:]+:[^\s]+|ssh://[^\s]+)$")
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.()]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_GIT_REF = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
 _RESERVED_USERS = frozenset({"root", "daemon", "bin", "sys", "sync", "nobody", "www-data", "admin", "ubuntu",
                              "debian", "sshd", "systemd-network", "_apt", "nginx"})
 SSH_KEY_TYPES = ("ssh-ed25519", "sk-ssh-ed25519@openssh.com", "ssh-rsa", "ecdsa-sha2-nistp256",
@@ -262,8 +305,11 @@ class _Collector:
         return [v.strip() for v in value]
 
 
-def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev") -> HostSpec:
-    """Validate raw config values (strings, as Pulumi gives them) into a HostSpec, or raise ConfigError."""
+def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path | None = None) -> HostSpec:
+    """Validate raw config values (strings, as Pulumi gives them) into a HostSpec, or raise ConfigError.
+
+    base_dir: where a local appSource is resolved (the project directory; default: the current one).
+    """
     c = _Collector(raw)
     unknown = sorted(set(raw) - set(KEYS_BY_NAME))
     for key in unknown:
@@ -360,6 +406,9 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev") -> HostSpec:
     if not _PATH.match(health):
         c.fail("appHealthPath", f"{health!r} is not an absolute URL path; allowed: e.g. /healthz")
 
+    app = _parse_app(c, base_dir)
+    workers = c.integer("appWorkers", 0, 32)
+
     flags = {k: c.boolean(k) for k in ("manageDns", "backups", "monitoring", "ipv6", "production", "protect",
                                        "reprovision")}
     swap = c.integer("swapSizeMb", 0, 16384)
@@ -374,8 +423,63 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev") -> HostSpec:
         monitoring=flags["monitoring"], ipv6=flags["ipv6"], swap_size_mb=swap,
         reboot_window=None if reboot == "off" else reboot, tags=tuple(tags), app_name=app_name,
         app_health_path=health, production=flags["production"], protect=flags["protect"],
-        reprovision=flags["reprovision"],
+        reprovision=flags["reprovision"], app=app, app_workers=workers,
+        deploy_key_given=bool(raw.get("deployPrivateKey")),
     )
+
+
+def parse_env_lines(lines: list[str], key: str, c: _Collector, reveal: bool) -> list[tuple[str, str]]:
+    """KEY=value pairs; a secret's value never appears in a message (reveal=False)."""
+    pairs: list[tuple[str, str]] = []
+    for i, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip().removeprefix("export ").strip()
+        shown = repr(line) if reveal else f"line {i + 1}"
+        if not sep or not _ENV_NAME.match(name):
+            c.fail(key, f"{shown} is not KEY=value (KEY: letters, digits, _)")
+        elif "\n" in value or "\0" in value:
+            c.fail(key, f"{name}: values must be one line")
+        else:
+            pairs.append((name, value.strip()))
+    return pairs
+
+
+def _parse_app(c: _Collector, base_dir: Path | None) -> AppSpec | None:
+    env = parse_env_lines(c.array("appEnv"), "appEnv", c, reveal=True)
+    secret_text = c.raw.get("appSecrets") or ""
+    if secret_text == SECRET_PLACEHOLDER:  # an encrypted stack-file value read without the passphrase
+        secret_text = ""
+    secret_names = [n for n, _ in parse_env_lines(str(secret_text).splitlines(), "appSecrets", c, reveal=False)]
+    module = c.string("appModule") or "app:app"
+    if not _MODULE.match(module):
+        c.fail("appModule", f"{module!r} is not an entry point; allowed: module:callable, "
+                            "e.g. myproject.wsgi:application")
+    server = c.string("appServer") or "wsgi"
+    if server not in ("wsgi", "asgi"):
+        c.fail("appServer", f"{server!r} is not supported; allowed: wsgi, asgi")
+    keep = c.integer("appKeepReleases", 2, 50)
+    source = c.string("appSource")
+    ref = c.string("appRef")
+    if source is None:
+        if ref:
+            c.fail("appRef", "set, but appSource is not; give appSource too")
+        return None
+    if _GIT_URL.match(source):
+        if not ref:
+            c.fail("appRef", "missing; required with a git appSource (a tag or commit: branches move silently)")
+        elif not _GIT_REF.match(ref):
+            c.fail("appRef", f"{ref!r} is not a git ref; allowed: a tag, branch or commit id")
+    else:
+        if ref:
+            c.fail("appRef", "only for a git appSource; a local directory deploys what is on disk")
+        path = (base_dir or Path.cwd()) / source
+        if not path.is_dir():
+            c.fail("appSource", f"{source!r} is neither a directory (looked at {path}) nor a git URL "
+                                "(https://..., git@host:repo, ssh://...)")
+    return AppSpec(source=source, ref=ref, module=module, server=server, env=tuple(env),
+                   secret_names=tuple(secret_names), keep_releases=keep)
 
 
 def _parse_size(c: _Collector, vendor: catalog.Vendor | None) -> catalog.Size | None:
@@ -414,7 +518,7 @@ def stack_config_values(document: Mapping[str, Any],
 
 def _pulumi_string(value: Any) -> str:
     if isinstance(value, dict) and set(value) == {"secure"}:
-        return "[secret]"
+        return SECRET_PLACEHOLDER
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
@@ -431,7 +535,7 @@ def load_stack_file(path: str | Path, override: Callable[[dict[str, str]], None]
     values, _ = stack_config_values(document)
     if override:
         override(values)
-    return parse_host_spec(values, stack=stack_name_of(path))
+    return parse_host_spec(values, stack=stack_name_of(path), base_dir=path.resolve().parent.parent)
 
 
 def stack_name_of(path: str | Path) -> str:

@@ -149,6 +149,7 @@ def test_pulumi_yaml_schema_matches_config_keys() -> None:
     for key in CONFIG_KEYS:
         entry = schema[key.name]
         assert entry["type"] == key.type and entry["description"] == key.description
+        assert entry.get("secret", False) == key.secret
         if key.required:
             assert "default" not in entry
         else:

@@ -24,7 +24,8 @@ def config_reference() -> str:
             default = "(unset)"
         else:
             default = f"`{json.dumps(key.default) if not isinstance(key.default, str) else key.default}`"
-        rows.append(f"| `{PROJECT}:{key.name}` | {key.type} | {default} | {key.description} |")
+        kind = f"{key.type}, secret" if key.secret else key.type
+        rows.append(f"| `{PROJECT}:{key.name}` | {kind} | {default} | {key.description} |")
     return "\n".join(rows)
 
 

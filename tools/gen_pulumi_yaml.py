@@ -20,6 +20,8 @@ def project_document() -> dict[str, Any]:
         entry: dict[str, Any] = {"type": key.type, "description": key.description}
         if key.type == "array":
             entry["items"] = {"type": "string"}
+        if key.secret:
+            entry["secret"] = True
         if key.default is not None:
             entry["default"] = key.default
         elif not key.required:

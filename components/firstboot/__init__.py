@@ -30,8 +30,9 @@ MAX_FIRST_BOOT_BYTES = 16 * 1024
 PROVISION_SCRIPT = "/usr/local/sbin/hvps-provision"
 SAMPLE_APP_MODULE = "app:app"
 
-BASE_PACKAGES = ("nginx", "fail2ban", "python3-systemd", "nftables", "unattended-upgrades", "gunicorn", "curl",
-                 "sudo", "openssh-server", "systemd-timesyncd", "libpam-tmpdir", "needrestart", "apt-listchanges")
+BASE_PACKAGES = ("nginx", "fail2ban", "python3-systemd", "nftables", "unattended-upgrades", "gunicorn", "python3-venv",
+                 "git", "curl", "sudo", "openssh-server", "systemd-timesyncd", "libpam-tmpdir", "needrestart",
+                 "apt-listchanges")
 
 # Security pockets that unattended-upgrades may install from (Debian wiki UnattendedUpgrades; Ubuntu docs).
 _UPGRADE_ORIGINS = {
@@ -128,11 +129,6 @@ def ssh_firewall_rules(cidrs: tuple[str, ...]) -> str:
     return "\n".join(rules)
 
 
-def gunicorn_workers(ram_mb: int) -> int:
-    """Workers sized to the plan's memory: about one per 512 MiB, at least 2, at most 8."""
-    return max(2, min(8, ram_mb // 512))
-
-
 def packages_for(spec: HostSpec) -> tuple[str, ...]:
     return BASE_PACKAGES + (("certbot",) if spec.domain else ())
 
@@ -155,7 +151,7 @@ def template_values(spec: HostSpec) -> dict[str, object]:
         "auto_reboot": "true" if spec.reboot_window else "false",
         "reboot_time": spec.reboot_window or "04:00",
         "swap_mb": spec.swap_size_mb,
-        "workers": gunicorn_workers(spec.size.ram_mb),
+        "workers": spec.workers,
         "health_path": spec.app_health_path,
         "server_name": spec.domain or "_",
         "domain": spec.domain or "",

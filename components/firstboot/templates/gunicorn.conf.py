@@ -1,5 +1,5 @@
-# Managed by hardened-vps. gunicorn settings; the listening socket comes from systemd ({{ app_name }}.socket).
-workers = {{ workers }}
+# Managed by hardened-vps. gunicorn settings common to every release; workers and worker class come with the
+# release (GUNICORN_CMD_ARGS in release.env). The listening socket comes from systemd ({{ app_name }}.socket).
 timeout = 30
 graceful_timeout = 20
 accesslog = "-"

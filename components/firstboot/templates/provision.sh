@@ -68,14 +68,20 @@ systemctl enable --now unattended-upgrades apt-daily.timer apt-daily-upgrade.tim
 
 log "app $APP under a sandboxed unit, behind nginx"
 id "$APP" >/dev/null 2>&1 || useradd --system --home-dir "/srv/$APP" --shell /usr/sbin/nologin --user-group "$APP"
-install -d -m 0750 -o root -g "$APP" "/srv/$APP" "/srv/$APP/releases" "/srv/$APP/releases/sample"
+# 0751 and o+rX on static/ only: nginx (www-data) may reach static files, not the code or the secrets.
+install -d -m 0751 -o root -g "$APP" "/srv/$APP" "/srv/$APP/releases"
 install -d -m 0750 -o root -g "$APP" "/etc/$APP"
 if [ ! -e "/srv/$APP/current" ]; then
-  install -m 0640 -o root -g "$APP" /etc/hvps/sample_app.py "/srv/$APP/releases/sample/app.py"
-  install -d -m 0755 "/srv/$APP/releases/sample/static"
-  ln -sfn "/srv/$APP/releases/sample" "/srv/$APP/current"
+  # The sample release: stdlib WSGI app on Debian's gunicorn (a venv that sees system packages).
+  sample="/srv/$APP/releases/sample"
+  install -d -m 0750 "$sample" "$sample/static"
+  install -m 0640 /etc/hvps/sample_app.py "$sample/app.py"
+  python3 -m venv --system-site-packages "$sample/venv"
+  printf 'APP_MODULE=%s\nGUNICORN_CMD_ARGS=--workers %s\nHVPS_RELEASE=sample\n' {{ app_module }} {{ workers }} >"$sample/release.env"
+  chown -R "root:$APP" "$sample" && chmod -R go-w,o-rwx "$sample" && chmod 0751 "$sample"
+  chmod -R o+rX "$sample/static" && touch "$sample/.ready"
+  ln -sfn "$sample" "/srv/$APP/current"
 fi
-chmod 0711 "/srv/$APP"
 install -m 0640 -o root -g "$APP" /etc/hvps/gunicorn.conf.py "/etc/$APP/gunicorn.conf.py"
 systemctl daemon-reload
 systemctl enable --now "$APP.socket" "$APP.service"

@@ -1,0 +1,169 @@
+"""Releases of the user's app: packaged by the program, shipped over SSH, activated by `hvps-release`.
+
+A release is identified by a hash of its code (the packaged directory, or the git URL and ref) and its
+settings, so `pulumi preview` shows a new release resource exactly when the app changes, and the server's
+own inputs never change. The host-side work is `hvps-release.sh` beside this file (tested on its own).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import shlex
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+
+from components.config import HostSpec
+
+RELEASE_SCRIPT = Path(__file__).with_name("hvps-release.sh")
+BUILD_DIR = Path(__file__).resolve().parents[2] / "build" / "releases"
+SKIPPED = frozenset({".git", "__pycache__", ".venv", "venv", "node_modules", ".mypy_cache", ".pytest_cache",
+                     ".ruff_cache", ".env", ".DS_Store"})
+
+
+@dataclass(frozen=True)
+class AppPackage:
+    """A reproducible tar.gz of an app directory: same files, same bytes, same digest."""
+
+    data: bytes
+    digest: str
+    files: tuple[str, ...]
+
+
+def package_directory(root: Path) -> AppPackage:
+    """Pack an app directory (skipping VCS, caches, virtualenvs and .env files) deterministically."""
+    members: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED)
+        members += [Path(dirpath) / f for f in sorted(filenames) if f not in SKIPPED and not f.endswith(".pyc")]
+    raw = io.BytesIO()
+    names = []
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for path in members:
+            name = path.relative_to(root).as_posix()
+            data = path.read_bytes()
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.uid, info.gid = len(data), 0, 0, 0
+            info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
+            tar.addfile(info, io.BytesIO(data))
+            names.append(name)
+    data = gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
+    return AppPackage(data, hashlib.sha256(data).hexdigest(), tuple(names))
+
+
+def release_settings(spec: HostSpec) -> dict[str, object]:
+    """What, besides the code, makes a release different."""
+    assert spec.app is not None
+    app = spec.app
+    return {"module": app.module, "server": app.server, "workers": spec.workers, "env": [list(p) for p in app.env],
+            "health": spec.app_health_path, "keep": app.keep_releases, "secrets": list(app.secret_names)}
+
+
+def release_id(spec: HostSpec, code_digest: str) -> str:
+    """`r-` and 12 hex digits of the code digest plus settings: any change makes a new release."""
+    text = json.dumps({"code": code_digest, "settings": release_settings(spec)}, sort_keys=True)
+    return "r-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def code_digest(spec: HostSpec, package: AppPackage | None) -> str:
+    assert spec.app is not None
+    if package is not None:
+        return package.digest
+    return hashlib.sha256(f"{spec.app.source}@{spec.app.ref}".encode()).hexdigest()
+
+
+def remote_paths(spec: HostSpec, rid: str) -> tuple[str, str]:
+    """(release script, archive) upload paths on the host."""
+    return f"/tmp/hvps-release-{rid}.sh", f"/tmp/hvps-{spec.app_name}-{rid}.tar.gz"
+
+
+def deploy_command(spec: HostSpec, rid: str, with_archive: bool, with_secrets: bool) -> str:
+    """The command the deploy resource runs on the host as the admin (pure, so tests read it)."""
+    assert spec.app is not None
+    app = spec.app
+    script, archive = remote_paths(spec, rid)
+    args = ["--app", spec.app_name, "--id", rid, "--module", app.module, "--server", app.server,
+            "--workers", str(spec.workers), "--health", spec.app_health_path, "--keep", str(app.keep_releases)]
+    args += ["--archive", archive] if with_archive else ["--git", app.source, "--ref", app.ref or ""]
+    for name, value in app.env:
+        args += ["--env", f"{name}={value}"]
+    if with_secrets:
+        args += ["--env-file", "-"]
+    release = " ".join(shlex.quote(a) for a in ["sudo", "bash", script, *args])
+    return ("cloud-init status --wait >/dev/null 2>&1 || true; "  # first boot may still be provisioning
+            f"{release}; rc=$?; rm -f {shlex.quote(script)} {shlex.quote(archive)}; exit $rc")
+
+
+@dataclass
+class AppReleaseArgs:
+    """Inputs of an app release.
+
+    spec: the host spec; `spec.app` must be set.
+    host: the address Pulumi connects to (the host's stable IPv4).
+    secret_env: dotenv text of the app's secrets (a Pulumi secret), or None.
+    private_key: the deploy key (a Pulumi secret), or None to use the local ssh-agent.
+    depends_on: resources that must exist before connecting (server, firewall, address attachment).
+    """
+
+    spec: HostSpec
+    host: pulumi.Input[str]
+    secret_env: pulumi.Output[str] | None = None
+    private_key: pulumi.Output[str] | None = None
+    depends_on: tuple[pulumi.Resource, ...] = ()
+
+
+class AppRelease(pulumi.ComponentResource):
+    """One release of the user's app on the host; replaced (and so redeployed) when the app changes.
+
+    Children: `script_upload`, `archive_upload` (local sources only), `deploy`. Outputs: `release_id`.
+    """
+
+    def __init__(self, name: str, args: AppReleaseArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("hardened-vps:index:AppRelease", name, None, opts)
+        from pulumi_command import remote  # only stacks that deploy an app load this SDK
+
+        spec = args.spec
+        if spec.app is None:
+            raise ValueError("AppRelease needs spec.app (appSource)")
+        package = None if spec.app.is_git else package_directory(_source_dir(spec.app.source))
+        self.release_id = rid = release_id(spec, code_digest(spec, package))
+        script_path, archive_path = remote_paths(spec, rid)
+        connection = remote.ConnectionArgs(
+            host=args.host, user=spec.admin_user, private_key=args.private_key,
+            agent_socket_path=None if args.private_key is not None else os.environ.get("SSH_AUTH_SOCK"),
+            dial_error_limit=40, per_dial_timeout=15)  # a new server needs minutes before SSH answers
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+        self.script_upload = remote.CopyToRemote(f"{name}-script", connection=connection,
+                                                 source=pulumi.FileAsset(str(RELEASE_SCRIPT)),
+                                                 remote_path=script_path, triggers=[rid], opts=child)
+        uploads: list[pulumi.Resource] = [self.script_upload]
+        self.archive_upload = None
+        if package is not None:
+            local = BUILD_DIR / f"{spec.app_name}-{rid}.tar.gz"
+            local.parent.mkdir(parents=True, exist_ok=True)
+            if not local.exists():
+                local.write_bytes(package.data)
+            self.archive_upload = remote.CopyToRemote(f"{name}-archive", connection=connection,
+                                                      source=pulumi.FileAsset(str(local)),
+                                                      remote_path=archive_path, triggers=[rid], opts=child)
+            uploads.append(self.archive_upload)
+        secret_digest = (args.secret_env.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())
+                         if args.secret_env is not None else None)
+        self.deploy = remote.Command(
+            f"{name}-deploy", connection=connection,
+            create=deploy_command(spec, rid, with_archive=package is not None,
+                                  with_secrets=args.secret_env is not None),
+            stdin=args.secret_env, triggers=[rid, secret_digest],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *uploads]))
+        self.register_outputs({"releaseId": rid})
+
+
+def _source_dir(source: str) -> Path:
+    path = Path(source)
+    return path if path.is_absolute() else Path(__file__).resolve().parents[2] / path

@@ -1,0 +1,131 @@
+"""hvps-release on its own: a real bash run in a temporary root, with systemctl, curl and python3 stubbed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+from components.app import RELEASE_SCRIPT
+from tests.conftest import ROOT
+
+STUBS = {
+    "systemctl": '#!/bin/bash\necho "systemctl $*" >>"$HVPS_ROOT/calls.log"\n',
+    # Healthy unless the active release carries a BROKEN marker file.
+    "curl": '#!/bin/bash\necho "curl $*" >>"$HVPS_ROOT/calls.log"\n[ ! -e "$HVPS_ROOT/srv/app/current/BROKEN" ]\n',
+    "python3": ('#!/bin/bash\n[ "$1 $2" = "-m venv" ] || exit 64\nmkdir -p "$3/bin"\n'
+                'printf \'#!/bin/bash\\necho "pip $*" >>"$HVPS_ROOT/calls.log"\\n\' >"$3/bin/pip"\n'
+                'chmod +x "$3/bin/pip"\n'),
+    "chown": "#!/bin/bash\nexit 0\n",
+}
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    for d in ("run/lock", "srv/app/releases", "etc"):
+        (root / d).mkdir(parents=True)
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    for name, text in STUBS.items():
+        (stubs / name).write_text(text)
+        (stubs / name).chmod(0o755)
+    return root
+
+
+def archive(tmp_path: Path, name: str, broken: bool = False) -> Path:
+    path = tmp_path / f"{name}.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for f in ("app.py", "requirements.txt", "static/style.css"):
+            tar.add(ROOT / "examples" / "flask-app" / f, arcname=f)
+        if broken:
+            marker = tmp_path / "BROKEN"
+            marker.write_text("x")
+            tar.add(marker, arcname="BROKEN")
+    return path
+
+
+def release(host: Path, rid: str, *extra: str, broken: bool = False, stdin: str | None = None,
+            keep: int = 5) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"HVPS_ROOT": str(host), "PATH": f"{host.parent / 'stubs'}:{os.environ['PATH']}",
+                        "HVPS_HEALTH_TRIES": "2", "HVPS_HEALTH_DELAY": "0"}
+    args = ["bash", str(RELEASE_SCRIPT), "--app", "app", "--id", rid, "--module", "app:app",
+            "--archive", str(archive(host.parent, rid, broken)), "--keep", str(keep), *extra]
+    result = subprocess.run(args, env=env, input=stdin, capture_output=True, text=True, timeout=60)
+    time.sleep(0.01)  # distinct build times for the keep-N ordering
+    return result
+
+
+def current(host: Path) -> str:
+    return os.readlink(host / "srv/app/current").rsplit("/", 1)[-1]
+
+
+def test_deploy_builds_a_venv_switches_and_restarts(host: Path) -> None:
+    result = release(host, "r-1", "--server", "asgi", "--workers", "3", "--env", "GREETING=Hello world")
+    assert result.returncode == 0, result.stderr
+    assert current(host) == "r-1" and "active; switch and health check took" in result.stdout
+    target = host / "srv/app/releases/r-1"
+    assert (target / ".ready").exists() and (target / "app.py").exists()
+    env = (target / "release.env").read_text().splitlines()
+    assert env[:3] == ["APP_MODULE=app:app",
+                       "GUNICORN_CMD_ARGS=--workers 3 --worker-class uvicorn.workers.UvicornWorker",
+                       "HVPS_RELEASE=r-1"]
+    assert "GREETING=Hello world" in env
+    calls = (host / "calls.log").read_text()
+    assert "pip install --quiet --disable-pip-version-check --no-input -r" in calls
+    assert "pip install --quiet --disable-pip-version-check --no-input gunicorn uvicorn" in calls
+    assert "systemctl restart app.service" in calls
+    assert "--unix-socket" in calls and "http://localhost/healthz" in calls
+    assert stat.S_IMODE(target.stat().st_mode) == 0o751
+    assert stat.S_IMODE((target / "app.py").stat().st_mode) & 0o007 == 0  # code is not world-readable
+    assert stat.S_IMODE((target / "static/style.css").stat().st_mode) & 0o004  # static files are
+
+
+def test_failed_health_check_rolls_back_to_the_previous_release(host: Path) -> None:
+    assert release(host, "r-1").returncode == 0
+    assert release(host, "r-2").returncode == 0
+    bad = release(host, "r-3", broken=True)
+    assert bad.returncode == 1
+    assert "health check /healthz failed" in bad.stdout and "rolled back to r-2" in bad.stdout
+    assert current(host) == "r-2"
+    assert (host / "calls.log").read_text().count("systemctl restart app.service") == 4
+
+
+def test_secret_env_from_stdin_is_root_only_group_readable(host: Path) -> None:
+    assert release(host, "r-1", "--env-file", "-", stdin="SECRET_KEY=abc\n").returncode == 0
+    env_file = host / "etc/app/env"
+    assert env_file.read_text() == "SECRET_KEY=abc\n"
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o640
+
+
+def test_keeps_only_the_newest_releases(host: Path) -> None:
+    for n in range(1, 6):
+        assert release(host, f"r-{n}", keep=2).returncode == 0
+    kept = sorted(p.name for p in (host / "srv/app/releases").iterdir())
+    assert kept == ["r-4", "r-5"] and current(host) == "r-5"
+
+
+def test_redeploying_an_existing_release_reuses_its_build(host: Path) -> None:
+    assert release(host, "r-1").returncode == 0
+    assert release(host, "r-2").returncode == 0
+    again = release(host, "r-1")
+    assert again.returncode == 0 and "building" not in again.stdout and current(host) == "r-1"
+
+
+def test_rejects_bad_arguments(host: Path) -> None:
+    bad = release(host, "R_1")
+    assert bad.returncode == 2 and "--id must be lowercase" in bad.stderr
+
+
+def test_passes_bash_n_and_shellcheck() -> None:
+    assert subprocess.run(["bash", "-n", str(RELEASE_SCRIPT)]).returncode == 0
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck not installed")
+    lint = subprocess.run(["shellcheck", str(RELEASE_SCRIPT)], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
