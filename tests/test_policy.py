@@ -1,0 +1,599 @@
+"""The policy pack, fed with what every stack in stacks/ registers under the mocks.
+
+Policies are called directly (building the PolicyPack would start a gRPC server and block). Each resource is
+presented as the engine presents it: inputs (resource policies) or outputs (stack policy) behind pulumi_policy's
+unknown-checking proxy, and the URN, `protect`, parent and property dependencies the program really registered
+(captured from the mock monitor), so a firewall knows its server the way it does in a real preview.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import gzip
+import json
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from packaging.requirements import Requirement
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+)
+from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, unknown_checking_proxy
+
+from components.config import load_stack_file
+from components.firstboot import (
+    HostFile,
+    describe_first_boot,
+    linode_user_data,
+    render_cloud_config,
+    render_launch_script,
+)
+from components.mockrun import run_stack_file, stack_file_config
+from policy import hardening_policies as hp
+from tests.conftest import ROOT, STACK_FILES
+
+PROD = "prod"
+DEV_STACKS = ("do-dev", "linode-dev", "lightsail-dev")
+SERVER_OF = {"do-dev": hp.DROPLET, "linode-dev": hp.LINODE_INSTANCE, "lightsail-dev": hp.LIGHTSAIL_INSTANCE,
+             PROD: hp.DROPLET}
+FIREWALL_OF = {"do-dev": hp.DO_FIREWALL, "linode-dev": hp.LINODE_FIREWALL, "lightsail-dev": hp.LIGHTSAIL_PORTS,
+               PROD: hp.DO_FIREWALL}
+
+
+# --- what the program registers, as the engine would hand it to a policy pack ------------------------------------
+@dataclass
+class Registered:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    protect: bool
+    ignore_changes: list[str]
+    delete_before_replace: bool
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StackCase:
+    stack: str
+    config: dict[str, str]  # the stack's config, as the CLI hands it to the pack (PULUMI_CONFIG)
+    resources: list[Registered]
+
+    def one(self, type_: str) -> Registered:
+        (found,) = [r for r in self.resources if r.type == type_]
+        return found
+
+    def without(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type != type_]
+
+
+@pytest.fixture(scope="module")
+def stacks() -> dict[str, StackCase]:
+    """Run every stack file once; keep each registration's URN, options and property dependencies."""
+    captured: list[Registered] = []
+    original = pulumi_mocks.MockMonitor.RegisterResource
+
+    def register(monitor: pulumi_mocks.MockMonitor, request: Any) -> Any:
+        response = original(monitor, request)
+        state = monitor.resources.get(response.urn)
+        captured.append(Registered(
+            urn=response.urn, type=request.type, name=request.name, parent=request.parent,
+            protect=request.protect if request.HasField("protect") else False,
+            ignore_changes=list(request.ignoreChanges), delete_before_replace=request.deleteBeforeReplace,
+            dependencies=list(request.dependencies),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            # Bridged providers keep the id among the outputs.
+            outputs={**(state.state if state else {}), **({"id": state.id} if state and request.custom else {})}))
+        return response
+
+    cases: dict[str, StackCase] = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pulumi_mocks.MockMonitor, "RegisterResource", register)
+        for path in STACK_FILES:
+            captured.clear()
+            run = run_stack_file(path)
+            stack, config, _ = stack_file_config(path)
+            by_key = {(r.type, r.name): r for r in run.resources}
+            regs = [replace(reg, inputs=dict(by_key[(reg.type, reg.name)].inputs)) if (reg.type, reg.name) in by_key
+                    else reg for reg in captured]
+            assert len({r.urn for r in regs}) == len(regs), "duplicate URNs"
+            cases[stack] = StackCase(stack, config, regs)
+    pulumi.runtime.set_all_config({})  # the runs leave the last stack's config behind
+    assert set(cases) == {*DEV_STACKS, PROD}
+    return cases
+
+
+@contextmanager
+def analysing(case: StackCase) -> Iterator[None]:
+    """The stack's config visible to the policies, as pulumi_policy loads it from PULUMI_CONFIG."""
+    pulumi.runtime.set_all_config(dict(case.config))
+    try:
+        yield
+    finally:
+        pulumi.runtime.set_all_config({})
+
+
+def options(reg: Registered, protect: bool | None = None) -> PolicyResourceOptions:
+    return PolicyResourceOptions(
+        protect=reg.protect if protect is None else protect, ignore_changes=reg.ignore_changes,
+        delete_before_replace=reg.delete_before_replace, aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[], parent=reg.parent or None)
+
+
+def check_resource(policy: ResourceValidationPolicy, reg: Registered, props: Mapping[str, Any] | None = None,
+                   protect: bool | None = None, config: Mapping[str, Any] | None = None) -> list[str]:
+    messages: list[str] = []
+    args = ResourceValidationArgs(reg.type, unknown_checking_proxy(copy.deepcopy(dict(props or reg.inputs))),
+                                  reg.urn, reg.name, options(reg, protect), None, config)
+    def report(message: str, urn: str | None = None) -> None:
+        messages.append(message)
+
+    assert policy.validate(args, report) is None  # synchronous
+    return messages
+
+
+def check_stack(resources: list[Registered], config: Mapping[str, Any] | None = None) -> list[tuple[str, str | None]]:
+    """Run the stack policy over these registrations, wired like the analyzer wires them."""
+    made = {r.urn: PolicyResource(r.type, unknown_checking_proxy(copy.deepcopy(r.outputs)), r.urn, r.name,
+                                  options(r), None, None, [], {}) for r in resources}
+    for r in resources:
+        made[r.urn].parent = made.get(r.parent)
+        made[r.urn].dependencies = [made[d] for d in r.dependencies if d in made]
+        made[r.urn].property_dependencies = {k: [made[d] for d in v if d in made]
+                                             for k, v in r.property_dependencies.items()}
+    found: list[tuple[str, str | None]] = []
+
+    def report(message: str, urn: str | None = None) -> None:
+        found.append((message, urn))
+
+    for policy in hp.STACK_POLICIES:
+        assert policy.validate(StackValidationArgs(list(made.values()), config), report) is None
+    return found
+
+
+def all_messages(case: StackCase, config: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
+    """Policy name -> messages, every policy over every resource of the stack."""
+    out: dict[str, list[str]] = {p.name: [] for p in hp.POLICIES}
+    with analysing(case):
+        for reg in case.resources:
+            for policy in hp.RESOURCE_POLICIES:
+                out[policy.name] += check_resource(policy, reg, config=config)
+        out[hp.firewall_attached.name] = [m for m, _ in check_stack(case.resources, config)]
+    return out
+
+
+def names_resource_and_fix(message: str, reg: Registered) -> bool:
+    return f"'{reg.name}'" in message and "Fix:" in message
+
+
+# --- the pack itself ---------------------------------------------------------------------------------------------
+def test_pack_files_and_policy_set() -> None:
+    pack = (ROOT / "policy" / "PulumiPolicy.yaml").read_text()
+    assert re.search(r"^runtime:\n  name: python$", pack, re.MULTILINE)
+    assert [p.name for p in hp.POLICIES] == [
+        "server-firewall-attached", "firewall-inbound-ports", "ssh-open-to-internet", "production-ssh-restricted",
+        "server-first-boot-data", "first-boot-no-secrets", "production-backups-and-protection",
+        "server-size-in-catalog"]
+    levels = {p.name: p.enforcement_level.value for p in hp.POLICIES if p.enforcement_level}
+    assert levels.pop("ssh-open-to-internet") == "advisory"
+    assert set(levels.values()) == {"mandatory"}
+    main = (ROOT / "policy" / "__main__.py").read_text()
+    assert "PolicyPack(" in main and "def " not in main  # thin: policies live in the importable module
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)", line.strip())
+        if match:
+            pins[match[1].lower()] = match[2]
+    return pins
+
+
+def test_pack_pins_resolve_with_pulumi_policy_and_the_project() -> None:
+    pack = _pins(ROOT / "policy" / "requirements.txt")
+    dev = _pins(ROOT / "requirements-dev.txt")
+    for name in ("pulumi-policy", "grpcio", "protobuf"):
+        assert pack[name] == dev[name], f"{name}: policy/requirements.txt and requirements-dev.txt disagree"
+        assert metadata.version(name) == pack[name], f"{name} installed differs from the pin"
+    pins = {**_pins(ROOT / "requirements.txt"), **pack}
+    for dist in ("pulumi-policy", "pulumi"):
+        for text in metadata.requires(dist) or []:
+            req = Requirement(text)
+            if req.name.lower() in pins and (req.marker is None or req.marker.evaluate()):
+                assert req.specifier.contains(pins[req.name.lower()]), f"{dist} needs {req}, pinned {pins[req.name]}"
+
+
+# --- every stack passes ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stack", [*DEV_STACKS, PROD])
+def test_every_stack_passes_every_mandatory_policy(stacks: dict[str, StackCase], stack: str) -> None:
+    case = stacks[stack]
+    found = all_messages(case)
+    advisory = found.pop("ssh-open-to-internet")
+    assert {k: v for k, v in found.items() if v} == {}
+    if stack == PROD:
+        assert advisory == []  # SSH only from the office and VPN ranges
+    else:
+        # Dev stacks keep the default sshAllowedCidrs (anywhere): a warning, never a failure.
+        (message,) = advisory
+        assert names_resource_and_fix(message, case.one(FIREWALL_OF[stack]))
+        assert "sshAllowedCidrs" in message
+
+
+def test_every_server_is_checked(stacks: dict[str, StackCase]) -> None:
+    """The stacks really exercise each policy: one server and one firewall per stack, of the known types."""
+    for name, case in stacks.items():
+        assert [r.type for r in case.resources if r.type in hp.SERVER_VENDORS] == [SERVER_OF[name]]
+        assert [r.type for r in case.resources if r.type in hp.FIREWALL_TYPES] == [FIREWALL_OF[name]]
+
+
+# --- server-firewall-attached ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stack", [*DEV_STACKS, PROD])
+def test_server_without_firewall_is_refused(stacks: dict[str, StackCase], stack: str) -> None:
+    case = stacks[stack]
+    server = case.one(SERVER_OF[stack])
+    ((message, urn),) = check_stack(case.without(FIREWALL_OF[stack]))
+    assert urn == server.urn
+    assert "no cloud firewall attached" in message and names_resource_and_fix(message, server)
+
+
+def test_firewall_found_by_property_dependency_while_ids_are_unknown(stacks: dict[str, StackCase]) -> None:
+    """A first preview: the droplet has no id yet, the firewall's dropletIds is unknown, the dependency is known."""
+    case = stacks["do-dev"]
+    server, firewall = case.one(hp.DROPLET), case.one(hp.DO_FIREWALL)
+    previewed = [replace(r, outputs={k: v for k, v in r.outputs.items() if k != "id"}) if r is server else
+                 replace(r, outputs={**r.outputs, "dropletIds": [UNKNOWN_NUMBER_VALUE]}) if r is firewall else r
+                 for r in case.resources]
+    assert check_stack(previewed) == []
+
+
+def test_firewall_found_by_id_without_dependency(stacks: dict[str, StackCase]) -> None:
+    case = stacks["linode-dev"]
+    firewall = case.one(hp.LINODE_FIREWALL)
+    assert firewall.property_dependencies["linodes"]  # what the program records
+    unlinked = [replace(r, property_dependencies={}) if r is firewall else r for r in case.resources]
+    assert check_stack(unlinked) == []
+
+
+def test_firewall_of_another_server_does_not_count(stacks: dict[str, StackCase]) -> None:
+    case = stacks["do-dev"]
+    firewall = case.one(hp.DO_FIREWALL)
+    elsewhere = [replace(r, property_dependencies={}, outputs={**r.outputs, "dropletIds": [9999.0]})
+                 if r is firewall else r for r in case.resources]
+    ((message, _),) = check_stack(elsewhere)
+    assert names_resource_and_fix(message, case.one(hp.DROPLET)) and "droplet_ids" in message
+
+
+def test_linode_firewall_must_drop_inbound(stacks: dict[str, StackCase]) -> None:
+    case = stacks["linode-dev"]
+    firewall = case.one(hp.LINODE_FIREWALL)
+    accepting = [replace(r, outputs={**r.outputs, "inboundPolicy": "ACCEPT"}) if r is firewall else r
+                 for r in case.resources]
+    ((message, urn),) = check_stack(accepting)
+    assert urn == case.one(hp.LINODE_INSTANCE).urn
+    assert "not DROP" in message and names_resource_and_fix(message, case.one(hp.LINODE_INSTANCE))
+
+
+def test_lightsail_ports_of_another_instance_do_not_count(stacks: dict[str, StackCase]) -> None:
+    case = stacks["lightsail-dev"]
+    ports = case.one(hp.LIGHTSAIL_PORTS)
+    other = [replace(r, property_dependencies={}, outputs={**r.outputs, "instanceName": "someone-else"})
+             if r is ports else r for r in case.resources]
+    ((message, _),) = check_stack(other)
+    assert "InstancePublicPorts" in message and names_resource_and_fix(message, case.one(hp.LIGHTSAIL_INSTANCE))
+
+
+# --- firewall-inbound-ports --------------------------------------------------------------------------------------
+def _with_rule(case: StackCase) -> tuple[Registered, dict[str, Any]]:
+    """The stack's firewall and its inputs with one extra rule opening TCP 8080 to everyone."""
+    firewall = case.one(FIREWALL_OF[case.stack])
+    props = copy.deepcopy(firewall.inputs)
+    if firewall.type == hp.DO_FIREWALL:
+        props["inboundRules"].append({"protocol": "tcp", "portRange": "8080", "sourceAddresses": ["0.0.0.0/0"]})
+    elif firewall.type == hp.LINODE_FIREWALL:
+        props["inbounds"].append({"label": "alt", "action": "ACCEPT", "protocol": "TCP", "ports": "8080",
+                                  "ipv4s": ["0.0.0.0/0"]})
+    else:
+        props["portInfos"].append({"protocol": "tcp", "fromPort": 8080.0, "toPort": 8080.0, "cidrs": ["0.0.0.0/0"]})
+    return firewall, props
+
+
+@pytest.mark.parametrize("stack", DEV_STACKS)
+def test_extra_open_port_is_refused(stacks: dict[str, StackCase], stack: str) -> None:
+    firewall, props = _with_rule(stacks[stack])
+    (message,) = check_resource(hp.inbound_ports, firewall, props)
+    assert "TCP port 8080" in message and names_resource_and_fix(message, firewall)
+
+
+@pytest.mark.parametrize(("stack", "mutate", "expected"), [
+    ("do-dev", lambda p: p["inboundRules"][1].update(portRange="80-443"), "TCP port 80-443"),
+    ("do-dev", lambda p: p["inboundRules"].append({"protocol": "icmp", "sourceAddresses": ["0.0.0.0/0"]}), "ICMP"),
+    ("do-dev", lambda p: p["inboundRules"][2].update(protocol="udp"), "UDP port 443"),
+    ("linode-dev", lambda p: p.update(inboundPolicy="ACCEPT"), "every port of every protocol"),
+    ("linode-dev", lambda p: p["inbounds"][1].pop("ports"), "every TCP port"),
+    ("lightsail-dev", lambda p: p["portInfos"][0].update(protocol="all"), "every port of every protocol"),
+])
+def test_wide_or_foreign_rules_are_refused(stacks: dict[str, StackCase], stack: str, mutate: Any,
+                                           expected: str) -> None:
+    firewall = stacks[stack].one(FIREWALL_OF[stack])
+    props = copy.deepcopy(firewall.inputs)
+    mutate(props)
+    messages = check_resource(hp.inbound_ports, firewall, props)
+    assert messages and all(names_resource_and_fix(m, firewall) for m in messages)
+    assert any(expected in m for m in messages), messages
+
+
+def test_dropped_linode_rules_open_nothing(stacks: dict[str, StackCase]) -> None:
+    firewall = stacks["linode-dev"].one(hp.LINODE_FIREWALL)
+    props = copy.deepcopy(firewall.inputs)
+    props["inbounds"].append({"label": "block", "action": "DROP", "protocol": "TCP", "ports": "1-65535",
+                              "ipv4s": ["198.51.100.0/24"]})
+    assert check_resource(hp.inbound_ports, firewall, props) == []
+
+
+# --- ssh-open-to-internet / production-ssh-restricted ------------------------------------------------------------
+def _ssh_from_anywhere(firewall: Registered, sources: list[str]) -> dict[str, Any]:
+    props = copy.deepcopy(firewall.inputs)
+    if firewall.type == hp.DO_FIREWALL:
+        props["inboundRules"][0]["sourceAddresses"] = sources
+    return props
+
+
+def test_production_refuses_ssh_from_anywhere(stacks: dict[str, StackCase]) -> None:
+    case = stacks[PROD]
+    firewall = case.one(hp.DO_FIREWALL)
+    with analysing(case):
+        assert check_resource(hp.ssh_restricted_in_production, firewall) == []
+        (message,) = check_resource(hp.ssh_restricted_in_production, firewall,
+                                    _ssh_from_anywhere(firewall, ["0.0.0.0/0", "2001:db8:1234::/48"]))
+        assert check_resource(hp.ssh_open_advisory, firewall, _ssh_from_anywhere(firewall, ["0.0.0.0/0"])) == []
+    assert "production" in message and "0.0.0.0/0" in message and "sshAllowedCidrs" in message
+    assert names_resource_and_fix(message, firewall)
+
+
+def test_split_ranges_covering_the_internet_count_as_anywhere(stacks: dict[str, StackCase]) -> None:
+    case = stacks[PROD]
+    firewall = case.one(hp.DO_FIREWALL)
+    with analysing(case):
+        (message,) = check_resource(hp.ssh_restricted_in_production, firewall,
+                                    _ssh_from_anywhere(firewall, ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"]))
+    assert "0.0.0.0/0 and ::/0" in message
+
+
+@pytest.mark.parametrize("stack", DEV_STACKS)
+def test_ssh_from_anywhere_only_warns_outside_production(stacks: dict[str, StackCase], stack: str) -> None:
+    case = stacks[stack]
+    firewall = case.one(FIREWALL_OF[stack])
+    with analysing(case):
+        assert check_resource(hp.ssh_restricted_in_production, firewall) == []
+        (warning,) = check_resource(hp.ssh_open_advisory, firewall)
+    assert names_resource_and_fix(warning, firewall)
+
+
+def test_policy_config_forces_production_rules(stacks: dict[str, StackCase]) -> None:
+    case = stacks["lightsail-dev"]
+    firewall, server = case.one(hp.LIGHTSAIL_PORTS), case.one(hp.LIGHTSAIL_INSTANCE)
+    forced = {"production": True}
+    with analysing(case):
+        (message,) = check_resource(hp.ssh_restricted_in_production, firewall, config=forced)
+        assert check_resource(hp.ssh_open_advisory, firewall, config=forced) == []
+        assert len(check_resource(hp.production_safety, server, config=forced)) == 2
+    assert names_resource_and_fix(message, firewall)
+    # Policy config can only add the production rules, never lift them from a production stack.
+    prod_firewall = stacks[PROD].one(hp.DO_FIREWALL)
+    with analysing(stacks[PROD]):
+        assert len(check_resource(hp.ssh_restricted_in_production, prod_firewall,
+                                  _ssh_from_anywhere(prod_firewall, ["::/0"]), config={"production": False})) == 1
+
+
+def test_production_flag_read_from_the_cli_environment(stacks: dict[str, StackCase],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI passes the stack config to the pack as PULUMI_CONFIG; nothing else needs setting."""
+    firewall = stacks["do-dev"].one(hp.DO_FIREWALL)
+    pulumi.runtime.set_all_config({})
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"hardened-vps:production": "true"}))
+    assert hp.stack_declares_production()
+    assert len(check_resource(hp.ssh_restricted_in_production, firewall)) == 1
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"hardened-vps:production": "false"}))
+    assert not hp.stack_declares_production()
+    monkeypatch.delenv("PULUMI_CONFIG")
+    assert not hp.stack_declares_production()
+
+
+# --- server-first-boot-data --------------------------------------------------------------------------------------
+def _first_boot_props(server: Registered, data: str | None) -> dict[str, Any]:
+    props = copy.deepcopy(server.inputs)
+    if server.type == hp.LINODE_INSTANCE:
+        props["metadatas"] = [] if data is None else [{"userData": data}]
+    elif data is None:
+        props.pop("userData")
+    else:
+        props["userData"] = data
+    return props
+
+
+@pytest.mark.parametrize("stack", DEV_STACKS)
+def test_bare_server_is_refused(stacks: dict[str, StackCase], stack: str) -> None:
+    server = stacks[stack].one(SERVER_OF[stack])
+    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, None))
+    assert "no first-boot data" in message and names_resource_and_fix(message, server)
+
+
+@pytest.mark.parametrize(("stack", "data", "expected"), [
+    ("do-dev", "#cloud-config\npackages: [nginx]\n", "header"),
+    ("lightsail-dev", "#!/bin/bash\napt-get -y install nginx\n", "header"),
+    ("linode-dev", "not base64 at all!", "not base64"),
+    ("linode-dev", base64.b64encode(b"#cloud-config\nruncmd: [[reboot]]\n").decode(), "header"),
+])
+def test_foreign_first_boot_data_is_refused(stacks: dict[str, StackCase], stack: str, data: str,
+                                            expected: str) -> None:
+    server = stacks[stack].one(SERVER_OF[stack])
+    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+    assert expected in message and names_resource_and_fix(message, server)
+
+
+def test_wrong_form_for_the_vendor_is_refused(stacks: dict[str, StackCase]) -> None:
+    lightsail = stacks["lightsail-dev"].one(hp.LIGHTSAIL_INSTANCE)
+    droplet = stacks["do-dev"].one(hp.DROPLET)
+    (message,) = check_resource(hp.first_boot_present, lightsail,
+                                _first_boot_props(lightsail, droplet.inputs["userData"]))
+    assert "#cloud-config is ignored" in message and names_resource_and_fix(message, lightsail)
+
+
+def test_bundle_without_provisioning_script_is_refused(stacks: dict[str, StackCase]) -> None:
+    spec = load_stack_file(ROOT / "stacks" / "Pulumi.do-dev.yaml")
+    first_boot = describe_first_boot(spec)
+    gutted = replace(first_boot, files=tuple(f for f in first_boot.files if f.path != hp.PROVISION_SCRIPT))
+    server = stacks["do-dev"].one(hp.DROPLET)
+    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, render_cloud_config(gutted)))
+    assert hp.PROVISION_SCRIPT in message and names_resource_and_fix(message, server)
+
+
+# --- first-boot-no-secrets ---------------------------------------------------------------------------------------
+#: Test material only: shaped like real credentials, valid nowhere.
+PRIVATE_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\n"
+               "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+               "-----END OPENSSH PRIVATE KEY-----\n")
+DO_TOKEN = "dop_v1_" + "0123456789abcdef" * 4
+AWS_KEY_ID = "AKIA" + "Z7EXAMPLEZ7EXAMP"
+
+
+def _rendered_with(stack: str, extra: HostFile) -> str:
+    """The stack's real first-boot data, re-rendered with one more bundled file, in the vendor's form."""
+    spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    first_boot = describe_first_boot(spec)
+    first_boot = replace(first_boot, files=(*first_boot.files, extra))
+    if spec.vendor == "lightsail":
+        return render_launch_script(first_boot)
+    cloud_config = render_cloud_config(first_boot)
+    return linode_user_data(cloud_config) if spec.vendor == "linode" else cloud_config
+
+
+@pytest.mark.parametrize("stack", [*DEV_STACKS, PROD])
+def test_private_key_inside_the_bundle_is_found(stacks: dict[str, StackCase], stack: str) -> None:
+    server = stacks[stack].one(SERVER_OF[stack])
+    data = _rendered_with(stack, HostFile("/root/.ssh/id_ed25519", PRIVATE_KEY, "0600"))
+    props = _first_boot_props(server, data)
+    assert check_resource(hp.first_boot_present, server, props) == []  # still this project's data
+    (message,) = check_resource(hp.first_boot_secrets, server, props)
+    assert "private key" in message and "root/.ssh/id_ed25519:1" in message
+    assert "gzip" in message and names_resource_and_fix(message, server)
+
+
+@pytest.mark.parametrize(("content", "what"), [
+    (f"DIGITALOCEAN_TOKEN={DO_TOKEN}\n", "DigitalOcean API token"),
+    (f"[default]\naws_access_key_id = {AWS_KEY_ID}\n", "AWS access key id"),
+    ("DATABASE_URL=postgres://app:Sup3rS3cret@db.internal/app\n", "password in a URL"),
+    ("SMTP_PASSWORD=correct-horse-battery\n", "credential assignment"),
+    ("Authorization: Bearer abcdefghijklmnop1234\n", "bearer/basic credential"),
+])
+def test_tokens_and_passwords_in_bundled_files_are_found(stacks: dict[str, StackCase], content: str,
+                                                         what: str) -> None:
+    server = stacks["linode-dev"].one(hp.LINODE_INSTANCE)
+    data = _rendered_with("linode-dev", HostFile("/etc/hvps/app.env", content, "0600"))
+    messages = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
+    assert any(what in m and "etc/hvps/app.env" in m for m in messages), messages
+    secret_value = content.split("=", 1)[-1].split(":")[-1].strip()
+    assert all(secret_value not in m for m in messages)  # never echo the secret
+
+
+def test_secrets_in_the_cloud_config_itself_are_found(stacks: dict[str, StackCase]) -> None:
+    server = stacks["do-dev"].one(hp.DROPLET)
+    extra = ("chpasswd:\n  expire: false\n  users:\n  - {name: root, password: hunter2hunter2, type: text}\n"
+             "write_files:\n- path: /root/key.b64\n  encoding: b64\n  content: "
+             + base64.b64encode(PRIVATE_KEY.encode()).decode() + "\n")
+    data = server.inputs["userData"].replace("\nwrite_files:\n", "\n" + extra, 1)  # before the bundle's entry
+    assert check_resource(hp.first_boot_present, server, _first_boot_props(server, data)) == []
+    messages = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
+    assert any("cloud-config password" in m and "chpasswd.users[0].password" in m for m in messages), messages
+    assert any("private key" in m and "base64" in m for m in messages), messages
+    assert all("hunter2" not in m for m in messages)
+
+
+def test_launch_script_lines_are_scanned(stacks: dict[str, StackCase]) -> None:
+    server = stacks["lightsail-dev"].one(hp.LIGHTSAIL_INSTANCE)
+    data = server.inputs["userData"].replace("set -euo pipefail\n",
+                                             f"set -euo pipefail\nexport GITHUB_TOKEN=ghp_{'a1B2' * 9}\n", 1)
+    (message,) = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
+    assert "GitHub token" in message and "userData:5" in message
+
+
+def test_multipart_user_data_parts_are_scanned(stacks: dict[str, StackCase]) -> None:
+    server = stacks["linode-dev"].one(hp.LINODE_INSTANCE)
+    message = MIMEMultipart()
+    message.attach(MIMEText(f"#!/bin/sh\necho {DO_TOKEN} > /root/.token\n", "x-shellscript"))
+    data = base64.b64encode(gzip.compress(message.as_string().encode())).decode()
+    (finding,) = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
+    assert "DigitalOcean API token" in finding and "part 1" in finding and DO_TOKEN not in finding
+
+
+def test_clean_first_boot_has_no_findings_in_any_layer(stacks: dict[str, StackCase]) -> None:
+    """The scan does reach the bundled files (so a clean result means something)."""
+    server = stacks["linode-dev"].one(hp.LINODE_INSTANCE)
+    raw = hp.raw_first_boot(server.type, server.inputs)
+    assert raw is not None
+    expander = hp._Expander()
+    expander.textual(raw.where, raw.data)
+    layers = [where for where, _ in expander.layers]
+    assert any(w.endswith("> usr/local/sbin/hvps-provision") for w in layers), layers
+    assert hp.find_secrets(raw) == []
+
+
+# --- production-backups-and-protection ---------------------------------------------------------------------------
+def test_production_server_needs_backups_and_protection(stacks: dict[str, StackCase]) -> None:
+    case = stacks[PROD]
+    server = case.one(hp.DROPLET)
+    with analysing(case):
+        assert check_resource(hp.production_safety, server) == []
+        (no_backups,) = check_resource(hp.production_safety, server, {**server.inputs, "backups": False})
+        (unprotected,) = check_resource(hp.production_safety, server, protect=False)
+    assert "backups: true" in no_backups and names_resource_and_fix(no_backups, server)
+    assert "protect: true" in unprotected and names_resource_and_fix(unprotected, server)
+
+
+@pytest.mark.parametrize("stack", DEV_STACKS)
+def test_dev_stack_declared_production_needs_backups_and_protection(stacks: dict[str, StackCase],
+                                                                   stack: str) -> None:
+    case = stacks[stack]
+    server = case.one(SERVER_OF[stack])
+    with analysing(case):
+        assert check_resource(hp.production_safety, server) == []  # not production: no demand
+    declared = replace(case, config={**case.config, "hardened-vps:production": "true"})
+    with analysing(declared):
+        messages = check_resource(hp.production_safety, server)
+        backups_on: dict[str, dict[str, Any]] = {
+            hp.DROPLET: {"backups": True}, hp.LINODE_INSTANCE: {"backupsEnabled": True},
+            hp.LIGHTSAIL_INSTANCE: {"addOn": {"type": "AutoSnapshot", "status": "Enabled", "snapshotTime": "04:00"}}}
+        assert check_resource(hp.production_safety, server, {**server.inputs, **backups_on[server.type]},
+                              protect=True) == []
+    assert len(messages) == 2 and all(names_resource_and_fix(m, server) for m in messages)
+
+
+# --- server-size-in-catalog --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("stack", "slug"), [("do-dev", "s-8vcpu-16gb"), ("linode-dev", "g6-dedicated-2"),
+                                             ("lightsail-dev", "xlarge_3_0"), (PROD, "")])
+def test_size_outside_the_catalog_is_refused(stacks: dict[str, StackCase], stack: str, slug: str) -> None:
+    server = stacks[stack].one(SERVER_OF[stack])
+    key = hp.SIZE_INPUT[server.type]
+    (message,) = check_resource(hp.catalog_sizes, server, {**server.inputs, key: slug})
+    assert "catalog" in message and names_resource_and_fix(message, server)
+    assert server.inputs[key] in message  # the allowed plans are listed, the current one among them
