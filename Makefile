@@ -61,7 +61,7 @@ plan: setup-dev
 	$(PY) -m tools.plan $(STACK)
 
 compare: setup-dev
-	$(PY) -m tools.plan --compare
+	$(PY) -m tools.plan --compare $(if $(TIER),--tier $(TIER)) $(if $(NEAR),--near $(NEAR))
 
 golden: setup-dev
 	$(PY) -m tools.plan --update-golden

@@ -51,7 +51,8 @@ def rewrite(text: str) -> str:
         pattern = re.compile(rf"(<!-- {name}:begin -->\n)(?:.*?\n)?(<!-- {name}:end -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README.md lacks the <!-- {name}:begin/end --> markers")
-        text = pattern.sub(lambda m, make=make: m.group(1) + make() + "\n" + m.group(2), text)
+        block = make()
+        text = pattern.sub(lambda m: m.group(1) + block + "\n" + m.group(2), text)
     return text
 
 
