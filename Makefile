@@ -9,10 +9,11 @@ STACK ?= do-dev
 
 .PHONY: setup setup-dev preview up destroy test lint typecheck unit e2e e2e-negative plan compare golden clean
 
-$(VENV)/.runtime: requirements.txt
+# The runtime: the program's SDKs plus pulumi-policy, since preview and up always run the policy pack.
+$(VENV)/.runtime: requirements.txt policy/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q -r policy/requirements.txt
 	touch $@
 
 $(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
@@ -29,10 +30,10 @@ pulumi-login:
 	@pulumi stack select --create $(STACK)
 
 preview: setup pulumi-login
-	pulumi preview --diff --stack $(STACK)
+	pulumi preview --diff --stack $(STACK) --policy-pack policy
 
 up: setup pulumi-login
-	pulumi up --diff --stack $(STACK)
+	pulumi up --diff --stack $(STACK) --policy-pack policy
 
 destroy: setup pulumi-login
 	pulumi destroy --stack $(STACK)

@@ -22,6 +22,7 @@ from components import catalog
 
 PROJECT = "hardened-vps"
 SECRET_PLACEHOLDER = "[secret]"
+PROJECT_DIR = Path(__file__).resolve().parents[1]  # a relative appSource is relative to the project
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 DEFAULT_REGIONS = {"digitalocean": "fra1", "linode": "eu-central", "lightsail": "eu-central-1"}
 
@@ -535,7 +536,7 @@ def load_stack_file(path: str | Path, override: Callable[[dict[str, str]], None]
     values, _ = stack_config_values(document)
     if override:
         override(values)
-    return parse_host_spec(values, stack=stack_name_of(path), base_dir=path.resolve().parent.parent)
+    return parse_host_spec(values, stack=stack_name_of(path), base_dir=PROJECT_DIR)
 
 
 def stack_name_of(path: str | Path) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from pathlib import Path
 
 from components import catalog
@@ -46,13 +47,16 @@ def cost_table() -> str:
 BLOCKS = {"config-reference": config_reference, "cost-table": cost_table}
 
 
+def _fill(match: re.Match[str], block: str) -> str:
+    return match.group(1) + block + "\n" + match.group(2)
+
+
 def rewrite(text: str) -> str:
     for name, make in BLOCKS.items():
         pattern = re.compile(rf"(<!-- {name}:begin -->\n)(?:.*?\n)?(<!-- {name}:end -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README.md lacks the <!-- {name}:begin/end --> markers")
-        block = make()
-        text = pattern.sub(lambda m: m.group(1) + block + "\n" + m.group(2), text)
+        text = pattern.sub(partial(_fill, block=make()), text)
     return text
 
 

@@ -30,6 +30,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/plan.py` from anywhere
 
+import pulumi
 from pulumi.runtime import rpc
 
 from components import catalog, mockrun
@@ -241,6 +242,9 @@ class Shown:
     ids: Mapping[str, str]  # mock id -> <resource.id>
 
     def value(self, value: Any, key: str = "") -> Any:
+        if isinstance(value, pulumi.FileAsset):  # an upload: name the file, relative to the project
+            path = Path(str(value.path)).resolve()
+            return f"file {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}"
         if isinstance(value, dict):
             if rpc._special_sig_key in value:
                 return SECRET if value[rpc._special_sig_key] == rpc._special_secret_sig else "<resource reference>"
