@@ -57,7 +57,8 @@ class ServerLifecycle:
 def server_lifecycle(spec: HostSpec, first_boot_inputs: Sequence[str], unique_name: bool) -> ServerLifecycle:
     """The lifecycle for a vendor's server resource.
 
-    first_boot_inputs: the server's input names that hold first-boot data (they force replacement).
+    first_boot_inputs: the server's inputs only read at creation that force a replacement when changed:
+        the first-boot data, and the vendor's SSH key reference (the admin's keys travel in first boot).
     unique_name: the vendor refuses two servers with one name, so a replacement must delete first.
     """
     return ServerLifecycle(
@@ -84,7 +85,7 @@ class WebHost(pulumi.ComponentResource):
 
     type_token = "hardened-vps:index:WebHost"
     vendor = ""
-    #: The server's inputs that carry first-boot data (replacing inputs), in Pulumi's Python names.
+    #: The server's creation-only inputs (first-boot data, vendor SSH keys) that would force a replacement.
     first_boot_inputs: tuple[str, ...] = ()
     unique_server_name = False
 

@@ -14,7 +14,8 @@ from components.providers import host_class
 from tests.conftest import raw_config
 
 REGIONS = {"digitalocean": "nyc3", "linode": "us-east", "lightsail": "us-east-1"}
-FIRST_BOOT_INPUT = {"digitalocean": "user_data", "linode": "metadatas", "lightsail": "user_data"}
+FIRST_BOOT_INPUTS = {"digitalocean": ["user_data", "ssh_keys"], "linode": ["metadatas", "authorized_keys"],
+                     "lightsail": ["user_data", "key_pair_name"]}
 
 
 def build(vendor: str, **overrides: object) -> tuple[WebHost, dict[str, pulumi.ResourceOptions], Any]:
@@ -56,7 +57,7 @@ def test_children_are_exposed_and_parented(vendor: str) -> None:
 def test_first_boot_change_never_replaces_the_server_by_default(vendor: str) -> None:
     _, options, _ = build(vendor)
     server_opts = options["web-server"]
-    assert server_opts.ignore_changes == [FIRST_BOOT_INPUT[vendor]]
+    assert server_opts.ignore_changes == FIRST_BOOT_INPUTS[vendor]
     assert not server_opts.protect
 
 

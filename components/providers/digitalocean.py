@@ -11,7 +11,7 @@ from components.host import ANYWHERE, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan,
 class DigitalOceanHost(WebHost):
     type_token = "hardened-vps:index:DigitalOceanHost"
     vendor = "digitalocean"
-    first_boot_inputs = ("user_data",)
+    first_boot_inputs = ("user_data", "ssh_keys")
     unique_server_name = False  # droplet names may repeat: a replacement is created before the old one goes
 
     def _build(self, name: str) -> None:

@@ -13,7 +13,7 @@ DNS_REGION = "us-east-1"  # Lightsail DNS zones exist only there
 class LightsailHost(WebHost):
     type_token = "hardened-vps:index:LightsailHost"
     vendor = "lightsail"
-    first_boot_inputs = ("user_data",)
+    first_boot_inputs = ("user_data", "key_pair_name")
     unique_server_name = True  # instance names are unique per region
 
     def _build(self, name: str) -> None:

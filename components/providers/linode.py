@@ -13,7 +13,7 @@ ANY_V4, ANY_V6 = ["0.0.0.0/0"], ["::/0"]
 class LinodeHost(WebHost):
     type_token = "hardened-vps:index:LinodeHost"
     vendor = "linode"
-    first_boot_inputs = ("metadatas",)
+    first_boot_inputs = ("metadatas", "authorized_keys")
     unique_server_name = True  # labels are unique per account: a replacement must delete the old one first
 
     def _build(self, name: str) -> None:
