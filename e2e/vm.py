@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -309,6 +310,42 @@ class VM:
                 raise VMError(f"{self.name}: qemu exited during boot")
             time.sleep(2)
         raise VMError(f"{self.name}: cloud-init did not finish within {timeout:.0f}s")
+
+    def wait_healthy(self, guest_port: int = 80, path: str = "/", ok=(200,), timeout: float = 900,
+                     host_header: str | None = None, after_finish: float = 180) -> dict[str, float]:
+        """Poll the serial log AND the health URL from power-on: returns seconds from power-on to cloud-init's
+        'finished' line and to the first healthy answer through the forward (bounded by timeout, and by
+        after_finish seconds once cloud-init has finished)."""
+        deadline = time.monotonic() + timeout
+        finished = healthy = None
+        last: object = None
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if finished is None:
+                m = FINISHED_RE.search(self.serial_text())
+                if m:
+                    finished = now - self.t_power_on
+                    deadline = min(deadline, now + after_finish)
+                    log(f"{self.name}: cloud-init finished {finished:.0f}s after power-on")
+                elif FATAL_RE.search(self.serial_text()):
+                    raise VMError(f"{self.name}: fatal boot error on the serial console")
+            if healthy is None:
+                try:
+                    status = self.http_get(guest_port, path, timeout=5, host_header=host_header)[0]
+                    if status in ok:
+                        healthy = time.monotonic() - self.t_power_on
+                        log(f"{self.name}: healthy (:{guest_port}{path} -> {status}) {healthy:.0f}s after power-on")
+                    last = status
+                except (OSError, urllib.error.URLError) as exc:
+                    last = exc
+            if finished is not None and healthy is not None:
+                self.timings.update(cloud_init_finished_s=round(finished, 1), healthy_s=round(healthy, 1))
+                return {"cloud_init_finished_s": round(finished, 1), "healthy_s": round(healthy, 1)}
+            if not self.running():
+                raise VMError(f"{self.name}: qemu exited during boot")
+            time.sleep(2)
+        raise VMError(f"{self.name}: not healthy in time (cloud-init finished: {finished}, "
+                      f"last :{guest_port}{path} answer: {last})")
 
     # -- ssh
     def ssh_base(self, user: str, key: Path | str, port: int | None = None,
