@@ -25,7 +25,7 @@ if [ "$SWAP_MB" -gt 0 ] && ! swapon --show=NAME --noheadings | grep -q .; then
 fi
 
 log "kernel, limits, journal, time"
-sysctl -q --system
+sysctl -q --system || log "some sysctl keys are unknown to this kernel; the rest were applied"
 grep -q '^tmpfs /dev/shm ' /etc/fstab || echo 'tmpfs /dev/shm tmpfs defaults,nosuid,nodev,noexec 0 0' >>/etc/fstab
 mount -o remount,nosuid,nodev,noexec /dev/shm || log "could not remount /dev/shm (applies at next boot)"
 sed -i -E 's/^#?UMASK.*/UMASK\t\t027/; s/^#?ENCRYPT_METHOD.*/ENCRYPT_METHOD SHA512/' /etc/login.defs
