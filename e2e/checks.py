@@ -31,12 +31,14 @@ Baselines cited: DevSec ssh-baseline / linux-baseline, ssh-audit hardening guide
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
 import shlex
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -152,8 +154,12 @@ def ssh_audit(vm: VM, accepted_warn: dict[str, str] | None = None, ssh_audit_bin
     accepted = [f"{w}  -- accepted: {r}" for w in warns for k, r in accepted_warn.items() if k in w]
     unaccepted = [w for w in warns if not any(k in w for k in accepted_warn)]
     banner = (data.get("banner") or {}).get("software")
+    # ssh-audit 3.x exit codes: 0 good, 1 connection error, 2 warning, 3 failure
+    if p.returncode in (1, 3) and not fails:
+        fails.append(f"ssh-audit exit code {p.returncode}")
     return CheckResult("ssh_audit", not fails and not unaccepted,
-                       {"fail": fails, "unaccepted_warn": unaccepted, "banner": banner},
+                       {"fail": fails, "unaccepted_warn": unaccepted, "banner": banner,
+                        "additional_notes": data.get("additional_notes")},
                        figures={"fail": len(fails), "warn": len(warns), "exit_code": p.returncode},
                        accepted_warnings=accepted)
 
@@ -178,11 +184,16 @@ def service_banners(vm: VM) -> CheckResult:
     ports = ",".join(str(vm.ports[g]) for g in sorted(vm.ports))
     p = subprocess.run(["nmap", "-Pn", "-sT", "-sV", "--version-light", "-oX", "-", "-p", ports, "127.0.0.1"],
                        capture_output=True, text=True, timeout=300)
-    found = re.findall(r'<port protocol="tcp" portid="(\d+)"><state state="(\w+)".*?(?:<service name="([^"]*)"'
-                       r'(?: product="([^"]*)")?(?: version="([^"]*)")?)?', p.stdout)
     back = {h: g for g, h in vm.ports.items()}
-    rows = [{"guest_port": back.get(int(pt)), "state": st, "service": sv, "product": pr, "version": ver}
-            for pt, st, sv, pr, ver in found]
+    rows = []
+    with contextlib.suppress(ET.ParseError):
+        for port in ET.fromstring(p.stdout).iter("port"):
+            state, svc = port.find("state"), port.find("service")
+            sv = svc.attrib if svc is not None else {}
+            rows.append({"guest_port": back.get(int(port.get("portid", 0))),
+                         "state": state.get("state") if state is not None else None,
+                         "service": sv.get("name"), "product": sv.get("product"), "version": sv.get("version"),
+                         "extrainfo": sv.get("extrainfo")})
     # TODO(runner): decide which product strings are acceptable (OpenSSH's banner always carries its version).
     return CheckResult("service_banners_through_nat", p.returncode == 0, rows)
 
@@ -222,13 +233,15 @@ ip addr add 192.0.2.1/30 dev e2e-scan0 && ip link set e2e-scan0 up
 ip netns exec $ns ip addr add 192.0.2.2/30 dev e2e-scan1
 ip netns exec $ns ip link set e2e-scan1 up
 ip netns exec $ns ip link set lo up
-d=$(mktemp -d); cd $d
-apt-get download -q nmap nmap-common libpcap0.8t64 liblinear4 liblua5.4-0 libssh2-1t64 >/dev/null 2>&1 || \
-  apt-get download -q nmap nmap-common >/dev/null
-for f in *.deb; do dpkg -x $f root; done
+d=$(mktemp -d); mkdir -p $d/partial; cd $d
+# nmap and whatever it needs that is not installed, downloaded (not installed) and unpacked here
+apt-get install -q -y --no-install-recommends --download-only -o APT::Sandbox::User=root \
+  -o Dir::Cache::archives=$d nmap >/dev/null
+for f in $d/*.deb; do dpkg -x $f root; done
 export LD_LIBRARY_PATH=$d/root/usr/lib/x86_64-linux-gnu NMAPDIR=$d/root/usr/share/nmap
 timeout 900 ip netns exec $ns $d/root/usr/bin/nmap -Pn -n -sS -p- --max-retries 1 --min-rate 2000 \
   --defeat-rst-ratelimit -oX - 192.0.2.1
+rm -rf $d
 """
 # 192.0.2.0/24 is TEST-NET-1 (RFC 5737): never routed, so the scan cannot leak anywhere; it lives inside the guest.
 
@@ -262,10 +275,11 @@ def nftables_enforcing(vm: VM, admin: str, key: Path) -> CheckResult:
 
 def sysctl_values(vm: VM, admin: str, key: Path, expected: dict[str, str] | None = None) -> CheckResult:
     expected = expected or DEFAULT_SYSCTL
-    keys = " ".join(expected)
-    p = _sh(vm, admin, key, f"for k in {keys}; do printf '%s=%s\\n' $k \"$(sysctl -n $k 2>/dev/null)\"; done")
-    got = dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
-    bad = {k: {"want": v, "got": got.get(k)} for k, v in expected.items() if got.get(k, "").strip() != v}
+    keys = " ".join(shlex.quote(k) for k in expected)
+    p = _sh(vm, admin, key, f"sudo /usr/sbin/sysctl {keys}")      # prints "key = value"; unknown keys on stderr
+    got = {k.strip(): v.strip() for k, _, v in (line.partition("=") for line in p.stdout.splitlines()) if _}
+    bad = {k: {"want": v, "got": got.get(k)} for k, v in expected.items()
+           if " ".join(got.get(k, "").split()) != " ".join(v.split())}
     return CheckResult("sysctl", not bad, bad or f"{len(expected)} values as expected",
                        figures={"checked": len(expected), "wrong": len(bad)})
 
