@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import random
 
 import pulumi
 import pytest
@@ -12,7 +13,14 @@ import pytest
 from components.config import load_stack_file
 from components.firstboot import MAX_FIRST_BOOT_BYTES, render_first_boot
 from components.mockrun import StackRun, run_program, run_stack_file
-from tests.conftest import full_config
+from tests.conftest import full_config, ssh_blob
+
+
+def random_rsa_key(seed: int) -> str:
+    """A well-formed 4096-bit RSA public key that does not compress (for the size limit)."""
+    modulus = bytes([0]) + random.Random(seed).randbytes(512)
+    return "ssh-rsa " + ssh_blob(b"ssh-rsa", bytes([1, 0, 1]), modulus) + f" k{seed}"
+
 
 SERVER_TYPES = {"digitalocean": "digitalocean:index/droplet:Droplet", "linode": "linode:index/instance:Instance",
                 "lightsail": "aws:lightsail/instance:Instance"}
@@ -120,6 +128,7 @@ def test_provider_token_given_as_secret_never_reaches_an_output() -> None:
     ({"sshPublicKeys": None}, "hardened-vps:sshPublicKeys: missing"),
     ({"sshAllowedCidrs": ["1.2.3.4/99"]}, "hardened-vps:sshAllowedCidrs: '1.2.3.4/99' is not a CIDR"),
     ({"domain": "bad_domain", "acmeEmail": "a@example.com"}, "hardened-vps:domain: 'bad_domain'"),
+    ({"sshPublicKeys": [random_rsa_key(i) for i in range(20)]}, "first-boot data is over the 16384-byte limit"),
 ])
 def test_bad_config_fails_before_any_resource(overrides, needle) -> None:
     from components.mockrun import RecordingMocks
