@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import struct
 import sys
 from pathlib import Path
@@ -25,6 +26,12 @@ def ssh_blob(*fields: bytes) -> str:
 ED25519_KEY = "ssh-ed25519 " + ssh_blob(b"ssh-ed25519", bytes(range(32))) + " test@example"
 RSA_2048_KEY = "ssh-rsa " + ssh_blob(b"ssh-rsa", b"\x01\x00\x01", b"\x00" + b"\xc3" * 256) + " old@example"
 RSA_4096_KEY = "ssh-rsa " + ssh_blob(b"ssh-rsa", b"\x01\x00\x01", b"\x00" + b"\xc3" * 512) + " new@example"
+
+
+def random_rsa_key(seed: int) -> str:
+    """A well-formed 4096-bit RSA public key that does not compress (to exceed the size limit)."""
+    modulus = bytes([0]) + random.Random(seed).randbytes(512)
+    return "ssh-rsa " + ssh_blob(b"ssh-rsa", bytes([1, 0, 1]), modulus) + f" k{seed}"
 
 
 def raw_config(**overrides: object) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import gzip
 import io
-import random
 import re
 import shutil
 import subprocess
@@ -26,7 +25,7 @@ from components.firstboot import (
     linode_user_data,
     render_first_boot,
 )
-from tests.conftest import ED25519_KEY, RSA_4096_KEY, raw_config, ssh_blob
+from tests.conftest import ED25519_KEY, RSA_4096_KEY, random_rsa_key, raw_config
 
 
 def bundle_of_cloud_config(text: str) -> dict[str, tuple[str, int]]:
@@ -86,9 +85,7 @@ def test_rendering_is_deterministic(domain_spec) -> None:
 
 def test_oversized_first_boot_data_is_refused() -> None:
     # Many distinct large keys do not compress: the Linode metadata limit is what trips.
-    exponent = bytes([1, 0, 1])
-    keys = ["ssh-rsa " + ssh_blob(b"ssh-rsa", exponent, bytes([0]) + random.Random(i).randbytes(512)) + f" k{i}"
-            for i in range(20)]
+    keys = [random_rsa_key(i) for i in range(20)]
     spec = parse_host_spec(raw_config(sshPublicKeys=keys))
     with pytest.raises(FirstBootTooLarge, match=r"over the 16384-byte limit"):
         render_first_boot(spec)

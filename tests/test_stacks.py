@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import random
 
 import pulumi
 import pytest
@@ -13,14 +12,7 @@ import pytest
 from components.config import load_stack_file
 from components.firstboot import MAX_FIRST_BOOT_BYTES, render_first_boot
 from components.mockrun import StackRun, run_program, run_stack_file
-from tests.conftest import full_config, ssh_blob
-
-
-def random_rsa_key(seed: int) -> str:
-    """A well-formed 4096-bit RSA public key that does not compress (for the size limit)."""
-    modulus = bytes([0]) + random.Random(seed).randbytes(512)
-    return "ssh-rsa " + ssh_blob(b"ssh-rsa", bytes([1, 0, 1]), modulus) + f" k{seed}"
-
+from tests.conftest import full_config, random_rsa_key
 
 SERVER_TYPES = {"digitalocean": "digitalocean:index/droplet:Droplet", "linode": "linode:index/instance:Instance",
                 "lightsail": "aws:lightsail/instance:Instance"}
