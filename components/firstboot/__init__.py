@@ -32,7 +32,7 @@ SAMPLE_APP_MODULE = "app:app"
 
 BASE_PACKAGES = ("nginx", "fail2ban", "python3-systemd", "nftables", "unattended-upgrades", "gunicorn", "python3-venv",
                  "git", "curl", "sudo", "openssh-server", "systemd-timesyncd", "libpam-tmpdir", "needrestart",
-                 "apt-listchanges")
+                 "apt-listchanges", "auditd", "aide", "debsums", "libpam-pwquality")
 
 # Security pockets that unattended-upgrades may install from (Debian wiki UnattendedUpgrades; Ubuntu docs).
 _UPGRADE_ORIGINS = {
@@ -170,14 +170,19 @@ def describe_first_boot(spec: HostSpec) -> FirstBoot:
         ("/etc/ssh/sshd_config.d/10-hvps-hardening.conf", "sshd_hardening.conf", "0600"),
         ("/etc/sysctl.d/90-hvps-hardening.conf", "sysctl_hardening.conf", "0644"),
         ("/etc/modprobe.d/hvps-blacklist.conf", "modprobe_blacklist.conf", "0644"),
-        ("/etc/security/limits.d/10-hvps-no-core.conf", "limits_no_core.conf", "0644"),
+        ("/etc/security/limits.d/90-hvps-no-core.conf", "limits_no_core.conf", "0644"),
         ("/etc/systemd/coredump.conf.d/hvps.conf", "coredump.conf", "0644"),
         ("/etc/systemd/journald.conf.d/hvps.conf", "journald.conf", "0644"),
         ("/etc/sudoers.d/90-hvps-admin", "sudoers_admin", "0440"),
         ("/etc/issue.net", "issue.net", "0644"),
         ("/etc/apt/apt.conf.d/20auto-upgrades", "auto_upgrades.conf", "0644"),
         ("/etc/apt/apt.conf.d/52hvps-unattended-upgrades", "unattended_upgrades.conf", "0644"),
-        ("/etc/fail2ban/jail.d/hvps.local", "fail2ban_jail.local", "0644"),
+        ("/etc/fail2ban/jail.local", "fail2ban_jail.local", "0644"),
+        ("/etc/profile.d/hvps.sh", "profile_hvps.sh", "0644"),
+        ("/etc/audit/rules.d/hvps.rules", "audit.rules", "0640"),
+        ("/etc/aide/aide.conf", "aide.conf", "0600"),
+        ("/etc/systemd/system/hvps-integrity.service", "hvps-integrity.service", "0644"),
+        ("/etc/systemd/system/hvps-integrity.timer", "hvps-integrity.timer", "0644"),
         ("/etc/nftables.conf", "nftables.conf", "0755"),
         ("/etc/nginx/conf.d/hvps-hardening.conf", "nginx_hardening.conf", "0644"),
         ("/etc/nginx/snippets/hvps-security-headers.conf", "nginx_security_headers.conf", "0644"),

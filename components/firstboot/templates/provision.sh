@@ -29,8 +29,12 @@ log "kernel, limits, journal, time"
 sysctl -q --system || log "some sysctl keys are unknown to this kernel; the rest were applied"
 grep -q '^tmpfs /dev/shm ' /etc/fstab || echo 'tmpfs /dev/shm tmpfs defaults,nosuid,nodev,noexec 0 0' >>/etc/fstab
 mount -o remount,nosuid,nodev,noexec /dev/shm || log "could not remount /dev/shm (applies at next boot)"
-sed -i -E 's/^#?UMASK.*/UMASK\t\t027/; s/^#?ENCRYPT_METHOD.*/ENCRYPT_METHOD SHA512/' /etc/login.defs
-sed -i -E 's/^#?PASS_MAX_DAYS.*/PASS_MAX_DAYS\t365/; s/^#?PASS_MIN_DAYS.*/PASS_MIN_DAYS\t1/' /etc/login.defs
+# login.defs and pwquality govern passwords set later (accounts have none): keep trixie's yescrypt, and
+# SHA-crypt rounds for tools asked for SHA-512 (chpasswd -c SHA512). pam_umask and useradd read UMASK.
+for kv in "UMASK 027" "ENCRYPT_METHOD YESCRYPT" "SHA_CRYPT_MIN_ROUNDS 65536" "SHA_CRYPT_MAX_ROUNDS 65536" \
+  "PASS_MAX_DAYS 365" "PASS_MIN_DAYS 1"; do
+  sed -i -E "/^#?${kv%% *}\b/d" /etc/login.defs && echo "$kv" >>/etc/login.defs
+done
 cp /etc/issue.net /etc/issue
 systemctl restart systemd-journald
 systemctl enable --now systemd-timesyncd 2>/dev/null || systemctl enable --now chrony
@@ -63,6 +67,8 @@ systemctl enable nftables
 systemctl restart nftables
 systemctl enable fail2ban
 systemctl restart fail2ban
+systemctl enable auditd
+systemctl restart auditd || log "auditd did not start (no audit inside containers)"
 
 log "unattended security upgrades"
 systemctl enable --now unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
@@ -96,6 +102,11 @@ nginx -t
 systemctl enable nginx
 systemctl reload-or-restart nginx
 {{ tls_steps }}
+log "integrity baseline (aide) and the daily check (aide + debsums)"
+systemctl enable --now hvps-integrity.timer
+install -d -m 0700 /var/lib/aide
+aide -c /etc/aide/aide.conf --init >/dev/null && mv /var/lib/aide/aide.db.new /var/lib/aide/aide.db
+
 log "health check"
 for n in $(seq 1 30); do
   if curl -fsS -o /dev/null -H 'Host: {{ server_name }}' "http://127.0.0.1{{ health_path }}"; then
