@@ -235,10 +235,13 @@ ip netns exec $ns ip link set e2e-scan1 up
 ip netns exec $ns ip link set lo up
 d=$(mktemp -d); mkdir -p $d/partial; cd $d
 # nmap and whatever it needs that is not installed, downloaded (not installed) and unpacked here
+ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update -q >/dev/null
 apt-get install -q -y --no-install-recommends --download-only -o APT::Sandbox::User=root \
   -o Dir::Cache::archives=$d nmap >/dev/null
 for f in $d/*.deb; do dpkg -x $f root; done
-export LD_LIBRARY_PATH=$d/root/usr/lib/x86_64-linux-gnu NMAPDIR=$d/root/usr/share/nmap
+# every unpacked library dir (libblas3 ships libblas.so.3 in a blas/ subdir behind update-alternatives)
+export LD_LIBRARY_PATH=$(find $d/root -name '*.so*' -printf '%h\n' | sort -u | paste -sd:)
+export NMAPDIR=$d/root/usr/share/nmap
 timeout 900 ip netns exec $ns $d/root/usr/bin/nmap -Pn -n -sS -p- --max-retries 1 --min-rate 2000 \
   --defeat-rst-ratelimit -oX - 192.0.2.1
 rm -rf $d
