@@ -62,6 +62,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("domain", "string", "Domain name served over HTTPS (A/AAAA records made at the vendor)."),
     ConfigKey("acmeEmail", "string", "Contact e-mail for the ACME account; required with domain."),
     ConfigKey("acmeServer", "string", "ACME directory URL (staging or a test server for trials).", LETS_ENCRYPT),
+    ConfigKey("acmeCaCertificate", "string", "PEM root certificate to trust for a private ACME server "
+                                             "(step-ca, pebble); unset for public CAs."),
     ConfigKey("manageDns", "boolean", "Create A/AAAA records for domain in a zone hosted at the vendor.", True),
     ConfigKey("dnsZone", "string", "The vendor-hosted DNS zone holding domain; default: domain minus its first "
                                    "label (app.example.com -> example.com), or domain itself with two labels."),
@@ -138,6 +140,7 @@ class HostSpec:
     domain: str | None = None
     acme_email: str | None = None
     acme_server: str = LETS_ENCRYPT
+    acme_ca_certificate: str | None = None
     manage_dns: bool = True
     dns_zone: str | None = None
     backups: bool = False
@@ -394,6 +397,11 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path |
     if not re.match(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/\S*)?$", acme_server):
         c.fail("acmeServer", f"{acme_server!r} is not an https:// URL")
 
+    acme_ca = c.string("acmeCaCertificate")
+    if acme_ca is not None:
+        acme_ca = acme_ca.strip() + "\n"
+        if not re.fullmatch(r"(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n)+", acme_ca):
+            c.fail("acmeCaCertificate", "not a PEM certificate; allowed: -----BEGIN CERTIFICATE----- ... blocks")
     reboot = c.string("rebootWindow") or "04:00"
     if reboot != "off" and not _TIME.match(reboot):
         c.fail("rebootWindow", f"{reboot!r} is not a time; allowed: HH:MM (24 h, UTC) or off")
@@ -419,7 +427,8 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path |
     return HostSpec(
         vendor=vendor.name, size=size, region=region, image=image, host_name=host_name, admin_user=admin,
         ssh_keys=tuple(keys), ssh_allowed_cidrs=tuple(cidrs), domain=domain, acme_email=acme_email,
-        acme_server=acme_server, manage_dns=flags["manageDns"], dns_zone=zone if domain else None,
+        acme_server=acme_server, acme_ca_certificate=acme_ca if domain else None,
+        manage_dns=flags["manageDns"], dns_zone=zone if domain else None,
         backups=flags["backups"],
         monitoring=flags["monitoring"], ipv6=flags["ipv6"], swap_size_mb=swap,
         reboot_window=None if reboot == "off" else reboot, tags=tuple(tags), app_name=app_name,

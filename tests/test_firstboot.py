@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from components import firstboot
-from components.config import load_stack_file, parse_host_spec
+from components.config import ConfigError, load_stack_file, parse_host_spec
 from components.firstboot import (
     BUNDLE_PATH,
     MAX_FIRST_BOOT_BYTES,
@@ -25,7 +25,7 @@ from components.firstboot import (
     linode_user_data,
     render_first_boot,
 )
-from tests.conftest import ED25519_KEY, RSA_4096_KEY, random_rsa_key, raw_config
+from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, random_rsa_key, raw_config
 
 
 def bundle_of_cloud_config(text: str) -> dict[str, tuple[str, int]]:
@@ -186,3 +186,19 @@ def test_admin_keys_are_written_verbatim() -> None:
     spec = parse_host_spec(raw_config(sshPublicKeys=[ED25519_KEY, RSA_4096_KEY]))
     keys = next(f for f in describe_first_boot(spec).files if f.path == "/etc/hvps/admin_authorized_keys")
     assert keys.content == f"{ED25519_KEY}\n{RSA_4096_KEY}\n" and keys.mode == "0600"
+
+
+def test_private_acme_ca_is_trusted_by_certbot_only_when_given() -> None:
+    pem = (ROOT / "tests" / "data" / "test-ca.pem").read_text()
+    spec = parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com",
+                                      acmeServer="https://10.0.2.2:14000/dir", acmeCaCertificate=pem))
+    files = {f.path: f.content for f in describe_first_boot(spec).files}
+    assert files["/etc/hvps/acme-ca.pem"] == pem
+    issue = files["/usr/local/sbin/hvps-tls-issue"]
+    assert "REQUESTS_CA_BUNDLE=/etc/hvps/acme-ca.pem certbot certonly" in issue
+    assert "--server \"https://10.0.2.2:14000/dir\"" in issue
+    plain = {f.path: f.content for f in describe_first_boot(parse_host_spec(
+        raw_config(domain="app.example.com", acmeEmail="ops@example.com"))).files}
+    assert "/etc/hvps/acme-ca.pem" not in plain and "REQUESTS_CA_BUNDLE" not in plain["/usr/local/sbin/hvps-tls-issue"]
+    with pytest.raises(ConfigError, match="acmeCaCertificate: not a PEM certificate"):
+        parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com", acmeCaCertificate="x"))

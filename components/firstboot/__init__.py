@@ -28,6 +28,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 #: Linode's metadata service takes at most 16 KiB of base64-encoded user data; we hold every form to that.
 MAX_FIRST_BOOT_BYTES = 16 * 1024
 PROVISION_SCRIPT = "/usr/local/sbin/hvps-provision"
+ACME_CA_PATH = "/etc/hvps/acme-ca.pem"  # trusted by certbot for a private ACME server (acmeCaCertificate)
 SAMPLE_APP_MODULE = "app:app"
 
 BASE_PACKAGES = ("nginx", "fail2ban", "python3-systemd", "nftables", "unattended-upgrades", "gunicorn", "python3-venv",
@@ -158,6 +159,7 @@ def template_values(spec: HostSpec) -> dict[str, object]:
         "domain": spec.domain or "",
         "acme_email": spec.acme_email or "",
         "acme_server": spec.acme_server,
+        "acme_ca_env": f"REQUESTS_CA_BUNDLE={ACME_CA_PATH} " if spec.acme_ca_certificate else "",
         "packages": " ".join(packages_for(spec)),
         "tls_steps": tls_steps,
     }
@@ -205,6 +207,8 @@ def describe_first_boot(spec: HostSpec) -> FirstBoot:
             ("/etc/systemd/system/hvps-tls.timer", "hvps-tls.timer", "0644"),
         ]
     rendered = [HostFile(path, render_template(name, v), mode) for path, name, mode in files]
+    if spec.domain and spec.acme_ca_certificate:
+        rendered.append(HostFile(ACME_CA_PATH, spec.acme_ca_certificate, "0644"))
     keys = "".join(k.line + "\n" for k in spec.ssh_keys)
     rendered.append(HostFile("/etc/hvps/admin_authorized_keys", keys, "0600"))
     rendered.append(HostFile(PROVISION_SCRIPT, render_template("provision.sh", v), "0700"))

@@ -4,10 +4,10 @@
 set -euo pipefail
 domain={{ domain }}
 if [ ! -s "/etc/letsencrypt/live/$domain/fullchain.pem" ]; then
-  certbot certonly --non-interactive --agree-tos --webroot -w /var/www/acme \
+  {{ acme_ca_env }}certbot certonly --non-interactive --agree-tos --webroot -w /var/www/acme \
     --server "{{ acme_server }}" -m "{{ acme_email }}" -d "$domain" --key-type ecdsa
 fi
 install -m 0644 /etc/hvps/nginx-site-https.conf /etc/nginx/sites-available/{{ app_name }}.conf
 nginx -t
 systemctl reload nginx
-systemctl disable hvps-tls.timer
+systemctl disable --now hvps-tls.timer
