@@ -37,7 +37,7 @@ for kv in "UMASK 027" "ENCRYPT_METHOD YESCRYPT" "SHA_CRYPT_MIN_ROUNDS 65536" "SH
 done
 cp /etc/issue.net /etc/issue
 systemctl restart systemd-journald
-systemctl try-restart systemd-resolved
+systemctl try-restart systemd-resolved 2>/dev/null || true  # absent on images without resolved
 systemctl enable --now systemd-timesyncd 2>/dev/null || systemctl enable --now chrony
 
 log "admin account $ADMIN (key-only; sudo without password)"
