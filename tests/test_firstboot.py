@@ -197,8 +197,12 @@ def test_private_acme_ca_is_trusted_by_certbot_only_when_given() -> None:
     issue = files["/usr/local/sbin/hvps-tls-issue"]
     assert "REQUESTS_CA_BUNDLE=/etc/hvps/acme-ca.pem certbot certonly" in issue
     assert "--server \"https://10.0.2.2:14000/dir\"" in issue
+    # renewals (certbot.timer -> certbot.service) trust it too, not only the first issuance
+    assert files["/etc/systemd/system/certbot.service.d/hvps-acme-ca.conf"] == (
+        "[Service]\nEnvironment=REQUESTS_CA_BUNDLE=/etc/hvps/acme-ca.pem\n")
     plain = {f.path: f.content for f in describe_first_boot(parse_host_spec(
         raw_config(domain="app.example.com", acmeEmail="ops@example.com"))).files}
     assert "/etc/hvps/acme-ca.pem" not in plain and "REQUESTS_CA_BUNDLE" not in plain["/usr/local/sbin/hvps-tls-issue"]
+    assert "/etc/systemd/system/certbot.service.d/hvps-acme-ca.conf" not in plain
     with pytest.raises(ConfigError, match="acmeCaCertificate: not a PEM certificate"):
         parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com", acmeCaCertificate="x"))

@@ -28,6 +28,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 #: Linode's metadata service takes at most 16 KiB of base64-encoded user data; we hold every form to that.
 MAX_FIRST_BOOT_BYTES = 16 * 1024
 PROVISION_SCRIPT = "/usr/local/sbin/hvps-provision"
+CERTBOT_CA_DROPIN = "/etc/systemd/system/certbot.service.d/hvps-acme-ca.conf"
 ACME_CA_PATH = "/etc/hvps/acme-ca.pem"  # trusted by certbot for a private ACME server (acmeCaCertificate)
 SAMPLE_APP_MODULE = "app:app"
 
@@ -209,6 +210,9 @@ def describe_first_boot(spec: HostSpec) -> FirstBoot:
     rendered = [HostFile(path, render_template(name, v), mode) for path, name, mode in files]
     if spec.domain and spec.acme_ca_certificate:
         rendered.append(HostFile(ACME_CA_PATH, spec.acme_ca_certificate, "0644"))
+        # renewals run from Debian's certbot.timer/certbot.service: they must trust the private ACME server too
+        rendered.append(HostFile(CERTBOT_CA_DROPIN, f"[Service]\nEnvironment=REQUESTS_CA_BUNDLE={ACME_CA_PATH}\n",
+                                 "0644"))
     keys = "".join(k.line + "\n" for k in spec.ssh_keys)
     rendered.append(HostFile("/etc/hvps/admin_authorized_keys", keys, "0600"))
     rendered.append(HostFile(PROVISION_SCRIPT, render_template("provision.sh", v), "0700"))
