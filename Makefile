@@ -52,8 +52,10 @@ unit: setup-dev
 
 test: lint typecheck unit
 
+# The real-VM proof (e2e/README.md): both first-boot forms of a real stack, then the weakened config that must
+# be caught. Runs the `vm` tests, which invoke `python -m e2e.run` and `python -m e2e.run --negative`.
 e2e: setup-dev
-	$(PY) -m e2e.run
+	$(PY) -m pytest -m vm -s tests/test_e2e_vm.py
 
 e2e-negative: setup-dev
 	$(PY) -m e2e.run --negative

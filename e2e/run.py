@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """End-to-end proof on a real (TCG) VM: the project's own rendered first-boot data for a real stack file.
 
-FIRST CUT (issue 3): boots each form, runs the outside/inside checks, writes a JSON + Markdown report, exits
-non-zero when any check fails. Not yet: reboot resilience, TLS with pebble, the negative case.
+Issue 3: boots each form, runs the outside/inside checks, reboots and checks again, kills the app, writes a
+JSON + Markdown report to e2e/out/, exits non-zero when any check fails. `--negative` boots a deliberately
+weakened config and exits 0 only when the checks catch it. See e2e/README.md for the order of the checks.
 
-    python -m e2e.run [--stack do-dev] [--forms cloud-config,script] [--lynis] [--no-cache] [--out DIR]
+    python -m e2e.run [--stack do-dev] [--forms cloud-config,script] [--skip-lynis] [--skip-scan] [--negative]
 
 The stack's SSH key is replaced by a freshly generated test key by building the HostSpec with
 dataclasses.replace (the rendered text is never edited); the user-data handed to the VM is exactly what
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,16 +24,22 @@ import time
 from pathlib import Path
 
 from components.config import load_stack_file, parse_ssh_key
-from components.firstboot import describe_first_boot, render_first_boot
+from components.firstboot import HostFile, describe_first_boot, render_cloud_config, render_first_boot
 
-from . import checks
+from . import checks, release, tls
 from .vm import VM, AptCache, VMError, log
 
 REPO = Path(__file__).resolve().parent.parent
 
 # ssh-audit warnings we accept, with the reason (the report lists each one it met).
-ACCEPTED_SSH_AUDIT_WARN: dict[str, str] = {}
-
+_PQ_FALLBACK = ("fallback for clients without PQ KEX (Paramiko, older Go x/crypto used by deploy tools, "
+                "PuTTY < 0.78); PQ hybrids are offered first")
+ACCEPTED_SSH_AUDIT_WARN: dict[str, str] = {
+    "kex:curve25519-sha256:": _PQ_FALLBACK,
+    "kex:curve25519-sha256@libssh.org:": _PQ_FALLBACK,
+}
+# Quoted, not re-measured: Lynis on the plain (stock) image, from /work/shared/reference/local-vm.md.
+LYNIS_STOCK_BASELINE = 61
 
 def test_spec(stack: str, pub: str):
     spec = load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml")
@@ -50,12 +58,38 @@ def declared_sysctl(spec) -> dict[str, str]:
     return out
 
 
-def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None, lynis: bool) -> dict:
+def expected_ports(spec) -> tuple[set[int], set[int]]:
+    """(ports that must answer, ports the firewall may accept with nothing listening): 443 only serves with a
+    domain, but the host firewall always accepts it (the nftables template opens 80 and 443)."""
+    return ({22, 80, 443}, set()) if spec.domain else ({22, 80}, {443})
+
+
+def _inside(vm: VM, spec, admin: str, key: Path) -> list[checks.CheckResult]:
+    return checks.run_all_inside(vm, admin, key, app_unit=f"{spec.app_name}.service",
+                                 sysctl=declared_sysctl(spec) or None)
+
+
+def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None, lynis: bool,
+             scan: bool = True, releases: bool = False) -> dict:
     admin = spec.admin_user
     res: dict = {"form": form, "stack_admin": admin, "checks": [], "timings": {}}
     vm = VM(user_data, vendor_data=cache.vendor_data() if cache else None, name=form)
     vm.diag_user, vm.diag_key = admin, key
     ok = False
+    out: list[dict] = []
+
+    def add(phase: str, results: list[checks.CheckResult]) -> None:
+        for r in results:
+            out.append({"phase": phase, **r.as_dict()})
+            log(f"{form}: [{phase}] {r.name}: {'ok' if r.ok else 'FAIL'} {json.dumps(r.figures) if r.figures else ''}")
+
+    def timed(name: str, fn):
+        t = time.monotonic()
+        r = fn()
+        res["timings"][name] = round(time.monotonic() - t, 1)
+        return r
+
+    want_open, may_close = expected_ports(spec)
     try:
         with vm:
             vm.start()
@@ -63,64 +97,184 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
             vm.wait_ssh(admin, key, timeout=120)
             rc, text = vm.cloud_init_status(admin, key, timeout=120)
             res["cloud_init"] = {"rc": rc, "status": text.strip().splitlines()[:4]}
-            # Order matters: fail2ban's sshd jail (mode aggressive, maxretry 5) sees every host connection as
-            # 10.0.2.2 (slirp), so the checks that make sshd log failures (root/password refusals, ssh-audit's
-            # pre-auth connections) run last, after everything that needs the admin's ssh.
-            results = checks.run_all_inside(vm, admin, key, app_unit=f"{spec.app_name}.service",
-                                            sysctl=declared_sysctl(spec) or None)
-            results.append(checks.app_restarts(vm, admin, key, f"{spec.app_name}.service", spec.app_health_path))
+            add("first-boot", [checks.CheckResult("cloud_init_status", rc == 0, text.strip().splitlines()[:4])])
+            # Order matters: fail2ban's sshd jail sees every host connection as 10.0.2.2 (slirp), so the checks
+            # that make sshd log failures (root/password refusals, ssh-audit's pre-auth connections) run LAST.
+            add("first-boot", _inside(vm, spec, admin, key))
+            add("first-boot", [checks.ssh_admin_login(vm, admin, key), checks.sshd_effective_config(vm, admin, key),
+                               checks.http_headers(vm, 80), checks.service_banners(vm)])
             if lynis:
-                t = time.monotonic()
-                results.append(checks.lynis_audit(vm, admin, key))
-                res["timings"]["lynis_s"] = round(time.monotonic() - t, 1)
+                r = timed("lynis_s", lambda: checks.lynis_audit(vm, admin, key))
+                r.figures["stock_image_baseline"] = LYNIS_STOCK_BASELINE
+                r.figures["baseline_source"] = "quoted from local-vm.md (not re-measured)"
+                add("first-boot", [r])
+            # resilience: a reboot, then every inside check again; then the app killed
             t = time.monotonic()
-            results.append(checks.firewall_scan(vm, admin, key))      # unpacks nmap in /tmp, not installed
-            res["timings"]["firewall_scan_s"] = round(time.monotonic() - t, 1)
-            results += [checks.ssh_admin_login(vm, admin, key), checks.sshd_effective_config(vm, admin, key),
-                        checks.http_headers(vm, 80), checks.service_banners(vm)]
-            # which probe (if any) gets the harness's only source address (10.0.2.2) banned by fail2ban?
-            alive = res["admin_ssh_alive_after"] = {}
-            for name, probe in (("password_refused", lambda: checks.ssh_password_refused(vm, admin)),
-                                ("root_refused", lambda: checks.ssh_root_refused(vm, key)),
-                                ("ssh_audit", lambda: checks.ssh_audit(vm, ACCEPTED_SSH_AUDIT_WARN))):
-                results.append(probe())
-                alive[name] = vm.ssh(admin, key, "true", timeout=25).returncode == 0
-            res["checks"] = [r.as_dict() for r in results]
-            ok = rc == 0 and all(r.ok for r in results)
+            vm.reboot(admin, key, timeout=600)
+            vm.wait_http(80, spec.app_health_path, timeout=300)
+            res["timings"]["reboot_to_healthy_s"] = round(time.monotonic() - t, 1)
+            vm.wait_ssh(admin, key, timeout=120)
+            add("after-reboot", _inside(vm, spec, admin, key))
+            if scan:        # once per form (~75 s), after the reboot: the ruleset the host keeps
+                add("after-reboot", [timed("firewall_scan_s", lambda: checks.firewall_scan(
+                    vm, admin, key, want_open, may_close))])
+            add("after-reboot", [checks.app_restarts(vm, admin, key, f"{spec.app_name}.service",
+                                                     spec.app_health_path)])
+            if releases:                        # issue 5: the example app, released 3 times by hvps-release.sh
+                try:
+                    add("releases", timed("releases_s", lambda: release.releases_check(vm, spec, admin, key)))
+                except Exception as exc:        # a harness bug must not lose the other results
+                    add("releases", [checks.CheckResult("releases", False, f"{type(exc).__name__}: {exc}")])
+            if not all(c["ok"] for c in out):
+                vm.print_diagnostics()          # while the admin's ssh still works
+            # the probes sshd logs as failures, last; then fail2ban must have banned the harness's address
+            add("outside", [checks.ssh_password_refused(vm, admin), checks.ssh_root_refused(vm, key),
+                            timed("ssh_audit_s", lambda: checks.ssh_audit(vm, ACCEPTED_SSH_AUDIT_WARN))])
+            time.sleep(3)
+            add("outside", [checks.fail2ban_banned_harness(vm, admin, key)])
+            ok = all(c["ok"] for c in out)
             if not ok:
+                print(vm.diagnostics(), file=sys.stderr, flush=True)       # serial tail (ssh is banned now)
+            vm.kill()           # ssh is banned: the VM is disposable, power it off by killing qemu
+    except Exception as exc:                    # VMError, or a harness bug: keep the results so far
+        res["error"] = f"{type(exc).__name__}: {exc}"
+        log(res["error"])
+    finally:
+        vm.remove_workdir()
+    res["checks"] = out
+    res["ok"] = ok
+    return res
+
+
+# ------------------------------------------------------------------------------------------ TLS (pebble)
+TLS_DOMAIN = "shop.example.com"          # the prod stack's domain
+
+
+def run_tls(spec, key: Path, cache: AptCache | None) -> dict:
+    """do-dev with a domain (dataclasses.replace) and the product's acmeServer/acmeCaCertificate pointed at pebble
+    on the host; real http-01 through the guest's nginx; HTTPS checks from outside; forced renewal."""
+    admin = spec.admin_user
+    res: dict = {"form": "tls:cloud-config+domain", "checks": [], "timings": {}}
+    work = Path(tempfile.mkdtemp(prefix="e2e-pebble-"))
+    peb = tls.Pebble(work)
+    tls_spec = dataclasses.replace(spec, domain=TLS_DOMAIN, acme_email="ops@example.com",
+                                   acme_server=peb.directory_url, acme_ca_certificate=peb.ca_pem)
+    vm = VM(render_first_boot(tls_spec).cloud_config, vendor_data=cache.vendor_data() if cache else None,
+            name="tls")
+    vm.diag_user, vm.diag_key = admin, key
+    out: list[checks.CheckResult] = []
+    try:
+        with vm:
+            vm.start()
+            peb.start(http_port=vm.ports[80])
+            res["timings"].update(vm.wait_healthy(80, spec.app_health_path, ok=(200, 301, 308), timeout=900))
+            res["timings"]["https_s"] = round(tls.wait_certificate(vm, TLS_DOMAIN, timeout=420), 1)
+            vm.wait_ssh(admin, key, timeout=120)
+            out += [tls.tls_protocols(vm, TLS_DOMAIN), tls.https_headers(vm, TLS_DOMAIN, spec.app_health_path),
+                    tls.http_redirects(vm, TLS_DOMAIN),
+                    tls.renewal_reloads_nginx(vm, admin, key, TLS_DOMAIN)]
+            for r in out:
+                log(f"tls: {r.name}: {'ok' if r.ok else 'FAIL'} {json.dumps(r.figures) if r.figures else ''}")
+            if not all(r.ok for r in out):
                 vm.print_diagnostics()
-            vm.poweroff(admin, key)
+                print(peb.logs(), file=sys.stderr)
+            vm.kill()
+    except Exception as exc:                    # VMError, or a harness bug: never lose the other results
+        res["error"] = f"{type(exc).__name__}: {exc}"
+        log(res["error"])
+        print(peb.logs(), file=sys.stderr)
+    finally:
+        peb.stop()
+        vm.remove_workdir()
+        shutil.rmtree(work, ignore_errors=True)
+    res["checks"] = [{"phase": "tls", **r.as_dict()} for r in out]
+    res["ok"] = "error" not in res and bool(out) and all(r.ok for r in out)
+    return res
+
+
+# ------------------------------------------------------------------------------------------ negative case
+WEAK_SSHD = ("# e2e NEGATIVE CASE: deliberately weakened (sorts before 10-hvps-hardening.conf; sshd keeps the\n"
+             "# first value it reads)\nPasswordAuthentication yes\nKbdInteractiveAuthentication yes\n")
+
+
+def weakened_user_data(spec) -> str:
+    """The real first boot for the spec, plus ONE test-only weakening: an sshd drop-in that turns password login
+    back on. Rendered by the project's own renderer (render_cloud_config) from a transformed FirstBoot."""
+    fb = describe_first_boot(spec)
+    weak = dataclasses.replace(fb, files=(HostFile("/etc/ssh/sshd_config.d/05-e2e-weakened.conf", WEAK_SSHD,
+                                                   "0600"), *fb.files))
+    return render_cloud_config(weak)
+
+
+def run_negative(spec, key: Path, cache: AptCache | None) -> dict:
+    """Boot the weakened config; the checks must catch it (password offered, sshd -T says yes)."""
+    admin = spec.admin_user
+    res: dict = {"form": "negative:cloud-config+PasswordAuthentication-yes", "checks": [], "timings": {}}
+    vm = VM(weakened_user_data(spec), vendor_data=cache.vendor_data() if cache else None, name="negative")
+    vm.diag_user, vm.diag_key = admin, key
+    try:
+        with vm:
+            vm.start()
+            res["timings"].update(vm.wait_healthy(80, spec.app_health_path, timeout=900))
+            vm.wait_ssh(admin, key, timeout=120)
+            results = [checks.ssh_admin_login(vm, admin, key), checks.sshd_effective_config(vm, admin, key),
+                       checks.ssh_password_refused(vm, admin)]
+            res["checks"] = [{"phase": "negative", **r.as_dict()} for r in results]
+            vm.kill()
     except VMError as exc:
         res["error"] = str(exc)
         log(str(exc))
     finally:
         vm.remove_workdir()
-    res["ok"] = ok
+    by = {c["name"]: c["ok"] for c in res["checks"]}
+    # caught = the harness still works (admin login ok) AND the weakening is flagged by both ssh checks
+    res["caught"] = bool(by.get("ssh_admin_login")) and by.get("sshd_effective_config") is False \
+        and by.get("ssh_password_refused") is False
+    res["ok"] = res["caught"]
     return res
 
 
-def markdown(results: list[dict]) -> str:
-    lines = ["| form | check | ok | figures |", "|---|---|---|---|"]
+def markdown(results: list[dict], total_s: float | None = None) -> str:
+    lines = ["| form | phase | check | ok | figures |", "|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r['form']} | timings | | {json.dumps(r['timings'])} |")
+        lines.append(f"| {r['form']} | | timings (s) | | {json.dumps(r['timings'])} |")
         if "error" in r:
-            lines.append(f"| {r['form']} | run | FAIL | {r['error']} |")
+            lines.append(f"| {r['form']} | | run | FAIL | {r['error']} |")
+        if "caught" in r:
+            lines.append(f"| {r['form']} | negative | weakened host caught | {'ok' if r['caught'] else 'FAIL'} | |")
         for c in r["checks"]:
-            lines.append(f"| {r['form']} | {c['name']} | {'ok' if c['ok'] else 'FAIL'} | "
-                         f"{json.dumps(c['figures']) if c['figures'] else ''} |")
+            fig = dict(c["figures"] or {})
+            if c.get("accepted_warnings"):
+                fig["accepted_warnings"] = c["accepted_warnings"]
+            lines.append(f"| {r['form']} | {c.get('phase', '')} | {c['name']} | {'ok' if c['ok'] else 'FAIL'} | "
+                         f"{json.dumps(fig) if fig else ''} |")
+    if total_s is not None:
+        lines.append(f"\nTotal run time: {total_s:.0f} s\n")
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--stack", default="do-dev")
     ap.add_argument("--forms", default="cloud-config,script")
-    ap.add_argument("--lynis", action="store_true", help="run Lynis inside the VM (~13 min under TCG)")
+    ap.add_argument("--lynis-form", default="cloud-config",
+                    help="the form Lynis runs on (once per run, ~13 min under TCG)")
+    ap.add_argument("--skip-lynis", action="store_true", help="dev: no Lynis")
+    ap.add_argument("--skip-scan", action="store_true", help="dev: no in-guest nmap scan")
+    ap.add_argument("--releases-form", default="cloud-config",
+                    help="the form the app releases (issue 5) run on, once per run")
+    ap.add_argument("--skip-releases", action="store_true", help="dev: no app releases")
+    ap.add_argument("--negative", action="store_true",
+                    help="boot a deliberately weakened config; exit 0 only when the checks catch it")
+    ap.add_argument("--tls", action="store_true",
+                    help="add the TLS run with pebble (a third boot, ~7 min: do-dev with a domain)")
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--out", type=Path, default=REPO / "e2e" / "out")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
-    results = []
+    t0 = time.monotonic()
+    results: list[dict] = []
+    name = "negative" if a.negative else "report"
     with tempfile.TemporaryDirectory(prefix="e2e-keys-") as d:
         key = Path(d) / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", str(key)], check=True)
@@ -129,14 +283,26 @@ def main() -> int:
         data = {"cloud-config": rendered.cloud_config, "script": rendered.launch_script}
         cache = None if a.no_cache else AptCache().start()
         try:
-            for form in a.forms.split(","):
-                results.append(run_form(form, data[form], spec, key, cache, a.lynis))
-                (a.out / "report.json").write_text(json.dumps(results, indent=2))
+            if a.negative:
+                results.append(run_negative(spec, key, cache))
+            else:
+                for form in a.forms.split(","):
+                    results.append(run_form(form, data[form], spec, key, cache,
+                                            lynis=not a.skip_lynis and form == a.lynis_form, scan=not a.skip_scan,
+                                            releases=not a.skip_releases and form == a.releases_form))
+                    (a.out / f"{name}.json").write_text(json.dumps(results, indent=2))
+                if a.tls:
+                    results.append(run_tls(spec, key, cache))
         finally:
             if cache:
                 cache.stop()
-    (a.out / "report.md").write_text(markdown(results))
-    print(markdown(results))
+    total = time.monotonic() - t0
+    (a.out / f"{name}.json").write_text(json.dumps({"stack": a.stack, "total_s": round(total, 1),
+                                                     "ok": bool(results) and all(r["ok"] for r in results),
+                                                     "results": results}, indent=2))
+    md = markdown(results, total)
+    (a.out / f"{name}.md").write_text(md)
+    print(md)
     return 0 if results and all(r["ok"] for r in results) else 1
 
 

@@ -1,0 +1,180 @@
+"""Issue 5 in the VM: app releases with the real host script, exactly as the Pulumi AppRelease resource does them.
+
+components/app/__init__.py's AppRelease uploads `hvps-release.sh` and the packaged app directory to
+`remote_paths(spec, rid)` and runs `deploy_command(spec, rid, ...)` over SSH as the admin. Here the same
+functions (package_directory, code_digest, release_id, remote_paths, deploy_command) build the same files and the
+same command; scp replaces CopyToRemote and ssh replaces remote.Command.
+
+  release 1: examples/flask-app as it is                             -> serving r1
+  release 2: the same app with one changed file, while a bounded request loop (20 req/s, at most 60 s, from
+             the end of the build until the deploy returns) hits / through nginx  -> 0 failed requests, serving r2
+  release 3: /healthz answers 500 (broken)                           -> deploy fails, rollback, r2 serving
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from components.app import RELEASE_SCRIPT, code_digest, deploy_command, package_directory, release_id, remote_paths
+from components.config import AppSpec
+
+from .checks import CheckResult
+from .vm import VM, log
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_APP = REPO / "examples" / "flask-app"
+
+
+def app_spec(spec):
+    """The stack's spec with the example app set (as `appSource: examples/flask-app` would)."""
+    app = AppSpec(source=str(EXAMPLE_APP), ref=None, module="app:app", server="wsgi",
+                  env=(("GREETING", "Hello from the e2e run"),), secret_names=(), keep_releases=5)
+    return dataclasses.replace(spec, app=app)
+
+
+def scp(vm: VM, admin: str, key: Path, local: Path, remote: str, timeout: float = 120) -> None:
+    ssh = vm.ssh_base(admin, key)          # [ssh, -p, PORT, -i, KEY, -o ..., user@host]
+    opts = ssh[3:-1]
+    cmd = ["scp", "-q", "-P", str(vm.ports[22]), *opts, str(local), f"{admin}@127.0.0.1:{remote}"]
+    subprocess.run(cmd, check=True, timeout=timeout, capture_output=True, stdin=subprocess.DEVNULL)
+
+
+def deploy(vm: VM, spec, admin: str, key: Path, app_dir: Path, timeout: float = 900) -> dict:
+    """Package app_dir, upload script + archive, run the AppRelease's deploy command. Returns figures."""
+    pkg = package_directory(app_dir)
+    rid = release_id(spec, code_digest(spec, pkg))
+    script_path, archive_path = remote_paths(spec, rid)
+    with tempfile.TemporaryDirectory() as d:
+        archive = Path(d) / "app.tar.gz"
+        archive.write_bytes(pkg.data)
+        scp(vm, admin, key, RELEASE_SCRIPT, script_path)
+        scp(vm, admin, key, archive, archive_path)
+    t = time.monotonic()
+    p = vm.ssh(admin, key, deploy_command(spec, rid, with_archive=True, with_secrets=False), timeout=timeout)
+    out = (p.stdout + p.stderr).strip()
+    m = re.search(r"switch and health check took (\d+) ms", out)
+    return {"release_id": rid, "rc": p.returncode, "deploy_s": round(time.monotonic() - t, 1),
+            "switch_ms": int(m.group(1)) if m else None, "log": out.splitlines()[-6:]}
+
+
+class RequestLoop(threading.Thread):
+    """GET / through nginx at `rate` req/s until stopped or `max_s` elapse; counts failures (non-200/errors)."""
+
+    def __init__(self, url: str, rate: float = 20, max_s: float = 60):
+        super().__init__(daemon=True)
+        self.url, self.interval, self.max_s = url, 1 / rate, max_s
+        self.sent = self.failed = 0
+        self.errors: list[str] = []
+        self.releases: dict[str, int] = {}
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        t0 = time.monotonic()
+        nxt = t0
+        while not self._stop.is_set() and time.monotonic() - t0 < self.max_s:
+            self.sent += 1
+            try:
+                with opener.open(self.url, timeout=10) as r:
+                    body = r.read().decode(errors="replace")
+                    m = re.search(r"release (r-[0-9a-f]+)", body)
+                    if m:
+                        self.releases[m.group(1)] = self.releases.get(m.group(1), 0) + 1
+                    if r.status != 200:
+                        raise OSError(f"status {r.status}")
+            except (OSError, urllib.error.URLError) as exc:
+                self.failed += 1
+                if len(self.errors) < 10:
+                    self.errors.append(str(exc))
+            nxt += self.interval
+            time.sleep(max(0.0, nxt - time.monotonic()))
+        self.duration = round(time.monotonic() - t0, 1)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def serving(vm: VM) -> str | None:
+    try:
+        body = vm.http_get(80, "/")[2].decode(errors="replace")
+    except OSError:
+        return None
+    m = re.search(r"release (r-[0-9a-f]+)", body)
+    return m.group(1) if m else None
+
+
+def releases_check(vm: VM, spec, admin: str, key: Path) -> list[CheckResult]:
+    spec = app_spec(spec)
+    results: list[CheckResult] = []
+    work = Path(tempfile.mkdtemp(prefix="e2e-app-"))
+    try:
+        v1, v2, v3 = (work / n for n in ("r1", "r2", "r3"))
+        for v in (v1, v2, v3):
+            shutil.copytree(EXAMPLE_APP, v, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".venv"))
+        (v2 / "e2e_release.txt").write_text("release 2 of the e2e run\n")
+        (v3 / "e2e_release.txt").write_text("release 3: broken health check\n")
+        app3 = (v3 / "app.py").read_text()
+        app3 = app3.replace('return jsonify(status="ok")', 'return jsonify(status="broken"), 500')
+        assert "500" in app3
+        (v3 / "app.py").write_text(app3)
+
+        # release 1
+        r1 = deploy(vm, spec, admin, key, v1)
+        s1 = serving(vm)
+        log(f"release 1: {r1['release_id']} rc {r1['rc']} in {r1['deploy_s']} s, serving {s1}")
+        results.append(CheckResult("release_1", r1["rc"] == 0 and s1 == r1["release_id"],
+                                   {"serving": s1, "log": r1["log"]},
+                                   figures={k: r1[k] for k in ("release_id", "deploy_s", "switch_ms")}))
+
+        # release 2 under load: the loop starts when the build is done (the .ready marker), ends with the deploy
+        rid2 = release_id(spec, code_digest(spec, package_directory(v2)))
+        box: dict = {}
+        th = threading.Thread(target=lambda: box.update(deploy(vm, spec, admin, key, v2)), daemon=True)
+        th.start()
+        ready = f"/srv/{spec.app_name}/releases/{rid2}/.ready"
+        deadline = time.monotonic() + 900
+        while th.is_alive() and time.monotonic() < deadline:
+            if vm.ssh(admin, key, f"sudo test -e {shlex.quote(ready)}", timeout=30).returncode == 0:
+                break
+            time.sleep(2)
+        loop = RequestLoop(f"http://127.0.0.1:{vm.ports[80]}/", rate=20, max_s=60)
+        loop.start()
+        th.join(timeout=max(0.0, deadline - time.monotonic()))
+        time.sleep(1)                       # a few requests after the switch, on the new release
+        loop.stop()
+        loop.join(timeout=30)
+        s2 = serving(vm)
+        log(f"release 2: {box.get('release_id')} rc {box.get('rc')}, requests {loop.sent} failed {loop.failed}, "
+            f"serving {s2}")
+        results.append(CheckResult(
+            "release_2_zero_downtime",
+            box.get("rc") == 0 and loop.failed == 0 and loop.sent > 0 and s2 == rid2,
+            {"serving": s2, "seen_releases": loop.releases, "errors": loop.errors, "log": box.get("log")},
+            figures={"release_id": rid2, "requests_sent": loop.sent, "requests_failed": loop.failed,
+                     "loop_s": getattr(loop, "duration", None), "rate_per_s": 20, "switch_ms": box.get("switch_ms"),
+                     "deploy_s": box.get("deploy_s")}))
+
+        # release 3: broken health check -> the script rolls back to release 2 and fails
+        r3 = deploy(vm, spec, admin, key, v3)
+        s3 = serving(vm)
+        h = vm.http_get(80, spec.app_health_path)[0]
+        rolled = any("rolled back to" in line for line in r3["log"])
+        log(f"release 3 (broken): rc {r3['rc']}, rolled back {rolled}, serving {s3}, health {h}")
+        results.append(CheckResult("release_3_broken_rolls_back", r3["rc"] != 0 and rolled and s3 == rid2 and h == 200,
+                                   {"serving": s3, "health": h, "log": r3["log"]},
+                                   figures={"release_id": r3["release_id"], "deploy_rc": r3["rc"],
+                                            "serving_after": s3, "deploy_s": r3["deploy_s"]}))
+    except (subprocess.SubprocessError, OSError) as exc:
+        results.append(CheckResult("releases", False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return results

@@ -1,0 +1,33 @@
+"""The real-VM proof (issue 3) as tests: `make e2e` runs `pytest -m vm` (the fast suite deselects `vm`).
+
+Each test runs the e2e runner (e2e/run.py) in a subprocess, so the VM, the apt cache and every wait are owned and
+bounded by the runner, which kills only what it started. Needs root, qemu, the e2e image (built on first use)
+and the Debian packages listed in e2e/README.md. The report lands in e2e/out/.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.vm
+
+
+def _runner(*args: str, timeout: float) -> int:
+    return subprocess.run([sys.executable, "-m", "e2e.run", *args], cwd=ROOT, timeout=timeout).returncode
+
+
+def test_real_stack_both_forms_pass_every_check() -> None:
+    """do-dev, cloud-config and launch-script forms: every outside/inside/resilience check, Lynis once."""
+    assert _runner("--stack", "do-dev", timeout=50 * 60) == 0, "see e2e/out/report.md"
+
+
+def test_weakened_config_is_caught() -> None:
+    """Negative case: the real first boot plus an sshd drop-in turning password login on must FAIL the checks
+    (the runner exits 0 only when the weakened host is caught)."""
+    assert _runner("--stack", "do-dev", "--negative", timeout=20 * 60) == 0, "see e2e/out/negative.md"
