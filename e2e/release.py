@@ -75,13 +75,13 @@ class RequestLoop(threading.Thread):
         self.sent = self.failed = 0
         self.errors: list[str] = []
         self.releases: dict[str, int] = {}
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         t0 = time.monotonic()
         nxt = t0
-        while not self._stop.is_set() and time.monotonic() - t0 < self.max_s:
+        while not self._halt.is_set() and time.monotonic() - t0 < self.max_s:
             self.sent += 1
             try:
                 with opener.open(self.url, timeout=10) as r:
@@ -100,7 +100,7 @@ class RequestLoop(threading.Thread):
         self.duration = round(time.monotonic() - t0, 1)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
 
 
 def serving(vm: VM) -> str | None:
