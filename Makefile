@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= do-dev
 
-.PHONY: setup setup-dev preview up destroy test lint typecheck unit e2e e2e-negative plan compare golden clean
+.PHONY: setup setup-dev preview up destroy test lint typecheck unit e2e e2e-negative e2e-tls plan compare golden clean
 
 # The runtime: the program's SDKs plus pulumi-policy, since preview and up always run the policy pack.
 $(VENV)/.runtime: requirements.txt policy/requirements.txt
@@ -59,6 +59,10 @@ e2e: setup-dev
 
 e2e-negative: setup-dev
 	$(PY) -m e2e.run --negative
+
+# TLS with pebble (a third boot, ~7 min; kept out of `make e2e` to hold it within its time budget)
+e2e-tls: setup-dev
+	$(PY) -m e2e.run --forms '' --tls
 
 plan: setup-dev
 	$(PY) -m tools.plan $(STACK)

@@ -194,7 +194,9 @@ def run_tls(spec, key: Path, cache: AptCache | None) -> dict:
 
 # ------------------------------------------------------------------------------------------ negative case
 WEAK_SSHD = ("# e2e NEGATIVE CASE: deliberately weakened (sorts before 10-hvps-hardening.conf; sshd keeps the\n"
-             "# first value it reads)\nPasswordAuthentication yes\nKbdInteractiveAuthentication yes\n")
+             "# first value it reads). AuthenticationMethods too: with the product's 'publickey' alone, sshd would\n"
+             "# still not offer passwords (seen in the VM), so the weakening would not be real.\n"
+             "PasswordAuthentication yes\nKbdInteractiveAuthentication yes\nAuthenticationMethods any\n")
 
 
 def weakened_user_data(spec) -> str:
@@ -274,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     results: list[dict] = []
-    name = "negative" if a.negative else "report"
+    forms = [f for f in a.forms.split(",") if f]
+    name = "negative" if a.negative else "report" if forms else "tls"
     with tempfile.TemporaryDirectory(prefix="e2e-keys-") as d:
         key = Path(d) / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", str(key)], check=True)
@@ -286,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             if a.negative:
                 results.append(run_negative(spec, key, cache))
             else:
-                for form in a.forms.split(","):
+                for form in forms:
                     results.append(run_form(form, data[form], spec, key, cache,
                                             lynis=not a.skip_lynis and form == a.lynis_form, scan=not a.skip_scan,
                                             releases=not a.skip_releases and form == a.releases_form))
