@@ -52,15 +52,16 @@ unit: setup-dev
 
 test: lint typecheck unit
 
-# The real-VM proof (e2e/README.md): both first-boot forms of a real stack, then the weakened config that must
-# be caught. Runs the `vm` tests, which invoke `python -m e2e.run` and `python -m e2e.run --negative`.
+# The real-VM proof (e2e/README.md): both first-boot forms of a real stack (audits, reboot, app releases),
+# the weakened config that must be caught, and TLS against pebble. Runs the `vm` tests (tests/test_e2e_vm.py),
+# which invoke `python -m e2e.run` with and without --negative / --tls. About 45 minutes under TCG.
 e2e: setup-dev
 	$(PY) -m pytest -m vm -s tests/test_e2e_vm.py
 
 e2e-negative: setup-dev
 	$(PY) -m e2e.run --negative
 
-# TLS with pebble (a third boot, ~7 min; kept out of `make e2e` to hold it within its time budget)
+# TLS with pebble alone (a third boot, ~6 min; also part of `make e2e`)
 e2e-tls: setup-dev
 	$(PY) -m e2e.run --forms '' --tls
 

@@ -31,3 +31,9 @@ def test_weakened_config_is_caught() -> None:
     """Negative case: the real first boot plus an sshd drop-in turning password login on must FAIL the checks
     (the runner exits 0 only when the weakened host is caught)."""
     assert _runner("--stack", "do-dev", "--negative", timeout=20 * 60) == 0, "see e2e/out/negative.md"
+
+
+def test_tls_against_a_local_acme_server() -> None:
+    """A domain stack gets its certificate from pebble through acmeServer/acmeCaCertificate (real http-01):
+    TLS 1.2/1.3 only, HSTS, HTTP -> HTTPS 308, and a forced renewal reloads nginx."""
+    assert _runner("--forms", "", "--tls", timeout=20 * 60) == 0, "see e2e/out/tls.md"
