@@ -52,8 +52,9 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from components.config import load_stack_file, parse_ssh_key  # noqa: E402
-from components.firstboot import describe_first_boot, render_first_boot  # noqa: E402
+from components.firstboot import render_first_boot  # noqa: E402
 from e2e.build_image import image_dir, image_ready, mirrors  # noqa: E402
+from e2e.run import declared_sysctl  # noqa: E402
 
 WORK = Path("/var/tmp/hvps-nspawn")
 PROXY_PORT = 3142
@@ -294,18 +295,6 @@ def missed_points(log: str) -> list[tuple[str, int, int]]:
             test = m.group(1)
         elif m := re.search(r"assigned partial number of hardening points \((\d+) of (\d+)\)", line):
             out.append((test, int(m.group(1)), int(m.group(2))))
-    return out
-
-
-def declared_sysctl(spec) -> dict[str, str]:
-    """key -> value from the first boot's sysctl.d files."""
-    out = {}
-    for f in describe_first_boot(spec).files:
-        if f.path.startswith("/etc/sysctl.d/"):
-            for line in f.content.splitlines():
-                k, sep, v = line.partition("=")
-                if sep and not k.lstrip().startswith(("#", ";")):
-                    out[k.strip()] = v.strip()
     return out
 
 
