@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= do-dev
 
-.PHONY: setup setup-dev preview up destroy test lint typecheck unit e2e e2e-negative e2e-tls plan compare golden clean
+.PHONY: setup setup-dev pulumi-login preview up destroy test lint typecheck unit e2e e2e-negative e2e-tls plan compare golden clean
 
 # The runtime: the program's SDKs plus pulumi-policy, since preview and up always run the policy pack.
 $(VENV)/.runtime: requirements.txt policy/requirements.txt
