@@ -172,6 +172,12 @@ class HostSpec:
         return self.vendor_info.images[self.image]
 
     @property
+    def ssh_cidrs_by_family(self) -> tuple[list[str], list[str]]:
+        """SSH source CIDRs split into (IPv4, IPv6): vendor firewalls and nftables list the families apart."""
+        return ([c for c in self.ssh_allowed_cidrs if ":" not in c],
+                [c for c in self.ssh_allowed_cidrs if ":" in c])
+
+    @property
     def dns_record_name(self) -> str:
         """The record's name inside its zone: "@" for the apex."""
         if not self.domain or not self.dns_zone or self.domain == self.dns_zone:

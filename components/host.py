@@ -19,7 +19,8 @@ from components.firstboot import RenderedFirstBoot, render_first_boot
 #: Ports the host serves to the internet; 22 only from HostSpec.ssh_allowed_cidrs.
 PUBLIC_PORTS = (80, 443)
 SSH_PORT = 22
-ANYWHERE = ("0.0.0.0/0", "::/0")
+ANY_IPV4, ANY_IPV6 = "0.0.0.0/0", "::/0"
+ANYWHERE = (ANY_IPV4, ANY_IPV6)
 
 
 @dataclass
@@ -66,13 +67,6 @@ def server_lifecycle(spec: HostSpec, first_boot_inputs: Sequence[str], unique_na
         ignore_changes=() if spec.reprovision else tuple(first_boot_inputs),
         delete_before_replace=unique_name,
     )
-
-
-def ssh_sources(spec: HostSpec) -> tuple[list[str], list[str]]:
-    """SSH source CIDRs split into (IPv4, IPv6), as vendor firewalls want them."""
-    v4 = [c for c in spec.ssh_allowed_cidrs if ":" not in c]
-    v6 = [c for c in spec.ssh_allowed_cidrs if ":" in c]
-    return v4, v6
 
 
 class WebHost(pulumi.ComponentResource):

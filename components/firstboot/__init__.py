@@ -120,10 +120,9 @@ def render_template(name: str, values: Mapping[str, object]) -> str:
     return _PLACEHOLDER.sub(fill, _template(name))
 
 
-def ssh_firewall_rules(cidrs: tuple[str, ...]) -> str:
+def ssh_firewall_rules(spec: HostSpec) -> str:
     """nftables rules admitting SSH from the stack's CIDRs only."""
-    v4 = [c for c in cidrs if ":" not in c]
-    v6 = [c for c in cidrs if ":" in c]
+    v4, v6 = spec.ssh_cidrs_by_family
     rules = []
     if v4:
         rules.append(f"    ip saddr {{ {', '.join(v4)} }} tcp dport 22 accept")
@@ -149,7 +148,7 @@ def template_values(spec: HostSpec) -> dict[str, object]:
         "host_name": spec.host_name,
         "ssh_group": "sshusers",
         "ssh_kex": _SSH_KEX[spec.image],
-        "ssh_rules": ssh_firewall_rules(spec.ssh_allowed_cidrs),
+        "ssh_rules": ssh_firewall_rules(spec),
         "upgrade_origins": "\n".join(f"  {o}" for o in _UPGRADE_ORIGINS[spec.os_family]),
         "auto_reboot": "true" if spec.reboot_window else "false",
         "reboot_time": spec.reboot_window or "04:00",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_digitalocean as do
 
-from components.host import ANYWHERE, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan, ssh_sources
+from components.host import ANYWHERE, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan
 
 
 class DigitalOceanHost(WebHost):
@@ -40,7 +40,7 @@ class DigitalOceanHost(WebHost):
             opts=self.lifecycle.options(self),
         )
         droplet_id = droplet.id.apply(int)
-        v4, v6 = ssh_sources(spec)
+        v4, v6 = spec.ssh_cidrs_by_family
         inbound = [do.FirewallInboundRuleArgs(protocol="tcp", port_range=str(SSH_PORT), source_addresses=v4 + v6)]
         inbound += [do.FirewallInboundRuleArgs(protocol="tcp", port_range=str(p), source_addresses=list(ANYWHERE))
                     for p in PUBLIC_PORTS]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_aws import lightsail
 
-from components.host import PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan, ssh_sources
+from components.host import ANY_IPV4, ANY_IPV6, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan
 
 DNS_REGION = "us-east-1"  # Lightsail DNS zones exist only there
 
@@ -39,12 +39,12 @@ class LightsailHost(WebHost):
             tags=tags,
             opts=self.lifecycle.options(self),
         )
-        v4, v6 = ssh_sources(spec)
+        v4, v6 = spec.ssh_cidrs_by_family
         ports = [lightsail.InstancePublicPortsPortInfoArgs(protocol="tcp", from_port=SSH_PORT, to_port=SSH_PORT,
                                                            cidrs=v4, ipv6_cidrs=v6)]
         ports += [lightsail.InstancePublicPortsPortInfoArgs(protocol="tcp", from_port=p, to_port=p,
-                                                            cidrs=["0.0.0.0/0"],
-                                                            ipv6_cidrs=["::/0"] if spec.ipv6 else [])
+                                                            cidrs=[ANY_IPV4],
+                                                            ipv6_cidrs=[ANY_IPV6] if spec.ipv6 else [])
                   for p in PUBLIC_PORTS]
         # Replaces Lightsail's default open ports (22 and 80 from anywhere) with exactly these.
         self.firewall = lightsail.InstancePublicPorts(f"{name}-firewall", instance_name=instance.name,

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pulumi_linode as linode
 
 from components.firstboot import linode_user_data
-from components.host import PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan, ssh_sources
-
-ANY_V4, ANY_V6 = ["0.0.0.0/0"], ["::/0"]
+from components.host import ANY_IPV4, ANY_IPV6, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan
 
 
 class LinodeHost(WebHost):
@@ -32,12 +30,12 @@ class LinodeHost(WebHost):
             tags=self.tags,
             opts=self.lifecycle.options(self),
         )
-        v4, v6 = ssh_sources(spec)
+        v4, v6 = spec.ssh_cidrs_by_family
         ssh_rule = linode.FirewallInboundArgs(label="ssh", action="ACCEPT", protocol="TCP", ports=str(SSH_PORT),
                                               ipv4s=v4 or None, ipv6s=v6 or None)
         web_rule = linode.FirewallInboundArgs(label="web", action="ACCEPT", protocol="TCP",
-                                              ports=",".join(str(p) for p in PUBLIC_PORTS), ipv4s=ANY_V4,
-                                              ipv6s=ANY_V6)
+                                              ports=",".join(str(p) for p in PUBLIC_PORTS), ipv4s=[ANY_IPV4],
+                                              ipv6s=[ANY_IPV6])
         # Attached through `linodes` (not Instance.firewall_id, which would force a replacement to change).
         self.firewall = linode.Firewall(
             f"{name}-firewall", label=f"{spec.host_name}-fw"[:32], inbound_policy="DROP", outbound_policy="ACCEPT",
