@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "__main__.py"
 
 # Outputs a real vendor would compute, keyed by resource type (camelCase wire names).
-_COMPUTED: Mapping[str, Mapping[str, Any]] = {
+COMPUTED: Mapping[str, Mapping[str, Any]] = {
     "digitalocean:index/droplet:Droplet": {"ipv4Address": "192.0.2.10", "ipv6Address": "2001:db8::10"},
     "digitalocean:index/sshKey:SshKey": {"fingerprint": "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"},
     "digitalocean:index/reservedIp:ReservedIp": {"ipAddress": "192.0.2.20"},
@@ -58,7 +58,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         rid = str(next(self._ids))  # numeric: adapters turn droplet/linode ids into ints
         state = dict(args.inputs)
-        state.update(_COMPUTED.get(args.typ, {}))
+        state.update(COMPUTED.get(args.typ, {}))
         self.resources.append(RecordedResource(args.typ, args.name, dict(args.inputs), bool(args.custom), rid))
         return rid, state
 

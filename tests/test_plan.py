@@ -104,7 +104,7 @@ def test_plan_prints_no_mock_value(stack_file, plans):
     """Mock ids and the mocks' stand-in addresses/fingerprints never show: they would mislead and churn."""
     doc, run = plans[stack_file]
     text = plan.render_markdown(doc)
-    stand_ins = [str(v) for attrs in mockrun._COMPUTED.values() for value in attrs.values()
+    stand_ins = [str(v) for attrs in mockrun.COMPUTED.values() for value in attrs.values()
                  for v in (value if isinstance(value, list) else [value])]
     for value in stand_ins:
         assert value.split("/")[0] not in text

@@ -288,7 +288,7 @@ def computed_refs(resources: Sequence[mockrun.RecordedResource]) -> dict[str, st
     """
     sources: dict[str, set[tuple[str, str, str]]] = {}
     for r in resources:
-        for attr, value in mockrun._COMPUTED.get(r.type, {}).items():
+        for attr, value in mockrun.COMPUTED.get(r.type, {}).items():
             items = [(f"{attr}[{i}]", v) for i, v in enumerate(value)] if isinstance(value, list) else [(attr, value)]
             for name, item in items:
                 for variant in {str(item), str(item).split("/")[0]}:  # 2001:db8::30/128 is exported bare
