@@ -363,11 +363,19 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path |
     if not key_lines:
         c.fail("sshPublicKeys", "missing; give at least one OpenSSH public key (e.g. the contents of "
                                 "~/.ssh/id_ed25519.pub); password login is disabled")
+    first_entry: dict[str, int] = {}  # key body -> entry: adapters name key resources by the key
     for i, line in enumerate(key_lines):
         try:
-            keys.append(parse_ssh_key(line))
+            parsed = parse_ssh_key(line)
         except ValueError as err:
             c.fail("sshPublicKeys", f"entry {i} ({line[:24]!r}...) is malformed: {err}")
+            continue
+        if parsed.blob in first_entry:
+            c.fail("sshPublicKeys", f"entry {i} is the same key as entry {first_entry[parsed.blob]}; "
+                                    "list each key once")
+            continue
+        first_entry[parsed.blob] = i
+        keys.append(parsed)
 
     cidrs: list[str] = []
     for cidr in c.array("sshAllowedCidrs"):

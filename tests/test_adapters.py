@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from typing import Any
 
 import pulumi
@@ -11,7 +13,7 @@ from components.config import parse_host_spec
 from components.host import HostArgs, WebHost, server_lifecycle
 from components.mockrun import run_program
 from components.providers import host_class
-from tests.conftest import raw_config
+from tests.conftest import ED25519_KEY, RSA_4096_KEY, raw_config, ssh_blob
 
 REGIONS = {"digitalocean": "nyc3", "linode": "us-east", "lightsail": "us-east-1"}
 FIRST_BOOT_INPUTS = {"digitalocean": ["user_data", "ssh_keys"], "linode": ["metadatas", "authorized_keys"],
@@ -130,3 +132,72 @@ def test_adapter_refuses_another_vendors_spec() -> None:
 
     with pytest.raises(ValueError, match="builds digitalocean hosts, not linode"):
         run_program({}, stack="unit", program=program)
+
+
+# --- DigitalOcean SSH keys: one resource per key, named by the key, never by its list position -------------
+
+OTHER_ED25519_KEY = "ssh-ed25519 " + ssh_blob(b"ssh-ed25519", bytes(range(100, 132))) + " laptop@example"
+
+
+def do_keys(key_lines: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, pulumi.ResourceOptions]]:
+    """{resource name: inputs} of the DigitalOcean SshKey resources, and every child's options."""
+    _, options, run = build("digitalocean", sshPublicKeys=key_lines)
+    return {r.name: r.inputs for r in run.of_type("sshKey:SshKey")}, options
+
+
+def test_digitalocean_removing_the_first_key_leaves_the_other_untouched() -> None:
+    both, _ = do_keys([ED25519_KEY, OTHER_ED25519_KEY])
+    second_only, _ = do_keys([OTHER_ED25519_KEY])
+    assert len(both) == 2 and len(second_only) == 1
+    ((name, inputs),) = second_only.items()
+    assert both.get(name) == inputs  # same resource name and inputs: no replacement, no duplicate upload
+
+
+def test_digitalocean_reordering_keys_changes_nothing() -> None:
+    forward, _ = do_keys([ED25519_KEY, OTHER_ED25519_KEY])
+    backward, _ = do_keys([OTHER_ED25519_KEY, ED25519_KEY])
+    assert forward == backward
+
+
+def test_digitalocean_vendor_key_names_never_collide() -> None:
+    keys, _ = do_keys([ED25519_KEY, OTHER_ED25519_KEY, RSA_4096_KEY])
+    names = [inputs["name"] for inputs in keys.values()]
+    assert len(set(names)) == 3
+
+
+def test_digitalocean_key_keeps_the_positional_name_it_was_deployed_under() -> None:
+    """Stacks deployed when keys were named `<host>-key-<i>` keep their keys: key i aliases that name only."""
+    keys, options = do_keys([ED25519_KEY, OTHER_ED25519_KEY])
+    for i, line in enumerate([ED25519_KEY, OTHER_ED25519_KEY]):
+        (name,) = [n for n, inputs in keys.items() if inputs["publicKey"] == line]
+        aliases = options[name].aliases or []
+        assert [a.name for a in aliases if isinstance(a, pulumi.Alias)] == [f"web-key-{i}"]
+
+
+def test_digitalocean_key_comment_edit_does_not_replace_the_key() -> None:
+    """public_key is ForceNew, and a replacement would upload the same key twice (refused by the account)."""
+    _, options = do_keys([ED25519_KEY])
+    (key_options,) = [o for n, o in options.items() if "-key-" in n]
+    assert key_options.ignore_changes == ["public_key"]
+
+
+def test_digitalocean_key_fingerprint_is_the_one_the_account_shows() -> None:
+    """DigitalOcean lists keys by their MD5 fingerprint, as `ssh-keygen -E md5` prints it."""
+    from components.config import parse_ssh_key
+    from components.providers.digitalocean import md5_fingerprint
+
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen is not installed")
+    for line in (ED25519_KEY, OTHER_ED25519_KEY, RSA_4096_KEY):
+        out = subprocess.run(["ssh-keygen", "-l", "-E", "md5", "-f", "-"], input=line, capture_output=True,
+                             text=True, check=True).stdout
+        assert out.split()[1] == "MD5:" + md5_fingerprint(parse_ssh_key(line))
+
+
+def test_the_same_key_listed_twice_is_a_config_error() -> None:
+    """Keys are named by the key: one key twice would be two resources with one name (and refused by the account)."""
+    from components.config import ConfigError
+
+    recommented = ED25519_KEY.rsplit(" ", 1)[0] + " other-comment"
+    with pytest.raises(ConfigError, match=r"sshPublicKeys: entry 1 is the same key as entry 0"):
+        parse_host_spec(raw_config(sshPublicKeys=[ED25519_KEY, recommented]))

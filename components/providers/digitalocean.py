@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import pulumi
 import pulumi_digitalocean as do
 
+from components.config import SshKey
 from components.host import ANYWHERE, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan
+
+
+def md5_fingerprint(key: SshKey) -> str:
+    """The key's MD5 fingerprint (aa:bb:...), the form DigitalOcean lists keys and droplets reference them by."""
+    digest = hashlib.md5(base64.b64decode(key.blob), usedforsecurity=False).hexdigest()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def key_id(key: SshKey) -> str:
+    """A short stable id of the key itself (the start of its MD5 fingerprint, as the account shows it).
+
+    Naming key resources by the key, not by list position, means removing or reordering keys leaves every
+    other key resource as it is: `public_key` is ForceNew, and a replacement would upload a key the account
+    already holds ("SSH Key is already in use").
+    """
+    return md5_fingerprint(key).replace(":", "")[:12]
+
+
+def key_resource_options(parent: pulumi.Resource, name: str, position: int) -> pulumi.ResourceOptions:
+    """Options of the key resource at `position` of the key list.
+
+    The alias is the positional name keys had before they were named by the key (`<name>-key-<i>`): a stack
+    deployed then keeps its keys, as long as its first update under key names leaves the key list as it was.
+    `public_key` changes are ignored: the resource name pins the key, so only its comment can differ, and
+    replacing the key for a comment would upload it twice.
+    """
+    return pulumi.ResourceOptions(parent=parent, aliases=[pulumi.Alias(name=f"{name}-key-{position}")],
+                                  ignore_changes=["public_key"])
 
 
 class DigitalOceanHost(WebHost):
@@ -17,8 +49,8 @@ class DigitalOceanHost(WebHost):
     def _build(self, name: str) -> None:
         spec = self.spec
         keys = [
-            do.SshKey(f"{name}-key-{i}", name=f"{spec.host_name}-{spec.admin_user}-{i}", public_key=key.line,
-                      opts=self.child())
+            do.SshKey(f"{name}-key-{key_id(key)}", name=f"{spec.host_name}-{spec.admin_user}-{key_id(key)}",
+                      public_key=key.line, opts=key_resource_options(self, name, i))
             for i, key in enumerate(spec.ssh_keys)
         ]
         self.ssh_keys = list(keys)
