@@ -73,6 +73,7 @@ compare: setup-dev
 
 golden: setup-dev
 	$(PY) -m tools.plan --update-golden
+	$(PY) -m tools.urns --update-golden
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
