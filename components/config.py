@@ -190,6 +190,9 @@ class HostSpec:
 
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+# A Linode instance's label is the host name: 3-50 characters in the Linode provider (the API allows 64), and the
+# API refuses two separators in a row.
+LINODE_LABEL_MIN, LINODE_LABEL_MAX = 3, 50
 _UNIX_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,30}$")
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
@@ -348,6 +351,10 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path |
     if not _NAME.match(host_name):
         c.fail("hostName", f"{host_name!r} is not a valid name; allowed: 2-63 lowercase letters, digits and "
                            "hyphens, starting with a letter")
+    elif vendor and vendor.name == "linode" and ("--" in host_name
+                                                 or not LINODE_LABEL_MIN <= len(host_name) <= LINODE_LABEL_MAX):
+        c.fail("hostName", f"{host_name!r} cannot be a linode label; allowed on linode: "
+                           f"{LINODE_LABEL_MIN}-{LINODE_LABEL_MAX} characters, no '--' (single hyphens only)")
 
     admin = c.string("adminUser") or "deploy"
     app_name = c.string("appName") or "app"

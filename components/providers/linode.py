@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 import pulumi_linode as linode
 
 from components.firstboot import linode_user_data
 from components.host import ANY_IPV4, ANY_IPV6, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan
+
+FIREWALL_LABEL_MAX = 32  # Linode API: firewall labels are 3-32 characters (instances: config.LINODE_LABEL_MAX)
+_FIREWALL_SUFFIX = "-fw"
+
+
+def _label_core(text: str) -> str:
+    """Only label characters (letters, digits, - _ .), never two separators in a row, alphanumeric at both ends."""
+    text = re.sub(r"[^A-Za-z0-9._-]", "-", text)
+    text = re.sub(r"[-_.]{2,}", lambda run: run.group(0)[0], text)
+    return text.strip("-_.")
+
+
+def firewall_label(host_name: str) -> str:
+    """The Linode Firewall's label: `<host>-fw`, or when that exceeds 32 characters, the host name's start, 6 hex
+    of its hash and `-fw`.
+
+    The Linode API refuses labels that end in a separator or hold `--`, `__` or `..`, which cutting a string at
+    a fixed length produces; firewall labels are also unique per account, so a shortened label keeps the hash of
+    the whole name to stay distinct from a neighbour with the same start.
+    """
+    core = _label_core(host_name) or "host"
+    if len(core) + len(_FIREWALL_SUFFIX) <= FIREWALL_LABEL_MAX:
+        return core + _FIREWALL_SUFFIX
+    tag = hashlib.sha256(host_name.encode()).hexdigest()[:6]
+    keep = FIREWALL_LABEL_MAX - len(_FIREWALL_SUFFIX) - len(tag) - 1
+    return f"{_label_core(core[:keep])}-{tag}{_FIREWALL_SUFFIX}"
 
 
 class LinodeHost(WebHost):
@@ -38,7 +67,7 @@ class LinodeHost(WebHost):
                                               ipv6s=[ANY_IPV6])
         # Attached through `linodes` (not Instance.firewall_id, which would force a replacement to change).
         self.firewall = linode.Firewall(
-            f"{name}-firewall", label=f"{spec.host_name}-fw"[:32], inbound_policy="DROP", outbound_policy="ACCEPT",
+            f"{name}-firewall", label=firewall_label(spec.host_name), inbound_policy="DROP", outbound_policy="ACCEPT",
             inbounds=[ssh_rule, web_rule], linodes=[instance.id.apply(int)], tags=self.tags, opts=self.child())
         # A Linode keeps its public addresses for life; there is no separate static address to reserve.
         self.ipv4 = instance.ipv4s.apply(lambda ips: sorted(ips or [""])[0])
