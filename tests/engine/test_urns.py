@@ -7,8 +7,9 @@ Models (tools/urns.py) read from pulumi/pulumi:
 - `pkg/resource/deploy/step_generator.go` `collapseAliasToUrn`, `inheritedChildAlias`, `generateAliases`,
   `getOldResource`, and `sdk/go/common/resource/alias.go` `CreateURN`: how an alias spec the SDK sends becomes the
   old URN the engine looks up, own URN first.
-The mocks do neither: their URNs prefix the root stack's type and they ignore aliases, so a rename that would
-replace the server passes every mock test. The pinned URNs below catch it.
+The mocks do neither: their URNs prefix the root stack's type and `MockResourceArgs` carries no aliases, so a
+rename that would replace the server passes every mock test. The pinned URNs below catch it; the aliases are read
+from the RegisterResource requests themselves (as alias specs: this SDK's mock monitor announces `aliasSpecs`).
 """
 
 from __future__ import annotations
