@@ -46,9 +46,12 @@ class LightsailHost(WebHost):
                                                             cidrs=[ANY_IPV4],
                                                             ipv6_cidrs=[ANY_IPV6] if spec.ipv6 else [])
                   for p in PUBLIC_PORTS]
-        # Replaces Lightsail's default open ports (22 and 80 from anywhere) with exactly these.
+        # Replaces Lightsail's default open ports (22 and 80 from anywhere) with exactly these. Any rule change
+        # replaces the resource (port_info is ForceNew, no Update); its delete closes every OLD rule, so it
+        # must run before the create puts the new set, or it would close 80/443 again behind Pulumi's back.
         self.firewall = lightsail.InstancePublicPorts(f"{name}-firewall", instance_name=instance.name,
-                                                      port_infos=ports, region=region, opts=self.child())
+                                                      port_infos=ports, region=region,
+                                                      opts=self.child(delete_before_replace=True))
         self.static_ip = lightsail.StaticIp(f"{name}-ip", name=f"{spec.host_name}-ip", region=region,
                                             opts=self.child())
         self.ip_attachment = lightsail.StaticIpAttachment(f"{name}-ip-attachment", static_ip_name=self.static_ip.name,
