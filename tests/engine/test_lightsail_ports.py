@@ -88,6 +88,10 @@ def registered_ports(**overrides: object) -> tuple[list[dict[str, Any]], pulumi.
     return list(ports.inputs["portInfos"]), options["web-firewall"]
 
 
+def ssh_sources(rules: set[Rule]) -> set[str]:
+    return {cidr for proto, lo, hi, cidr in rules if proto == "tcp" and lo <= 22 <= hi}
+
+
 @pytest.mark.parametrize("change", [
     {"sshAllowedCidrs": ["203.0.113.0/24", "2001:db8::/32"]},
     {"ipv6": False},
@@ -115,3 +119,13 @@ def test_the_model_catches_create_before_delete() -> None:
     replace_public_ports(api, old, new, pulumi.ResourceOptions(delete_before_replace=False))
     assert ("tcp", 80, 80, "0.0.0.0/0") not in api.open
 
+
+@pytest.mark.parametrize("cidrs", [["203.0.113.0/24"], ["2001:db8::/32"]], ids=["ipv4-only", "ipv6-only"])
+def test_one_family_ssh_cidrs_never_open_ssh_to_the_other_family(cidrs: list[str]) -> None:
+    infos, _ = registered_ports(sshAllowedCidrs=cidrs)
+    assert all(info["cidrs"] and info["ipv6Cidrs"] for info in infos)  # nothing left for Lightsail to default
+    api = LightsailPorts()
+    api.put(infos)
+    sources = ssh_sources(api.open)
+    assert "0.0.0.0/0" not in sources and "::/0" not in sources, sources
+    assert set(cidrs) <= sources
