@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.config import parse_host_spec
+from components.config import ConfigError, parse_host_spec
 from components.host import HostArgs, WebHost, server_lifecycle
 from components.mockrun import run_program
 from components.providers import host_class
@@ -130,3 +130,16 @@ def test_adapter_refuses_another_vendors_spec() -> None:
 
     with pytest.raises(ValueError, match="builds digitalocean hosts, not linode"):
         run_program({}, stack="unit", program=program)
+
+
+def test_lightsail_defaults_to_a_confirmed_blueprint() -> None:
+    _, _, run = build("lightsail")
+    assert run.one("lightsail/instance:Instance").inputs["blueprintId"] == "debian_12"
+
+
+def test_lightsail_refuses_the_unconfirmed_debian_13_blueprint_with_a_config_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_host_spec(raw_config(vendor="lightsail", region="us-east-1", image="debian-13"))
+    (problem,) = caught.value.problems
+    assert problem.startswith("hardened-vps:image: 'debian-13' is not offered by lightsail (")
+    assert "not confirmed" in problem and problem.endswith("allowed: debian-12, ubuntu-24.04")
