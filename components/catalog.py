@@ -7,7 +7,7 @@ not code, so a price change is a one-line edit and the plan/cost outputs follow 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 VENDORS: tuple[str, ...] = ("digitalocean", "linode", "lightsail")
@@ -51,6 +51,9 @@ class Vendor:
     has_dns: bool
     backups: str  # how backups are priced, for humans
     first_boot_form: str  # "cloud-config" or "launch-script"
+    default_image: str = DEFAULT_IMAGE  # the image a stack gets when it names none
+    #: Images the vendor may offer but this project refuses, with why (shown in the config error).
+    withheld_images: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def size_for(self, tier: str) -> Size | None:
         return next((s for s in self.sizes if s.tier == tier), None)
@@ -128,12 +131,20 @@ _LIGHTSAIL = Vendor(
         "us-east-1", "us-east-2", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1",
         "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2",
     ),
-    images=MappingProxyType({"ubuntu-24.04": "ubuntu_24_04", "debian-12": "debian_12", "debian-13": "debian_13"}),
+    # Blueprint ids: `debian_12` and `ubuntu_24_04` are what public Lightsail deployments pass to
+    # `aws lightsail create-instances --blueprint-id` and Terraform's `blueprint_id`, and what the blueprint list
+    # of a CDK Lightsail construct (LinuxOSBlueprint.DEBIAN_12, UBUNTU_24_04) names. No AWS page, provider test or
+    # get-blueprints output available here names a Debian 13 blueprint, so `debian_13` is withheld until one does.
+    images=MappingProxyType({"debian-12": "debian_12", "ubuntu-24.04": "ubuntu_24_04"}),
     has_static_ipv4=True,
     static_ipv4_usd=0.0,  # free while attached to an instance
     has_dns=True,  # Lightsail DNS zones live in us-east-1 only
     backups="automatic snapshots, about $0.05 per GB-month",
     first_boot_form="launch-script",
+    default_image="debian-12",
+    withheld_images=MappingProxyType({
+        "debian-13": "its blueprint id debian_13 is not confirmed by any AWS source yet; check "
+                     "`aws lightsail get-blueprints` in your region"}),
 )
 
 CATALOG: Mapping[str, Vendor] = MappingProxyType({v.name: v for v in (_DO, _LINODE, _LIGHTSAIL)})

@@ -53,7 +53,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("vendor", "string", "Cloud vendor: digitalocean, linode or lightsail.", required=True),
     ConfigKey("size", "string", "Portable tier (nano, small, medium, large) or an exact vendor plan slug.", "small"),
     ConfigKey("region", "string", "Vendor region slug; default per vendor: fra1, eu-central, eu-central-1."),
-    ConfigKey("image", "string", "OS image: debian-13, debian-12 or ubuntu-24.04.", catalog.DEFAULT_IMAGE),
+    ConfigKey("image", "string", "OS image: debian-13, debian-12 or ubuntu-24.04; default per vendor: "
+              + ", ".join(v.default_image for v in catalog.CATALOG.values()) + "."),
     ConfigKey("hostName", "string", "Server name (and label/tag base); default <project>-<stack>."),
     ConfigKey("adminUser", "string", "Login of the admin account (key-only SSH, sudo).", "deploy"),
     ConfigKey("sshPublicKeys", "array", "OpenSSH public keys of the admin (at least one; RSA >= 3072 bits).",
@@ -341,11 +342,12 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path |
     region = c.string("region") or (DEFAULT_REGIONS.get(vendor.name) if vendor else None) or ""
     if vendor and region not in vendor.regions:
         c.fail("region", f"{region!r} is not a {vendor.name} region; allowed: {_allowed(vendor.regions)}")
-    image = c.string("image") or catalog.DEFAULT_IMAGE
+    image = c.string("image") or (vendor.default_image if vendor else catalog.DEFAULT_IMAGE)
     if image not in catalog.IMAGES:
         c.fail("image", f"{image!r} is not supported; allowed: {_allowed(catalog.IMAGES)}")
     elif vendor and image not in vendor.images:
-        c.fail("image", f"{image!r} is not offered by {vendor.name}; allowed: {_allowed(list(vendor.images))}")
+        why = f" ({vendor.withheld_images[image]})" if image in vendor.withheld_images else ""
+        c.fail("image", f"{image!r} is not offered by {vendor.name}{why}; allowed: {_allowed(list(vendor.images))}")
 
     host_name = c.string("hostName") or f"{PROJECT}-{stack}".lower()
     if not _NAME.match(host_name):

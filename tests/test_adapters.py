@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.config import parse_host_spec
+from components.config import ConfigError, parse_host_spec
 from components.host import HostArgs, WebHost, server_lifecycle
 from components.mockrun import run_program
 from components.providers import host_class
@@ -285,3 +285,16 @@ def test_linode_adapter_labels_are_valid(host_name: str) -> None:
     _, _, run = build("linode", hostName=host_name)
     assert run.one("instance:Instance").inputs["label"] == host_name
     assert is_linode_label(run.one("firewall:Firewall").inputs["label"], 32)
+
+
+def test_lightsail_defaults_to_a_confirmed_blueprint() -> None:
+    _, _, run = build("lightsail")
+    assert run.one("lightsail/instance:Instance").inputs["blueprintId"] == "debian_12"
+
+
+def test_lightsail_refuses_the_unconfirmed_debian_13_blueprint_with_a_config_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_host_spec(raw_config(vendor="lightsail", region="us-east-1", image="debian-13"))
+    (problem,) = caught.value.problems
+    assert problem.startswith("hardened-vps:image: 'debian-13' is not offered by lightsail (")
+    assert "not confirmed" in problem and problem.endswith("allowed: debian-12, ubuntu-24.04")

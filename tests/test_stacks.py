@@ -64,7 +64,7 @@ def test_exactly_one_server_with_first_boot_data_under_the_limit(stack_file, run
     data = first_boot_of(run, spec.vendor)
     expected = render_first_boot(spec)
     assert data == (expected.launch_script if spec.vendor == "lightsail" else expected.cloud_config)
-    first_line = "#!/bin/bash" if spec.vendor == "lightsail" else "#cloud-config"
+    first_line = "#!/bin/sh" if spec.vendor == "lightsail" else "#cloud-config"
     assert data.startswith(first_line + "\n")
     assert all(n <= MAX_FIRST_BOOT_BYTES for n in expected.sizes.values())
 

@@ -3,7 +3,7 @@
 `describe_first_boot(spec)` lists the files to write (rendered from `templates/`, one template per config
 file) and the provisioning script that activates them. `render_cloud_config` delivers that description as
 cloud-config (DigitalOcean, Linode); `render_launch_script` delivers the very same files and script as a
-bash launch script (AWS Lightsail, which does not honour #cloud-config). Both are pure functions.
+POSIX sh launch script (AWS Lightsail, which does not honour #cloud-config). Both are pure functions.
 """
 
 from __future__ import annotations
@@ -258,12 +258,18 @@ def render_cloud_config(first_boot: FirstBoot) -> str:
 
 
 def render_launch_script(first_boot: FirstBoot) -> str:
-    """Launch-script form: bash unpacks the same bundle and runs the same provisioning script."""
+    """Launch-script form: POSIX sh unpacks the same bundle, then hands over to the bash provisioning script.
+
+    Lightsail runs user data after lines of its own, so our `#!` line may be a mere comment and the whole
+    script run by /bin/sh (dash on Debian and Ubuntu). Only POSIX sh belongs here: `set -o pipefail` alone
+    would stop dash before first boot starts. The provisioning script is bash by its own `#!/bin/bash`.
+    """
     payload = base64.encodebytes(bundle(first_boot)).decode().rstrip("\n")
     lines = [
-        "#!/bin/bash",
+        "#!/bin/sh",
         *_header(first_boot, "launch-script"),
-        "set -euo pipefail",
+        "set -eu",
+        "# POSIX sh up to the exec: Lightsail may run this after its own lines with sh; bash starts there.",
         f"install -d -m 0700 {shlex.quote(str(Path(BUNDLE_PATH).parent))}",
         f"base64 -d >{BUNDLE_PATH} <<'HVPS_EOF'",
         payload,

@@ -5,9 +5,25 @@ from __future__ import annotations
 import pulumi
 from pulumi_aws import lightsail
 
+from components.config import HostSpec
 from components.host import ANY_IPV4, ANY_IPV6, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan
 
 DNS_REGION = "us-east-1"  # Lightsail DNS zones exist only there
+#: Sources for an address family a rule must not admit. Lightsail keeps one firewall per family, and the provider
+#: sends an empty `cidrs`/`ipv6_cidrs` as unset, which Lightsail fills with its default (anywhere). So every rule
+#: names both families; loopback addresses never arrive from the network, so they admit nobody.
+NOBODY_IPV4, NOBODY_IPV6 = "127.0.0.1/32", "::1/128"
+
+
+def port_infos(spec: HostSpec) -> list[lightsail.InstancePublicPortsPortInfoArgs]:
+    """The instance's whole rule set: 22 from the SSH CIDRs, 80/443 from anywhere; no family left empty."""
+    v4, v6 = spec.ssh_cidrs_by_family
+    rules = [lightsail.InstancePublicPortsPortInfoArgs(protocol="tcp", from_port=SSH_PORT, to_port=SSH_PORT,
+                                                       cidrs=v4 or [NOBODY_IPV4], ipv6_cidrs=v6 or [NOBODY_IPV6])]
+    rules += [lightsail.InstancePublicPortsPortInfoArgs(protocol="tcp", from_port=p, to_port=p, cidrs=[ANY_IPV4],
+                                                        ipv6_cidrs=[ANY_IPV6 if spec.ipv6 else NOBODY_IPV6])
+              for p in PUBLIC_PORTS]
+    return rules
 
 
 class LightsailHost(WebHost):
@@ -39,16 +55,13 @@ class LightsailHost(WebHost):
             tags=tags,
             opts=self.lifecycle.options(self),
         )
-        v4, v6 = spec.ssh_cidrs_by_family
-        ports = [lightsail.InstancePublicPortsPortInfoArgs(protocol="tcp", from_port=SSH_PORT, to_port=SSH_PORT,
-                                                           cidrs=v4, ipv6_cidrs=v6)]
-        ports += [lightsail.InstancePublicPortsPortInfoArgs(protocol="tcp", from_port=p, to_port=p,
-                                                            cidrs=[ANY_IPV4],
-                                                            ipv6_cidrs=[ANY_IPV6] if spec.ipv6 else [])
-                  for p in PUBLIC_PORTS]
-        # Replaces Lightsail's default open ports (22 and 80 from anywhere) with exactly these.
+        ports = port_infos(spec)
+        # Replaces Lightsail's default open ports (22 and 80 from anywhere) with exactly these. Any rule change
+        # replaces the resource (port_info is ForceNew, no Update); its delete closes every OLD rule, so it
+        # must run before the create puts the new set, or it would close 80/443 again behind Pulumi's back.
         self.firewall = lightsail.InstancePublicPorts(f"{name}-firewall", instance_name=instance.name,
-                                                      port_infos=ports, region=region, opts=self.child())
+                                                      port_infos=ports, region=region,
+                                                      opts=self.child(delete_before_replace=True))
         self.static_ip = lightsail.StaticIp(f"{name}-ip", name=f"{spec.host_name}-ip", region=region,
                                             opts=self.child())
         self.ip_attachment = lightsail.StaticIpAttachment(f"{name}-ip-attachment", static_ip_name=self.static_ip.name,
