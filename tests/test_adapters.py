@@ -13,7 +13,7 @@ from components.mockrun import run_program
 from components.providers import host_class
 from tests.conftest import raw_config
 
-REGIONS = {"digitalocean": "nyc3", "linode": "us-east", "lightsail": "us-east-1"}
+REGIONS = {"digitalocean": "nyc3", "linode": "us-iad", "lightsail": "us-east-1"}
 FIRST_BOOT_INPUTS = {"digitalocean": ["user_data", "ssh_keys"], "linode": ["metadatas", "authorized_keys"],
                      "lightsail": ["user_data", "key_pair_name"]}
 
@@ -123,7 +123,7 @@ def test_lightsail_specifics() -> None:
 
 
 def test_adapter_refuses_another_vendors_spec() -> None:
-    spec = parse_host_spec(raw_config(vendor="linode", region="us-east"))
+    spec = parse_host_spec(raw_config(vendor="linode", region="us-iad"))
 
     def program() -> None:
         host_class("digitalocean")("web", HostArgs(spec))
