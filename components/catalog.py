@@ -79,9 +79,9 @@ class Vendor:
 
 
 #: DigitalOcean regions that refuse new droplets for accounts without resources there ("Region is not
-#: available"): nyc2, sfo1, sfo2 and ams2 per a DigitalOcean engineer in kubernetes/kops pull request 13382
-#: (2022-03-18, "restricted to existing DO customers only"); greyed out on the droplet create page.
-#: sfo1 and ams2 are not in the catalog at all. Recorded 2026-11-29.
+#: available"): nyc2, sfo1, sfo2 and ams2, as a DigitalOcean engineer listed them for the kubernetes/kops
+#: DigitalOcean provider (2022-03-18, "restricted to existing DO customers only"), greyed out on the droplet
+#: create page. sfo1 and ams2 are not in the catalog at all. Recorded 2026-11-29.
 _DO_CLOSED = "is closed to new droplets (DigitalOcean keeps it for accounts that already have resources there)"
 
 #: Linode regions WITH the Metadata service, which carries first-boot data to cloud-init. Elsewhere cloud-init
