@@ -54,6 +54,13 @@ class Vendor:
     default_image: str = DEFAULT_IMAGE  # the image a stack gets when it names none
     #: Images the vendor may offer but this project refuses, with why (shown in the config error).
     withheld_images: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Regions the vendor lists but this project must not build in, each with why (see CLOSED_REGION_SOURCES).
+    closed_regions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def open_regions(self) -> tuple[str, ...]:
+        """The regions a new server may use, in catalog order: what defaults and suggestions pick from."""
+        return tuple(r for r in self.regions if r not in self.closed_regions)
 
     def size_for(self, tier: str) -> Size | None:
         return next((s for s in self.sizes if s.tier == tier), None)
@@ -72,6 +79,35 @@ class Vendor:
         if self.name == "linode":
             return {1024: 2.0, 2048: 2.5, 4096: 5.0, 8192: 10.0}.get(size.ram_mb, round(size.monthly_usd * 0.2, 2))
         return round(size.disk_gb * 0.05, 2)  # Lightsail snapshot storage, USD 0.05 per GB-month
+
+
+#: DigitalOcean regions that refuse new droplets for accounts without resources there ("Region is not
+#: available"): nyc2, sfo1, sfo2 and ams2, as a DigitalOcean engineer listed them for the kubernetes/kops
+#: DigitalOcean provider (2022-03-18, "restricted to existing DO customers only"), greyed out on the droplet
+#: create page. sfo1 and ams2 are not in the catalog at all. Recorded 2026-11-29.
+_DO_CLOSED = "is closed to new droplets (DigitalOcean keeps it for accounts that already have resources there)"
+
+#: Linode regions WITH the Metadata service, which carries first-boot data to cloud-init. Elsewhere cloud-init
+#: is switched off through DMI overrides and the user data is ignored without an error: no hardening, no
+#: admin, nothing fails (cloud-init Akamai datasource docs, "Configuration Overrides"). Sources: Linode's
+#: "Overview of the Metadata Service" guide, Availability section (linode/docs repository,
+#: docs/products/compute/compute-instances/guides/metadata/index.md: us-iad and fr-par first, then the
+#: newer core compute regions), and the API's per-region capability "Metadata" (linode-api-docs release
+#: 4.161.0, 2023-08-24). Recorded 2026-11-29 and kept conservative: a legacy region is refused until its
+#: capability is confirmed (`linode-cli regions view <region>` lists "Metadata"); add it here then.
+LINODE_METADATA_REGIONS: frozenset[str] = frozenset(
+    {"us-ord", "us-iad", "us-sea", "us-mia", "fr-par", "id-cgk", "br-gru"})
+_LINODE_NO_METADATA = ("has no Linode Metadata service: cloud-init would silently skip the first boot "
+                       "(no hardening, no admin account)")
+
+#: Linode images without Metadata/cloud-init support: every Linode-provided distribution has it except Kali
+#: and Slackware (same guide, "Technical Specifications": compatible distributions).
+LINODE_NO_METADATA_IMAGE_PREFIXES: tuple[str, ...] = ("linode/kali", "linode/slackware")
+
+
+def linode_image_has_metadata(slug: str) -> bool:
+    """Whether a Linode image slug reads its first-boot data from the Metadata service."""
+    return not slug.startswith(LINODE_NO_METADATA_IMAGE_PREFIXES)
 
 
 _DO = Vendor(
@@ -93,6 +129,12 @@ _DO = Vendor(
     has_dns=True,
     backups="+20% of the droplet price (weekly)",
     first_boot_form="cloud-config",
+    closed_regions=MappingProxyType({"nyc2": _DO_CLOSED, "sfo2": _DO_CLOSED}),
+)
+
+_LINODE_REGIONS = (
+    "us-east", "us-central", "us-west", "us-southeast", "us-ord", "us-iad", "us-sea", "us-mia", "ca-central",
+    "eu-west", "eu-central", "fr-par", "ap-south", "ap-northeast", "ap-west", "ap-southeast", "id-cgk", "br-gru",
 )
 
 _LINODE = Vendor(
@@ -104,10 +146,7 @@ _LINODE = Vendor(
         Size("g6-standard-2", 2, 4096, 80, 4.0, 24.0, "large"),
         Size("g6-standard-4", 4, 8192, 160, 5.0, 48.0),
     ),
-    regions=(
-        "us-east", "us-central", "us-west", "us-southeast", "us-ord", "us-iad", "us-sea", "us-mia", "ca-central",
-        "eu-west", "eu-central", "fr-par", "ap-south", "ap-northeast", "ap-west", "ap-southeast", "id-cgk", "br-gru",
-    ),
+    regions=_LINODE_REGIONS,
     images=MappingProxyType(
         {"ubuntu-24.04": "linode/ubuntu24.04", "debian-12": "linode/debian12", "debian-13": "linode/debian13"}),
     has_static_ipv4=False,  # every Linode keeps its public IPv4 for life; no separate static address
@@ -115,6 +154,8 @@ _LINODE = Vendor(
     has_dns=True,
     backups="+$2 (Nanode) to +$10 (8 GB) per month",
     first_boot_form="cloud-config",
+    closed_regions=MappingProxyType(
+        {r: _LINODE_NO_METADATA for r in _LINODE_REGIONS if r not in LINODE_METADATA_REGIONS}),
 )
 
 _LIGHTSAIL = Vendor(

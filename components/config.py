@@ -24,7 +24,7 @@ PROJECT = "hardened-vps"
 SECRET_PLACEHOLDER = "[secret]"
 PROJECT_DIR = Path(__file__).resolve().parents[1]  # a relative appSource is relative to the project
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
-DEFAULT_REGIONS = {"digitalocean": "fra1", "linode": "eu-central", "lightsail": "eu-central-1"}
+DEFAULT_REGIONS = {"digitalocean": "fra1", "linode": "fr-par", "lightsail": "eu-central-1"}
 
 
 class ConfigError(ValueError):
@@ -52,7 +52,8 @@ class ConfigKey:
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("vendor", "string", "Cloud vendor: digitalocean, linode or lightsail.", required=True),
     ConfigKey("size", "string", "Portable tier (nano, small, medium, large) or an exact vendor plan slug.", "small"),
-    ConfigKey("region", "string", "Vendor region slug; default per vendor: fra1, eu-central, eu-central-1."),
+    ConfigKey("region", "string", "Vendor region slug; default per vendor: fra1, fr-par, eu-central-1. Regions "
+                                  "closed to new servers, and Linode regions without Metadata, are refused."),
     ConfigKey("image", "string", "OS image: debian-13, debian-12 or ubuntu-24.04; default per vendor: "
               + ", ".join(v.default_image for v in catalog.CATALOG.values()) + "."),
     ConfigKey("hostName", "string", "Server name (and label/tag base); default <project>-<stack>."),
@@ -71,6 +72,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("backups", "boolean", "Turn on the vendor's automatic backups (extra cost).", False),
     ConfigKey("monitoring", "boolean", "Install the vendor's free monitoring agent (DigitalOcean only).", True),
     ConfigKey("ipv6", "boolean", "Give the server a public IPv6 address where the vendor makes it optional.", True),
+    ConfigKey("growDisk", "boolean", "Let a size change grow the disk for good (DigitalOcean resize_disk; a "
+                                     "grown disk blocks any later downsize). Off: CPU and RAM change only.", False),
     ConfigKey("swapSizeMb", "integer", "Swap file size in MiB; 0 disables swap.", 1024),
     ConfigKey("rebootWindow", "string", "Time (HH:MM, UTC) for reboots after security updates, or 'off'.", "04:00"),
     ConfigKey("tags", "array", "Tags for the server and its resources (lowercase, digits, - _ :).", []),
@@ -155,6 +158,7 @@ class HostSpec:
     production: bool = False
     protect: bool = False
     reprovision: bool = False
+    grow_disk: bool = False
     app: AppSpec | None = None
     app_workers: int = 0
     deploy_key_given: bool = False
@@ -341,13 +345,19 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path |
     size = _parse_size(c, vendor)
     region = c.string("region") or (DEFAULT_REGIONS.get(vendor.name) if vendor else None) or ""
     if vendor and region not in vendor.regions:
-        c.fail("region", f"{region!r} is not a {vendor.name} region; allowed: {_allowed(vendor.regions)}")
+        c.fail("region", f"{region!r} is not a {vendor.name} region; allowed: {_allowed(vendor.open_regions)}")
+    elif vendor and region in vendor.closed_regions:
+        c.fail("region", f"{region!r} {vendor.closed_regions[region]}; allowed: {_allowed(vendor.open_regions)}")
     image = c.string("image") or (vendor.default_image if vendor else catalog.DEFAULT_IMAGE)
     if image not in catalog.IMAGES:
         c.fail("image", f"{image!r} is not supported; allowed: {_allowed(catalog.IMAGES)}")
     elif vendor and image not in vendor.images:
         why = f" ({vendor.withheld_images[image]})" if image in vendor.withheld_images else ""
         c.fail("image", f"{image!r} is not offered by {vendor.name}{why}; allowed: {_allowed(list(vendor.images))}")
+    elif vendor and vendor.name == "linode" and not catalog.linode_image_has_metadata(vendor.images[image]):
+        usable = [name for name, slug in vendor.images.items() if catalog.linode_image_has_metadata(slug)]
+        c.fail("image", f"{image!r} ({vendor.images[image]}) cannot read first-boot data from Linode's Metadata "
+                        f"service; allowed: {_allowed(usable)}")
 
     host_name = c.string("hostName") or f"{PROJECT}-{stack}".lower()
     if not _NAME.match(host_name):
@@ -442,7 +452,7 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path |
     workers = c.integer("appWorkers", 0, 32)
 
     flags = {k: c.boolean(k) for k in ("manageDns", "backups", "monitoring", "ipv6", "production", "protect",
-                                       "reprovision")}
+                                       "reprovision", "growDisk")}
     swap = c.integer("swapSizeMb", 0, 16384)
 
     if c.problems or vendor is None or size is None:
@@ -456,7 +466,7 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path |
         monitoring=flags["monitoring"], ipv6=flags["ipv6"], swap_size_mb=swap,
         reboot_window=None if reboot == "off" else reboot, tags=tuple(tags), app_name=app_name,
         app_health_path=health, production=flags["production"], protect=flags["protect"],
-        reprovision=flags["reprovision"], app=app, app_workers=workers,
+        reprovision=flags["reprovision"], grow_disk=flags["growDisk"], app=app, app_workers=workers,
         deploy_key_given=bool(raw.get("deployPrivateKey")),
     )
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from components import catalog
+
 
 @dataclass(frozen=True)
 class Location:
@@ -137,11 +139,15 @@ def find_place(name: str) -> tuple[str, Location]:
 def nearest(vendor: str, origin: Location, count: int = 3) -> list[NearRegion]:
     """The vendor's `count` places closest to `origin`, closest first; regions in one city count once.
 
-    Ties are broken by region slug, so the output is stable.
+    Only open regions are offered (`catalog.Vendor.open_regions`): a region closed to new servers, or one
+    where first boot would be skipped, is never suggested. Ties are broken by region slug, so the output is
+    stable.
     """
+    open_regions = set(catalog.vendor(vendor).open_regions)
     by_place: dict[Location, list[str]] = {}
     for slug, loc in REGION_LOCATIONS[vendor].items():
-        by_place.setdefault(loc, []).append(slug)
+        if slug in open_regions:
+            by_place.setdefault(loc, []).append(slug)
     ranked = sorted((NearRegion(vendor, tuple(slugs), loc, round(distance_km(origin, loc)))
                      for loc, slugs in by_place.items()), key=lambda near: (near.km, near.region))
     return ranked[:count]

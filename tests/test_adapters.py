@@ -15,7 +15,7 @@ from components.mockrun import run_program
 from components.providers import host_class
 from tests.conftest import ED25519_KEY, RSA_4096_KEY, raw_config, ssh_blob
 
-REGIONS = {"digitalocean": "nyc3", "linode": "us-east", "lightsail": "us-east-1"}
+REGIONS = {"digitalocean": "nyc3", "linode": "us-iad", "lightsail": "us-east-1"}
 FIRST_BOOT_INPUTS = {"digitalocean": ["user_data", "ssh_keys"], "linode": ["metadatas", "authorized_keys"],
                      "lightsail": ["user_data", "key_pair_name"]}
 
@@ -125,7 +125,7 @@ def test_lightsail_specifics() -> None:
 
 
 def test_adapter_refuses_another_vendors_spec() -> None:
-    spec = parse_host_spec(raw_config(vendor="linode", region="us-east"))
+    spec = parse_host_spec(raw_config(vendor="linode", region="us-iad"))
 
     def program() -> None:
         host_class("digitalocean")("web", HostArgs(spec))
@@ -252,7 +252,7 @@ def test_linode_firewall_label_holds_for_every_name_config_accepts() -> None:
     for _ in range(400):
         name = "h" + "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 55)))
         try:
-            spec = parse_host_spec(raw_config(vendor="linode", region="us-east", hostName=name))
+            spec = parse_host_spec(raw_config(vendor="linode", region="us-iad", hostName=name))
         except ConfigError:
             continue
         tried += 1
@@ -270,7 +270,7 @@ def test_linode_refuses_host_names_that_cannot_be_labels(host_name: str, problem
     from components.config import ConfigError
 
     with pytest.raises(ConfigError) as err:
-        parse_host_spec(raw_config(vendor="linode", region="us-east", hostName=host_name))
+        parse_host_spec(raw_config(vendor="linode", region="us-iad", hostName=host_name))
     (message,) = err.value.problems
     assert message.startswith("hardened-vps:hostName:") and "linode" in message and problem in message
 

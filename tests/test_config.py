@@ -34,7 +34,7 @@ def test_minimal_config_gets_documented_defaults() -> None:
     ("lightsail", "medium", "small_3_0"), ("linode", "large", "g6-standard-2"),
 ])
 def test_tiers_map_to_vendor_plans(vendor: str, tier: str, slug: str) -> None:
-    region = {"digitalocean": "nyc3", "linode": "us-east", "lightsail": "us-east-1"}[vendor]
+    region = {"digitalocean": "nyc3", "linode": "us-iad", "lightsail": "us-east-1"}[vendor]
     spec = parse_host_spec(raw_config(vendor=vendor, size=tier, region=region))
     assert spec.size.slug == slug
 
@@ -54,7 +54,7 @@ def test_missing_vendor() -> None:
 
 
 def test_tier_the_vendor_lacks() -> None:
-    (msg,) = problems(vendor="linode", region="us-east", size="nano")
+    (msg,) = problems(vendor="linode", region="us-iad", size="nano")
     assert "hardened-vps:size: tier 'nano' is not offered by linode" in msg
     assert "small, medium, large" in msg and "g6-nanode-1" in msg
 

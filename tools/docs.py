@@ -1,4 +1,5 @@
-"""Generated README sections: the config reference and the cost table, from the code that enforces them.
+"""Generated README sections: config reference, cost table and config-change effects, from the code that
+enforces them.
 
 `python -m tools.docs` rewrites the marked blocks in README.md; tests/test_docs.py fails when they drift.
 """
@@ -10,7 +11,7 @@ import re
 from functools import partial
 from pathlib import Path
 
-from components import catalog
+from components import catalog, changes
 from components.config import CONFIG_KEYS, PROJECT
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -44,7 +45,21 @@ def cost_table() -> str:
     return "\n".join(rows)
 
 
-BLOCKS = {"config-reference": config_reference, "cost-table": cost_table}
+def change_table() -> str:
+    """Per key and vendor, what a change does to a running server (components.changes)."""
+    head = "| key | " + " | ".join(v.title for v in catalog.CATALOG.values()) + " |"
+    rows = [head, "|---" * (len(catalog.CATALOG) + 1) + "|"]
+    for key, by_vendor in changes.CHANGES.items():
+        cells = []
+        for vendor in catalog.CATALOG:
+            found = by_vendor[vendor]
+            text = f"**{found.text}**" if found.kind in (changes.REPLACE, changes.REBOOT) else found.text
+            cells.append(f"{text} ({found.note})")
+        rows.append(f"| `{key}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+BLOCKS = {"config-reference": config_reference, "cost-table": cost_table, "config-changes": change_table}
 
 
 def _fill(match: re.Match[str], block: str) -> str:

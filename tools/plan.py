@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/pl
 import pulumi
 from pulumi.runtime import rpc
 
-from components import catalog, mockrun
+from components import catalog, changes, mockrun
 from components.config import (
     DEFAULT_REGIONS,
     PROJECT,
@@ -461,6 +461,7 @@ def plan_document(stack: str, spec: HostSpec, rendered: RenderedFirstBoot, run: 
     ]
     sections = [
         Section("Stack config", [Table(["Key", "Value"], config, code=frozenset({1}))]),
+        Section("What a config change does to the running server", change_blocks(spec)),
         Section(f"Resources ({len(custom)})", [Pre(resource_tree(stack, spec, run, shown, set(sent.values())))]),
         Section("Outputs", [Table(["Output", "Value"], output_rows(run, shown), code=frozenset({1}))]),
         Section("First boot", first_boot_blocks(spec, first_boot, rendered, sent, run)),
@@ -546,6 +547,26 @@ def first_boot_blocks(spec: HostSpec, first_boot: FirstBoot, rendered: RenderedF
         Bullets(provision_steps(first_boot)),
         Para(f"Packages: {' '.join(packages_for(spec))}."),
     ]
+
+
+def change_blocks(spec: HostSpec) -> list[Block]:
+    """Which keys replace, reboot or leave this stack's server alone when changed (components.changes)."""
+    lead = {
+        changes.REPLACE: "Changing these keys replaces the server (new disk, data lost)",
+        changes.REBOOT: "Changing these keys reboots the server",
+        changes.IN_PLACE: "Changed in place, no restart",
+        changes.FIRST_BOOT: "First-boot only: the running server ignores a change unless reprovision",
+        changes.RELEASE: "A new app release over SSH; the server is kept",
+        changes.NONE: "No server change",
+    }
+    grouped = changes.keys_by_effect(spec.vendor, spec.reprovision)
+    items = [f"{lead[kind]}: {', '.join(keys)}." for kind, keys in grouped.items()]
+    notes = [f"{key}: {changes.effect(key, spec.vendor, spec.reprovision).note}."
+             for key in grouped.get(changes.REPLACE, []) + grouped.get(changes.REBOOT, [])]
+    guard = ("protect is on: Pulumi refuses any replacement until you unprotect the server."
+             if spec.protect else "protect is off: a replacement goes ahead after the preview's confirmation.")
+    return [Bullets(items), Para("Why:"), Bullets(notes), Para(guard + " Facts per key and vendor, with their "
+                                                                "sources: components/changes.py.")]
 
 
 def cost_table(spec: HostSpec) -> Table:
@@ -647,6 +668,7 @@ def _vendor_column(vendor: catalog.Vendor, tier: str, place: Location, place_nam
         "Static IPv4": f"yes, {_static_ip(vendor)}" if vendor.has_static_ipv4 else _static_ip(vendor),
         "DNS hosting": "yes" if vendor.has_dns else "no",
         "First-boot form": vendor.first_boot_form,
+        "Changing size": changes.effect("size", vendor.name).text,
         f"Total / month (backups {'on' if base.backups else 'off'})":
             usd(monthly_cost(_on(base, vendor, tier, place)).total_usd) if size else "",
     }

@@ -59,6 +59,7 @@ class DigitalOceanHost(WebHost):
             name=spec.host_name,
             image=spec.image_slug,
             size=spec.size.slug,
+            resize_disk=spec.grow_disk,  # the provider's default (true) would grow the disk for good on a resize
             region=spec.region,
             ssh_keys=[k.fingerprint for k in keys],
             user_data=self.first_boot.cloud_config,

@@ -1,0 +1,201 @@
+"""Models what the vendors' providers do when a stack key changes, and checks `components.changes` against it.
+
+Behaviour modelled (the engine plans a replacement when a ForceNew input changes, an in-place update
+otherwise; `ignore_changes` hides an input from the diff):
+- terraform-provider-digitalocean `digitalocean/droplet/resource_droplet.go`: image, region, user_data,
+  ssh_keys, monitoring, droplet_agent, vpc_uuid ForceNew; ipv6 ForceNew only true -> false (CustomizeDiff
+  ForceNewIfChange); size updated by PowerOff + Resize(resize_disk) + PowerOn; resize_disk defaults to true.
+- terraform-provider-linode `linode/instance/schema_resource.go` (+ resource.go's update): image,
+  authorized_keys, metadata.user_data ForceNew; type and region changes are migrations (migration_type
+  "cold" by default), resize_disk defaults to false.
+- terraform-provider-aws `internal/service/lightsail/instance.go`: name, availability_zone, blueprint_id,
+  bundle_id, key_pair_name, user_data ForceNew; ip_address_type updated in place (SetIpAddressType).
+- pulumi/pulumi: `ignore_changes` removes an input from the diff (pkg/resource/deploy/step_generator.go).
+
+Each key of the stack config is changed on each vendor's host, under mocks, and the effect seen in the
+inputs the adapter really registers must be the one `components.changes` states.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pytest
+
+from components import catalog, changes
+from components.app import AppRelease, AppReleaseArgs
+from components.config import parse_host_spec
+from components.firstboot import render_first_boot
+from components.host import HostArgs
+from components.mockrun import RecordedResource, run_program
+from components.providers import host_class
+from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, raw_config
+
+BASE_REGION = {"digitalocean": "fra1", "linode": "fr-par", "lightsail": "eu-central-1"}
+OTHER_REGION = {"digitalocean": "ams3", "linode": "us-iad", "lightsail": "eu-west-3"}
+BASE = {"domain": "shop.example.com", "acmeEmail": "ops@example.com", "appSource": "examples/flask-app",
+        "hostName": "web-1"}
+GIT_APP: dict[str, object] = {"appSource": "https://example.com/shop.git", "appRef": "v1"}
+
+#: key -> (extra base values, the changed values). Every config key needs one (a test checks it).
+VARIANTS: dict[str, tuple[dict[str, object], dict[str, object]]] = {
+    "size": ({}, {"size": "medium"}),
+    "image": ({}, {"image": "ubuntu-24.04"}),  # an image no vendor defaults to
+    "hostName": ({}, {"hostName": "web-2"}),
+    "adminUser": ({}, {"adminUser": "ops"}),
+    "sshPublicKeys": ({}, {"sshPublicKeys": [ED25519_KEY, RSA_4096_KEY]}),
+    "sshAllowedCidrs": ({}, {"sshAllowedCidrs": ["203.0.113.0/24"]}),
+    "domain": ({}, {"domain": "www.example.org"}),
+    "acmeEmail": ({}, {"acmeEmail": "admin@example.com"}),
+    "acmeServer": ({}, {"acmeServer": "https://acme-staging-v02.api.letsencrypt.org/directory"}),
+    "acmeCaCertificate": ({}, {"acmeCaCertificate": (ROOT / "tests" / "data" / "test-ca.pem").read_text()}),
+    "manageDns": ({}, {"manageDns": False}),
+    "dnsZone": ({}, {"dnsZone": "shop.example.com"}),
+    "backups": ({}, {"backups": True}),
+    "monitoring": ({}, {"monitoring": False}),
+    "ipv6": ({}, {"ipv6": False}),
+    "growDisk": ({}, {"growDisk": True}),
+    "swapSizeMb": ({}, {"swapSizeMb": 2048}),
+    "rebootWindow": ({}, {"rebootWindow": "off"}),
+    "tags": ({}, {"tags": ["extra"]}),
+    "appName": ({}, {"appName": "shop"}),
+    "appHealthPath": ({}, {"appHealthPath": "/health"}),
+    "appSource": ({}, {"appSource": "tests/data"}),
+    "appRef": (GIT_APP, {"appRef": "v2"}),
+    "appModule": ({}, {"appModule": "shop:app"}),
+    "appServer": ({}, {"appServer": "asgi"}),
+    "appEnv": ({}, {"appEnv": ["GREETING=hi"]}),
+    "appSecrets": ({}, {"appSecrets": "TOKEN=x"}),
+    "appWorkers": ({}, {"appWorkers": 3}),
+    "appKeepReleases": ({}, {"appKeepReleases": 3}),
+    "deployPrivateKey": ({}, {"deployPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH"
+                                                  " PRIVATE KEY-----"}),
+    "production": ({}, {"production": True}),
+    "protect": ({}, {"protect": True}),
+    "reprovision": ({}, {"reprovision": True}),
+}
+SECRETS = ("appSecrets", "deployPrivateKey")
+
+
+@dataclass
+class Host:
+    """What one host registered: its server's inputs, its release's inputs, its first-boot digest."""
+
+    server: RecordedResource
+    release: dict[str, Any]
+    digest: str
+
+
+def _spec_values(vendor: str, key: str, changed: bool) -> dict[str, object]:
+    extra, change = VARIANTS.get(key, ({}, {}))
+    values: dict[str, object] = {"vendor": vendor, "region": BASE_REGION[vendor], **BASE, **extra}
+    if changed:
+        values.update(change)
+    if key == "region" and changed:
+        values["region"] = OTHER_REGION[vendor]
+    if key == "vendor" and changed:
+        other = next(v for v in catalog.VENDORS if v != vendor)
+        values.update(vendor=other, region=BASE_REGION[other])
+    return values
+
+
+def _build_all(vendor: str) -> dict[tuple[str, bool], Host]:
+    """One mock run building every distinct host: the base one and one per changed key."""
+    cases = {(key, changed): _spec_values(vendor, key, changed) for key in changes.CHANGES for changed in (False, True)}
+    specs = {case: parse_host_spec(raw_config(**values), stack="unit", base_dir=ROOT) for case, values in cases.items()}
+    names: dict[Any, str] = {}
+    for spec in specs.values():
+        names.setdefault(spec, f"h{len(names)}")
+    rendered = {spec: render_first_boot(spec) for spec in names}
+    secrets = {names[specs[case]]: values for case, values in cases.items()}
+
+    def program() -> None:
+        for spec, name in names.items():
+            host = host_class(spec.vendor)(name, HostArgs(spec, rendered[spec]))
+            secret = {k: pulumi.Output.secret(str(v)) for k, v in secrets[name].items() if k in SECRETS}
+            AppRelease(f"{name}-app", AppReleaseArgs(spec=spec, host=host.ipv4, secret_env=secret.get("appSecrets"),
+                                                     private_key=secret.get("deployPrivateKey")))
+
+    run = run_program({}, stack="unit", program=program)
+    hosts = {}
+    for spec, name in names.items():
+        server = next(r for r in run.resources if r.name == f"{name}-server")
+        release = {r.name.removeprefix(name): _plain(r.inputs) for r in run.resources
+                   if r.name.startswith(f"{name}-app-")}
+        hosts[name] = Host(server, release, rendered[spec].digest)
+    return {case: hosts[names[spec]] for case, spec in specs.items()}
+
+
+def _plain(value: Any) -> Any:
+    """Inputs comparable by value: an uploaded file is its path (FileAsset compares by identity)."""
+    if isinstance(value, pulumi.FileAsset):
+        return ("file", str(value.path))
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _camel(snake: str) -> str:
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), snake)
+
+
+def observed_effect(vendor: str, before: Host, after: Host) -> str:
+    """The effect the providers' rules give to the difference between two registrations of one host."""
+    if before.server.type != after.server.type:
+        return changes.REPLACE
+    model = changes.SERVER_INPUTS[before.server.type]
+    ignored = {_camel(name) for name in host_class(vendor).first_boot_inputs}
+    b, a = before.server.inputs, after.server.inputs
+    changed = {k for k in set(b) | set(a) if b.get(k) != a.get(k)} - ignored
+    forced = {k for k in changed & model.inputs
+              if k not in model.only_when_turned_off or (b.get(k) is True and not a.get(k))}
+    if forced:
+        return changes.REPLACE
+    if changed & model.reboot:
+        return changes.REBOOT
+    if changed:
+        return changes.IN_PLACE
+    if before.digest != after.digest:
+        return changes.FIRST_BOOT
+    if before.release != after.release:
+        return changes.RELEASE
+    return changes.NONE
+
+
+@pytest.fixture(scope="module", params=catalog.VENDORS)
+def built(request: pytest.FixtureRequest) -> tuple[str, dict[tuple[str, bool], Host]]:
+    vendor: str = request.param
+    return vendor, _build_all(vendor)
+
+
+def test_every_key_has_a_variant_here() -> None:
+    assert set(changes.CHANGES) - {"vendor", "region"} == set(VARIANTS)
+
+
+def test_stated_effects_match_what_the_adapters_register(built: tuple[str, dict[tuple[str, bool], Host]]) -> None:
+    vendor, hosts = built
+    wrong = {}
+    for key in changes.CHANGES:
+        seen = observed_effect(vendor, hosts[(key, False)], hosts[(key, True)])
+        stated = changes.CHANGES[key][vendor].kind
+        if seen != stated:
+            wrong[key] = f"stated {stated}, adapters give {seen}"
+    assert not wrong, f"{vendor}: {wrong}"
+
+
+def test_the_model_tells_replacement_from_in_place() -> None:
+    """The observer itself: a ForceNew input replaces, an ignored one does not, ipv6 only when turned off."""
+    def host(inputs: dict[str, Any], digest: str = "d") -> Host:
+        return Host(RecordedResource("digitalocean:index/droplet:Droplet", "s", inputs, True, "1"), {}, digest)
+
+    assert observed_effect("digitalocean", host({"image": "a"}), host({"image": "b"})) == changes.REPLACE
+    assert observed_effect("digitalocean", host({"userData": "a"}), host({"userData": "b"})) == changes.NONE
+    assert observed_effect("digitalocean", host({"ipv6": True}), host({"ipv6": False})) == changes.REPLACE
+    assert observed_effect("digitalocean", host({"ipv6": False}), host({"ipv6": True})) == changes.IN_PLACE
+    assert observed_effect("digitalocean", host({"size": "a"}), host({"size": "b"})) == changes.REBOOT
+    assert observed_effect("digitalocean", host({}, "a"), host({}, "b")) == changes.FIRST_BOOT
