@@ -9,10 +9,10 @@ import json
 import pulumi
 import pytest
 
-from components.config import load_stack_file
+from components.config import ConfigError, load_stack_file
 from components.firstboot import MAX_FIRST_BOOT_BYTES, render_first_boot
 from components.mockrun import StackRun, run_program, run_stack_file
-from tests.conftest import full_config, random_rsa_key
+from tests.conftest import ROOT, full_config, random_rsa_key
 
 SERVER_TYPES = {"digitalocean": "digitalocean:index/droplet:Droplet", "linode": "linode:index/instance:Instance",
                 "lightsail": "aws:lightsail/instance:Instance"}
@@ -140,3 +140,20 @@ def test_bad_config_fails_before_any_resource(overrides, needle) -> None:
         pulumi.runtime.set_mocks = original
     assert needle in str(err.value)
     assert seen and seen[0].resources == []  # nothing registered, not even the stack's component
+
+
+@pytest.mark.parametrize("key", ["appSecrets", "deployPrivateKey"])
+def test_a_secret_key_in_plain_text_in_a_stack_file_is_a_config_error(tmp_path, key) -> None:
+    """The plan and the tests read stack files directly: they refuse a plain secret as the program does."""
+    text = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
+    path = tmp_path / "Pulumi.shop.yaml"
+    path.write_text(text + f"  hardened-vps:{key}: TOKEN=plain-value-123\n")
+    with pytest.raises(ConfigError) as err:
+        load_stack_file(path)
+    assert err.value.problems == [f"hardened-vps:{key}: stored in plain text, but it is a secret; encrypt it with: "
+                                  f"pulumi config set --secret hardened-vps:{key} <value> (or remove it from the "
+                                  "stack file)"]
+    assert "plain-value-123" not in str(err.value)
+    for accepted in ('{secure: "v1:abc"}', '""'):
+        path.write_text(text + f"  hardened-vps:{key}: {accepted}\n")
+        assert load_stack_file(path).app is not None
