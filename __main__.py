@@ -18,8 +18,11 @@ def read_project_config() -> dict[str, str]:
 
 
 raw_config = read_project_config()
+# The CLI tells the program which values were encrypted in the stack (pulumi config set --secret).
+secret_keys = [key for key in raw_config if pulumi.runtime.is_config_secret(f"{PROJECT}:{key}")]
 try:
-    spec = parse_host_spec(raw_config, stack=pulumi.get_stack(), base_dir=Path(__file__).parent)
+    spec = parse_host_spec(raw_config, stack=pulumi.get_stack(), base_dir=Path(__file__).parent,
+                           secret_keys=secret_keys)
     first_boot = render_first_boot(spec)
 except (ConfigError, FirstBootTooLarge) as err:
     # Raised before any resource is registered: nothing is created, nothing is touched.

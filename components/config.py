@@ -13,7 +13,7 @@ import ipaddress
 import json
 import re
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,9 @@ class ConfigKey:
     description: str
     default: Any = None  # None: no default (required or optional as `required` says)
     required: bool = False
-    secret: bool = False  # read with get_secret; its value never enters HostSpec or a message
+    # Read with get_secret; its value never enters HostSpec or a message. Not declared in Pulumi.yaml: the CLI
+    # applies a declared key's default as a plain value and refuses it, and a key without default is required.
+    secret: bool = False
 
 
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
@@ -323,15 +325,22 @@ class _Collector:
         return [v.strip() for v in value]
 
 
-def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path | None = None) -> HostSpec:
+def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path | None = None,
+                    secret_keys: Collection[str] | None = None) -> HostSpec:
     """Validate raw config values (strings, as Pulumi gives them) into a HostSpec, or raise ConfigError.
 
     base_dir: where a local appSource is resolved (the project directory; default: the current one).
+    secret_keys: the keys (without namespace) whose values are encrypted in the stack; when given, a secret key
+    stored in plain text is refused (the CLI does not check keys Pulumi.yaml leaves undeclared).
     """
     c = _Collector(raw)
     unknown = sorted(set(raw) - set(KEYS_BY_NAME))
     for key in unknown:
         c.fail(key, f"unknown key; known keys: {_allowed([k.name for k in CONFIG_KEYS])}")
+    if secret_keys is not None:
+        for key in plain_secret_keys(raw, secret_keys):
+            c.fail(key, f"stored in plain text, but it is a secret; encrypt it with: pulumi config set --secret "
+                        f"{PROJECT}:{key} <value> (or remove it from the stack file)")
 
     vendor_name = c.string("vendor")
     vendor: catalog.Vendor | None = None
@@ -471,6 +480,12 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path |
     )
 
 
+def plain_secret_keys(raw: Mapping[str, Any], secret_keys: Collection[str]) -> list[str]:
+    """Secret keys given a value that is not encrypted (an empty value counts as unset)."""
+    return [k.name for k in CONFIG_KEYS if k.secret and raw.get(k.name) not in (None, "")
+            and k.name not in secret_keys]
+
+
 def parse_env_lines(lines: list[str], key: str, c: _Collector, reveal: bool) -> list[tuple[str, str]]:
     """KEY=value pairs; a secret's value never appears in a message (reveal=False)."""
     pairs: list[tuple[str, str]] = []
@@ -578,7 +593,8 @@ def load_stack_file(path: str | Path, override: Callable[[dict[str, str]], None]
     values, _ = stack_config_values(document)
     if override:
         override(values)
-    return parse_host_spec(values, stack=stack_name_of(path), base_dir=PROJECT_DIR)
+    encrypted = [key for key, value in values.items() if value == SECRET_PLACEHOLDER]
+    return parse_host_spec(values, stack=stack_name_of(path), base_dir=PROJECT_DIR, secret_keys=encrypted)
 
 
 def stack_name_of(path: str | Path) -> str:

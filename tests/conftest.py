@@ -1,4 +1,10 @@
-"""Shared fixtures: a real ed25519 key, raw config builders and the stack files."""
+"""Shared fixtures: a real ed25519 key, raw config builders and the stack files.
+
+Stack files come in two sets. STACK_FILES are the examples this repository ships, named here: tests that know a
+stack by name, and the golden plans, use only these. ALL_STACK_FILES is whatever stacks/ holds at test time,
+the examples and any stack a user added (README, "Add a stack"); the `stack_file` fixture runs the generic
+checks over every one of them, so a user's own stack is tested and never breaks the suite by being there.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,19 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-STACK_FILES = sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))
+STACKS_DIR = ROOT / "stacks"
+EXAMPLE_STACKS = ("do-dev", "lightsail-dev", "linode-dev", "prod")
+STACK_FILES = [STACKS_DIR / f"Pulumi.{name}.yaml" for name in EXAMPLE_STACKS]
+
+
+def all_stack_files(stacks_dir: Path = STACKS_DIR) -> list[Path]:
+    """Every stack file in the directory, examples first, then the others by name."""
+    found = sorted(stacks_dir.glob("Pulumi.*.yaml"))
+    examples = [stacks_dir / p.name for p in STACK_FILES]
+    return [p for p in examples if p in found] + [p for p in found if p not in examples]
+
+
+ALL_STACK_FILES = all_stack_files()
 
 
 def ssh_blob(*fields: bytes) -> str:
@@ -56,7 +74,7 @@ def full_config(**overrides: object) -> dict[str, str]:
     return {f"hardened-vps:{k}": v for k, v in raw_config(**overrides).items()}
 
 
-@pytest.fixture(params=STACK_FILES, ids=lambda p: p.name)
+@pytest.fixture(params=ALL_STACK_FILES, ids=lambda p: p.name)
 def stack_file(request: pytest.FixtureRequest) -> Path:
     path: Path = request.param
     return path

@@ -145,11 +145,12 @@ def test_pulumi_yaml_schema_matches_config_keys() -> None:
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     assert project["stackConfigDir"] == "stacks"
     schema = project["config"]
-    assert list(schema) == [k.name for k in CONFIG_KEYS]
+    assert list(schema) == [k.name for k in CONFIG_KEYS if not k.secret]  # secrets: see tools/gen_pulumi_yaml.py
     for key in CONFIG_KEYS:
+        if key.secret:
+            continue
         entry = schema[key.name]
         assert entry["type"] == key.type and entry["description"] == key.description
-        assert entry.get("secret", False) == key.secret
         if key.required:
             assert "default" not in entry
         else:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import shutil
+import subprocess
+import sys
 
 import pulumi
 import pytest
 
-from components.config import load_stack_file
+from components.config import ConfigError, load_stack_file
 from components.firstboot import MAX_FIRST_BOOT_BYTES, render_first_boot
 from components.mockrun import StackRun, run_program, run_stack_file
-from tests.conftest import full_config, random_rsa_key
+from tests.conftest import ED25519_KEY, ROOT, full_config, random_rsa_key
 
 SERVER_TYPES = {"digitalocean": "digitalocean:index/droplet:Droplet", "linode": "linode:index/instance:Instance",
                 "lightsail": "aws:lightsail/instance:Instance"}
@@ -51,9 +54,9 @@ def opened_ports(run: StackRun, vendor: str) -> dict[int, set[str]]:
 
 @pytest.fixture(scope="module")
 def runs() -> dict[str, StackRun]:
-    from tests.conftest import STACK_FILES
+    from tests.conftest import ALL_STACK_FILES
 
-    return {p.name: run_stack_file(p) for p in STACK_FILES}
+    return {p.name: run_stack_file(p) for p in ALL_STACK_FILES}
 
 
 def test_exactly_one_server_with_first_boot_data_under_the_limit(stack_file, runs) -> None:
@@ -140,3 +143,50 @@ def test_bad_config_fails_before_any_resource(overrides, needle) -> None:
         pulumi.runtime.set_mocks = original
     assert needle in str(err.value)
     assert seen and seen[0].resources == []  # nothing registered, not even the stack's component
+
+
+@pytest.mark.parametrize("key", ["appSecrets", "deployPrivateKey"])
+def test_a_secret_key_in_plain_text_in_a_stack_file_is_a_config_error(tmp_path, key) -> None:
+    """The plan and the tests read stack files directly: they refuse a plain secret as the program does."""
+    text = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
+    path = tmp_path / "Pulumi.shop.yaml"
+    path.write_text(text + f"  hardened-vps:{key}: TOKEN=plain-value-123\n")
+    with pytest.raises(ConfigError) as err:
+        load_stack_file(path)
+    assert err.value.problems == [f"hardened-vps:{key}: stored in plain text, but it is a secret; encrypt it with: "
+                                  f"pulumi config set --secret hardened-vps:{key} <value> (or remove it from the "
+                                  "stack file)"]
+    assert "plain-value-123" not in str(err.value)
+    for accepted in ('{secure: "v1:abc"}', '""'):
+        path.write_text(text + f"  hardened-vps:{key}: {accepted}\n")
+        assert load_stack_file(path).app is not None
+
+
+#: Modules whose checks depend on which stack files exist (golden plans, stacks known by name, every stack), and
+#: in them the checks to run (the whole modules would double the suite's time): those parametrized with the new
+#: file, the golden check, and a policy check (its fixture runs every stack and knows the examples by name).
+STACK_DEPENDENT_MODULES = ("tests/test_config.py", "tests/test_plan.py", "tests/test_policy.py",
+                           "tests/engine/test_cli_config.py")
+STACK_DEPENDENT_CHECKS = "(mine and not test_plan or golden_files_are_up_to_date " \
+                         "or every_stack_passes_every_mandatory_policy) and not user_added_stack"
+
+
+def test_a_user_added_stack_file_does_not_break_the_suite(tmp_path) -> None:
+    """README, "Add a stack": copy an example to stacks/Pulumi.<name>.yaml. The suite must then test it, too,
+    and still pass: run the stack-dependent modules on a copy of the project that holds such a file."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "__pycache__", "*.pyc", ".*_cache", "build", ".e2e", "*.qcow2", "*.raw", "*.iso"))
+    example = (ROOT / "stacks" / "Pulumi.do-dev.yaml").read_text()
+    mine = example.replace("region: fra1", "region: ams3").replace(
+        example.split("sshPublicKeys:\n")[1].splitlines()[0], f"    - {ED25519_KEY}")
+    assert mine != example
+    (project / "stacks" / "Pulumi.mine.yaml").write_text(mine)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "-k", STACK_DEPENDENT_CHECKS,
+         *STACK_DEPENDENT_MODULES], cwd=project, capture_output=True, text=True, timeout=300, check=False)
+    report = result.stdout + result.stderr
+    assert result.returncode == 0, report[-6000:]
+    assert "PASSED tests/test_config.py::test_every_stack_file_validates[Pulumi.mine.yaml]" in report
+    assert "PASSED tests/engine/test_cli_config.py::test_stack_file_passes_the_cli_config_check" \
+           "[Pulumi.mine.yaml]" in report
