@@ -1,6 +1,6 @@
 """Vendor catalog: sizes, regions and images for the three supported vendors.
 
-Facts are list prices and slugs gathered 2026-11 (see ../shared/reference/providers.md). They are data,
+Facts are list prices and slugs gathered 2026-11 from the vendors' published price and API pages. They are data,
 not code, so a price change is a one-line edit and the plan/cost outputs follow it.
 """
 
