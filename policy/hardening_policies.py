@@ -180,6 +180,9 @@ def inbound_openings(resource_type: str, props: Mapping[str, Any]) -> list[Openi
             ports = None if proto == "icmp" else _port_span(text(rule.get("portRange")))
             out.append(Opening(proto, ports, tuple(addresses), f"inboundRules[{i}]"))
     elif resource_type == LINODE_FIREWALL:
+        if plain(props.get("disabled")) is True:
+            out.append(Opening("all", ALL_PORTS, ("0.0.0.0/0", "::/0"),
+                               "disabled: true (Linode enforces none of its rules: admits everything)"))
         policy = text(props.get("inboundPolicy")).upper()
         if policy != "DROP":
             out.append(Opening("all", ALL_PORTS, ("0.0.0.0/0", "::/0"),
@@ -210,20 +213,56 @@ def inbound_openings(resource_type: str, props: Mapping[str, Any]) -> list[Openi
     return out
 
 
-def whole_internet(sources: Sequence[str]) -> list[str]:
-    """The address families (as 0.0.0.0/0, ::/0) that `sources` cover entirely, split ranges included."""
+# Address space no packet from the internet comes from (RFC 6890 special-purpose blocks: this network,
+# private, shared, loopback, link-local, documentation, benchmarking, multicast, reserved). SSH admitted from
+# there exposes nothing; every other IPv4 address counts. IPv6: only global unicast (2000::/3) is routed.
+_NOT_INTERNET_V4 = tuple(ipaddress.IPv4Network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
+    "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4",
+    "240.0.0.0/4"))
+_INTERNET_V6 = ipaddress.IPv6Network("2000::/3")
+PUBLIC_V4 = 2**32 - sum(n.num_addresses for n in _NOT_INTERNET_V4)
+PUBLIC_V6 = _INTERNET_V6.num_addresses
+#: "Restricted" SSH admits at most a /8 of the public IPv4 space and a /32 of the public IPv6 space: more is
+#: a large part of the internet (a /8 is 1/224 of it), however the CIDRs are spelled or split.
+MAX_SSH_V4 = 2**(32 - 8)
+MAX_SSH_V6 = 2**(128 - 32)
+SSH_LIMIT = "more than a /8 of IPv4 or a /32 of IPv6 is not restricted"
+
+
+def _overlap(net: Any, block: Any) -> int:
+    """Addresses two CIDRs share: one holds the other or they are disjoint."""
+    if net.subnet_of(block):
+        return int(net.num_addresses)
+    return int(block.num_addresses) if block.subnet_of(net) else 0
+
+
+def public_addresses(sources: Sequence[str]) -> dict[int, int]:
+    """How many public (internet-routed) addresses `sources` admit, per IP version, overlaps counted once.
+    Non-CIDR sources (tags, droplet ids, aliases) admit none; so does a source that is not an address."""
     nets: dict[int, list[Any]] = {4: [], 6: []}
     for source in sources:
         try:
             net = ipaddress.ip_network(source.strip(), strict=False)
         except ValueError:
-            continue  # tags, droplet ids, aliases: never the internet
+            continue
         nets[net.version].append(net)
-    covered = []
-    for version, anywhere in ((4, "0.0.0.0/0"), (6, "::/0")):
-        if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(nets[version])):
-            covered.append(anywhere)
-    return covered
+    v4 = sum(n.num_addresses - sum(_overlap(n, b) for b in _NOT_INTERNET_V4)
+             for n in ipaddress.collapse_addresses(nets[4]))
+    v6 = sum(_overlap(n, _INTERNET_V6) for n in ipaddress.collapse_addresses(nets[6]))
+    return {4: int(v4), 6: int(v6)}
+
+
+def wide_exposure(sources: Sequence[str]) -> list[str]:
+    """The IP versions `sources` open too widely, described ('0.0.0.0/0' when all of that internet)."""
+    counts = public_addresses(sources)
+    out = []
+    for version, limit, total, anywhere in ((4, MAX_SSH_V4, PUBLIC_V4, "0.0.0.0/0"),
+                                            (6, MAX_SSH_V6, PUBLIC_V6, "::/0")):
+        if counts[version] > limit:
+            share = counts[version] / total
+            out.append(anywhere if counts[version] >= total else f"{share:.2%} of the public IPv{version} internet")
+    return out
 
 
 # --- first-boot data -----------------------------------------------------------------------------------------
@@ -534,37 +573,41 @@ def _validate_inbound_ports(args: ResourceValidationArgs, report: ReportViolatio
                    f"that rule or narrow it to one of those ports (the host component opens exactly these).", None)
 
 
-def _ssh_world_openings(args: ResourceValidationArgs) -> list[tuple[Opening, list[str]]]:
+def _ssh_exposure(args: ResourceValidationArgs) -> tuple[list[Opening], list[str]] | None:
+    """The rules of a firewall that admit SSH and, when together they admit too much of the internet, how much.
+    Rules are added up: splitting a wide range over several rules does not narrow it."""
     if args.resource_type not in FIREWALL_TYPES:
-        return []
-    found = []
-    for opening in inbound_openings(args.resource_type, args.props):
-        if opening.includes_port(SSH_PORT):
-            world = whole_internet(opening.sources)
-            if world:
-                found.append((opening, world))
-    return found
+        return None
+    openings = [o for o in inbound_openings(args.resource_type, args.props) if o.includes_port(SSH_PORT)]
+    wide = wide_exposure([s for o in openings for s in o.sources])
+    return (openings, wide) if wide else None
 
 
-def _ssh_message(args: ResourceValidationArgs, opening: Opening, world: list[str], production: bool) -> str:
+def _ssh_message(args: ResourceValidationArgs, exposure: tuple[list[Opening], list[str]], production: bool) -> str:
+    openings, wide = exposure
     stage = "in a production stack " if production else ""
-    return (f"{describe(args.resource_type, args.name)} {stage}admits SSH (port 22) from the whole internet "
-            f"({' and '.join(world)}, {opening.where}). Fix: set {PROJECT}:sshAllowedCidrs in the stack file to the "
-            "addresses you administer from (e.g. 203.0.113.7/32 or your VPN range).")
+    whole = all(w in ("0.0.0.0/0", "::/0") for w in wide)
+    how_much = "the whole internet" if whole else "too much of the internet"
+    return (f"{describe(args.resource_type, args.name)} {stage}admits SSH (port 22) from {how_much} "
+            f"({' and '.join(wide)}; {', '.join(o.where for o in openings)}; {SSH_LIMIT}). Fix: set "
+            f"{PROJECT}:sshAllowedCidrs in the stack file to the addresses you administer from (e.g. 203.0.113.7/32 "
+            "or your VPN range).")
 
 
 def _validate_ssh_advisory(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if is_production(args.get_config()):
         return  # production-ssh-restricted reports it, mandatorily
-    for opening, world in _ssh_world_openings(args):
-        report(_ssh_message(args, opening, world, production=False), None)
+    exposure = _ssh_exposure(args)
+    if exposure:
+        report(_ssh_message(args, exposure, production=False), None)
 
 
 def _validate_ssh_production(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if not is_production(args.get_config()):
         return
-    for opening, world in _ssh_world_openings(args):
-        report(_ssh_message(args, opening, world, production=True), None)
+    exposure = _ssh_exposure(args)
+    if exposure:
+        report(_ssh_message(args, exposure, production=True), None)
 
 
 def _validate_first_boot(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -672,8 +715,18 @@ def points_at(firewall: PolicyResource, server: PolicyResource, reference: str) 
     return server_id in ids
 
 
-def inbound_policy(firewall: PolicyResource) -> str | None:
-    return _known(lambda: text(firewall.props.get("inboundPolicy")).upper())
+def linode_firewall_defect(firewall: PolicyResource) -> str | None:
+    """Why a Linode Firewall would not filter (None when it does): Linode enforces no rule of a disabled
+    firewall, and an inbound policy other than DROP admits whatever no rule drops. Unknown values in a preview
+    are not held against it; the update, with known values, is checked again."""
+    if _known(lambda: plain(firewall.props.get("disabled"))) is True:
+        return "it is disabled (disabled: true), so Linode enforces none of its rules"
+    if (_known(lambda: text(firewall.props.get("status")).lower()) or "") == "disabled":
+        return "its status is disabled, so Linode enforces none of its rules"
+    policy = _known(lambda: text(firewall.props.get("inboundPolicy")).upper())
+    if policy is not None and policy != "DROP":
+        return f"its inbound policy is {policy or '(unset)'}, not DROP, so every port is open"
+    return None
 
 
 def _validate_firewall_attached(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -685,13 +738,14 @@ def _validate_firewall_attached(args: StackValidationArgs, report: ReportViolati
         firewalls = [r for r in args.resources if r.resource_type == attachment.firewall_type
                      and points_at(r, server, attachment.reference)]
         if server.resource_type == LINODE_INSTANCE:
-            dropping = [f for f in firewalls if inbound_policy(f) == "DROP"]
-            if firewalls and not dropping:
-                names = ", ".join(f"'{f.name}'" for f in firewalls)
-                report(f"{who} is attached only to Linode Firewall {names}, whose inbound policy is not DROP, so "
-                       "every port is open. Fix: set inbound_policy='DROP' on the firewall.", server.urn)
+            defects = {f.name: linode_firewall_defect(f) for f in firewalls}
+            filtering = [f for f in firewalls if defects[f.name] is None]
+            if firewalls and not filtering:
+                why = "; ".join(f"'{name}': {defect}" for name, defect in defects.items())
+                report(f"{who} is attached only to Linode Firewalls that do not filter ({why}). Fix: set "
+                       "inbound_policy='DROP' and leave disabled unset (false) on the firewall.", server.urn)
                 continue
-            firewalls = dropping
+            firewalls = filtering
         if firewalls:
             continue
         fixes = {
@@ -707,8 +761,8 @@ def _validate_firewall_attached(args: StackValidationArgs, report: ReportViolati
 # --- the policies --------------------------------------------------------------------------------------------
 firewall_attached = StackValidationPolicy(
     name="server-firewall-attached",
-    description="Every server has a cloud firewall attached (DigitalOcean Firewall, Linode Firewall with inbound "
-                "policy DROP, Lightsail public ports).",
+    description="Every server has a cloud firewall attached (DigitalOcean Firewall, enabled Linode Firewall with "
+                "inbound policy DROP, Lightsail public ports).",
     validate=_validate_firewall_attached,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
@@ -724,7 +778,8 @@ inbound_ports = ResourceValidationPolicy(
 
 ssh_open_advisory = ResourceValidationPolicy(
     name="ssh-open-to-internet",
-    description="SSH (port 22) open to the whole internet: allowed outside production, but better restricted.",
+    description="SSH (port 22) open to the internet (more than a /8 of IPv4 or a /32 of IPv6): allowed outside "
+                "production, but better restricted.",
     validate=_validate_ssh_advisory,
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=PRODUCTION_SCHEMA,
@@ -733,7 +788,8 @@ ssh_open_advisory = ResourceValidationPolicy(
 
 ssh_restricted_in_production = ResourceValidationPolicy(
     name="production-ssh-restricted",
-    description="In a production stack, SSH (port 22) is not open to the whole internet.",
+    description="In a production stack, SSH (port 22) admits at most a /8 of IPv4 and a /32 of IPv6, however "
+                "the CIDRs are spelled or split over rules.",
     validate=_validate_ssh_production,
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PRODUCTION_SCHEMA,

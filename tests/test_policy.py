@@ -597,3 +597,60 @@ def test_size_outside_the_catalog_is_refused(stacks: dict[str, StackCase], stack
     (message,) = check_resource(hp.catalog_sizes, server, {**server.inputs, key: slug})
     assert "catalog" in message and names_resource_and_fix(message, server)
     assert server.inputs[key] in message  # the allowed plans are listed, the current one among them
+
+
+# --- bypasses: a firewall that does not filter, SSH "restricted" by spelling only -------------------------------
+def test_disabled_linode_firewall_is_refused(stacks: dict[str, StackCase]) -> None:
+    """Linode does not enforce a disabled firewall's rules: it opens every port and protects no instance."""
+    case = stacks["linode-dev"]
+    firewall, server = case.one(hp.LINODE_FIREWALL), case.one(hp.LINODE_INSTANCE)
+    messages = check_resource(hp.inbound_ports, firewall, {**firewall.inputs, "disabled": True})
+    assert any("disabled" in m and "every port of every protocol" in m for m in messages), messages
+    disabled = [replace(r, outputs={**r.outputs, "disabled": True}) if r is firewall else r for r in case.resources]
+    ((message, urn),) = check_stack(disabled)
+    assert urn == server.urn and "disabled" in message and names_resource_and_fix(message, server)
+    status_off = [replace(r, outputs={**r.outputs, "status": "disabled"}) if r is firewall else r
+                  for r in case.resources]
+    ((message, urn),) = check_stack(status_off)
+    assert urn == server.urn and "disabled" in message
+
+
+@pytest.mark.parametrize("sources", [
+    ["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "2000::/3"],  # all public space, no /0 spelled
+    ["1.0.0.0/8", "2.0.0.0/8"],  # two /8s: more than a /8 of IPv4
+    ["2001:db8:1234::/48", "2600::/16"],  # a /16 of IPv6
+    [f"{n}.0.0.0/9" for n in range(1, 40)],  # many narrow-looking rules, wide together
+])
+def test_production_ssh_judged_by_address_space(stacks: dict[str, StackCase], sources: list[str]) -> None:
+    case = stacks[PROD]
+    firewall = case.one(hp.DO_FIREWALL)
+    with analysing(case):
+        (message,) = check_resource(hp.ssh_restricted_in_production, firewall, _ssh_from_anywhere(firewall, sources))
+    assert "production" in message and names_resource_and_fix(message, firewall)
+    assert "more than a /8 of IPv4 or a /32 of IPv6" in message
+
+
+def test_ssh_space_is_added_up_over_every_rule_of_a_firewall(stacks: dict[str, StackCase]) -> None:
+    """Splitting the wide range over several rules does not make it narrow."""
+    case = stacks[PROD]
+    firewall = case.one(hp.DO_FIREWALL)
+    props = copy.deepcopy(firewall.inputs)
+    props["inboundRules"] += [{"protocol": "tcp", "portRange": "22", "sourceAddresses": [f"{n}.0.0.0/9"]}
+                              for n in (11, 12, 13)]  # three /9s: more than a /8 together
+    with analysing(case):
+        assert check_resource(hp.ssh_restricted_in_production, firewall) == []
+        (message,) = check_resource(hp.ssh_restricted_in_production, firewall, props)
+    assert all(f"inboundRules[{i}]" in message for i in (3, 4, 5))
+
+
+@pytest.mark.parametrize("sources", [
+    ["203.0.113.0/24", "2001:db8:1234::/48"],  # the prod stack's own ranges
+    ["11.0.0.0/8"],  # exactly a /8: the limit
+    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "198.51.100.7/32"],  # private space is not the internet
+    ["2a01:4f8::/32", "fd00::/8"],  # a /32 of global IPv6 and unique-local space
+])
+def test_production_ssh_from_narrow_ranges_passes(stacks: dict[str, StackCase], sources: list[str]) -> None:
+    case = stacks[PROD]
+    firewall = case.one(hp.DO_FIREWALL)
+    with analysing(case):
+        assert check_resource(hp.ssh_restricted_in_production, firewall, _ssh_from_anywhere(firewall, sources)) == []
