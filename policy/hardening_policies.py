@@ -758,12 +758,54 @@ def _validate_firewall_attached(args: StackValidationArgs, report: ReportViolati
                "component (components/providers) builds one for every server.", server.urn)
 
 
+# --- stack policy: only the resource types the product builds --------------------------------------------------
+#: Every cloud resource type the host components (components/providers) create. Anything else from a cloud SDK
+#: (EC2, Lambda, Lightsail containers or databases, DigitalOcean apps, autoscaling pools or Kubernetes, Linode
+#: LKE or instance configs) is compute, or a change to compute, that none of the other policies look at.
+PRODUCT_TYPES = frozenset({
+    DROPLET, DO_FIREWALL, "digitalocean:index/sshKey:SshKey", "digitalocean:index/reservedIp:ReservedIp",
+    "digitalocean:index/reservedIpAssignment:ReservedIpAssignment", "digitalocean:index/dnsRecord:DnsRecord",
+    LINODE_INSTANCE, LINODE_FIREWALL, "linode:index/domainRecord:DomainRecord",
+    LIGHTSAIL_INSTANCE, LIGHTSAIL_PORTS, "aws:lightsail/keyPair:KeyPair", "aws:lightsail/staticIp:StaticIp",
+    "aws:lightsail/staticIpAttachment:StaticIpAttachment", "aws:lightsail/domainEntry:DomainEntry",
+})
+#: Type prefixes that create nothing in a cloud: the engine's own (stack, providers), this project's
+#: components (their children are checked one by one), commands run over SSH on the product's server, local
+#: key and random material. `command:local` is not among them: it runs anything on the deploying machine.
+LOCAL_TYPE_PREFIXES = ("pulumi:pulumi:", "pulumi:providers:", f"{PROJECT}:", "command:remote:", "tls:", "random:")
+
+
+def type_not_allowed(resource_type: str) -> bool:
+    """A resource type the product does not build: any cloud type outside PRODUCT_TYPES, any other package."""
+    return resource_type not in PRODUCT_TYPES and not resource_type.startswith(LOCAL_TYPE_PREFIXES)
+
+
+def _validate_resource_types(args: StackValidationArgs, report: ReportViolation) -> None:
+    for resource in args.resources:
+        if type_not_allowed(resource.resource_type):
+            report(f"{describe(resource.resource_type, resource.name)} is of a type this product does not build: "
+                   "only the server, firewall, key, address and DNS types of the host components (DigitalOcean "
+                   "Droplet, Linode Instance, Lightsail Instance and theirs) may be in a stack, so no compute runs "
+                   "without the cloud firewall and hardened first boot the other policies check. Fix: remove it "
+                   "(servers come from components/providers); if the product now builds this type, add it to "
+                   "PRODUCT_TYPES in policy/hardening_policies.py with the checks it needs.", resource.urn)
+
+
 # --- the policies --------------------------------------------------------------------------------------------
 firewall_attached = StackValidationPolicy(
     name="server-firewall-attached",
     description="Every server has a cloud firewall attached (DigitalOcean Firewall, enabled Linode Firewall with "
                 "inbound policy DROP, Lightsail public ports).",
     validate=_validate_firewall_attached,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+)
+
+allowed_types = StackValidationPolicy(
+    name="resource-types-allowed",
+    description="Only the resource types the product builds (its servers, firewalls, keys, addresses, DNS "
+                "records); any other compute (EC2, Lightsail containers, DigitalOcean apps, ...) is refused.",
+    validate=_validate_resource_types,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
 )
@@ -833,5 +875,5 @@ catalog_sizes = ResourceValidationPolicy(
 RESOURCE_POLICIES: tuple[ResourceValidationPolicy, ...] = (
     inbound_ports, ssh_open_advisory, ssh_restricted_in_production, first_boot_present, first_boot_secrets,
     production_safety, catalog_sizes)
-STACK_POLICIES: tuple[StackValidationPolicy, ...] = (firewall_attached,)
+STACK_POLICIES: tuple[StackValidationPolicy, ...] = (firewall_attached, allowed_types)
 POLICIES: tuple[ResourceValidationPolicy | StackValidationPolicy, ...] = (*STACK_POLICIES, *RESOURCE_POLICIES)

@@ -33,6 +33,7 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, unknown_checking_proxy
 
@@ -44,9 +45,9 @@ from components.firstboot import (
     render_cloud_config,
     render_launch_script,
 )
-from components.mockrun import run_stack_file, stack_file_config
+from components.mockrun import run_program, run_stack_file, stack_file_config
 from policy import hardening_policies as hp
-from tests.conftest import ROOT, STACK_FILES
+from tests.conftest import ROOT, STACK_FILES, full_config
 
 PROD = "prod"
 DEV_STACKS = ("do-dev", "linode-dev", "lightsail-dev")
@@ -151,8 +152,9 @@ def check_resource(policy: ResourceValidationPolicy, reg: Registered, props: Map
     return messages
 
 
-def check_stack(resources: list[Registered], config: Mapping[str, Any] | None = None) -> list[tuple[str, str | None]]:
-    """Run the stack policy over these registrations, wired like the analyzer wires them."""
+def check_stack(resources: list[Registered], config: Mapping[str, Any] | None = None,
+                policies: tuple[StackValidationPolicy, ...] = hp.STACK_POLICIES) -> list[tuple[str, str | None]]:
+    """Run the stack policies over these registrations, wired like the analyzer wires them."""
     made = {r.urn: PolicyResource(r.type, unknown_checking_proxy(copy.deepcopy(r.outputs)), r.urn, r.name,
                                   options(r), None, None, [], {}) for r in resources}
     for r in resources:
@@ -165,7 +167,7 @@ def check_stack(resources: list[Registered], config: Mapping[str, Any] | None = 
     def report(message: str, urn: str | None = None) -> None:
         found.append((message, urn))
 
-    for policy in hp.STACK_POLICIES:
+    for policy in policies:
         assert policy.validate(StackValidationArgs(list(made.values()), config), report) is None
     return found
 
@@ -177,7 +179,8 @@ def all_messages(case: StackCase, config: Mapping[str, Any] | None = None) -> di
         for reg in case.resources:
             for policy in hp.RESOURCE_POLICIES:
                 out[policy.name] += check_resource(policy, reg, config=config)
-        out[hp.firewall_attached.name] = [m for m, _ in check_stack(case.resources, config)]
+        for stack_policy in hp.STACK_POLICIES:
+            out[stack_policy.name] = [m for m, _ in check_stack(case.resources, config, (stack_policy,))]
     return out
 
 
@@ -190,7 +193,8 @@ def test_pack_files_and_policy_set() -> None:
     pack = (ROOT / "policy" / "PulumiPolicy.yaml").read_text()
     assert re.search(r"^runtime:\n  name: python$", pack, re.MULTILINE)
     assert [p.name for p in hp.POLICIES] == [
-        "server-firewall-attached", "firewall-inbound-ports", "ssh-open-to-internet", "production-ssh-restricted",
+        "server-firewall-attached", "resource-types-allowed", "firewall-inbound-ports", "ssh-open-to-internet",
+        "production-ssh-restricted",
         "server-first-boot-data", "first-boot-no-secrets", "production-backups-and-protection",
         "server-size-in-catalog"]
     levels = {p.name: p.enforcement_level.value for p in hp.POLICIES if p.enforcement_level}
@@ -654,3 +658,49 @@ def test_production_ssh_from_narrow_ranges_passes(stacks: dict[str, StackCase], 
     firewall = case.one(hp.DO_FIREWALL)
     with analysing(case):
         assert check_resource(hp.ssh_restricted_in_production, firewall, _ssh_from_anywhere(firewall, sources)) == []
+
+
+# --- resource-types-allowed --------------------------------------------------------------------------------------
+def _foreign(case: StackCase, type_: str) -> Registered:
+    """A resource of `type_` registered beside the stack's host: no firewall, no first boot."""
+    stack_urn = next((r.urn for r in case.resources if r.type == "pulumi:pulumi:Stack"), "")
+    name = "side-door"
+    return Registered(urn=f"urn:pulumi:{case.stack}::hardened-vps::{type_}::{name}", type=type_, name=name,
+                      parent=stack_urn, protect=False, ignore_changes=[], delete_before_replace=False,
+                      dependencies=[], property_dependencies={}, inputs={}, outputs={"id": "1"})
+
+
+@pytest.mark.parametrize("type_", [
+    "aws:ec2/instance:Instance", "aws:ec2/spotInstanceRequest:SpotInstanceRequest", "aws:lambda/function:Function",
+    "aws:lightsail/containerService:ContainerService", "aws:lightsail/database:Database",
+    "digitalocean:index/app:App", "digitalocean:index/dropletAutoscale:DropletAutoscale",
+    "digitalocean:index/kubernetesCluster:KubernetesCluster", "digitalocean:index/dropletSnapshot:DropletSnapshot",
+    "linode:index/instanceConfig:InstanceConfig", "linode:index/lkeCluster:LkeCluster",
+    "hcloud:index/server:Server", "gcp:compute/instance:Instance", "pulumi-python:dynamic:Resource",
+    "command:local:Command",
+])
+def test_compute_the_product_does_not_build_is_refused(stacks: dict[str, StackCase], type_: str) -> None:
+    for case in stacks.values():
+        extra = _foreign(case, type_)
+        ((message, urn),) = check_stack([*case.resources, extra])  # every stack policy: only this one objects
+        assert urn == extra.urn and type_ in message and names_resource_and_fix(message, extra)
+
+
+def _every_option(vendor: str, region: str) -> dict[str, str]:
+    return full_config(vendor=vendor, region=region, domain="app.example.com", acmeEmail="ops@example.com",
+                       backups=True, production=True, protect=True, appSource="examples/flask-app")
+
+
+@pytest.mark.parametrize(("vendor", "region"), [("digitalocean", "fra1"), ("linode", "eu-central"),
+                                                ("lightsail", "us-east-1")])
+def test_every_type_the_product_builds_is_allowed(vendor: str, region: str) -> None:
+    """With every option that adds resources on (DNS, app releases), the product's types all pass."""
+    config = _every_option(vendor, region)
+    if vendor == "lightsail":
+        config["aws:region"] = region
+    run = run_program(config)
+    pulumi.runtime.set_all_config({})
+    types = {r.type for r in run.resources}
+    assert any(t in hp.SERVER_VENDORS for t in types) and any("dns" in t.lower() or "domain" in t.lower()
+                                                              for t in types), types
+    assert [t for t in types if hp.type_not_allowed(t)] == []
