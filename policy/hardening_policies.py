@@ -43,9 +43,9 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from components import catalog
+from components import catalog, firstboot
 from components.config import PROJECT
-from components.firstboot import BUNDLE_PATH, PROVISION_SCRIPT
+from components.firstboot import PROVISION_SCRIPT
 
 PACK_NAME = "hardened-vps-guardrails"
 PACK_DESCRIPTION = ("Refuses changes that weaken a hardened-vps host: firewall, open ports, SSH exposure, "
@@ -266,10 +266,6 @@ def wide_exposure(sources: Sequence[str]) -> list[str]:
 
 
 # --- first-boot data -----------------------------------------------------------------------------------------
-_HEADER = re.compile(r"^# hardened-vps first boot (?P<digest>[0-9a-f]{16}), (?P<form>cloud-config|launch-script) form",
-                     re.MULTILINE)
-_HEREDOC = re.compile(r"base64 -d >" + re.escape(BUNDLE_PATH) + r" <<'HVPS_EOF'\n(?P<payload>.*?)\nHVPS_EOF\n",
-                      re.DOTALL)
 _MAX_INFLATED = 16 * 1024 * 1024  # per decompression: user data is at most 64 KiB, so this is only a bomb guard
 _MAX_INFLATED_TOTAL = 4 * _MAX_INFLATED
 _MAX_DEPTH = 8
@@ -305,20 +301,30 @@ def _inflate(data: bytes) -> bytes | None:
     return out
 
 
-def _tar_members(data: bytes) -> dict[str, bytes] | None:
+@dataclass(frozen=True)
+class TarEntry:
+    """A regular file of a tar archive, in archive order."""
+
+    name: str
+    mode: int
+    content: bytes
+
+
+def _tar_entries(data: bytes) -> list[TarEntry] | None:
+    """The regular files of a ustar/GNU tar (None when `data` is not one)."""
     if len(data) < 512 or data[257:262] != b"ustar":
         return None
-    members: dict[str, bytes] = {}
+    entries: list[TarEntry] = []
     try:
         with tarfile.open(fileobj=BytesIO(data), mode="r:") as tar:
             for member in tar.getmembers():
                 if member.isfile() and member.size <= _MAX_INFLATED:
                     handle = tar.extractfile(member)
                     if handle is not None:
-                        members[member.name] = handle.read()
+                        entries.append(TarEntry(member.name, member.mode, handle.read()))
     except (tarfile.TarError, EOFError):
         return None
-    return members
+    return entries
 
 
 def decode_linode_user_data(data: str) -> str | None:
@@ -346,59 +352,97 @@ class FirstBootCheck:
     problem: str | None = None
 
 
+#: The form each vendor needs, and why (for the message when the other one is passed).
+FORM_OF: Mapping[str, str] = {DROPLET: "cloud-config", LINODE_INSTANCE: "cloud-config",
+                              LIGHTSAIL_INSTANCE: "launch-script"}
+_WRONG_FORM_WHY: Mapping[str, str] = {
+    "cloud-config": "this vendor's cloud-init needs #cloud-config",
+    "launch-script": "Lightsail runs user data as a shell script after its own, so #cloud-config is ignored"}
+_USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")  # what components/config accepts as an account name
+
+
+def render_as_vendor(resource_type: str, first_boot: firstboot.FirstBoot, form: str | None = None) -> str:
+    """`first_boot` rendered by the project's own renderer exactly as the host component passes it to this
+    vendor (Linode: the metadata encoding of the cloud-config)."""
+    form = form or FORM_OF[resource_type]
+    if form == "launch-script":
+        return firstboot.render_launch_script(first_boot)
+    cloud_config = firstboot.render_cloud_config(first_boot)
+    return firstboot.linode_user_data(cloud_config) if resource_type == LINODE_INSTANCE else cloud_config
+
+
+def _rebuilt(entries: Sequence[TarEntry], admin_user: str) -> firstboot.FirstBoot | None:
+    """The FirstBoot whose bundle holds these files (None when one is not UTF-8 text, as every bundled file is)."""
+    try:
+        files = tuple(firstboot.HostFile("/" + e.name, e.content.decode(), f"{e.mode:04o}") for e in entries)
+    except UnicodeDecodeError:
+        return None
+    return firstboot.FirstBoot(files, admin_user)
+
+
+def _admin_candidates(texts: Sequence[str], entries: Sequence[TarEntry]) -> list[str]:
+    """Who the admin may be: the data names it (cloud-config users) or a bundled file does (sudoers, the
+    provisioning script). Account-name-shaped words, those of the data first; the digest picks the one."""
+    seen: dict[str, None] = {}
+    for value in [*texts, *(e.content.decode(errors="replace") for e in entries)]:
+        for word in _USER_NAME.findall(value):
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def _first_difference(expected: str, actual: str) -> str:
+    """Where two renders part, as a line number (never the content: it may hold a secret)."""
+    for lineno, (want, got) in enumerate(zip(expected.splitlines(), actual.splitlines(), strict=False), 1):
+        if want != got:
+            return f"line {lineno}"
+    return f"the end (line {min(len(expected.splitlines()), len(actual.splitlines())) + 1})"
+
+
 def check_first_boot(resource_type: str, raw: RawFirstBoot) -> FirstBootCheck:
+    """This project's first boot, exactly: the data must equal, byte for byte, what the project's renderer makes
+    of the files it bundles. Anything added around the bundle (an early exit, a runcmd that only names the
+    provisioning script, password login, another gzip member) makes it differ."""
     data = raw.data
+    texts = [data]
     if resource_type == LINODE_INSTANCE:
         decoded = decode_linode_user_data(data)
         if decoded is None:
             return FirstBootCheck(problem=f"{raw.where} is not base64 of (gzipped) cloud-config")
-        data = decoded
-    header = _HEADER.search(data)
-    if header is None:
-        return FirstBootCheck(problem=f"{raw.where} lacks the '# hardened-vps first boot <digest>' header, so it "
-                                      "was not rendered by components/firstboot")
-    form, digest = header["form"], header["digest"]
-    expected = "launch-script" if resource_type == LIGHTSAIL_INSTANCE else "cloud-config"
-    if form != expected:
-        why = ("Lightsail runs user data as a shell script after its own, so #cloud-config is ignored"
-               if resource_type == LIGHTSAIL_INSTANCE else "this vendor's cloud-init needs #cloud-config")
-        return FirstBootCheck(form, digest, problem=f"{raw.where} is the {form} form; {why}")
-    payload, runs = _bundle_and_trigger(form, data)
-    if payload is None:
-        return FirstBootCheck(form, digest, problem=f"{raw.where} carries no {BUNDLE_PATH} bundle")
-    try:
-        bundle = base64.b64decode("".join(payload.split()), validate=True)
-    except (binascii.Error, ValueError):
-        bundle = b""
-    inflated = _inflate(bundle)
-    members = _tar_members(inflated) if inflated else None
-    if members is None:
-        return FirstBootCheck(form, digest, problem=f"the bundle in {raw.where} is not a base64 tar.gz")
-    files = tuple(sorted(members))
-    if PROVISION_SCRIPT.lstrip("/") not in members:
-        return FirstBootCheck(form, digest, files, problem=f"the bundle in {raw.where} lacks {PROVISION_SCRIPT}")
-    if not runs:
-        return FirstBootCheck(form, digest, files, problem=f"{raw.where} never runs {PROVISION_SCRIPT}")
-    return FirstBootCheck(form, digest, files)
-
-
-def _bundle_and_trigger(form: str, data: str) -> tuple[str | None, bool]:
-    """(base64 bundle, whether the provisioning script is run) of a rendered first boot."""
-    if form == "launch-script":
-        match = _HEREDOC.search(data)
-        runs = re.search(r"^exec " + re.escape(PROVISION_SCRIPT) + r"\s*$", data, re.MULTILINE) is not None
-        return (match["payload"] if match else None), runs
-    try:
-        document = yaml.safe_load(data)
-    except yaml.YAMLError:
-        return None, False
-    if not isinstance(document, Mapping):
-        return None, False
-    payload = next((str(f.get("content", "")) for f in document.get("write_files") or []
-                    if isinstance(f, Mapping) and f.get("path") == BUNDLE_PATH), None)
-    runs = any(cmd == PROVISION_SCRIPT or (isinstance(cmd, list) and PROVISION_SCRIPT in cmd)
-               for cmd in document.get("runcmd") or [])
-    return payload, runs
+        texts = [decoded]
+    expander = _Expander()
+    for text_ in texts:
+        expander.textual(raw.where, text_)
+    layers = "\n".join(layer for _, layer in expander.layers)
+    bundles = [entries for _, entries in expander.archives
+               if PROVISION_SCRIPT.lstrip("/") in (e.name for e in entries)]
+    if not bundles:
+        lacking = f"; its bundle lacks {PROVISION_SCRIPT}" if expander.archives else ""
+        return FirstBootCheck(problem=f"{raw.where} carries no first-boot bundle with {PROVISION_SCRIPT}{lacking}, "
+                                      "so it was not rendered by components/firstboot")
+    entries = bundles[0]
+    files = tuple(e.name for e in entries)
+    if _rebuilt(entries, "") is None:
+        return FirstBootCheck(files=files, problem=f"the bundle in {raw.where} holds a file that is not UTF-8 text, "
+                                                   "which components/firstboot never bundles")
+    for admin in _admin_candidates(texts, entries):
+        first_boot = _rebuilt(entries, admin)
+        if first_boot is None or first_boot.digest[:16] not in layers:
+            continue  # the rendered data names its digest; this admin is not the one it was rendered for
+        expected = render_as_vendor(resource_type, first_boot)
+        if data == expected:
+            return FirstBootCheck(FORM_OF[resource_type], first_boot.digest[:16], files)
+        for form in {*FORM_OF.values()} - {FORM_OF[resource_type]}:
+            if data == render_as_vendor(resource_type, first_boot, form):
+                return FirstBootCheck(form, first_boot.digest[:16], files, problem=(
+                    f"{raw.where} is the {form} form; {_WRONG_FORM_WHY[FORM_OF[resource_type]]}"))
+        where = _first_difference(expected if resource_type != LINODE_INSTANCE else
+                                  firstboot.render_cloud_config(first_boot), texts[0])
+        return FirstBootCheck(FORM_OF[resource_type], first_boot.digest[:16], files, problem=(
+            f"{raw.where} differs from a fresh render of the {len(entries)} files it bundles (first at {where} of "
+            f"the {FORM_OF[resource_type]} form), so something around the bundle was added, removed or changed"))
+    return FirstBootCheck(files=files, problem=(
+        f"{raw.where} differs from a fresh render of the {len(entries)} files it bundles (no admin account and "
+        "digest fit them), so it was changed after components/firstboot rendered it"))
 
 
 # --- secrets scan --------------------------------------------------------------------------------------------
@@ -448,6 +492,7 @@ class _Expander:
 
     def __init__(self) -> None:
         self.layers: list[tuple[str, str]] = []
+        self.archives: list[tuple[str, list[TarEntry]]] = []
         self.inflated = 0  # bytes decompressed so far (bomb guard)
 
     def textual(self, where: str, value: str, depth: int = 0) -> None:
@@ -474,10 +519,11 @@ class _Expander:
                 self.inflated += len(inflated)
                 self.binary(f"{where} > gzip", inflated, depth + 1)
             return
-        members = _tar_members(data)
-        if members is not None:
-            for name, content in members.items():
-                self.binary(f"{where} > {name}", content, depth + 1)
+        entries = _tar_entries(data)
+        if entries is not None:
+            self.archives.append((where, entries))
+            for entry in entries:
+                self.binary(f"{where} > {entry.name}", entry.content, depth + 1)
             return
         try:
             decoded = data.decode()

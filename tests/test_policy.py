@@ -24,6 +24,7 @@ from typing import Any
 
 import pulumi
 import pytest
+import yaml
 from packaging.requirements import Requirement
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi_policy import (
@@ -37,6 +38,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, unknown_checking_proxy
 
+from components import firstboot
 from components.config import load_stack_file
 from components.firstboot import (
     HostFile,
@@ -443,10 +445,10 @@ def test_bare_server_is_refused(stacks: dict[str, StackCase], stack: str) -> Non
 
 
 @pytest.mark.parametrize(("stack", "data", "expected"), [
-    ("do-dev", "#cloud-config\npackages: [nginx]\n", "header"),
-    ("lightsail-dev", "#!/bin/bash\napt-get -y install nginx\n", "header"),
+    ("do-dev", "#cloud-config\npackages: [nginx]\n", "no first-boot bundle"),
+    ("lightsail-dev", "#!/bin/bash\napt-get -y install nginx\n", "no first-boot bundle"),
     ("linode-dev", "not base64 at all!", "not base64"),
-    ("linode-dev", base64.b64encode(b"#cloud-config\nruncmd: [[reboot]]\n").decode(), "header"),
+    ("linode-dev", base64.b64encode(b"#cloud-config\nruncmd: [[reboot]]\n").decode(), "no first-boot bundle"),
 ])
 def test_foreign_first_boot_data_is_refused(stacks: dict[str, StackCase], stack: str, data: str,
                                             expected: str) -> None:
@@ -470,6 +472,64 @@ def test_bundle_without_provisioning_script_is_refused(stacks: dict[str, StackCa
     server = stacks["do-dev"].one(hp.DROPLET)
     (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, render_cloud_config(gutted)))
     assert hp.PROVISION_SCRIPT in message and names_resource_and_fix(message, server)
+
+
+def _cloud_config_edited(data: str, edit: Any) -> str:
+    """The rendered cloud-config with its header comment kept and `edit` applied to the document."""
+    header = "".join(line + "\n" for line in data.splitlines() if line.startswith("#"))
+    document = yaml.safe_load(data)
+    edit(document)
+    return header + yaml.safe_dump(document, sort_keys=False, width=100_000)
+
+
+def _weakened(document: dict[str, Any]) -> None:
+    """Password login for root, and a runcmd that only names the provisioning script."""
+    document.update(ssh_pwauth=True, disable_root=False,
+                    chpasswd={"expire": False, "users": [{"name": "root", "type": "hash",
+                                                          "password": "$6$salt$" + "x" * 86}]})
+    document["runcmd"] = [["echo", hp.PROVISION_SCRIPT]]
+
+
+@pytest.mark.parametrize(("stack", "weaken"), [
+    ("lightsail-dev", lambda d: d.replace("\ntar -xzf", "\nexit 0\ntar -xzf", 1)),
+    ("lightsail-dev", lambda d: d.replace("set -euo pipefail\n", "set -euo pipefail\nsleep 1 && exit\n", 1)),
+    ("lightsail-dev", lambda d: d + "passwd -d root\n"),  # after exec: never runs, still not ours
+    ("do-dev", lambda d: _cloud_config_edited(d, _weakened)),
+    (PROD, lambda d: _cloud_config_edited(d, lambda doc: doc.update(ssh_pwauth=True))),
+    ("linode-dev", lambda d: linode_user_data(_cloud_config_edited(hp.decode_linode_user_data(d) or "", _weakened))),
+    # cloud-init reads every member of a gzip stream: a second member appends to the cloud-config
+    ("linode-dev", lambda d: base64.b64encode(base64.b64decode(d) + gzip.compress(b"ssh_pwauth: true\n")).decode()),
+    ("linode-dev", lambda d: d + "\n"),  # not the rendered bytes, even if it decodes the same
+])
+def test_first_boot_data_must_equal_a_fresh_render_of_its_bundle(stacks: dict[str, StackCase], stack: str,
+                                                                 weaken: Any) -> None:
+    """Header, bundle and provisioning script all present, but the data around them does something else."""
+    server = stacks[stack].one(SERVER_OF[stack])
+    raw = hp.raw_first_boot(server.type, server.inputs)
+    assert raw is not None
+    data = weaken(raw.data)
+    assert data != raw.data
+    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+    assert "differs from a fresh render" in message and names_resource_and_fix(message, server)
+
+
+def test_first_boot_check_follows_the_renderer(stacks: dict[str, StackCase], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pack renders with the project's renderer: when it changes (here an outer shell layer around the
+    launch script), data rendered the new way passes and data rendered the old way does not."""
+    server = stacks["lightsail-dev"].one(hp.LIGHTSAIL_INSTANCE)
+    old = server.inputs["userData"]
+    original = firstboot.render_launch_script
+
+    def wrapped(first_boot: firstboot.FirstBoot) -> str:
+        inner = base64.encodebytes(gzip.compress(original(first_boot).encode(), mtime=0)).decode()
+        return f"#!/bin/bash\nbase64 -d <<'OUTER' | gunzip | bash\n{inner}OUTER\n"
+
+    monkeypatch.setattr(firstboot, "render_launch_script", wrapped)
+    spec = load_stack_file(ROOT / "stacks" / "Pulumi.lightsail-dev.yaml")
+    new = firstboot.render_launch_script(describe_first_boot(spec))
+    assert check_resource(hp.first_boot_present, server, _first_boot_props(server, new)) == []
+    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, old))
+    assert "differs from a fresh render" in message
 
 
 # --- first-boot-no-secrets ---------------------------------------------------------------------------------------
@@ -526,7 +586,8 @@ def test_secrets_in_the_cloud_config_itself_are_found(stacks: dict[str, StackCas
              "write_files:\n- path: /root/key.b64\n  encoding: b64\n  content: "
              + base64.b64encode(PRIVATE_KEY.encode()).decode() + "\n")
     data = server.inputs["userData"].replace("\nwrite_files:\n", "\n" + extra, 1)  # before the bundle's entry
-    assert check_resource(hp.first_boot_present, server, _first_boot_props(server, data)) == []
+    (refused,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+    assert "differs from a fresh render" in refused  # and the secrets scan still names what it holds:
     messages = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
     assert any("cloud-config password" in m and "chpasswd.users[0].password" in m for m in messages), messages
     assert any("private key" in m and "base64" in m for m in messages), messages
