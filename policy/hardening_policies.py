@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bz2
 import email
 import ipaddress
+import lzma
 import re
 import tarfile
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -291,14 +293,73 @@ def raw_first_boot(resource_type: str, props: Mapping[str, Any]) -> RawFirstBoot
     return None
 
 
+@dataclass(frozen=True)
+class Unpacked:
+    """Compressed data, decompressed to the end within a budget, or why it could not be."""
+
+    fmt: str
+    data: bytes | None
+    problem: str | None = None
+
+
+# Compression formats by magic number. gzip, xz and bz2 are opened (every member or stream, up to the budget);
+# the others are refused: the scan cannot see inside them.
+_OPENABLE = ((b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bz2"))
+_OPAQUE = ((b"\x28\xb5\x2f\xfd", "zstd"), (b"7z\xbc\xaf\x27\x1c", "7z"), (b"Rar!\x1a\x07", "rar"),
+           (b"PK\x03\x04", "zip"), (b"\x04\x22\x4d\x18", "lz4"))
+
+
+def compression_of(data: bytes) -> str | None:
+    """The compression format `data` starts with (None: none this scan knows)."""
+    for magic, fmt in (*_OPENABLE, *_OPAQUE):
+        if data.startswith(magic) and (fmt != "bz2" or data[3:4] in b"123456789"):
+            return fmt
+    return None
+
+
+def _decompressor(fmt: str) -> Any:
+    if fmt == "gzip":
+        return zlib.decompressobj(zlib.MAX_WBITS | 16)
+    return lzma.LZMADecompressor(lzma.FORMAT_XZ) if fmt == "xz" else bz2.BZ2Decompressor()
+
+
+def unpack(data: bytes, budget: int = _MAX_INFLATED) -> Unpacked:
+    """Decompress every member/stream of gzip, xz or bz2 data (tools read them all: gzip -d, cloud-init),
+    at most `budget` bytes. Over the budget, truncated, corrupt, trailing bytes or an opaque format: a problem,
+    never a silent partial result. Linear in its output."""
+    fmt = compression_of(data)
+    if fmt is None:
+        return Unpacked("", None, "not compressed data")
+    if fmt not in dict((f, m) for m, f in _OPENABLE):
+        return Unpacked(fmt, None, f"{fmt} data the scan cannot open")
+    out = bytearray()
+    rest = data
+    while rest:
+        engine = _decompressor(fmt)
+        try:
+            if fmt == "gzip":
+                out += engine.decompress(rest, max(1, budget - len(out) + 1))
+                pending, done, rest = bool(engine.unconsumed_tail), engine.eof, engine.unused_data
+            else:
+                out += engine.decompress(rest, max(1, budget - len(out) + 1))
+                pending, done, rest = not engine.needs_input and not engine.eof, engine.eof, engine.unused_data
+        except (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError):
+            return Unpacked(fmt, None, f"{fmt} data that does not decompress")
+        if len(out) > budget or pending:
+            return Unpacked(fmt, None, f"{fmt} data over the scan limit ({budget:,} bytes decompressed)")
+        if not done:
+            return Unpacked(fmt, None, f"{fmt} data that does not decompress (truncated)")
+        if rest and compression_of(rest) != fmt:
+            if fmt in ("gzip", "bz2") and not rest.strip(b"\0"):
+                break  # zero padding after the last member: gzip -d and bzip2 -d accept it
+            return Unpacked(fmt, None, f"{fmt} data followed by bytes that are not {fmt}")
+    return Unpacked(fmt, bytes(out))
+
+
 def _inflate(data: bytes) -> bytes | None:
-    """gzip/zlib data, decompressed with a size cap; None when it is not compressed data."""
-    try:
-        inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header
-        out = inflater.decompress(data, _MAX_INFLATED)
-    except zlib.error:
-        return None
-    return out
+    """gzip data decompressed to the end, or None (not gzip, over the limit, corrupt)."""
+    result = unpack(data) if compression_of(data) == "gzip" else None
+    return result.data if result else None
 
 
 @dataclass(frozen=True)
@@ -446,32 +507,49 @@ def check_first_boot(resource_type: str, raw: RawFirstBoot) -> FirstBootCheck:
 
 
 # --- secrets scan --------------------------------------------------------------------------------------------
+# Every regex here runs in time linear in its input: quantifiers sit between fixed anchors (a keyword, "://",
+# a prefix) or are possessive, so no input makes one backtrack over what it already read.
 @dataclass(frozen=True)
 class SecretPattern:
     what: str
     regex: re.Pattern[str]
+    accept: Callable[[str], bool] | None = None  # a further test of the matched text
+
+    def found_in(self, line: str) -> bool:
+        if self.accept is None:
+            return self.regex.search(line) is not None
+        return any(self.accept(m.group(0)) for m in self.regex.finditer(line))
+
+
+def _looks_like_aws_secret(token: str) -> bool:
+    """40 base64 characters mixing upper and lower case with a digit, + or /: the shape of an AWS secret access
+    key (30 random bytes). Hex (a SHA-1, a git commit) and words are not."""
+    return (any(c.islower() for c in token) and any(c.isupper() for c in token)
+            and any(c.isdigit() or c in "+/" for c in token))
 
 
 SECRET_PATTERNS: tuple[SecretPattern, ...] = (
-    SecretPattern("private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")),
+    SecretPattern("private key", re.compile(
+        r"-{4,5} ?BEGIN (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY|PuTTY-User-Key-File-\d{1,2}:|AGE-SECRET-KEY-1")),
     SecretPattern("DigitalOcean API token", re.compile(r"\bdo[opr]_v1_[a-f0-9]{64}\b")),
-    SecretPattern("GitHub token", re.compile(r"\b(?:gh[opsur]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")),
-    SecretPattern("GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
+    SecretPattern("GitHub token", re.compile(r"\b(?:gh[opsur]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22})")),
+    SecretPattern("GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20}")),
     SecretPattern("AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    SecretPattern("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    SecretPattern("Stripe live key", re.compile(r"\b[rs]k_live_[A-Za-z0-9]{16,}")),
+    SecretPattern("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10}")),
+    SecretPattern("Stripe live key", re.compile(r"\b[rs]k_live_[A-Za-z0-9]{16}")),
     SecretPattern("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
-    SecretPattern("bearer/basic credential", re.compile(r"(?i)\bauthorization\s*[:=]\s*[\"']?(?:bearer|basic|token)\s+"
-                                                       r"[A-Za-z0-9._~+/=-]{8,}")),
-    SecretPattern("password in a URL", re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:[^/\s@'\"]+@[^\s/]")),
-    SecretPattern("cloud-config password", re.compile(r"^\s*(?:-\s+)?(?:password|plain_text_passwd)\s*:\s*[^\s#]",
-                                                      re.MULTILINE)),
+    SecretPattern("bearer/basic credential", re.compile(r"(?i)\bauthorization\s*+[:=]\s*+[\"']?(?:bearer|basic|token)"
+                                                       r"\s++[A-Za-z0-9._~+/=-]{8}")),
+    SecretPattern("password in a URL", re.compile(r"://[^/\s:@'\"]++:[^/\s@'\"]++@[^\s/]")),
+    SecretPattern("cloud-config password", re.compile(r"^\s*+(?:-\s+)?(?:password|plain_text_passwd)\s*+:\s*+[^\s#]")),
     # KEY=value / key: value with a credential-like name and a literal value (not $VAR, {{ x }}, a path, ...).
     SecretPattern("credential assignment", re.compile(
-        r"(?i)\b(?:[a-z0-9]+[_.-])*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key"
-        r"|secret[_-]?key|private[_-]?key|client[_-]?secret)\b[\"']?\s*[:=]\s*[\"']?"
-        r"(?![$%<{/@]|\(|true\b|false\b|none\b|null\b|yes\b|no\b)[^\s\"'#;,]{8,}"
-        r"(?=[\"']?\s*(?:$|[#;&|)]))")),  # the value ends the statement: "password: possession of ..." is prose
+        r"(?i)(?<![a-z0-9])(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key"
+        r"|secret[_-]?key|private[_-]?key|client[_-]?secret)\b[\"']?\s*+[:=]\s*+[\"']?"
+        r"(?![$%<{/@]|\(|true\b|false\b|none\b|null\b|yes\b|no\b)[^\s\"'#;,]{8,}+"
+        r"(?=[\"']?\s*+(?:$|[#;&|)]))")),  # the value ends the statement: "password: possession of ..." is prose
+    SecretPattern("AWS secret access key", re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])"),
+                  _looks_like_aws_secret),
 )
 
 
@@ -479,24 +557,52 @@ SECRET_PATTERNS: tuple[SecretPattern, ...] = (
 class SecretFinding:
     what: str
     where: str  # layer path, e.g. "userData > base64 > gzip > etc/hvps/app.env:3"
+    unreadable: bool = False  # data the scan could not read to the end: refused, it may hide a secret
 
     def __str__(self) -> str:
         return f"{self.what} at {self.where}"
 
 
-class _Expander:
-    """Walks every layer of first-boot data: text, base64 runs, gzip, tar members, MIME parts."""
+_URLSAFE = str.maketrans("-_", "+/")
 
-    _B64_LINE = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
-    _B64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/]{40,}={0,2}(?![A-Za-z0-9+/=_-])")
+
+def b64decode_any(run: str) -> bytes | None:
+    """Standard or URL-safe base64, padded or not (None when it is neither)."""
+    run = run.translate(_URLSAFE).rstrip("=")
+    if len(run) % 4 == 1:
+        return None
+    try:
+        return base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _printable_share(value: str) -> float:
+    return len(_NOT_PRINTABLE.sub("", value)) / len(value) if value else 1.0
+
+
+_NOT_PRINTABLE = re.compile(r"[^\t\n\r\x20-\x7e\u00a0-\uffff]")
+
+
+class _Expander:
+    """Walks every layer of first-boot data: text, base64 (wrapped at any width, URL-safe), hex, gzip/xz/bz2,
+    tar members, MIME parts, cloud-config strings. What it cannot read to the end is recorded, not skipped."""
+
+    _B64_LINE = re.compile(r"[A-Za-z0-9+/_-]++={0,2}")
+    _HEX_LINE = re.compile(r"(?:[0-9A-Fa-f]{2})++")
+    _B64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{40,}+={0,2}+(?![A-Za-z0-9+/=_-])")
+    _HEX_TOKEN = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){16,}+(?![0-9A-Fa-f])")
+    _HEX_ESCAPES = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){8,}+")
 
     def __init__(self) -> None:
         self.layers: list[tuple[str, str]] = []
         self.archives: list[tuple[str, list[TarEntry]]] = []
+        self.unreadable: list[tuple[str, str]] = []  # (what, where)
         self.inflated = 0  # bytes decompressed so far (bomb guard)
 
     def textual(self, where: str, value: str, depth: int = 0) -> None:
         if depth > _MAX_DEPTH:
+            self.unreadable.append((f"data encoded more than {_MAX_DEPTH} layers deep", where))
             return
         if value.lstrip().lower().startswith(("content-type: multipart", "mime-version:")):
             for i, part in enumerate(email.message_from_string(value).walk()):  # the parts, transfer-decoded
@@ -505,60 +611,118 @@ class _Expander:
                     self.binary(f"{where} > part {i}", payload, depth + 1)
             return
         self.layers.append((where, value))
-        for lines in self._base64_runs(value):
-            decoded = self._decode_run(lines)
-            if decoded is not None:
-                self.binary(f"{where} > base64", decoded, depth + 1, only_if_meaningful=True)
+        for kind, decoded in self._encoded_runs(value):
+            self.binary(f"{where} > {kind}", decoded, depth + 1, only_if_meaningful=True)
+        if value.startswith("#cloud-config"):
+            for scalar in _yaml_strings(_yaml_document(value)):
+                if scalar not in value:  # escaped or folded in the text: scan it as YAML reads it
+                    self.textual(f"{where} > yaml string", scalar, depth + 1)
 
     def binary(self, where: str, data: bytes, depth: int, only_if_meaningful: bool = False) -> None:
-        if depth > _MAX_DEPTH or not data:
+        """Decompress, unpack or read `data` as text. With `only_if_meaningful` (a guess that some text was an
+        encoding) bytes that are neither compressed, an archive nor text are dropped: a public key blob, a hash."""
+        if not data:
             return
-        if data[:2] == b"\x1f\x8b":
-            inflated = _inflate(data) if self.inflated < _MAX_INFLATED_TOTAL else None
-            if inflated is not None:
-                self.inflated += len(inflated)
-                self.binary(f"{where} > gzip", inflated, depth + 1)
+        fmt = compression_of(data)
+        entries = None if fmt else _tar_entries(data)
+        decoded = None
+        if fmt is None and entries is None:
+            try:
+                decoded = data.decode()
+            except UnicodeDecodeError:
+                if only_if_meaningful:
+                    return
+                decoded = data.decode("latin-1")  # a binary file: its ASCII strings are still scanned
+            if only_if_meaningful and _printable_share(decoded) < 0.95:
+                return
+        if depth > _MAX_DEPTH:
+            self.unreadable.append((f"data encoded more than {_MAX_DEPTH} layers deep", where))
             return
-        entries = _tar_entries(data)
-        if entries is not None:
+        if fmt is not None:
+            budget = max(0, min(_MAX_INFLATED, _MAX_INFLATED_TOTAL - self.inflated))
+            result = unpack(data, budget)
+            if result.data is None:
+                self.unreadable.append((result.problem or f"{fmt} data", f"{where} > {fmt}"))
+                return
+            self.inflated += len(result.data)
+            self.binary(f"{where} > {fmt}", result.data, depth + 1)
+        elif entries is not None:
             self.archives.append((where, entries))
             for entry in entries:
                 self.binary(f"{where} > {entry.name}", entry.content, depth + 1)
-            return
-        try:
-            decoded = data.decode()
-        except UnicodeDecodeError:
-            return
-        printable = sum(c.isprintable() or c in "\n\r\t" for c in decoded)
-        if only_if_meaningful and printable < 0.95 * len(decoded):
-            return  # binary that happened to be valid UTF-8, e.g. a public key blob
-        self.textual(where, decoded, depth + 1)
+        elif decoded is not None:
+            self.textual(where, decoded, depth + 1)
 
-    def _base64_runs(self, value: str) -> Iterator[list[str]]:
-        """Runs of base64: blocks of whole lines (a heredoc, a wrapped PEM-like body) and long inline tokens."""
+    def _encoded_runs(self, value: str) -> Iterator[tuple[str, bytes]]:
+        """Base64 and hex in `value`: blocks of whole lines (a heredoc, a body wrapped at any width), long
+        inline tokens and \\xNN escapes. Each character is read a bounded number of times."""
         block: list[str] = []
-        for line in value.splitlines():
+        for line in [*value.splitlines(), ""]:
             stripped = line.strip()
-            if self._B64_LINE.fullmatch(stripped):
+            if stripped and self._B64_LINE.fullmatch(stripped):
                 block.append(stripped)
                 continue
             if block:
-                yield block
+                yield from self._decode_block(block)
                 block = []
-            yield from ([m.group(0)] for m in self._B64_TOKEN.finditer(line))
-        if block:
-            yield block
+            for match in self._B64_TOKEN.finditer(line):
+                decoded = b64decode_any(match.group(0))
+                if decoded is not None:
+                    yield "base64", decoded
+            for match in self._HEX_TOKEN.finditer(line):
+                yield "hex", bytes.fromhex(match.group(0))
+            for match in self._HEX_ESCAPES.finditer(line):
+                yield "hex", bytes.fromhex(match.group(0).replace("\\x", ""))
 
     @staticmethod
-    def _decode_run(lines: list[str]) -> bytes | None:
-        """Decode a run; a word-like line glued to either end of a block is dropped and the rest retried."""
-        n = len(lines)
-        for first, last in [(0, n), *([(1, n), (0, n - 1), (1, n - 1)] if n >= 3 else [])]:
-            try:
-                return base64.b64decode("".join(lines[first:last]), validate=True)
-            except (binascii.Error, ValueError):
+    def _wrapped_runs(lines: list[str]) -> Iterator[list[str]]:
+        """Split a block of base64-alphabet lines where wrapping breaks: a wrapped body has lines of one width and
+        a last one no longer. So a word glued to either end ("fi", a heredoc's EOF marker) is a run of its own."""
+        run: list[str] = []
+        for line in lines:
+            if run and (len(line) > len(run[0]) or len(run[-1]) < len(run[0])):
+                yield run
+                run = []
+            run.append(line)
+        if run:
+            yield run
+
+    def _decode_block(self, lines: list[str]) -> Iterator[tuple[str, bytes]]:
+        """Base64 (or all-hex) runs of a block of lines; a run that does not decode is retried without its first
+        or last line."""
+        for run in self._wrapped_runs(lines):
+            if sum(map(len, run)) < 16:
                 continue
+            n = len(run)
+            variants = [(0, n), *([(0, n - 1), (1, n)] if n >= 2 else [])]
+            joined = next((j for j in ("".join(run[a:b]) for a, b in variants) if self._HEX_LINE.fullmatch(j)), None)
+            if joined is not None and len(joined) >= 32:
+                yield "hex", bytes.fromhex(joined)  # and as base64 too: hex digits are base64 characters
+            decoded = next((d for d in (b64decode_any("".join(run[a:b])) for a, b in variants) if d is not None), None)
+            if decoded is not None:
+                yield "base64", decoded
+
+
+def _yaml_document(value: str) -> Any:
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
         return None
+
+
+def _yaml_strings(node: Any) -> Iterator[str]:
+    """Every string scalar of a parsed YAML document (keys and values; bytes of !!binary as latin-1)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, bytes):
+            yield item.decode("latin-1")
+        elif isinstance(item, Mapping):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            stack += item
 
 
 def cloud_config_passwords(document: Any) -> list[str]:
@@ -582,29 +746,30 @@ def cloud_config_passwords(document: Any) -> list[str]:
 
 
 def find_secrets(raw: RawFirstBoot) -> list[SecretFinding]:
-    """Every plaintext secret in first-boot data, looking inside every encoded layer. Values are never kept."""
+    """Every plaintext secret in first-boot data, looking inside every encoded layer, and every part the scan
+    could not read to the end (fail closed). Values are never kept."""
     expander = _Expander()
     expander.textual(raw.where, raw.data)
     findings: list[SecretFinding] = []
     seen: set[tuple[str, str]] = set()
 
-    def add(what: str, where: str) -> None:
+    def add(what: str, where: str, unreadable: bool = False) -> None:
         if (what, where) not in seen:
             seen.add((what, where))
-            findings.append(SecretFinding(what, where))
+            findings.append(SecretFinding(what, where, unreadable))
 
     for where, layer in expander.layers:
         for lineno, line in enumerate(layer.splitlines(), 1):
-            hit = next((p for p in SECRET_PATTERNS if p.regex.search(line)), None)  # most specific first
+            if len(line) < 8:
+                continue  # shorter than anything a pattern matches
+            hit = next((p for p in SECRET_PATTERNS if p.found_in(line)), None)  # most specific first
             if hit is not None:
                 add(hit.what, f"{where}:{lineno}")
         if layer.startswith("#cloud-config"):
-            try:
-                document = yaml.safe_load(layer)
-            except yaml.YAMLError:
-                document = None
-            for key in cloud_config_passwords(document):
+            for key in cloud_config_passwords(_yaml_document(layer)):
                 add("cloud-config password", f"{where} ({key})")
+    for what, where in expander.unreadable:
+        add(what, where, unreadable=True)
     return findings
 
 
@@ -679,6 +844,12 @@ def _validate_no_secrets(args: ResourceValidationArgs, report: ReportViolation) 
     if raw is None:
         return
     for finding in find_secrets(raw):
+        if finding.unreadable:
+            report(f"{describe(args.resource_type, args.name)}: first-boot data holds {finding}, which the secrets "
+                   "scan cannot read to the end, so it may hide a private key or token (refused: the scan fails "
+                   "closed). Fix: bundle plain files only, as components/firstboot renders them; deliver large or "
+                   "pre-compressed content after boot over SSH.", None)
+            continue
         report(f"{describe(args.resource_type, args.name)}: first-boot data holds a plaintext {finding} (value not "
                "shown). User data is readable from the vendor's metadata service and control panel and is stored "
                f"unencrypted in the Pulumi state. Fix: remove it from the first-boot templates and settings; put app "

@@ -9,10 +9,13 @@ unknown-checking proxy, and the URN, `protect`, parent and property dependencies
 from __future__ import annotations
 
 import base64
+import bz2
 import copy
 import gzip
 import json
+import lzma
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -609,6 +612,71 @@ def test_multipart_user_data_parts_are_scanned(stacks: dict[str, StackCase]) -> 
     data = base64.b64encode(gzip.compress(message.as_string().encode())).decode()
     (finding,) = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
     assert "DigitalOcean API token" in finding and "part 1" in finding and DO_TOKEN not in finding
+
+
+# Encodings a secret may be hidden in. The scan decodes each of them, or refuses what it cannot read.
+def _wrap(value: str, width: int) -> str:
+    return "".join(value[i:i + width] + "\n" for i in range(0, len(value), width))
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+KEY_BYTES = (PRIVATE_KEY + "# ~~~>>>???\n").encode()  # the comment puts + and / in its base64
+PPK = ("PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: test\nPublic-Lines: 2\n"
+       "AAAAC3NzaC1lZDI1NTE5AAAAIFQ+WcI53fHeIf/+stPF+ivnechQ5PAbCTitw6VKY85w\nPrivate-Lines: 1\n"
+       "AAAAIGmNb4yPyJ6gYmyVJ9Yh3aIxe3K5xLd3x8zDdNfj8ZAx\n")
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYZ7EXAMPLEZ"  # the shape of an AWS secret access key (40 chars)
+
+
+@pytest.mark.parametrize(("content", "what", "layer"), [
+    pytest.param(_wrap(_b64(KEY_BYTES), 12), "private key", "base64", id="base64-wrapped-at-12"),
+    pytest.param(_wrap(_b64(KEY_BYTES), 4), "private key", "base64", id="base64-wrapped-at-4"),
+    pytest.param(_b64(lzma.compress(KEY_BYTES)), "private key", "xz", id="xz"),
+    pytest.param(_b64(bz2.compress(KEY_BYTES)), "private key", "bz2", id="bz2"),
+    pytest.param(base64.urlsafe_b64encode(KEY_BYTES).decode().rstrip("="), "private key", "base64",
+                 id="urlsafe-base64-unpadded"),
+    pytest.param(KEY_BYTES.hex(), "private key", "hex", id="hex"),
+    pytest.param(_wrap(KEY_BYTES.hex(), 60), "private key", "hex", id="hex-wrapped"),
+    pytest.param("printf '" + "".join(f"\\x{b:02x}" for b in KEY_BYTES) + "'\n", "private key", "hex",
+                 id="hex-escapes"),
+    pytest.param(PPK, "private key", "app.env:1", id="putty-ppk"),
+    pytest.param(f"{AWS_KEY_ID}\n{AWS_SECRET}\n", "AWS secret access key", "app.env:2", id="aws-pair"),
+    pytest.param(f"creds {AWS_SECRET} here\n", "AWS secret access key", "app.env:1", id="aws-secret-alone"),
+    pytest.param(_b64(gzip.compress(b"x" * 100) + gzip.compress(KEY_BYTES)), "private key", "gzip",
+                 id="second-gzip-member"),
+    pytest.param(_b64(gzip.compress(b"\0" * (16 * 1024 * 1024 + 1) + KEY_BYTES)), "over the", "gzip",
+                 id="past-the-inflate-limit"),
+    pytest.param(_b64(gzip.compress(KEY_BYTES)[:-12]), "does not decompress", "gzip", id="truncated-gzip"),
+    pytest.param(_b64(bz2.compress(KEY_BYTES)[:-8]), "does not decompress", "bz2", id="truncated-bz2"),
+    pytest.param(_b64(b"\x28\xb5\x2f\xfd" + bytes(range(64))), "cannot open", "zstd", id="zstd"),
+])
+def test_hidden_secrets_are_found_or_refused(stacks: dict[str, StackCase], content: str, what: str,
+                                            layer: str) -> None:
+    """Fail closed: a secret in any of these encodings is found; data the scan cannot read is a violation."""
+    server = stacks["do-dev"].one(hp.DROPLET)
+    data = _rendered_with("do-dev", HostFile("/etc/hvps/app.env", content, "0600"))
+    messages = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
+    assert any(what in m and layer in m and "etc/hvps/app.env" in m for m in messages), messages
+    assert all(names_resource_and_fix(m, server) for m in messages)
+
+
+@pytest.mark.parametrize("line", [
+    pytest.param("a." * 32768, id="a-dot"), pytest.param("a" * 65536, id="one-base64-token"),
+    pytest.param("a\n" * 32768, id="base64-block-of-short-lines"), pytest.param("0a" * 32768, id="hex"),
+    pytest.param("password=" * 7282, id="assignments"), pytest.param("x://a:" * 10922, id="urls"),
+    pytest.param("-----BEGIN " * 5958, id="pem-headers"), pytest.param("Authorization: Bearer " * 2978, id="auth"),
+    pytest.param("AKIA" * 16384, id="aws-ids"), pytest.param("\\x41" * 16384, id="hex-escapes"),
+    pytest.param("a_-" * 21845, id="urlsafe"), pytest.param("a=" * 32768, id="padding"),
+])
+def test_secret_scan_is_linear_on_adversarial_input(line: str) -> None:
+    """64 KiB crafted to make a backtracking regex or a retrying decoder go quadratic is scanned in well under
+    a second (the quadratic scan took 10 s on a quarter of this)."""
+    raw = hp.RawFirstBoot(line, "userData")
+    started = time.perf_counter()
+    hp.find_secrets(raw)
+    assert time.perf_counter() - started < 0.5
 
 
 def test_clean_first_boot_has_no_findings_in_any_layer(stacks: dict[str, StackCase]) -> None:
