@@ -10,8 +10,13 @@ reads. A policy config `{"<policy>": {"production": true}}` (`--policy-pack-conf
 rules on whatever the stack says; it cannot turn them off.
 
 Resources are matched by type token; properties use the engine's camelCase names. Resource policies see a
-resource's inputs before it is created; the stack policy sees the planned outputs and the property
+resource's inputs before it is created; the stack policies see the planned outputs and the property
 dependencies, which name the server a firewall points at even while its id is still unknown in a preview.
+
+The pack judges effect, not spelling: SSH exposure by the public address space the CIDRs cover, first-boot data
+by byte-for-byte equality with the project's own render of the files it bundles (components/firstboot, called,
+not copied, so the check follows the renderer), resource types against the allowlist of what the product
+builds, and the secrets scan fails closed on anything it cannot read to the end.
 """
 
 from __future__ import annotations
@@ -324,7 +329,8 @@ def _decompressor(fmt: str) -> Any:
 
 
 def unpack(data: bytes, budget: int = _MAX_INFLATED) -> Unpacked:
-    """Decompress every member/stream of gzip, xz or bz2 data (tools read them all: gzip -d, cloud-init),
+    """Decompress every member/stream of gzip, xz or bz2 data (tools read them all: gzip -d, and cloud-init,
+    whose util.decomp_gzip reads user data through gzip.GzipFile, which joins every member),
     at most `budget` bytes. Over the budget, truncated, corrupt, trailing bytes or an opaque format: a problem,
     never a silent partial result. Linear in its output."""
     fmt = compression_of(data)

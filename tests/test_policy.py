@@ -817,13 +817,15 @@ def test_compute_the_product_does_not_build_is_refused(stacks: dict[str, StackCa
 
 def _every_option(vendor: str, region: str) -> dict[str, str]:
     return full_config(vendor=vendor, region=region, domain="app.example.com", acmeEmail="ops@example.com",
-                       backups=True, production=True, protect=True, appSource="examples/flask-app")
+                       backups=True, production=True, protect=True, appSource="examples/flask-app",
+                       adminUser="ops-admin_2")
 
 
 @pytest.mark.parametrize(("vendor", "region"), [("digitalocean", "fra1"), ("linode", "eu-central"),
                                                 ("lightsail", "us-east-1")])
 def test_every_type_the_product_builds_is_allowed(vendor: str, region: str) -> None:
-    """With every option that adds resources on (DNS, app releases), the product's types all pass."""
+    """With every option that adds resources on (DNS, app releases), the product's types all pass; so does its
+    first boot, rendered for an admin account other than the default."""
     config = _every_option(vendor, region)
     if vendor == "lightsail":
         config["aws:region"] = region
@@ -833,3 +835,6 @@ def test_every_type_the_product_builds_is_allowed(vendor: str, region: str) -> N
     assert any(t in hp.SERVER_VENDORS for t in types) and any("dns" in t.lower() or "domain" in t.lower()
                                                               for t in types), types
     assert [t for t in types if hp.type_not_allowed(t)] == []
+    (server,) = [r for r in run.resources if r.type in hp.SERVER_VENDORS]
+    raw = hp.raw_first_boot(server.type, server.inputs)
+    assert raw is not None and hp.check_first_boot(server.type, raw).problem is None and hp.find_secrets(raw) == []
