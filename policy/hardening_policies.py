@@ -228,6 +228,7 @@ _NOT_INTERNET_V4 = tuple(ipaddress.IPv4Network(n) for n in (
     "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4",
     "240.0.0.0/4"))
 _INTERNET_V6 = ipaddress.IPv6Network("2000::/3")
+_V4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")  # IPv4 addresses written as IPv6: counted as the IPv4 they are
 PUBLIC_V4 = 2**32 - sum(n.num_addresses for n in _NOT_INTERNET_V4)
 PUBLIC_V6 = _INTERNET_V6.num_addresses
 #: "Restricted" SSH admits at most a /8 of the public IPv4 space and a /32 of the public IPv6 space: more is
@@ -253,6 +254,8 @@ def public_addresses(sources: Sequence[str]) -> dict[int, int]:
             net = ipaddress.ip_network(source.strip(), strict=False)
         except ValueError:
             continue
+        if isinstance(net, ipaddress.IPv6Network) and net.prefixlen >= 96 and net.subnet_of(_V4_MAPPED):
+            net = ipaddress.IPv4Network((int(net.network_address) & 0xFFFFFFFF, net.prefixlen - 96))  # ::ffff:a.b.c.d
         nets[net.version].append(net)
     v4 = sum(n.num_addresses - sum(_overlap(n, b) for b in _NOT_INTERNET_V4)
              for n in ipaddress.collapse_addresses(nets[4]))

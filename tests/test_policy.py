@@ -753,6 +753,7 @@ def test_disabled_linode_firewall_is_refused(stacks: dict[str, StackCase]) -> No
     ["1.0.0.0/8", "2.0.0.0/8"],  # two /8s: more than a /8 of IPv4
     ["2001:db8:1234::/48", "2600::/16"],  # a /16 of IPv6
     [f"{n}.0.0.0/9" for n in range(1, 40)],  # many narrow-looking rules, wide together
+    ["::ffff:0.0.0.0/97", "::ffff:128.0.0.0/97"],  # all of IPv4, written as IPv4-mapped IPv6
 ])
 def test_production_ssh_judged_by_address_space(stacks: dict[str, StackCase], sources: list[str]) -> None:
     case = stacks[PROD]
