@@ -10,20 +10,27 @@ reads. A policy config `{"<policy>": {"production": true}}` (`--policy-pack-conf
 rules on whatever the stack says; it cannot turn them off.
 
 Resources are matched by type token; properties use the engine's camelCase names. Resource policies see a
-resource's inputs before it is created; the stack policy sees the planned outputs and the property
+resource's inputs before it is created; the stack policies see the planned outputs and the property
 dependencies, which name the server a firewall points at even while its id is still unknown in a preview.
+
+The pack judges effect, not spelling: SSH exposure by the public address space the CIDRs cover, first-boot data
+by byte-for-byte equality with the project's own render of the files it bundles (components/firstboot, called,
+not copied, so the check follows the renderer), resource types against the allowlist of what the product
+builds, and the secrets scan fails closed on anything it cannot read to the end.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import bz2
 import email
 import ipaddress
+import lzma
 import re
 import tarfile
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -43,9 +50,9 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from components import catalog
+from components import catalog, firstboot
 from components.config import PROJECT
-from components.firstboot import BUNDLE_PATH, PROVISION_SCRIPT
+from components.firstboot import PROVISION_SCRIPT
 
 PACK_NAME = "hardened-vps-guardrails"
 PACK_DESCRIPTION = ("Refuses changes that weaken a hardened-vps host: firewall, open ports, SSH exposure, "
@@ -180,6 +187,9 @@ def inbound_openings(resource_type: str, props: Mapping[str, Any]) -> list[Openi
             ports = None if proto == "icmp" else _port_span(text(rule.get("portRange")))
             out.append(Opening(proto, ports, tuple(addresses), f"inboundRules[{i}]"))
     elif resource_type == LINODE_FIREWALL:
+        if plain(props.get("disabled")) is True:
+            out.append(Opening("all", ALL_PORTS, ("0.0.0.0/0", "::/0"),
+                               "disabled: true (Linode enforces none of its rules: admits everything)"))
         policy = text(props.get("inboundPolicy")).upper()
         if policy != "DROP":
             out.append(Opening("all", ALL_PORTS, ("0.0.0.0/0", "::/0"),
@@ -210,27 +220,62 @@ def inbound_openings(resource_type: str, props: Mapping[str, Any]) -> list[Openi
     return out
 
 
-def whole_internet(sources: Sequence[str]) -> list[str]:
-    """The address families (as 0.0.0.0/0, ::/0) that `sources` cover entirely, split ranges included."""
+# Address space no packet from the internet comes from (RFC 6890 special-purpose blocks: this network,
+# private, shared, loopback, link-local, documentation, benchmarking, multicast, reserved). SSH admitted from
+# there exposes nothing; every other IPv4 address counts. IPv6: only global unicast (2000::/3) is routed.
+_NOT_INTERNET_V4 = tuple(ipaddress.IPv4Network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
+    "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4",
+    "240.0.0.0/4"))
+_INTERNET_V6 = ipaddress.IPv6Network("2000::/3")
+_V4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")  # IPv4 addresses written as IPv6: counted as the IPv4 they are
+PUBLIC_V4 = 2**32 - sum(n.num_addresses for n in _NOT_INTERNET_V4)
+PUBLIC_V6 = _INTERNET_V6.num_addresses
+#: "Restricted" SSH admits at most a /8 of the public IPv4 space and a /32 of the public IPv6 space: more is
+#: a large part of the internet (a /8 is 1/224 of it), however the CIDRs are spelled or split.
+MAX_SSH_V4 = 2**(32 - 8)
+MAX_SSH_V6 = 2**(128 - 32)
+SSH_LIMIT = "more than a /8 of IPv4 or a /32 of IPv6 is not restricted"
+
+
+def _overlap(net: Any, block: Any) -> int:
+    """Addresses two CIDRs share: one holds the other or they are disjoint."""
+    if net.subnet_of(block):
+        return int(net.num_addresses)
+    return int(block.num_addresses) if block.subnet_of(net) else 0
+
+
+def public_addresses(sources: Sequence[str]) -> dict[int, int]:
+    """How many public (internet-routed) addresses `sources` admit, per IP version, overlaps counted once.
+    Non-CIDR sources (tags, droplet ids, aliases) admit none; so does a source that is not an address."""
     nets: dict[int, list[Any]] = {4: [], 6: []}
     for source in sources:
         try:
             net = ipaddress.ip_network(source.strip(), strict=False)
         except ValueError:
-            continue  # tags, droplet ids, aliases: never the internet
+            continue
+        if isinstance(net, ipaddress.IPv6Network) and net.prefixlen >= 96 and net.subnet_of(_V4_MAPPED):
+            net = ipaddress.IPv4Network((int(net.network_address) & 0xFFFFFFFF, net.prefixlen - 96))  # ::ffff:a.b.c.d
         nets[net.version].append(net)
-    covered = []
-    for version, anywhere in ((4, "0.0.0.0/0"), (6, "::/0")):
-        if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(nets[version])):
-            covered.append(anywhere)
-    return covered
+    v4 = sum(n.num_addresses - sum(_overlap(n, b) for b in _NOT_INTERNET_V4)
+             for n in ipaddress.collapse_addresses(nets[4]))
+    v6 = sum(_overlap(n, _INTERNET_V6) for n in ipaddress.collapse_addresses(nets[6]))
+    return {4: int(v4), 6: int(v6)}
+
+
+def wide_exposure(sources: Sequence[str]) -> list[str]:
+    """The IP versions `sources` open too widely, described ('0.0.0.0/0' when all of that internet)."""
+    counts = public_addresses(sources)
+    out = []
+    for version, limit, total, anywhere in ((4, MAX_SSH_V4, PUBLIC_V4, "0.0.0.0/0"),
+                                            (6, MAX_SSH_V6, PUBLIC_V6, "::/0")):
+        if counts[version] > limit:
+            share = counts[version] / total
+            out.append(anywhere if counts[version] >= total else f"{share:.2%} of the public IPv{version} internet")
+    return out
 
 
 # --- first-boot data -----------------------------------------------------------------------------------------
-_HEADER = re.compile(r"^# hardened-vps first boot (?P<digest>[0-9a-f]{16}), (?P<form>cloud-config|launch-script) form",
-                     re.MULTILINE)
-_HEREDOC = re.compile(r"base64 -d >" + re.escape(BUNDLE_PATH) + r" <<'HVPS_EOF'\n(?P<payload>.*?)\nHVPS_EOF\n",
-                      re.DOTALL)
 _MAX_INFLATED = 16 * 1024 * 1024  # per decompression: user data is at most 64 KiB, so this is only a bomb guard
 _MAX_INFLATED_TOTAL = 4 * _MAX_INFLATED
 _MAX_DEPTH = 8
@@ -256,30 +301,100 @@ def raw_first_boot(resource_type: str, props: Mapping[str, Any]) -> RawFirstBoot
     return None
 
 
+@dataclass(frozen=True)
+class Unpacked:
+    """Compressed data, decompressed to the end within a budget, or why it could not be."""
+
+    fmt: str
+    data: bytes | None
+    problem: str | None = None
+
+
+# Compression formats by magic number. gzip, xz and bz2 are opened (every member or stream, up to the budget);
+# the others are refused: the scan cannot see inside them.
+_OPENABLE = ((b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bz2"))
+_OPAQUE = ((b"\x28\xb5\x2f\xfd", "zstd"), (b"7z\xbc\xaf\x27\x1c", "7z"), (b"Rar!\x1a\x07", "rar"),
+           (b"PK\x03\x04", "zip"), (b"\x04\x22\x4d\x18", "lz4"))
+
+
+def compression_of(data: bytes) -> str | None:
+    """The compression format `data` starts with (None: none this scan knows)."""
+    for magic, fmt in (*_OPENABLE, *_OPAQUE):
+        if data.startswith(magic) and (fmt != "bz2" or data[3:4] in b"123456789"):
+            return fmt
+    return None
+
+
+def _decompressor(fmt: str) -> Any:
+    if fmt == "gzip":
+        return zlib.decompressobj(zlib.MAX_WBITS | 16)
+    return lzma.LZMADecompressor(lzma.FORMAT_XZ) if fmt == "xz" else bz2.BZ2Decompressor()
+
+
+def unpack(data: bytes, budget: int = _MAX_INFLATED) -> Unpacked:
+    """Decompress every member/stream of gzip, xz or bz2 data (tools read them all: gzip -d, and cloud-init,
+    whose util.decomp_gzip reads user data through gzip.GzipFile, which joins every member),
+    at most `budget` bytes. Over the budget, truncated, corrupt, trailing bytes or an opaque format: a problem,
+    never a silent partial result. Linear in its output."""
+    fmt = compression_of(data)
+    if fmt is None:
+        return Unpacked("", None, "not compressed data")
+    if fmt not in dict((f, m) for m, f in _OPENABLE):
+        return Unpacked(fmt, None, f"{fmt} data the scan cannot open")
+    out = bytearray()
+    rest = data
+    while rest:
+        engine = _decompressor(fmt)
+        try:
+            if fmt == "gzip":
+                out += engine.decompress(rest, max(1, budget - len(out) + 1))
+                pending, done, rest = bool(engine.unconsumed_tail), engine.eof, engine.unused_data
+            else:
+                out += engine.decompress(rest, max(1, budget - len(out) + 1))
+                pending, done, rest = not engine.needs_input and not engine.eof, engine.eof, engine.unused_data
+        except (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError):
+            return Unpacked(fmt, None, f"{fmt} data that does not decompress")
+        if len(out) > budget or pending:
+            return Unpacked(fmt, None, f"{fmt} data over the scan limit ({budget:,} bytes decompressed)")
+        if not done:
+            return Unpacked(fmt, None, f"{fmt} data that does not decompress (truncated)")
+        if rest and compression_of(rest) != fmt:
+            if fmt in ("gzip", "bz2") and not rest.strip(b"\0"):
+                break  # zero padding after the last member: gzip -d and bzip2 -d accept it
+            return Unpacked(fmt, None, f"{fmt} data followed by bytes that are not {fmt}")
+    return Unpacked(fmt, bytes(out))
+
+
 def _inflate(data: bytes) -> bytes | None:
-    """gzip/zlib data, decompressed with a size cap; None when it is not compressed data."""
-    try:
-        inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header
-        out = inflater.decompress(data, _MAX_INFLATED)
-    except zlib.error:
-        return None
-    return out
+    """gzip data decompressed to the end, or None (not gzip, over the limit, corrupt)."""
+    result = unpack(data) if compression_of(data) == "gzip" else None
+    return result.data if result else None
 
 
-def _tar_members(data: bytes) -> dict[str, bytes] | None:
+@dataclass(frozen=True)
+class TarEntry:
+    """A regular file of a tar archive, in archive order."""
+
+    name: str
+    mode: int
+    content: bytes
+
+
+def _tar_entries(data: bytes) -> list[TarEntry] | None:
+    """The regular files of a ustar/GNU tar (None when `data` is not one)."""
     if len(data) < 512 or data[257:262] != b"ustar":
         return None
-    members: dict[str, bytes] = {}
+    entries: list[TarEntry] = []
     try:
         with tarfile.open(fileobj=BytesIO(data), mode="r:") as tar:
             for member in tar.getmembers():
                 if member.isfile() and member.size <= _MAX_INFLATED:
                     handle = tar.extractfile(member)
                     if handle is not None:
-                        members[member.name] = handle.read()
+                        entries.append(TarEntry(member.name, member.mode, handle.read()))
     except (tarfile.TarError, EOFError):
         return None
-    return members
+    return entries
 
 
 def decode_linode_user_data(data: str) -> str | None:
@@ -307,88 +422,143 @@ class FirstBootCheck:
     problem: str | None = None
 
 
+#: The form each vendor needs, and why (for the message when the other one is passed).
+FORM_OF: Mapping[str, str] = {DROPLET: "cloud-config", LINODE_INSTANCE: "cloud-config",
+                              LIGHTSAIL_INSTANCE: "launch-script"}
+_WRONG_FORM_WHY: Mapping[str, str] = {
+    "cloud-config": "this vendor's cloud-init needs #cloud-config",
+    "launch-script": "Lightsail runs user data as a shell script after its own, so #cloud-config is ignored"}
+_USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")  # what components/config accepts as an account name
+
+
+def render_as_vendor(resource_type: str, first_boot: firstboot.FirstBoot, form: str | None = None) -> str:
+    """`first_boot` rendered by the project's own renderer exactly as the host component passes it to this
+    vendor (Linode: the metadata encoding of the cloud-config)."""
+    form = form or FORM_OF[resource_type]
+    if form == "launch-script":
+        return firstboot.render_launch_script(first_boot)
+    cloud_config = firstboot.render_cloud_config(first_boot)
+    return firstboot.linode_user_data(cloud_config) if resource_type == LINODE_INSTANCE else cloud_config
+
+
+def _rebuilt(entries: Sequence[TarEntry], admin_user: str) -> firstboot.FirstBoot | None:
+    """The FirstBoot whose bundle holds these files (None when one is not UTF-8 text, as every bundled file is)."""
+    try:
+        files = tuple(firstboot.HostFile("/" + e.name, e.content.decode(), f"{e.mode:04o}") for e in entries)
+    except UnicodeDecodeError:
+        return None
+    return firstboot.FirstBoot(files, admin_user)
+
+
+def _admin_candidates(texts: Sequence[str], entries: Sequence[TarEntry]) -> list[str]:
+    """Who the admin may be: the data names it (cloud-config users) or a bundled file does (sudoers, the
+    provisioning script). Account-name-shaped words, those of the data first; the digest picks the one."""
+    seen: dict[str, None] = {}
+    for value in [*texts, *(e.content.decode(errors="replace") for e in entries)]:
+        for word in _USER_NAME.findall(value):
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def _first_difference(expected: str, actual: str) -> str:
+    """Where two renders part, as a line number (never the content: it may hold a secret)."""
+    for lineno, (want, got) in enumerate(zip(expected.splitlines(), actual.splitlines(), strict=False), 1):
+        if want != got:
+            return f"line {lineno}"
+    return f"the end (line {min(len(expected.splitlines()), len(actual.splitlines())) + 1})"
+
+
 def check_first_boot(resource_type: str, raw: RawFirstBoot) -> FirstBootCheck:
+    """This project's first boot, exactly: the data must equal, byte for byte, what the project's renderer makes
+    of the files it bundles. Anything added around the bundle (an early exit, a runcmd that only names the
+    provisioning script, password login, another gzip member) makes it differ."""
     data = raw.data
+    texts = [data]
     if resource_type == LINODE_INSTANCE:
         decoded = decode_linode_user_data(data)
         if decoded is None:
             return FirstBootCheck(problem=f"{raw.where} is not base64 of (gzipped) cloud-config")
-        data = decoded
-    header = _HEADER.search(data)
-    if header is None:
-        return FirstBootCheck(problem=f"{raw.where} lacks the '# hardened-vps first boot <digest>' header, so it "
-                                      "was not rendered by components/firstboot")
-    form, digest = header["form"], header["digest"]
-    expected = "launch-script" if resource_type == LIGHTSAIL_INSTANCE else "cloud-config"
-    if form != expected:
-        why = ("Lightsail runs user data as a shell script after its own, so #cloud-config is ignored"
-               if resource_type == LIGHTSAIL_INSTANCE else "this vendor's cloud-init needs #cloud-config")
-        return FirstBootCheck(form, digest, problem=f"{raw.where} is the {form} form; {why}")
-    payload, runs = _bundle_and_trigger(form, data)
-    if payload is None:
-        return FirstBootCheck(form, digest, problem=f"{raw.where} carries no {BUNDLE_PATH} bundle")
-    try:
-        bundle = base64.b64decode("".join(payload.split()), validate=True)
-    except (binascii.Error, ValueError):
-        bundle = b""
-    inflated = _inflate(bundle)
-    members = _tar_members(inflated) if inflated else None
-    if members is None:
-        return FirstBootCheck(form, digest, problem=f"the bundle in {raw.where} is not a base64 tar.gz")
-    files = tuple(sorted(members))
-    if PROVISION_SCRIPT.lstrip("/") not in members:
-        return FirstBootCheck(form, digest, files, problem=f"the bundle in {raw.where} lacks {PROVISION_SCRIPT}")
-    if not runs:
-        return FirstBootCheck(form, digest, files, problem=f"{raw.where} never runs {PROVISION_SCRIPT}")
-    return FirstBootCheck(form, digest, files)
-
-
-def _bundle_and_trigger(form: str, data: str) -> tuple[str | None, bool]:
-    """(base64 bundle, whether the provisioning script is run) of a rendered first boot."""
-    if form == "launch-script":
-        match = _HEREDOC.search(data)
-        runs = re.search(r"^exec " + re.escape(PROVISION_SCRIPT) + r"\s*$", data, re.MULTILINE) is not None
-        return (match["payload"] if match else None), runs
-    try:
-        document = yaml.safe_load(data)
-    except yaml.YAMLError:
-        return None, False
-    if not isinstance(document, Mapping):
-        return None, False
-    payload = next((str(f.get("content", "")) for f in document.get("write_files") or []
-                    if isinstance(f, Mapping) and f.get("path") == BUNDLE_PATH), None)
-    runs = any(cmd == PROVISION_SCRIPT or (isinstance(cmd, list) and PROVISION_SCRIPT in cmd)
-               for cmd in document.get("runcmd") or [])
-    return payload, runs
+        texts = [decoded]
+    expander = _Expander()
+    for text_ in texts:
+        expander.textual(raw.where, text_)
+    layers = "\n".join(layer for _, layer in expander.layers)
+    bundles = [entries for _, entries in expander.archives
+               if PROVISION_SCRIPT.lstrip("/") in (e.name for e in entries)]
+    if not bundles:
+        lacking = f"; its bundle lacks {PROVISION_SCRIPT}" if expander.archives else ""
+        return FirstBootCheck(problem=f"{raw.where} carries no first-boot bundle with {PROVISION_SCRIPT}{lacking}, "
+                                      "so it was not rendered by components/firstboot")
+    entries = bundles[0]
+    files = tuple(e.name for e in entries)
+    if _rebuilt(entries, "") is None:
+        return FirstBootCheck(files=files, problem=f"the bundle in {raw.where} holds a file that is not UTF-8 text, "
+                                                   "which components/firstboot never bundles")
+    for admin in _admin_candidates(texts, entries):
+        first_boot = _rebuilt(entries, admin)
+        if first_boot is None or first_boot.digest[:16] not in layers:
+            continue  # the rendered data names its digest; this admin is not the one it was rendered for
+        expected = render_as_vendor(resource_type, first_boot)
+        if data == expected:
+            return FirstBootCheck(FORM_OF[resource_type], first_boot.digest[:16], files)
+        for form in {*FORM_OF.values()} - {FORM_OF[resource_type]}:
+            if data == render_as_vendor(resource_type, first_boot, form):
+                return FirstBootCheck(form, first_boot.digest[:16], files, problem=(
+                    f"{raw.where} is the {form} form; {_WRONG_FORM_WHY[FORM_OF[resource_type]]}"))
+        where = _first_difference(expected if resource_type != LINODE_INSTANCE else
+                                  firstboot.render_cloud_config(first_boot), texts[0])
+        return FirstBootCheck(FORM_OF[resource_type], first_boot.digest[:16], files, problem=(
+            f"{raw.where} differs from a fresh render of the {len(entries)} files it bundles (first at {where} of "
+            f"the {FORM_OF[resource_type]} form), so something around the bundle was added, removed or changed"))
+    return FirstBootCheck(files=files, problem=(
+        f"{raw.where} differs from a fresh render of the {len(entries)} files it bundles (no admin account and "
+        "digest fit them), so it was changed after components/firstboot rendered it"))
 
 
 # --- secrets scan --------------------------------------------------------------------------------------------
+# Every regex here runs in time linear in its input: quantifiers sit between fixed anchors (a keyword, "://",
+# a prefix) or are possessive, so no input makes one backtrack over what it already read.
 @dataclass(frozen=True)
 class SecretPattern:
     what: str
     regex: re.Pattern[str]
+    accept: Callable[[str], bool] | None = None  # a further test of the matched text
+
+    def found_in(self, line: str) -> bool:
+        if self.accept is None:
+            return self.regex.search(line) is not None
+        return any(self.accept(m.group(0)) for m in self.regex.finditer(line))
+
+
+def _looks_like_aws_secret(token: str) -> bool:
+    """40 base64 characters mixing upper and lower case with a digit, + or /: the shape of an AWS secret access
+    key (30 random bytes). Hex (a SHA-1, a git commit) and words are not."""
+    return (any(c.islower() for c in token) and any(c.isupper() for c in token)
+            and any(c.isdigit() or c in "+/" for c in token))
 
 
 SECRET_PATTERNS: tuple[SecretPattern, ...] = (
-    SecretPattern("private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")),
+    SecretPattern("private key", re.compile(
+        r"-{4,5} ?BEGIN (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY|PuTTY-User-Key-File-\d{1,2}:|AGE-SECRET-KEY-1")),
     SecretPattern("DigitalOcean API token", re.compile(r"\bdo[opr]_v1_[a-f0-9]{64}\b")),
-    SecretPattern("GitHub token", re.compile(r"\b(?:gh[opsur]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")),
-    SecretPattern("GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
+    SecretPattern("GitHub token", re.compile(r"\b(?:gh[opsur]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22})")),
+    SecretPattern("GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20}")),
     SecretPattern("AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    SecretPattern("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    SecretPattern("Stripe live key", re.compile(r"\b[rs]k_live_[A-Za-z0-9]{16,}")),
+    SecretPattern("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10}")),
+    SecretPattern("Stripe live key", re.compile(r"\b[rs]k_live_[A-Za-z0-9]{16}")),
     SecretPattern("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
-    SecretPattern("bearer/basic credential", re.compile(r"(?i)\bauthorization\s*[:=]\s*[\"']?(?:bearer|basic|token)\s+"
-                                                       r"[A-Za-z0-9._~+/=-]{8,}")),
-    SecretPattern("password in a URL", re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:[^/\s@'\"]+@[^\s/]")),
-    SecretPattern("cloud-config password", re.compile(r"^\s*(?:-\s+)?(?:password|plain_text_passwd)\s*:\s*[^\s#]",
-                                                      re.MULTILINE)),
+    SecretPattern("bearer/basic credential", re.compile(r"(?i)\bauthorization\s*+[:=]\s*+[\"']?(?:bearer|basic|token)"
+                                                       r"\s++[A-Za-z0-9._~+/=-]{8}")),
+    SecretPattern("password in a URL", re.compile(r"://[^/\s:@'\"]++:[^/\s@'\"]++@[^\s/]")),
+    SecretPattern("cloud-config password", re.compile(r"^\s*+(?:-\s+)?(?:password|plain_text_passwd)\s*+:\s*+[^\s#]")),
     # KEY=value / key: value with a credential-like name and a literal value (not $VAR, {{ x }}, a path, ...).
     SecretPattern("credential assignment", re.compile(
-        r"(?i)\b(?:[a-z0-9]+[_.-])*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key"
-        r"|secret[_-]?key|private[_-]?key|client[_-]?secret)\b[\"']?\s*[:=]\s*[\"']?"
-        r"(?![$%<{/@]|\(|true\b|false\b|none\b|null\b|yes\b|no\b)[^\s\"'#;,]{8,}"
-        r"(?=[\"']?\s*(?:$|[#;&|)]))")),  # the value ends the statement: "password: possession of ..." is prose
+        r"(?i)(?<![a-z0-9])(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key"
+        r"|secret[_-]?key|private[_-]?key|client[_-]?secret)\b[\"']?\s*+[:=]\s*+[\"']?"
+        r"(?![$%<{/@]|\(|true\b|false\b|none\b|null\b|yes\b|no\b)[^\s\"'#;,]{8,}+"
+        r"(?=[\"']?\s*+(?:$|[#;&|)]))")),  # the value ends the statement: "password: possession of ..." is prose
+    SecretPattern("AWS secret access key", re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])"),
+                  _looks_like_aws_secret),
 )
 
 
@@ -396,23 +566,52 @@ SECRET_PATTERNS: tuple[SecretPattern, ...] = (
 class SecretFinding:
     what: str
     where: str  # layer path, e.g. "userData > base64 > gzip > etc/hvps/app.env:3"
+    unreadable: bool = False  # data the scan could not read to the end: refused, it may hide a secret
 
     def __str__(self) -> str:
         return f"{self.what} at {self.where}"
 
 
-class _Expander:
-    """Walks every layer of first-boot data: text, base64 runs, gzip, tar members, MIME parts."""
+_URLSAFE = str.maketrans("-_", "+/")
 
-    _B64_LINE = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
-    _B64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/]{40,}={0,2}(?![A-Za-z0-9+/=_-])")
+
+def b64decode_any(run: str) -> bytes | None:
+    """Standard or URL-safe base64, padded or not (None when it is neither)."""
+    run = run.translate(_URLSAFE).rstrip("=")
+    if len(run) % 4 == 1:
+        return None
+    try:
+        return base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _printable_share(value: str) -> float:
+    return len(_NOT_PRINTABLE.sub("", value)) / len(value) if value else 1.0
+
+
+_NOT_PRINTABLE = re.compile(r"[^\t\n\r\x20-\x7e\u00a0-\uffff]")
+
+
+class _Expander:
+    """Walks every layer of first-boot data: text, base64 (wrapped at any width, URL-safe), hex, gzip/xz/bz2,
+    tar members, MIME parts, cloud-config strings. What it cannot read to the end is recorded, not skipped."""
+
+    _B64_LINE = re.compile(r"[A-Za-z0-9+/_-]++={0,2}")
+    _HEX_LINE = re.compile(r"(?:[0-9A-Fa-f]{2})++")
+    _B64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{40,}+={0,2}+(?![A-Za-z0-9+/=_-])")
+    _HEX_TOKEN = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){16,}+(?![0-9A-Fa-f])")
+    _HEX_ESCAPES = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){8,}+")
 
     def __init__(self) -> None:
         self.layers: list[tuple[str, str]] = []
+        self.archives: list[tuple[str, list[TarEntry]]] = []
+        self.unreadable: list[tuple[str, str]] = []  # (what, where)
         self.inflated = 0  # bytes decompressed so far (bomb guard)
 
     def textual(self, where: str, value: str, depth: int = 0) -> None:
         if depth > _MAX_DEPTH:
+            self.unreadable.append((f"data encoded more than {_MAX_DEPTH} layers deep", where))
             return
         if value.lstrip().lower().startswith(("content-type: multipart", "mime-version:")):
             for i, part in enumerate(email.message_from_string(value).walk()):  # the parts, transfer-decoded
@@ -421,59 +620,118 @@ class _Expander:
                     self.binary(f"{where} > part {i}", payload, depth + 1)
             return
         self.layers.append((where, value))
-        for lines in self._base64_runs(value):
-            decoded = self._decode_run(lines)
-            if decoded is not None:
-                self.binary(f"{where} > base64", decoded, depth + 1, only_if_meaningful=True)
+        for kind, decoded in self._encoded_runs(value):
+            self.binary(f"{where} > {kind}", decoded, depth + 1, only_if_meaningful=True)
+        if value.startswith("#cloud-config"):
+            for scalar in _yaml_strings(_yaml_document(value)):
+                if scalar not in value:  # escaped or folded in the text: scan it as YAML reads it
+                    self.textual(f"{where} > yaml string", scalar, depth + 1)
 
     def binary(self, where: str, data: bytes, depth: int, only_if_meaningful: bool = False) -> None:
-        if depth > _MAX_DEPTH or not data:
+        """Decompress, unpack or read `data` as text. With `only_if_meaningful` (a guess that some text was an
+        encoding) bytes that are neither compressed, an archive nor text are dropped: a public key blob, a hash."""
+        if not data:
             return
-        if data[:2] == b"\x1f\x8b":
-            inflated = _inflate(data) if self.inflated < _MAX_INFLATED_TOTAL else None
-            if inflated is not None:
-                self.inflated += len(inflated)
-                self.binary(f"{where} > gzip", inflated, depth + 1)
+        fmt = compression_of(data)
+        entries = None if fmt else _tar_entries(data)
+        decoded = None
+        if fmt is None and entries is None:
+            try:
+                decoded = data.decode()
+            except UnicodeDecodeError:
+                if only_if_meaningful:
+                    return
+                decoded = data.decode("latin-1")  # a binary file: its ASCII strings are still scanned
+            if only_if_meaningful and _printable_share(decoded) < 0.95:
+                return
+        if depth > _MAX_DEPTH:
+            self.unreadable.append((f"data encoded more than {_MAX_DEPTH} layers deep", where))
             return
-        members = _tar_members(data)
-        if members is not None:
-            for name, content in members.items():
-                self.binary(f"{where} > {name}", content, depth + 1)
-            return
-        try:
-            decoded = data.decode()
-        except UnicodeDecodeError:
-            return
-        printable = sum(c.isprintable() or c in "\n\r\t" for c in decoded)
-        if only_if_meaningful and printable < 0.95 * len(decoded):
-            return  # binary that happened to be valid UTF-8, e.g. a public key blob
-        self.textual(where, decoded, depth + 1)
+        if fmt is not None:
+            budget = max(0, min(_MAX_INFLATED, _MAX_INFLATED_TOTAL - self.inflated))
+            result = unpack(data, budget)
+            if result.data is None:
+                self.unreadable.append((result.problem or f"{fmt} data", f"{where} > {fmt}"))
+                return
+            self.inflated += len(result.data)
+            self.binary(f"{where} > {fmt}", result.data, depth + 1)
+        elif entries is not None:
+            self.archives.append((where, entries))
+            for entry in entries:
+                self.binary(f"{where} > {entry.name}", entry.content, depth + 1)
+        elif decoded is not None:
+            self.textual(where, decoded, depth + 1)
 
-    def _base64_runs(self, value: str) -> Iterator[list[str]]:
-        """Runs of base64: blocks of whole lines (a heredoc, a wrapped PEM-like body) and long inline tokens."""
+    def _encoded_runs(self, value: str) -> Iterator[tuple[str, bytes]]:
+        """Base64 and hex in `value`: blocks of whole lines (a heredoc, a body wrapped at any width), long
+        inline tokens and \\xNN escapes. Each character is read a bounded number of times."""
         block: list[str] = []
-        for line in value.splitlines():
+        for line in [*value.splitlines(), ""]:
             stripped = line.strip()
-            if self._B64_LINE.fullmatch(stripped):
+            if stripped and self._B64_LINE.fullmatch(stripped):
                 block.append(stripped)
                 continue
             if block:
-                yield block
+                yield from self._decode_block(block)
                 block = []
-            yield from ([m.group(0)] for m in self._B64_TOKEN.finditer(line))
-        if block:
-            yield block
+            for match in self._B64_TOKEN.finditer(line):
+                decoded = b64decode_any(match.group(0))
+                if decoded is not None:
+                    yield "base64", decoded
+            for match in self._HEX_TOKEN.finditer(line):
+                yield "hex", bytes.fromhex(match.group(0))
+            for match in self._HEX_ESCAPES.finditer(line):
+                yield "hex", bytes.fromhex(match.group(0).replace("\\x", ""))
 
     @staticmethod
-    def _decode_run(lines: list[str]) -> bytes | None:
-        """Decode a run; a word-like line glued to either end of a block is dropped and the rest retried."""
-        n = len(lines)
-        for first, last in [(0, n), *([(1, n), (0, n - 1), (1, n - 1)] if n >= 3 else [])]:
-            try:
-                return base64.b64decode("".join(lines[first:last]), validate=True)
-            except (binascii.Error, ValueError):
+    def _wrapped_runs(lines: list[str]) -> Iterator[list[str]]:
+        """Split a block of base64-alphabet lines where wrapping breaks: a wrapped body has lines of one width and
+        a last one no longer. So a word glued to either end ("fi", a heredoc's EOF marker) is a run of its own."""
+        run: list[str] = []
+        for line in lines:
+            if run and (len(line) > len(run[0]) or len(run[-1]) < len(run[0])):
+                yield run
+                run = []
+            run.append(line)
+        if run:
+            yield run
+
+    def _decode_block(self, lines: list[str]) -> Iterator[tuple[str, bytes]]:
+        """Base64 (or all-hex) runs of a block of lines; a run that does not decode is retried without its first
+        or last line."""
+        for run in self._wrapped_runs(lines):
+            if sum(map(len, run)) < 16:
                 continue
+            n = len(run)
+            variants = [(0, n), *([(0, n - 1), (1, n)] if n >= 2 else [])]
+            joined = next((j for j in ("".join(run[a:b]) for a, b in variants) if self._HEX_LINE.fullmatch(j)), None)
+            if joined is not None and len(joined) >= 32:
+                yield "hex", bytes.fromhex(joined)  # and as base64 too: hex digits are base64 characters
+            decoded = next((d for d in (b64decode_any("".join(run[a:b])) for a, b in variants) if d is not None), None)
+            if decoded is not None:
+                yield "base64", decoded
+
+
+def _yaml_document(value: str) -> Any:
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
         return None
+
+
+def _yaml_strings(node: Any) -> Iterator[str]:
+    """Every string scalar of a parsed YAML document (keys and values; bytes of !!binary as latin-1)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, bytes):
+            yield item.decode("latin-1")
+        elif isinstance(item, Mapping):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            stack += item
 
 
 def cloud_config_passwords(document: Any) -> list[str]:
@@ -497,29 +755,30 @@ def cloud_config_passwords(document: Any) -> list[str]:
 
 
 def find_secrets(raw: RawFirstBoot) -> list[SecretFinding]:
-    """Every plaintext secret in first-boot data, looking inside every encoded layer. Values are never kept."""
+    """Every plaintext secret in first-boot data, looking inside every encoded layer, and every part the scan
+    could not read to the end (fail closed). Values are never kept."""
     expander = _Expander()
     expander.textual(raw.where, raw.data)
     findings: list[SecretFinding] = []
     seen: set[tuple[str, str]] = set()
 
-    def add(what: str, where: str) -> None:
+    def add(what: str, where: str, unreadable: bool = False) -> None:
         if (what, where) not in seen:
             seen.add((what, where))
-            findings.append(SecretFinding(what, where))
+            findings.append(SecretFinding(what, where, unreadable))
 
     for where, layer in expander.layers:
         for lineno, line in enumerate(layer.splitlines(), 1):
-            hit = next((p for p in SECRET_PATTERNS if p.regex.search(line)), None)  # most specific first
+            if len(line) < 8:
+                continue  # shorter than anything a pattern matches
+            hit = next((p for p in SECRET_PATTERNS if p.found_in(line)), None)  # most specific first
             if hit is not None:
                 add(hit.what, f"{where}:{lineno}")
         if layer.startswith("#cloud-config"):
-            try:
-                document = yaml.safe_load(layer)
-            except yaml.YAMLError:
-                document = None
-            for key in cloud_config_passwords(document):
+            for key in cloud_config_passwords(_yaml_document(layer)):
                 add("cloud-config password", f"{where} ({key})")
+    for what, where in expander.unreadable:
+        add(what, where, unreadable=True)
     return findings
 
 
@@ -534,37 +793,41 @@ def _validate_inbound_ports(args: ResourceValidationArgs, report: ReportViolatio
                    f"that rule or narrow it to one of those ports (the host component opens exactly these).", None)
 
 
-def _ssh_world_openings(args: ResourceValidationArgs) -> list[tuple[Opening, list[str]]]:
+def _ssh_exposure(args: ResourceValidationArgs) -> tuple[list[Opening], list[str]] | None:
+    """The rules of a firewall that admit SSH and, when together they admit too much of the internet, how much.
+    Rules are added up: splitting a wide range over several rules does not narrow it."""
     if args.resource_type not in FIREWALL_TYPES:
-        return []
-    found = []
-    for opening in inbound_openings(args.resource_type, args.props):
-        if opening.includes_port(SSH_PORT):
-            world = whole_internet(opening.sources)
-            if world:
-                found.append((opening, world))
-    return found
+        return None
+    openings = [o for o in inbound_openings(args.resource_type, args.props) if o.includes_port(SSH_PORT)]
+    wide = wide_exposure([s for o in openings for s in o.sources])
+    return (openings, wide) if wide else None
 
 
-def _ssh_message(args: ResourceValidationArgs, opening: Opening, world: list[str], production: bool) -> str:
+def _ssh_message(args: ResourceValidationArgs, exposure: tuple[list[Opening], list[str]], production: bool) -> str:
+    openings, wide = exposure
     stage = "in a production stack " if production else ""
-    return (f"{describe(args.resource_type, args.name)} {stage}admits SSH (port 22) from the whole internet "
-            f"({' and '.join(world)}, {opening.where}). Fix: set {PROJECT}:sshAllowedCidrs in the stack file to the "
-            "addresses you administer from (e.g. 203.0.113.7/32 or your VPN range).")
+    whole = all(w in ("0.0.0.0/0", "::/0") for w in wide)
+    how_much = "the whole internet" if whole else "too much of the internet"
+    return (f"{describe(args.resource_type, args.name)} {stage}admits SSH (port 22) from {how_much} "
+            f"({' and '.join(wide)}; {', '.join(o.where for o in openings)}; {SSH_LIMIT}). Fix: set "
+            f"{PROJECT}:sshAllowedCidrs in the stack file to the addresses you administer from (e.g. 203.0.113.7/32 "
+            "or your VPN range).")
 
 
 def _validate_ssh_advisory(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if is_production(args.get_config()):
         return  # production-ssh-restricted reports it, mandatorily
-    for opening, world in _ssh_world_openings(args):
-        report(_ssh_message(args, opening, world, production=False), None)
+    exposure = _ssh_exposure(args)
+    if exposure:
+        report(_ssh_message(args, exposure, production=False), None)
 
 
 def _validate_ssh_production(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if not is_production(args.get_config()):
         return
-    for opening, world in _ssh_world_openings(args):
-        report(_ssh_message(args, opening, world, production=True), None)
+    exposure = _ssh_exposure(args)
+    if exposure:
+        report(_ssh_message(args, exposure, production=True), None)
 
 
 def _validate_first_boot(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -590,6 +853,12 @@ def _validate_no_secrets(args: ResourceValidationArgs, report: ReportViolation) 
     if raw is None:
         return
     for finding in find_secrets(raw):
+        if finding.unreadable:
+            report(f"{describe(args.resource_type, args.name)}: first-boot data holds {finding}, which the secrets "
+                   "scan cannot read to the end, so it may hide a private key or token (refused: the scan fails "
+                   "closed). Fix: bundle plain files only, as components/firstboot renders them; deliver large or "
+                   "pre-compressed content after boot over SSH.", None)
+            continue
         report(f"{describe(args.resource_type, args.name)}: first-boot data holds a plaintext {finding} (value not "
                "shown). User data is readable from the vendor's metadata service and control panel and is stored "
                f"unencrypted in the Pulumi state. Fix: remove it from the first-boot templates and settings; put app "
@@ -672,8 +941,18 @@ def points_at(firewall: PolicyResource, server: PolicyResource, reference: str) 
     return server_id in ids
 
 
-def inbound_policy(firewall: PolicyResource) -> str | None:
-    return _known(lambda: text(firewall.props.get("inboundPolicy")).upper())
+def linode_firewall_defect(firewall: PolicyResource) -> str | None:
+    """Why a Linode Firewall would not filter (None when it does): Linode enforces no rule of a disabled
+    firewall, and an inbound policy other than DROP admits whatever no rule drops. Unknown values in a preview
+    are not held against it; the update, with known values, is checked again."""
+    if _known(lambda: plain(firewall.props.get("disabled"))) is True:
+        return "it is disabled (disabled: true), so Linode enforces none of its rules"
+    if (_known(lambda: text(firewall.props.get("status")).lower()) or "") == "disabled":
+        return "its status is disabled, so Linode enforces none of its rules"
+    policy = _known(lambda: text(firewall.props.get("inboundPolicy")).upper())
+    if policy is not None and policy != "DROP":
+        return f"its inbound policy is {policy or '(unset)'}, not DROP, so every port is open"
+    return None
 
 
 def _validate_firewall_attached(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -685,13 +964,14 @@ def _validate_firewall_attached(args: StackValidationArgs, report: ReportViolati
         firewalls = [r for r in args.resources if r.resource_type == attachment.firewall_type
                      and points_at(r, server, attachment.reference)]
         if server.resource_type == LINODE_INSTANCE:
-            dropping = [f for f in firewalls if inbound_policy(f) == "DROP"]
-            if firewalls and not dropping:
-                names = ", ".join(f"'{f.name}'" for f in firewalls)
-                report(f"{who} is attached only to Linode Firewall {names}, whose inbound policy is not DROP, so "
-                       "every port is open. Fix: set inbound_policy='DROP' on the firewall.", server.urn)
+            defects = {f.name: linode_firewall_defect(f) for f in firewalls}
+            filtering = [f for f in firewalls if defects[f.name] is None]
+            if firewalls and not filtering:
+                why = "; ".join(f"'{name}': {defect}" for name, defect in defects.items())
+                report(f"{who} is attached only to Linode Firewalls that do not filter ({why}). Fix: set "
+                       "inbound_policy='DROP' and leave disabled unset (false) on the firewall.", server.urn)
                 continue
-            firewalls = dropping
+            firewalls = filtering
         if firewalls:
             continue
         fixes = {
@@ -704,12 +984,54 @@ def _validate_firewall_attached(args: StackValidationArgs, report: ReportViolati
                "component (components/providers) builds one for every server.", server.urn)
 
 
+# --- stack policy: only the resource types the product builds --------------------------------------------------
+#: Every cloud resource type the host components (components/providers) create. Anything else from a cloud SDK
+#: (EC2, Lambda, Lightsail containers or databases, DigitalOcean apps, autoscaling pools or Kubernetes, Linode
+#: LKE or instance configs) is compute, or a change to compute, that none of the other policies look at.
+PRODUCT_TYPES = frozenset({
+    DROPLET, DO_FIREWALL, "digitalocean:index/sshKey:SshKey", "digitalocean:index/reservedIp:ReservedIp",
+    "digitalocean:index/reservedIpAssignment:ReservedIpAssignment", "digitalocean:index/dnsRecord:DnsRecord",
+    LINODE_INSTANCE, LINODE_FIREWALL, "linode:index/domainRecord:DomainRecord",
+    LIGHTSAIL_INSTANCE, LIGHTSAIL_PORTS, "aws:lightsail/keyPair:KeyPair", "aws:lightsail/staticIp:StaticIp",
+    "aws:lightsail/staticIpAttachment:StaticIpAttachment", "aws:lightsail/domainEntry:DomainEntry",
+})
+#: Type prefixes that create nothing in a cloud: the engine's own (stack, providers), this project's
+#: components (their children are checked one by one), commands run over SSH on the product's server, local
+#: key and random material. `command:local` is not among them: it runs anything on the deploying machine.
+LOCAL_TYPE_PREFIXES = ("pulumi:pulumi:", "pulumi:providers:", f"{PROJECT}:", "command:remote:", "tls:", "random:")
+
+
+def type_not_allowed(resource_type: str) -> bool:
+    """A resource type the product does not build: any cloud type outside PRODUCT_TYPES, any other package."""
+    return resource_type not in PRODUCT_TYPES and not resource_type.startswith(LOCAL_TYPE_PREFIXES)
+
+
+def _validate_resource_types(args: StackValidationArgs, report: ReportViolation) -> None:
+    for resource in args.resources:
+        if type_not_allowed(resource.resource_type):
+            report(f"{describe(resource.resource_type, resource.name)} is of a type this product does not build: "
+                   "only the server, firewall, key, address and DNS types of the host components (DigitalOcean "
+                   "Droplet, Linode Instance, Lightsail Instance and theirs) may be in a stack, so no compute runs "
+                   "without the cloud firewall and hardened first boot the other policies check. Fix: remove it "
+                   "(servers come from components/providers); if the product now builds this type, add it to "
+                   "PRODUCT_TYPES in policy/hardening_policies.py with the checks it needs.", resource.urn)
+
+
 # --- the policies --------------------------------------------------------------------------------------------
 firewall_attached = StackValidationPolicy(
     name="server-firewall-attached",
-    description="Every server has a cloud firewall attached (DigitalOcean Firewall, Linode Firewall with inbound "
-                "policy DROP, Lightsail public ports).",
+    description="Every server has a cloud firewall attached (DigitalOcean Firewall, enabled Linode Firewall with "
+                "inbound policy DROP, Lightsail public ports).",
     validate=_validate_firewall_attached,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+)
+
+allowed_types = StackValidationPolicy(
+    name="resource-types-allowed",
+    description="Only the resource types the product builds (its servers, firewalls, keys, addresses, DNS "
+                "records); any other compute (EC2, Lightsail containers, DigitalOcean apps, ...) is refused.",
+    validate=_validate_resource_types,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
 )
@@ -724,7 +1046,8 @@ inbound_ports = ResourceValidationPolicy(
 
 ssh_open_advisory = ResourceValidationPolicy(
     name="ssh-open-to-internet",
-    description="SSH (port 22) open to the whole internet: allowed outside production, but better restricted.",
+    description="SSH (port 22) open to the internet (more than a /8 of IPv4 or a /32 of IPv6): allowed outside "
+                "production, but better restricted.",
     validate=_validate_ssh_advisory,
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=PRODUCTION_SCHEMA,
@@ -733,7 +1056,8 @@ ssh_open_advisory = ResourceValidationPolicy(
 
 ssh_restricted_in_production = ResourceValidationPolicy(
     name="production-ssh-restricted",
-    description="In a production stack, SSH (port 22) is not open to the whole internet.",
+    description="In a production stack, SSH (port 22) admits at most a /8 of IPv4 and a /32 of IPv6, however "
+                "the CIDRs are spelled or split over rules.",
     validate=_validate_ssh_production,
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PRODUCTION_SCHEMA,
@@ -777,5 +1101,5 @@ catalog_sizes = ResourceValidationPolicy(
 RESOURCE_POLICIES: tuple[ResourceValidationPolicy, ...] = (
     inbound_ports, ssh_open_advisory, ssh_restricted_in_production, first_boot_present, first_boot_secrets,
     production_safety, catalog_sizes)
-STACK_POLICIES: tuple[StackValidationPolicy, ...] = (firewall_attached,)
+STACK_POLICIES: tuple[StackValidationPolicy, ...] = (firewall_attached, allowed_types)
 POLICIES: tuple[ResourceValidationPolicy | StackValidationPolicy, ...] = (*STACK_POLICIES, *RESOURCE_POLICIES)

@@ -9,10 +9,13 @@ unknown-checking proxy, and the URN, `protect`, parent and property dependencies
 from __future__ import annotations
 
 import base64
+import bz2
 import copy
 import gzip
 import json
+import lzma
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -24,6 +27,7 @@ from typing import Any
 
 import pulumi
 import pytest
+import yaml
 from packaging.requirements import Requirement
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi_policy import (
@@ -33,9 +37,11 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, unknown_checking_proxy
 
+from components import firstboot
 from components.config import load_stack_file
 from components.firstboot import (
     HostFile,
@@ -44,9 +50,9 @@ from components.firstboot import (
     render_cloud_config,
     render_launch_script,
 )
-from components.mockrun import run_stack_file, stack_file_config
+from components.mockrun import run_program, run_stack_file, stack_file_config
 from policy import hardening_policies as hp
-from tests.conftest import ROOT, STACK_FILES
+from tests.conftest import ROOT, STACK_FILES, full_config
 
 PROD = "prod"
 DEV_STACKS = ("do-dev", "linode-dev", "lightsail-dev")
@@ -151,8 +157,9 @@ def check_resource(policy: ResourceValidationPolicy, reg: Registered, props: Map
     return messages
 
 
-def check_stack(resources: list[Registered], config: Mapping[str, Any] | None = None) -> list[tuple[str, str | None]]:
-    """Run the stack policy over these registrations, wired like the analyzer wires them."""
+def check_stack(resources: list[Registered], config: Mapping[str, Any] | None = None,
+                policies: tuple[StackValidationPolicy, ...] = hp.STACK_POLICIES) -> list[tuple[str, str | None]]:
+    """Run the stack policies over these registrations, wired like the analyzer wires them."""
     made = {r.urn: PolicyResource(r.type, unknown_checking_proxy(copy.deepcopy(r.outputs)), r.urn, r.name,
                                   options(r), None, None, [], {}) for r in resources}
     for r in resources:
@@ -165,7 +172,7 @@ def check_stack(resources: list[Registered], config: Mapping[str, Any] | None = 
     def report(message: str, urn: str | None = None) -> None:
         found.append((message, urn))
 
-    for policy in hp.STACK_POLICIES:
+    for policy in policies:
         assert policy.validate(StackValidationArgs(list(made.values()), config), report) is None
     return found
 
@@ -177,7 +184,8 @@ def all_messages(case: StackCase, config: Mapping[str, Any] | None = None) -> di
         for reg in case.resources:
             for policy in hp.RESOURCE_POLICIES:
                 out[policy.name] += check_resource(policy, reg, config=config)
-        out[hp.firewall_attached.name] = [m for m, _ in check_stack(case.resources, config)]
+        for stack_policy in hp.STACK_POLICIES:
+            out[stack_policy.name] = [m for m, _ in check_stack(case.resources, config, (stack_policy,))]
     return out
 
 
@@ -190,7 +198,8 @@ def test_pack_files_and_policy_set() -> None:
     pack = (ROOT / "policy" / "PulumiPolicy.yaml").read_text()
     assert re.search(r"^runtime:\n  name: python$", pack, re.MULTILINE)
     assert [p.name for p in hp.POLICIES] == [
-        "server-firewall-attached", "firewall-inbound-ports", "ssh-open-to-internet", "production-ssh-restricted",
+        "server-firewall-attached", "resource-types-allowed", "firewall-inbound-ports", "ssh-open-to-internet",
+        "production-ssh-restricted",
         "server-first-boot-data", "first-boot-no-secrets", "production-backups-and-protection",
         "server-size-in-catalog"]
     levels = {p.name: p.enforcement_level.value for p in hp.POLICIES if p.enforcement_level}
@@ -439,10 +448,10 @@ def test_bare_server_is_refused(stacks: dict[str, StackCase], stack: str) -> Non
 
 
 @pytest.mark.parametrize(("stack", "data", "expected"), [
-    ("do-dev", "#cloud-config\npackages: [nginx]\n", "header"),
-    ("lightsail-dev", "#!/bin/bash\napt-get -y install nginx\n", "header"),
+    ("do-dev", "#cloud-config\npackages: [nginx]\n", "no first-boot bundle"),
+    ("lightsail-dev", "#!/bin/bash\napt-get -y install nginx\n", "no first-boot bundle"),
     ("linode-dev", "not base64 at all!", "not base64"),
-    ("linode-dev", base64.b64encode(b"#cloud-config\nruncmd: [[reboot]]\n").decode(), "header"),
+    ("linode-dev", base64.b64encode(b"#cloud-config\nruncmd: [[reboot]]\n").decode(), "no first-boot bundle"),
 ])
 def test_foreign_first_boot_data_is_refused(stacks: dict[str, StackCase], stack: str, data: str,
                                             expected: str) -> None:
@@ -466,6 +475,64 @@ def test_bundle_without_provisioning_script_is_refused(stacks: dict[str, StackCa
     server = stacks["do-dev"].one(hp.DROPLET)
     (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, render_cloud_config(gutted)))
     assert hp.PROVISION_SCRIPT in message and names_resource_and_fix(message, server)
+
+
+def _cloud_config_edited(data: str, edit: Any) -> str:
+    """The rendered cloud-config with its header comment kept and `edit` applied to the document."""
+    header = "".join(line + "\n" for line in data.splitlines() if line.startswith("#"))
+    document = yaml.safe_load(data)
+    edit(document)
+    return header + yaml.safe_dump(document, sort_keys=False, width=100_000)
+
+
+def _weakened(document: dict[str, Any]) -> None:
+    """Password login for root, and a runcmd that only names the provisioning script."""
+    document.update(ssh_pwauth=True, disable_root=False,
+                    chpasswd={"expire": False, "users": [{"name": "root", "type": "hash",
+                                                          "password": "$6$salt$" + "x" * 86}]})
+    document["runcmd"] = [["echo", hp.PROVISION_SCRIPT]]
+
+
+@pytest.mark.parametrize(("stack", "weaken"), [
+    ("lightsail-dev", lambda d: d.replace("\ntar -xzf", "\nexit 0\ntar -xzf", 1)),
+    ("lightsail-dev", lambda d: d.replace("set -euo pipefail\n", "set -euo pipefail\nsleep 1 && exit\n", 1)),
+    ("lightsail-dev", lambda d: d + "passwd -d root\n"),  # after exec: never runs, still not ours
+    ("do-dev", lambda d: _cloud_config_edited(d, _weakened)),
+    (PROD, lambda d: _cloud_config_edited(d, lambda doc: doc.update(ssh_pwauth=True))),
+    ("linode-dev", lambda d: linode_user_data(_cloud_config_edited(hp.decode_linode_user_data(d) or "", _weakened))),
+    # cloud-init reads every member of a gzip stream: a second member appends to the cloud-config
+    ("linode-dev", lambda d: base64.b64encode(base64.b64decode(d) + gzip.compress(b"ssh_pwauth: true\n")).decode()),
+    ("linode-dev", lambda d: d + "\n"),  # not the rendered bytes, even if it decodes the same
+])
+def test_first_boot_data_must_equal_a_fresh_render_of_its_bundle(stacks: dict[str, StackCase], stack: str,
+                                                                 weaken: Any) -> None:
+    """Header, bundle and provisioning script all present, but the data around them does something else."""
+    server = stacks[stack].one(SERVER_OF[stack])
+    raw = hp.raw_first_boot(server.type, server.inputs)
+    assert raw is not None
+    data = weaken(raw.data)
+    assert data != raw.data
+    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+    assert "differs from a fresh render" in message and names_resource_and_fix(message, server)
+
+
+def test_first_boot_check_follows_the_renderer(stacks: dict[str, StackCase], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pack renders with the project's renderer: when it changes (here an outer shell layer around the
+    launch script), data rendered the new way passes and data rendered the old way does not."""
+    server = stacks["lightsail-dev"].one(hp.LIGHTSAIL_INSTANCE)
+    old = server.inputs["userData"]
+    original = firstboot.render_launch_script
+
+    def wrapped(first_boot: firstboot.FirstBoot) -> str:
+        inner = base64.encodebytes(gzip.compress(original(first_boot).encode(), mtime=0)).decode()
+        return f"#!/bin/bash\nbase64 -d <<'OUTER' | gunzip | bash\n{inner}OUTER\n"
+
+    monkeypatch.setattr(firstboot, "render_launch_script", wrapped)
+    spec = load_stack_file(ROOT / "stacks" / "Pulumi.lightsail-dev.yaml")
+    new = firstboot.render_launch_script(describe_first_boot(spec))
+    assert check_resource(hp.first_boot_present, server, _first_boot_props(server, new)) == []
+    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, old))
+    assert "differs from a fresh render" in message
 
 
 # --- first-boot-no-secrets ---------------------------------------------------------------------------------------
@@ -522,7 +589,8 @@ def test_secrets_in_the_cloud_config_itself_are_found(stacks: dict[str, StackCas
              "write_files:\n- path: /root/key.b64\n  encoding: b64\n  content: "
              + base64.b64encode(PRIVATE_KEY.encode()).decode() + "\n")
     data = server.inputs["userData"].replace("\nwrite_files:\n", "\n" + extra, 1)  # before the bundle's entry
-    assert check_resource(hp.first_boot_present, server, _first_boot_props(server, data)) == []
+    (refused,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+    assert "differs from a fresh render" in refused  # and the secrets scan still names what it holds:
     messages = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
     assert any("cloud-config password" in m and "chpasswd.users[0].password" in m for m in messages), messages
     assert any("private key" in m and "base64" in m for m in messages), messages
@@ -544,6 +612,71 @@ def test_multipart_user_data_parts_are_scanned(stacks: dict[str, StackCase]) -> 
     data = base64.b64encode(gzip.compress(message.as_string().encode())).decode()
     (finding,) = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
     assert "DigitalOcean API token" in finding and "part 1" in finding and DO_TOKEN not in finding
+
+
+# Encodings a secret may be hidden in. The scan decodes each of them, or refuses what it cannot read.
+def _wrap(value: str, width: int) -> str:
+    return "".join(value[i:i + width] + "\n" for i in range(0, len(value), width))
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+KEY_BYTES = (PRIVATE_KEY + "# ~~~>>>???\n").encode()  # the comment puts + and / in its base64
+PPK = ("PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: test\nPublic-Lines: 2\n"
+       "AAAAC3NzaC1lZDI1NTE5AAAAIFQ+WcI53fHeIf/+stPF+ivnechQ5PAbCTitw6VKY85w\nPrivate-Lines: 1\n"
+       "AAAAIGmNb4yPyJ6gYmyVJ9Yh3aIxe3K5xLd3x8zDdNfj8ZAx\n")
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYZ7EXAMPLEZ"  # the shape of an AWS secret access key (40 chars)
+
+
+@pytest.mark.parametrize(("content", "what", "layer"), [
+    pytest.param(_wrap(_b64(KEY_BYTES), 12), "private key", "base64", id="base64-wrapped-at-12"),
+    pytest.param(_wrap(_b64(KEY_BYTES), 4), "private key", "base64", id="base64-wrapped-at-4"),
+    pytest.param(_b64(lzma.compress(KEY_BYTES)), "private key", "xz", id="xz"),
+    pytest.param(_b64(bz2.compress(KEY_BYTES)), "private key", "bz2", id="bz2"),
+    pytest.param(base64.urlsafe_b64encode(KEY_BYTES).decode().rstrip("="), "private key", "base64",
+                 id="urlsafe-base64-unpadded"),
+    pytest.param(KEY_BYTES.hex(), "private key", "hex", id="hex"),
+    pytest.param(_wrap(KEY_BYTES.hex(), 60), "private key", "hex", id="hex-wrapped"),
+    pytest.param("printf '" + "".join(f"\\x{b:02x}" for b in KEY_BYTES) + "'\n", "private key", "hex",
+                 id="hex-escapes"),
+    pytest.param(PPK, "private key", "app.env:1", id="putty-ppk"),
+    pytest.param(f"{AWS_KEY_ID}\n{AWS_SECRET}\n", "AWS secret access key", "app.env:2", id="aws-pair"),
+    pytest.param(f"creds {AWS_SECRET} here\n", "AWS secret access key", "app.env:1", id="aws-secret-alone"),
+    pytest.param(_b64(gzip.compress(b"x" * 100) + gzip.compress(KEY_BYTES)), "private key", "gzip",
+                 id="second-gzip-member"),
+    pytest.param(_b64(gzip.compress(b"\0" * (16 * 1024 * 1024 + 1) + KEY_BYTES)), "over the", "gzip",
+                 id="past-the-inflate-limit"),
+    pytest.param(_b64(gzip.compress(KEY_BYTES)[:-12]), "does not decompress", "gzip", id="truncated-gzip"),
+    pytest.param(_b64(bz2.compress(KEY_BYTES)[:-8]), "does not decompress", "bz2", id="truncated-bz2"),
+    pytest.param(_b64(b"\x28\xb5\x2f\xfd" + bytes(range(64))), "cannot open", "zstd", id="zstd"),
+])
+def test_hidden_secrets_are_found_or_refused(stacks: dict[str, StackCase], content: str, what: str,
+                                            layer: str) -> None:
+    """Fail closed: a secret in any of these encodings is found; data the scan cannot read is a violation."""
+    server = stacks["do-dev"].one(hp.DROPLET)
+    data = _rendered_with("do-dev", HostFile("/etc/hvps/app.env", content, "0600"))
+    messages = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
+    assert any(what in m and layer in m and "etc/hvps/app.env" in m for m in messages), messages
+    assert all(names_resource_and_fix(m, server) for m in messages)
+
+
+@pytest.mark.parametrize("line", [
+    pytest.param("a." * 32768, id="a-dot"), pytest.param("a" * 65536, id="one-base64-token"),
+    pytest.param("a\n" * 32768, id="base64-block-of-short-lines"), pytest.param("0a" * 32768, id="hex"),
+    pytest.param("password=" * 7282, id="assignments"), pytest.param("x://a:" * 10922, id="urls"),
+    pytest.param("-----BEGIN " * 5958, id="pem-headers"), pytest.param("Authorization: Bearer " * 2978, id="auth"),
+    pytest.param("AKIA" * 16384, id="aws-ids"), pytest.param("\\x41" * 16384, id="hex-escapes"),
+    pytest.param("a_-" * 21845, id="urlsafe"), pytest.param("a=" * 32768, id="padding"),
+])
+def test_secret_scan_is_linear_on_adversarial_input(line: str) -> None:
+    """64 KiB crafted to make a backtracking regex or a retrying decoder go quadratic is scanned in well under
+    a second (the quadratic scan took 10 s on a quarter of this)."""
+    raw = hp.RawFirstBoot(line, "userData")
+    started = time.perf_counter()
+    hp.find_secrets(raw)
+    assert time.perf_counter() - started < 0.5
 
 
 def test_clean_first_boot_has_no_findings_in_any_layer(stacks: dict[str, StackCase]) -> None:
@@ -597,3 +730,112 @@ def test_size_outside_the_catalog_is_refused(stacks: dict[str, StackCase], stack
     (message,) = check_resource(hp.catalog_sizes, server, {**server.inputs, key: slug})
     assert "catalog" in message and names_resource_and_fix(message, server)
     assert server.inputs[key] in message  # the allowed plans are listed, the current one among them
+
+
+# --- bypasses: a firewall that does not filter, SSH "restricted" by spelling only -------------------------------
+def test_disabled_linode_firewall_is_refused(stacks: dict[str, StackCase]) -> None:
+    """Linode does not enforce a disabled firewall's rules: it opens every port and protects no instance."""
+    case = stacks["linode-dev"]
+    firewall, server = case.one(hp.LINODE_FIREWALL), case.one(hp.LINODE_INSTANCE)
+    messages = check_resource(hp.inbound_ports, firewall, {**firewall.inputs, "disabled": True})
+    assert any("disabled" in m and "every port of every protocol" in m for m in messages), messages
+    disabled = [replace(r, outputs={**r.outputs, "disabled": True}) if r is firewall else r for r in case.resources]
+    ((message, urn),) = check_stack(disabled)
+    assert urn == server.urn and "disabled" in message and names_resource_and_fix(message, server)
+    status_off = [replace(r, outputs={**r.outputs, "status": "disabled"}) if r is firewall else r
+                  for r in case.resources]
+    ((message, urn),) = check_stack(status_off)
+    assert urn == server.urn and "disabled" in message
+
+
+@pytest.mark.parametrize("sources", [
+    ["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "2000::/3"],  # all public space, no /0 spelled
+    ["1.0.0.0/8", "2.0.0.0/8"],  # two /8s: more than a /8 of IPv4
+    ["2001:db8:1234::/48", "2600::/16"],  # a /16 of IPv6
+    [f"{n}.0.0.0/9" for n in range(1, 40)],  # many narrow-looking rules, wide together
+    ["::ffff:0.0.0.0/97", "::ffff:128.0.0.0/97"],  # all of IPv4, written as IPv4-mapped IPv6
+])
+def test_production_ssh_judged_by_address_space(stacks: dict[str, StackCase], sources: list[str]) -> None:
+    case = stacks[PROD]
+    firewall = case.one(hp.DO_FIREWALL)
+    with analysing(case):
+        (message,) = check_resource(hp.ssh_restricted_in_production, firewall, _ssh_from_anywhere(firewall, sources))
+    assert "production" in message and names_resource_and_fix(message, firewall)
+    assert "more than a /8 of IPv4 or a /32 of IPv6" in message
+
+
+def test_ssh_space_is_added_up_over_every_rule_of_a_firewall(stacks: dict[str, StackCase]) -> None:
+    """Splitting the wide range over several rules does not make it narrow."""
+    case = stacks[PROD]
+    firewall = case.one(hp.DO_FIREWALL)
+    props = copy.deepcopy(firewall.inputs)
+    props["inboundRules"] += [{"protocol": "tcp", "portRange": "22", "sourceAddresses": [f"{n}.0.0.0/9"]}
+                              for n in (11, 12, 13)]  # three /9s: more than a /8 together
+    with analysing(case):
+        assert check_resource(hp.ssh_restricted_in_production, firewall) == []
+        (message,) = check_resource(hp.ssh_restricted_in_production, firewall, props)
+    assert all(f"inboundRules[{i}]" in message for i in (3, 4, 5))
+
+
+@pytest.mark.parametrize("sources", [
+    ["203.0.113.0/24", "2001:db8:1234::/48"],  # the prod stack's own ranges
+    ["11.0.0.0/8"],  # exactly a /8: the limit
+    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "198.51.100.7/32"],  # private space is not the internet
+    ["2a01:4f8::/32", "fd00::/8"],  # a /32 of global IPv6 and unique-local space
+])
+def test_production_ssh_from_narrow_ranges_passes(stacks: dict[str, StackCase], sources: list[str]) -> None:
+    case = stacks[PROD]
+    firewall = case.one(hp.DO_FIREWALL)
+    with analysing(case):
+        assert check_resource(hp.ssh_restricted_in_production, firewall, _ssh_from_anywhere(firewall, sources)) == []
+
+
+# --- resource-types-allowed --------------------------------------------------------------------------------------
+def _foreign(case: StackCase, type_: str) -> Registered:
+    """A resource of `type_` registered beside the stack's host: no firewall, no first boot."""
+    stack_urn = next((r.urn for r in case.resources if r.type == "pulumi:pulumi:Stack"), "")
+    name = "side-door"
+    return Registered(urn=f"urn:pulumi:{case.stack}::hardened-vps::{type_}::{name}", type=type_, name=name,
+                      parent=stack_urn, protect=False, ignore_changes=[], delete_before_replace=False,
+                      dependencies=[], property_dependencies={}, inputs={}, outputs={"id": "1"})
+
+
+@pytest.mark.parametrize("type_", [
+    "aws:ec2/instance:Instance", "aws:ec2/spotInstanceRequest:SpotInstanceRequest", "aws:lambda/function:Function",
+    "aws:lightsail/containerService:ContainerService", "aws:lightsail/database:Database",
+    "digitalocean:index/app:App", "digitalocean:index/dropletAutoscale:DropletAutoscale",
+    "digitalocean:index/kubernetesCluster:KubernetesCluster", "digitalocean:index/dropletSnapshot:DropletSnapshot",
+    "linode:index/instanceConfig:InstanceConfig", "linode:index/lkeCluster:LkeCluster",
+    "hcloud:index/server:Server", "gcp:compute/instance:Instance", "pulumi-python:dynamic:Resource",
+    "command:local:Command",
+])
+def test_compute_the_product_does_not_build_is_refused(stacks: dict[str, StackCase], type_: str) -> None:
+    for case in stacks.values():
+        extra = _foreign(case, type_)
+        ((message, urn),) = check_stack([*case.resources, extra])  # every stack policy: only this one objects
+        assert urn == extra.urn and type_ in message and names_resource_and_fix(message, extra)
+
+
+def _every_option(vendor: str, region: str) -> dict[str, str]:
+    return full_config(vendor=vendor, region=region, domain="app.example.com", acmeEmail="ops@example.com",
+                       backups=True, production=True, protect=True, appSource="examples/flask-app",
+                       adminUser="ops-admin_2")
+
+
+@pytest.mark.parametrize(("vendor", "region"), [("digitalocean", "fra1"), ("linode", "eu-central"),
+                                                ("lightsail", "us-east-1")])
+def test_every_type_the_product_builds_is_allowed(vendor: str, region: str) -> None:
+    """With every option that adds resources on (DNS, app releases), the product's types all pass; so does its
+    first boot, rendered for an admin account other than the default."""
+    config = _every_option(vendor, region)
+    if vendor == "lightsail":
+        config["aws:region"] = region
+    run = run_program(config)
+    pulumi.runtime.set_all_config({})
+    types = {r.type for r in run.resources}
+    assert any(t in hp.SERVER_VENDORS for t in types) and any("dns" in t.lower() or "domain" in t.lower()
+                                                              for t in types), types
+    assert [t for t in types if hp.type_not_allowed(t)] == []
+    (server,) = [r for r in run.resources if r.type in hp.SERVER_VENDORS]
+    raw = hp.raw_first_boot(server.type, server.inputs)
+    assert raw is not None and hp.check_first_boot(server.type, raw).problem is None and hp.find_secrets(raw) == []
