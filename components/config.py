@@ -13,6 +13,7 @@ import ipaddress
 import json
 import re
 import struct
+import urllib.parse
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,7 +203,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 LINODE_LABEL_MIN, LINODE_LABEL_MAX = 3, 50
 _UNIX_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,30}$")
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+-]{1,64}")
 _TAG = re.compile(r"^[a-z0-9][a-z0-9:_-]{0,63}$")
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 _PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
@@ -215,6 +216,20 @@ _RESERVED_USERS = frozenset({"root", "daemon", "bin", "sys", "sync", "nobody", "
 SSH_KEY_TYPES = ("ssh-ed25519", "sk-ssh-ed25519@openssh.com", "ssh-rsa", "ecdsa-sha2-nistp256",
                  "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ecdsa-sha2-nistp256@openssh.com")
 MIN_RSA_BITS = 3072  # sshd's RequiredRSASize in our drop-in (ssh-audit guide): smaller keys would lock you out
+_ACME_PATH = re.compile(r"(/[A-Za-z0-9._~-]*)*")
+#: Longest raw value per key (characters, as Pulumi hands it over): nothing legitimate comes close, and a
+#: cap keeps absurd input from reaching parsers (Python's int-string limit, the OS's file-name limit).
+MAX_CHARS_DEFAULT = 256
+MAX_CHARS: Mapping[str, int] = {
+    "sshPublicKeys": 32768, "sshAllowedCidrs": 4096, "acmeServer": 512, "acmeCaCertificate": 16384,
+    "tags": 2048, "appSource": 1024, "appEnv": 16384, "appSecrets": 65536, "deployPrivateKey": 16384,
+    "swapSizeMb": 16, "appWorkers": 16, "appKeepReleases": 16,
+}
+
+
+def max_chars(key: str) -> int:
+    """The length cap of a config key's raw value."""
+    return MAX_CHARS.get(key, MAX_CHARS_DEFAULT)
 
 
 def _allowed(values: tuple[str, ...] | list[str]) -> str:
@@ -223,7 +238,11 @@ def _allowed(values: tuple[str, ...] | list[str]) -> str:
 
 def parse_ssh_key(text: str) -> SshKey:
     """Parse one OpenSSH public key line; ValueError says what is wrong with it."""
-    parts = text.strip().split(None, 2)
+    text = text.strip()
+    if not text.isprintable():
+        # a newline would start a second authorized_keys line that nothing here checked (options, short keys)
+        raise ValueError("contains a control character (newline, tab, ...); give one key per list entry")
+    parts = text.split(None, 2)
     if len(parts) < 2:
         raise ValueError("expected '<type> <base64> [comment]'")
     key_type, blob = parts[0], parts[1]
@@ -244,6 +263,48 @@ def parse_ssh_key(text: str) -> SshKey:
     return SshKey(key_type, blob, parts[2].strip() if len(parts) > 2 else "")
 
 
+def is_valid_email(address: str) -> bool:
+    """A strict addr-spec subset: local part of [A-Za-z0-9._%+-] (no leading, trailing or double dot),
+    a domain as `is_valid_domain` takes it. Nothing that a shell, a unit file or certbot would read twice."""
+    local, at, domain = address.rpartition("@")
+    return (bool(at) and bool(_EMAIL_LOCAL.fullmatch(local)) and not local.startswith(".")
+            and not local.endswith(".") and ".." not in local and is_valid_domain(domain.lower()))
+
+
+def acme_directory_problem(url: str) -> str | None:
+    """Why `url` is not an ACME directory URL this project accepts, or None: https, a host that is a valid
+    domain or IP address, an optional port, a path of safe characters; no userinfo, query or fragment."""
+    if not re.fullmatch(r"[\x21-\x7e]+", url):  # urlsplit silently drops tabs and newlines: check first
+        return "contains spaces, control or non-ASCII characters"
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # e.g. brackets around something that is not an IPv6 address
+        return "has no valid host; allowed: a domain name or an IP address, e.g. https://acme.example.com/dir"
+    if parts.scheme != "https":
+        return "is not an https:// URL"
+    if "@" in parts.netloc:
+        return "has a user name or password; allowed: https://host[:port]/path"
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        return "has a query or fragment; allowed: https://host[:port]/path"
+    netloc = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?", parts.netloc)
+    host = netloc.group(1) if netloc else ""
+    if not (_is_ip(host[1:-1]) if host.startswith("[") else _is_ip(host) or is_valid_domain(host.lower())):
+        return "has no valid host; allowed: a domain name or an IP address, e.g. https://acme.example.com/dir"
+    if netloc and netloc.group(2) is not None and not 1 <= int(netloc.group(2)) <= 65535:
+        return "has an invalid port; allowed: 1 to 65535"
+    if not _ACME_PATH.fullmatch(parts.path):
+        return "has a path with characters other than letters, digits and . _ ~ - /"
+    return None
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _ssh_fields(raw: bytes) -> list[bytes]:
     """Split an SSH wire-format blob into its length-prefixed fields (empty list when malformed)."""
     out: list[bytes] = []
@@ -261,6 +322,7 @@ def _ssh_fields(raw: bytes) -> list[bytes]:
 
 
 def is_valid_domain(name: str) -> bool:
+    """A DNS name of lowercase ASCII labels (at least two, the last not numeric)."""
     labels = name.split(".")
     return (len(name) <= 253 and len(labels) >= 2 and all(_DOMAIN_LABEL.match(lbl) for lbl in labels)
             and not labels[-1].isdigit())
@@ -270,11 +332,18 @@ class _Collector:
     """Collects problems so one run reports all of them."""
 
     def __init__(self, raw: Mapping[str, Any]):
-        self.raw = raw
         self.problems: list[str] = []
+        self.too_long: set[str] = set()
+        for key, value in raw.items():
+            if key in KEYS_BY_NAME and len(str(value)) > max_chars(key):
+                self.fail(key, f"{len(str(value))} characters is too long; allowed: at most {max_chars(key)}")
+                self.too_long.add(key)
+        # a value that was too long counts as unset: one problem for it, not a cascade
+        self.raw = {k: v for k, v in raw.items() if k not in self.too_long}
 
     def fail(self, key: str, message: str) -> None:
-        self.problems.append(f"{PROJECT}:{key}: {message}")
+        if key not in getattr(self, "too_long", ()):
+            self.problems.append(f"{PROJECT}:{key}: {message}")
 
     def string(self, key: str) -> str | None:
         value = self.raw.get(key)
@@ -317,7 +386,7 @@ class _Collector:
         if isinstance(value, str):
             try:
                 value = json.loads(value)
-            except json.JSONDecodeError:
+            except ValueError:  # JSONDecodeError, or digits beyond Python's int-string limit
                 value = [value]  # a single value given as plain text
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.fail(key, f"{value!r} is not a list of strings")
@@ -408,10 +477,19 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path |
     cidrs: list[str] = []
     for cidr in c.array("sshAllowedCidrs"):
         try:
-            cidrs.append(str(ipaddress.ip_network(cidr, strict=True)))
+            network = ipaddress.ip_network(cidr, strict=True)
         except ValueError as err:
             c.fail("sshAllowedCidrs", f"{cidr!r} is not a CIDR ({err}); allowed: e.g. 203.0.113.7/32, "
                                       "2001:db8::/48, 0.0.0.0/0")
+            continue
+        if "/" not in cidr:  # ip_network reads a bare address as /32: "0.0.0.0" would admit nobody
+            if network.network_address.is_unspecified:
+                intent = f"{network.network_address}/0 for anywhere"
+            else:
+                intent = f"{network} for this one address"
+            c.fail("sshAllowedCidrs", f"{cidr!r} has no prefix length; write it out, e.g. {intent}")
+            continue
+        cidrs.append(str(network))
     if not cidrs and not any(p.startswith(f"{PROJECT}:sshAllowedCidrs") for p in c.problems):
         c.fail("sshAllowedCidrs", "empty: nobody could reach SSH; give at least one CIDR")
 
@@ -431,13 +509,15 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path |
     elif domain and is_valid_domain(domain):
         zone = domain.split(".", 1)[1] if domain.count(".") >= 2 else domain
     acme_email = c.string("acmeEmail")
-    if acme_email is not None and not _EMAIL.match(acme_email):
-        c.fail("acmeEmail", f"{acme_email!r} is not an e-mail address")
+    if acme_email is not None and not is_valid_email(acme_email):
+        c.fail("acmeEmail", f"{acme_email!r} is not an e-mail address; allowed: name@example.com (letters, "
+                            "digits and . _ % + - before the @, a domain name after it)")
     if domain and not acme_email:
         c.fail("acmeEmail", "missing; required when domain is set (the ACME account contact)")
     acme_server = c.string("acmeServer") or LETS_ENCRYPT
-    if not re.match(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/\S*)?$", acme_server):
-        c.fail("acmeServer", f"{acme_server!r} is not an https:// URL")
+    server_problem = acme_directory_problem(acme_server)
+    if server_problem:
+        c.fail("acmeServer", f"{acme_server!r} {server_problem}; e.g. {LETS_ENCRYPT}")
 
     acme_ca = c.string("acmeCaCertificate")
     if acme_ca is not None:
@@ -533,7 +613,11 @@ def _parse_app(c: _Collector, base_dir: Path | None) -> AppSpec | None:
         if ref:
             c.fail("appRef", "only for a git appSource; a local directory deploys what is on disk")
         path = (base_dir or Path.cwd()) / source
-        if not path.is_dir():
+        try:
+            is_dir = path.is_dir()
+        except OSError:  # e.g. a name longer than the file system allows
+            is_dir = False
+        if not is_dir:
             c.fail("appSource", f"{source!r} is neither a directory (looked at {path}) nor a git URL "
                                 "(https://..., git@host:repo, ssh://...)")
     return AppSpec(source=source, ref=ref, module=module, server=server, env=tuple(env),
@@ -584,13 +668,48 @@ def _pulumi_string(value: Any) -> str:
     return str(value)
 
 
-def load_stack_file(path: str | Path, override: Callable[[dict[str, str]], None] | None = None) -> HostSpec:
-    """Build the HostSpec of a `stacks/Pulumi.<stack>.yaml` file (for tests, the plan and the VM proof)."""
+class StackFileError(ConfigError):
+    """A stack file that cannot be read as YAML config; one line naming the file (and line, when known)."""
+
+    def __init__(self, where: str, message: str):
+        self.problems = [f"{where}: {message}"]
+        ValueError.__init__(self, f"invalid stack file {where}: {message}")
+
+
+def read_stack_document(path: str | Path) -> dict[str, Any]:
+    """A stack file's YAML document, or StackFileError naming the file and line (never a parser traceback)."""
     import yaml  # imported here: the Pulumi program itself never needs PyYAML
 
+    class Loader(yaml.SafeLoader):
+        """SafeLoader whose over-long integers fail at their line (int() refuses beyond 4300 digits)."""
+
+    def construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        try:
+            return yaml.SafeLoader.construct_yaml_int(loader, node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(None, None, "a number too long to read",
+                                                    node.start_mark) from None
+
+    Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
     path = Path(path)
-    document = yaml.safe_load(path.read_text()) or {}
-    values, _ = stack_config_values(document)
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader) or {}  # a SafeLoader subclass
+    except (OSError, UnicodeDecodeError) as err:
+        raise StackFileError(str(path), f"cannot be read ({err.__class__.__name__}: {err})") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise StackFileError(where, f"not valid YAML: {problem}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise StackFileError(str(path), "expected a mapping with a `config:` mapping of key: value")
+    return document
+
+
+def load_stack_file(path: str | Path, override: Callable[[dict[str, str]], None] | None = None) -> HostSpec:
+    """Build the HostSpec of a `stacks/Pulumi.<stack>.yaml` file (for tests, the plan and the VM proof)."""
+    path = Path(path)
+    values, _ = stack_config_values(read_stack_document(path))
     if override:
         override(values)
     encrypted = [key for key, value in values.items() if value == SECRET_PLACEHOLDER]

@@ -6,7 +6,15 @@ import pytest
 import yaml
 
 from components import catalog
-from components.config import CONFIG_KEYS, ConfigError, load_stack_file, parse_host_spec, parse_ssh_key
+from components.config import (
+    CONFIG_KEYS,
+    ConfigError,
+    StackFileError,
+    load_stack_file,
+    max_chars,
+    parse_host_spec,
+    parse_ssh_key,
+)
 from tests.conftest import ED25519_KEY, ROOT, RSA_2048_KEY, RSA_4096_KEY, raw_config
 
 
@@ -155,3 +163,115 @@ def test_pulumi_yaml_schema_matches_config_keys() -> None:
             assert "default" not in entry
         else:
             assert entry["default"] == (key.default if key.default is not None else "")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Hostile values: strict shapes, explicit CIDRs, bounded lengths, readable stack-file errors.
+
+@pytest.mark.parametrize("email", ["$(touch${IFS}/tmp/x)@example.com", "`id`@example.com", "a'b@example.com",
+                                   "ops@localhost", ".ops@example.com", "o..ps@example.com", "ops@exa$mple.com",
+                                   "ops@@example.com", "ops\n@example.com", "öps@example.com"])
+def test_acme_email_is_a_strict_address(email: str) -> None:
+    (msg,) = problems(domain="app.example.com", acmeEmail=email)
+    assert msg.startswith("hardened-vps:acmeEmail:") and "allowed: name@example.com" in msg
+
+
+def test_acme_email_accepts_ordinary_addresses() -> None:
+    for email in ("ops+tls@example.com", "First.Last@Example.COM", "o_p-s%x@mail.example.co.uk"):
+        assert parse_host_spec(raw_config(domain="app.example.com", acmeEmail=email)).acme_email == email
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("http://acme.example.com/dir", "not an https"),
+    ("https://user:pw@acme.example.com/dir", "user name or password"),
+    ("https://acme.example.com/dir?x=1", "query or fragment"),
+    ("https://acme.example.com/dir#x", "query or fragment"),
+    ("https://acme.example.com/$(touch${IFS}x)", "path with characters"),
+    ("https://acme.example.com/`id`", "path with characters"),
+    ("https://acme.example.com/a b", "spaces, control"),
+    ("https://acme.example.com/di\tr", "spaces, control"),
+    ("https://localhost/dir", "no valid host"),
+    ("https://[acme.example.com]/dir", "no valid host"),
+    ("https://acme.example.com:0/dir", "invalid port"),
+    ("https://acme.example.com:70000/dir", "invalid port"),
+])
+def test_acme_server_is_a_plain_https_url(url: str, why: str) -> None:
+    (msg,) = problems(acmeServer=url)
+    assert msg.startswith("hardened-vps:acmeServer:") and why in msg
+
+
+def test_acme_server_accepts_public_and_private_directories() -> None:
+    for url in ("https://acme-v02.api.letsencrypt.org/directory", "https://10.0.2.2:14000/dir",
+                "https://[2001:db8::1]:9000/acme/acme/directory", "https://ca.example.com"):
+        assert parse_host_spec(raw_config(acmeServer=url)).acme_server == url
+
+
+def test_newline_in_a_key_comment_cannot_smuggle_a_second_key_line() -> None:
+    smuggled = ED25519_KEY + '\ncommand="/bin/sh" ' + RSA_2048_KEY
+    (msg,) = problems(sshPublicKeys=[smuggled])
+    assert msg.startswith("hardened-vps:sshPublicKeys: entry 0") and "control character" in msg
+    for bad in (ED25519_KEY + " a\rb", ED25519_KEY.replace(" ", "\t", 1), ED25519_KEY + " x\x00y"):
+        with pytest.raises(ValueError, match="control character"):
+            parse_ssh_key(bad)
+    assert parse_ssh_key(ED25519_KEY + " laptop (work) é").comment.endswith("(work) é")
+
+
+@pytest.mark.parametrize(("cidr", "intent"), [("0.0.0.0", "0.0.0.0/0 for anywhere"), ("::", "::/0 for anywhere"),
+                                              ("203.0.113.7", "203.0.113.7/32 for this one address"),
+                                              ("2001:db8::1", "2001:db8::1/128 for this one address")])
+def test_cidr_needs_an_explicit_prefix_length(cidr: str, intent: str) -> None:
+    (msg,) = problems(sshAllowedCidrs=[cidr])
+    assert msg == f"hardened-vps:sshAllowedCidrs: {cidr!r} has no prefix length; write it out, e.g. {intent}"
+
+
+def test_huge_number_for_a_list_key_is_a_config_error() -> None:
+    # json.loads raises a plain ValueError beyond Python's int-string limit (4300 digits)
+    found = problems(sshPublicKeys="9" * 5000, appEnv="9" * 5000, sshAllowedCidrs="9" * 5000)
+    assert sorted(p.split(":")[1] for p in found) == ["appEnv", "sshAllowedCidrs", "sshPublicKeys"]
+
+
+def test_unreadable_app_source_path_is_a_config_error() -> None:
+    (msg,) = problems(appSource="a" * 300)  # one path component longer than the file system allows
+    assert msg.startswith("hardened-vps:appSource:") and "neither a directory" in msg
+
+
+@pytest.mark.parametrize("key", [k.name for k in CONFIG_KEYS])
+def test_every_key_has_a_length_cap(key: str) -> None:
+    cap = max_chars(key)
+    found = problems(**{key: "x" * (cap + 1)})
+    assert f"hardened-vps:{key}: {cap + 1} characters is too long; allowed: at most {cap}" in found
+    assert not any(p.startswith(f"hardened-vps:{key}:") and "too long" not in p for p in found)  # no cascade
+    assert not any("x" * 50 in p for p in found)  # the value itself (maybe a secret) is never echoed
+
+
+def _stack(tmp_path, text: str):
+    path = tmp_path / "Pulumi.bad.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("config:\n  hardened-vps:vendor: do\n  hardened-vps:tags: [a, b\n  hardened-vps:x: y\n", ":4: not valid"),
+    ("config:\n  hardened-vps:vendor: digitalocean\n  hardened-vps:swapSizeMb: " + "9" * 5000 + "\n", ":3: not valid"),
+    ("config:\n\thardened-vps:vendor: x\n", ":2: not valid"),
+    ("- just\n- a list\n", ": expected a mapping"),
+    ("config: [a]\n", ": expected a mapping"),
+])
+def test_stack_file_errors_name_the_file_and_line(tmp_path, text: str, where: str) -> None:
+    path = _stack(tmp_path, text)
+    with pytest.raises(StackFileError) as err:
+        load_stack_file(path)
+    message = str(err.value)
+    assert isinstance(err.value, ConfigError) and "\n" not in message
+    assert message.startswith(f"invalid stack file {path}{where}")
+
+
+def test_plan_reports_a_broken_stack_file_in_one_line(tmp_path, capsys) -> None:
+    from tools import plan
+
+    path = _stack(tmp_path, "config:\n  hardened-vps:vendor: [digitalocean\n")
+    assert plan.main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{path}:" in err and "Traceback" not in err
+    assert load_stack_file(_stack(tmp_path, "config:\n  hardened-vps:vendor: digitalocean\n  hardened-vps:"
+                                            f"sshPublicKeys: ['{ED25519_KEY}']\n")).vendor == "digitalocean"

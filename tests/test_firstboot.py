@@ -196,7 +196,7 @@ def test_private_acme_ca_is_trusted_by_certbot_only_when_given() -> None:
     assert files["/etc/hvps/acme-ca.pem"] == pem
     issue = files["/usr/local/sbin/hvps-tls-issue"]
     assert "REQUESTS_CA_BUNDLE=/etc/hvps/acme-ca.pem certbot certonly" in issue
-    assert "--server \"https://10.0.2.2:14000/dir\"" in issue
+    assert "--server https://10.0.2.2:14000/dir -m ops@example.com" in issue
     # renewals (certbot.timer -> certbot.service) trust it too, not only the first issuance
     assert files["/etc/systemd/system/certbot.service.d/hvps-acme-ca.conf"] == (
         "[Service]\nEnvironment=REQUESTS_CA_BUNDLE=/etc/hvps/acme-ca.pem\n")
@@ -206,3 +206,104 @@ def test_private_acme_ca_is_trusted_by_certbot_only_when_given() -> None:
     assert "/etc/systemd/system/certbot.service.d/hvps-acme-ca.conf" not in plain
     with pytest.raises(ConfigError, match="acmeCaCertificate: not a PEM certificate"):
         parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com", acmeCaCertificate="x"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Encoding: every placeholder names the language it lands in, and the renderer fails closed.
+
+def test_every_placeholder_names_a_known_encoder() -> None:
+    found: dict[str, set[str]] = {}
+    for template in firstboot.TEMPLATES.iterdir():
+        for inner in re.findall(r"\{\{(.*?)\}\}", template.read_text(), re.DOTALL):
+            key, sep, encoder = inner.partition("|")
+            assert sep and encoder.strip() in firstboot.ENCODERS, f"{template.name}: {{{{{inner}}}}}"
+            found.setdefault(encoder.strip(), set()).add(key.strip())
+    # raw is only for text the renderer builds itself (rule blocks, script steps), never a config value
+    assert found["raw"] == {"ssh_rules", "upgrade_origins", "tls_steps", "acme_ca_env"}
+    values = firstboot.template_values(parse_host_spec(raw_config(domain="app.example.com",
+                                                                  acmeEmail="ops@example.com")))
+    assert all(isinstance(values[key], firstboot.Trusted) for key in found["raw"])
+
+
+@pytest.mark.parametrize("text", ["{{ acme_email }}", "{{ acme_email | shell }}", "{{ nope | sh }}", "{{ x | sh",
+                                  "{{ ACME | sh }}"])
+def test_renderer_fails_closed(text: str) -> None:
+    with pytest.raises(firstboot.TemplateError, match=r"t\.conf: "):
+        firstboot.render_text(text, {"acme_email": "ops@example.com", "x": "1"}, "t.conf")
+
+
+def test_raw_takes_only_trusted_text() -> None:
+    with pytest.raises(firstboot.TemplateError, match="raw takes only Trusted"):
+        firstboot.render_text("{{ v | raw }}", {"v": "$(id)"})
+    assert firstboot.render_text("{{ v | raw }}", {"v": firstboot.Trusted("ok")}) == "ok"
+
+
+HOSTILE = ["$(touch x)", "a'b\"c", "back`tick`", "semi;colon", "new\nline", "dollar$HOME", "percent%n", "uni-é",
+           "sp ace", "tab\t", "\\", "ALL", "#1000", "%sudo"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_sh_encoding_is_one_intact_word(value: str) -> None:
+    out = subprocess.run(["bash", "-c", "printf '%s\\0' " + firstboot.encode_sh(value)], capture_output=True)
+    assert out.stdout == value.encode() + b"\0"
+    words = subprocess.run(["bash", "-c", "printf '%s\\0' " + firstboot.encode_sh(("a b", value))],
+                           capture_output=True)
+    assert words.stdout == b"a b\0" + value.encode() + b"\0"
+
+
+def test_sh_refuses_nul() -> None:
+    with pytest.raises(firstboot.TemplateError, match="NUL"):
+        firstboot.encode_sh("a\0b")
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_py_encoding_is_a_literal(value: str) -> None:
+    import ast
+
+    assert ast.literal_eval(firstboot.encode_py(value)) == value
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_config_encoders_refuse_or_keep_one_token(value: str) -> None:
+    """systemd, sshd, sudoers, nginx and apt.conf: a value stays one token on one line, or is refused."""
+    splitting = set(" \t\n\"'\\")
+    for name, encoder in firstboot.ENCODERS.items():
+        if name in ("sh", "py", "raw"):
+            continue
+        try:
+            out = encoder(value)
+        except firstboot.TemplateError:
+            continue
+        assert "\n" not in out, name
+        if name == "nginx":  # one double-quoted token whose escapes undo to the value
+            assert out[0] == out[-1] == '"' and "$" not in out
+            assert re.sub(r'\\(["\\])', r"\1", out[1:-1]) == value
+        elif name == "apt":
+            assert out == f'"{value}"' and not set(value) & {'"', "\\"}
+        else:
+            assert not set(out) & splitting - ({"\\"} if name == "sudoers" else set()), (name, out)
+    with pytest.raises(firstboot.TemplateError):
+        firstboot.encode_systemd("a\nb")
+
+
+def test_systemd_escapes_specifiers_and_sudoers_names_one_user() -> None:
+    assert firstboot.encode_systemd("50%off") == "50%%off"
+    assert firstboot.encode_sudoers("a:b,c") == "a\\:b\\,c"
+    for value in ("ALL", "%sudo", "#0", "+admins", "a b"):
+        with pytest.raises(firstboot.TemplateError):
+            firstboot.encode_sudoers(value)
+    for value in ("a b", "x#y", "", "a\nb"):
+        with pytest.raises(firstboot.TemplateError):
+            firstboot.encode_sshd(value)
+    with pytest.raises(firstboot.TemplateError, match=r"'\$'"):
+        firstboot.encode_nginx("/srv/$app")
+
+
+def test_hostile_value_in_a_spec_cannot_reach_a_config_file_unencoded(domain_spec) -> None:
+    """A spec built around validation: the renderer still refuses or encodes, never pastes."""
+    with pytest.raises(firstboot.TemplateError, match=r"\{\{ app_name \| systemd \}\}: '\\n' cannot"):
+        firstboot.render_template("app.service", {"app_name": "app\nExecStartPre=/bin/touch /x"})
+    with pytest.raises(firstboot.TemplateError, match="sudoers_admin"):
+        describe_first_boot(replace(domain_spec, admin_user="ALL"))
+    files = {f.path: f.content for f in describe_first_boot(replace(domain_spec, domain='a"b.example.com')).files}
+    assert 'server_name "a\\"b.example.com";' in files["/etc/hvps/nginx-site-https.conf"]

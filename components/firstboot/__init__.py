@@ -12,10 +12,11 @@ import base64
 import gzip
 import hashlib
 import io
+import ipaddress
 import re
 import shlex
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -103,7 +104,102 @@ class FirstBootTooLarge(ValueError):
     """Rendered first-boot data exceeds what a vendor accepts."""
 
 
-_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+class TemplateError(ValueError):
+    """A template or a value that cannot be rendered safely: a bug in this project, never a config problem."""
+
+
+class Trusted(str):
+    """Text built by this module's own code from validated data (rule blocks, script steps): `| raw` takes
+    only this type, so a value from the stack can never reach a template unencoded."""
+
+
+def _refuse(value: str, bad: str, what: str) -> None:
+    """Raise when `value` holds a control character (newlines start a new directive or command) or one of `bad`."""
+    for ch in value:
+        if not ch.isprintable() or ch in bad:
+            raise TemplateError(f"{ch!r} cannot be encoded for {what}")
+
+
+def encode_sh(value: object) -> str:
+    """A bash word (shlex.quote; quoting composes inside a word); a sequence becomes several words."""
+    words = [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+    for word in words:
+        if "\0" in word:
+            raise TemplateError("a NUL byte cannot be passed to a shell command")
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def sh_double_quoted(value: str) -> str:
+    """The inside of a bash "..." string (for log lines the plan reads back): \\ " $ ` escaped."""
+    _refuse(value, "", "a shell string")
+    return re.sub(r'([\\"$`])', r"\\\1", value)
+
+
+def encode_systemd(value: object) -> str:
+    """Part of a word in a systemd unit setting: `%` is escaped (specifiers); characters that split words,
+    quote, escape or expand ($VAR in Exec lines) are refused, as the placements have no common quoting."""
+    text = str(value)
+    _refuse(text, " \t\"'\\$;", "a systemd unit")
+    return text.replace("%", "%%")
+
+
+def encode_nginx(value: object) -> str:
+    """One whole nginx token as a double-quoted string; `$` is refused (nginx would expand a variable)."""
+    text = str(value)
+    _refuse(text, "$", "nginx")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def encode_sshd(value: object) -> str:
+    """One sshd_config argument (a name or comma list): nothing that splits, quotes or starts a comment."""
+    text = str(value)
+    _refuse(text, " \t\"'\\#", "sshd_config")
+    if not text:
+        raise TemplateError("an empty sshd_config argument would drop the setting")
+    return text
+
+
+_SUDOERS_SPECIAL = "!=:,()\\"
+
+
+def encode_sudoers(value: object) -> str:
+    """A sudoers user name: the manual's special characters backslash-escaped; alias names (ALL) and the
+    #uid, %group, +netgroup forms refused, since they would widen who the rule applies to."""
+    text = str(value)
+    _refuse(text, " \t\"'", "sudoers")
+    if not text or text[0] in "#%+&~" or re.fullmatch(r"[A-Z][A-Z0-9_]*", text):
+        raise TemplateError(f"{text!r} would not name one user in sudoers")
+    return "".join("\\" + ch if ch in _SUDOERS_SPECIAL else ch for ch in text)
+
+
+def encode_apt(value: object) -> str:
+    """An apt.conf double-quoted string, which has no escapes: quotes and backslashes are refused."""
+    text = str(value)
+    _refuse(text, '"\\', "apt.conf")
+    return f'"{text}"'
+
+
+def encode_py(value: object) -> str:
+    """A Python literal (repr of a str or int)."""
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise TemplateError(f"{type(value).__name__} is not encoded as a Python literal")
+    return repr(value)
+
+
+def encode_raw(value: object) -> str:
+    """Trusted text only (see `Trusted`); anything else is refused."""
+    if not isinstance(value, Trusted):
+        raise TemplateError("| raw takes only Trusted text built by the renderer, not a config value")
+    return str(value)
+
+
+#: Placeholder filters: `{{ name | encoder }}`, one per language a template is written in.
+ENCODERS: Mapping[str, Callable[[object], str]] = {
+    "sh": encode_sh, "systemd": encode_systemd, "nginx": encode_nginx, "sshd": encode_sshd,
+    "sudoers": encode_sudoers, "apt": encode_apt, "py": encode_py, "raw": encode_raw,
+}
+_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_PLACEHOLDER_PARTS = re.compile(r"\s*([a-z_]+)\s*\|\s*([a-z]+)\s*")
 
 
 @cache
@@ -111,24 +207,47 @@ def _template(name: str) -> str:
     return (TEMPLATES / name).read_text()
 
 
-def render_template(name: str, values: Mapping[str, object]) -> str:
-    """Fill `{{ name }}` placeholders; a placeholder without a value is a bug, so it raises KeyError."""
+def render_text(text: str, values: Mapping[str, object], name: str = "<text>") -> str:
+    """Fill `{{ name | encoder }}` placeholders, each value encoded for the template's language.
+
+    Fails closed: a placeholder without a known encoder, a value that is missing, or one its encoder
+    refuses raises TemplateError naming the template and placeholder.
+    """
 
     def fill(match: re.Match[str]) -> str:
-        return str(values[match.group(1)])
+        parts = _PLACEHOLDER_PARTS.fullmatch(match.group(1))
+        if not parts or parts.group(2) not in ENCODERS:
+            raise TemplateError(f"{name}: placeholder {match.group(0)!r} must name an encoder: "
+                                f"{{{{ value | encoder }}}}, encoder one of {', '.join(ENCODERS)}")
+        key, encoder = parts.groups()
+        if key not in values:
+            raise TemplateError(f"{name}: placeholder {key!r} has no value")
+        try:
+            return ENCODERS[encoder](values[key])
+        except TemplateError as err:
+            raise TemplateError(f"{name}: {{{{ {key} | {encoder} }}}}: {err}") from None
 
-    return _PLACEHOLDER.sub(fill, _template(name))
+    out = _PLACEHOLDER.sub(fill, text)
+    rest = _PLACEHOLDER.sub("", text)
+    if "{{" in rest or "}}" in rest:
+        raise TemplateError(f"{name}: an unpaired '{{{{' or '}}}}' (placeholders are {{{{ value | encoder }}}})")
+    return out
 
 
-def ssh_firewall_rules(spec: HostSpec) -> str:
-    """nftables rules admitting SSH from the stack's CIDRs only."""
+def render_template(name: str, values: Mapping[str, object]) -> str:
+    """Render one template file (see render_text)."""
+    return render_text(_template(name), values, name)
+
+
+def ssh_firewall_rules(spec: HostSpec) -> Trusted:
+    """nftables rules admitting SSH from the stack's CIDRs only (re-parsed here: the block goes in raw)."""
     v4, v6 = spec.ssh_cidrs_by_family
     rules = []
     if v4:
-        rules.append(f"    ip saddr {{ {', '.join(v4)} }} tcp dport 22 accept")
+        rules.append(f"    ip saddr {{ {', '.join(str(ipaddress.IPv4Network(c)) for c in v4)} }} tcp dport 22 accept")
     if v6:
-        rules.append(f"    ip6 saddr {{ {', '.join(v6)} }} tcp dport 22 accept")
-    return "\n".join(rules)
+        rules.append(f"    ip6 saddr {{ {', '.join(str(ipaddress.IPv6Network(c)) for c in v6)} }} tcp dport 22 accept")
+    return Trusted("\n".join(rules))
 
 
 def packages_for(spec: HostSpec) -> tuple[str, ...]:
@@ -136,11 +255,16 @@ def packages_for(spec: HostSpec) -> tuple[str, ...]:
 
 
 def template_values(spec: HostSpec) -> dict[str, object]:
-    """Every placeholder value the templates use, derived from the spec."""
-    tls_steps = ""
+    """Every placeholder value the templates use, derived from the spec.
+
+    Plain values are encoded by the placeholder's encoder; `Trusted` ones are script or rule text built here,
+    with every spec value inside them already encoded for its language.
+    """
+    tls_steps = Trusted("")
     if spec.domain:
-        tls_steps = (f'log "TLS certificate for {spec.domain} (retried by hvps-tls.timer until DNS points here)"\n'
-                     "systemctl enable --now hvps-tls.timer\n")
+        note = f"TLS certificate for {spec.domain} (retried by hvps-tls.timer until DNS points here)"
+        tls_steps = Trusted(f'log "{sh_double_quoted(note)}"\nsystemctl enable --now hvps-tls.timer\n')
+    live = f"/etc/letsencrypt/live/{spec.domain or '_'}"
     return {
         "admin_user": spec.admin_user,
         "app_name": spec.app_name,
@@ -149,7 +273,7 @@ def template_values(spec: HostSpec) -> dict[str, object]:
         "ssh_group": "sshusers",
         "ssh_kex": _SSH_KEX[spec.image],
         "ssh_rules": ssh_firewall_rules(spec),
-        "upgrade_origins": "\n".join(f"  {o}" for o in _UPGRADE_ORIGINS[spec.os_family]),
+        "upgrade_origins": Trusted("\n".join(f"  {o}" for o in _UPGRADE_ORIGINS[spec.os_family])),
         "auto_reboot": "true" if spec.reboot_window else "false",
         "reboot_time": spec.reboot_window or "04:00",
         "swap_mb": spec.swap_size_mb,
@@ -157,10 +281,14 @@ def template_values(spec: HostSpec) -> dict[str, object]:
         "health_path": spec.app_health_path,
         "server_name": spec.domain or "_",
         "domain": spec.domain or "",
+        "tls_certificate": f"{live}/fullchain.pem",
+        "tls_certificate_key": f"{live}/privkey.pem",
+        "static_dir": f"/srv/{spec.app_name}/current/static/",
+        "app_upstream": f"http://unix:/run/{spec.app_name}.sock",
         "acme_email": spec.acme_email or "",
         "acme_server": spec.acme_server,
-        "acme_ca_env": f"REQUESTS_CA_BUNDLE={ACME_CA_PATH} " if spec.acme_ca_certificate else "",
-        "packages": " ".join(packages_for(spec)),
+        "acme_ca_env": Trusted(f"REQUESTS_CA_BUNDLE={encode_sh(ACME_CA_PATH)} " if spec.acme_ca_certificate else ""),
+        "packages": packages_for(spec),
         "tls_steps": tls_steps,
     }
 

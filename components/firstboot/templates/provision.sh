@@ -4,18 +4,18 @@
 # Every config file it activates was written beside it from components/firstboot/templates/.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-ADMIN={{ admin_user }}
-SWAP_MB={{ swap_mb }}
-APP={{ app_name }}
+ADMIN={{ admin_user | sh }}
+SWAP_MB={{ swap_mb | sh }}
+APP={{ app_name | sh }}
 log() { echo "hvps-provision: $*"; }
 retry() { local n; for n in 1 2 3 4 5; do "$@" && return 0; log "retry $n: $*"; sleep $((n * 5)); done; return 1; }
 APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 
 log "hostname and packages"
-hostnamectl set-hostname {{ host_name }} 2>/dev/null || echo {{ host_name }} >/etc/hostname
+hostnamectl set-hostname {{ host_name | sh }} 2>/dev/null || echo {{ host_name | sh }} >/etc/hostname
 retry apt-get -q update
 retry "${APT[@]}" full-upgrade
-retry "${APT[@]}" install --no-install-recommends {{ packages }}
+retry "${APT[@]}" install --no-install-recommends {{ packages | sh }}
 "${APT[@]}" autoremove --purge
 
 log "swap"
@@ -85,7 +85,7 @@ if [ ! -e "/srv/$APP/current" ]; then
   install -d -m 0750 "$sample" "$sample/static"
   install -m 0640 /etc/hvps/sample_app.py "$sample/app.py"
   python3 -m venv --system-site-packages "$sample/venv"
-  printf 'APP_MODULE=%s\nGUNICORN_CMD_ARGS=--workers %s\nHVPS_RELEASE=sample\n' {{ app_module }} {{ workers }} >"$sample/release.env"
+  printf 'APP_MODULE=%s\nGUNICORN_CMD_ARGS=--workers %s\nHVPS_RELEASE=sample\n' {{ app_module | sh }} {{ workers | sh }} >"$sample/release.env"
   chown -R "root:$APP" "$sample" && chmod -R go-w,o-rwx "$sample" && chmod 0751 "$sample"
   chmod -R o+rX "$sample/static" && touch "$sample/.ready"
   ln -sfn "$sample" "/srv/$APP/current"
@@ -102,7 +102,7 @@ ln -sfn "/etc/nginx/sites-available/$APP.conf" "/etc/nginx/sites-enabled/$APP.co
 nginx -t
 systemctl enable nginx
 systemctl reload-or-restart nginx
-{{ tls_steps }}
+{{ tls_steps | raw }}
 log "integrity baseline (aide) and the daily check (aide + debsums)"
 systemctl enable --now hvps-integrity.timer
 install -d -m 0700 /var/lib/aide
@@ -110,10 +110,10 @@ aide -c /etc/aide/aide.conf --init >/dev/null && mv /var/lib/aide/aide.db.new /v
 
 log "health check"
 for n in $(seq 1 30); do
-  if curl -fsS -o /dev/null -H 'Host: {{ server_name }}' "http://127.0.0.1{{ health_path }}"; then
+  if curl -fsS -o /dev/null -H 'Host: '{{ server_name | sh }} http://127.0.0.1{{ health_path | sh }}; then
     log "done: app healthy after provisioning"
     exit 0
   fi
   sleep 2
 done
-log "app did not answer {{ health_path }}" && exit 1
+log "app did not answer "{{ health_path | sh }} && exit 1

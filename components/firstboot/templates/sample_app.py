@@ -4,7 +4,7 @@ import json
 
 
 def app(environ, start_response):
-    if environ.get("PATH_INFO") == "{{ health_path }}":
+    if environ.get("PATH_INFO") == {{ health_path | py }}:
         body = json.dumps({"status": "ok"}).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
