@@ -102,7 +102,8 @@ def test_every_template_is_used() -> None:
     names = {p.name for p in firstboot.TEMPLATES.iterdir()}
     text = "\n".join(used) + Path(firstboot.__file__).read_text()
     assert all(f'"{n}"' in text for n in names), sorted(n for n in names if f'"{n}"' not in text)
-    assert len(describe_first_boot(spec).files) == len(names) + 1  # + the admin's authorized_keys
+    # + the admin's authorized_keys, the pinned host key and (DigitalOcean with monitoring) do-agent's drop-in
+    assert len(describe_first_boot(spec).files) == len(names) + 3
 
 
 def test_sshd_drop_in_has_the_baseline(domain_spec) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from typing import Any
 
 import pulumi
 import pytest
+from pulumi.runtime import rpc
 
 from components.config import load_stack_file
 from components.firstboot import MAX_FIRST_BOOT_BYTES, render_first_boot
@@ -21,11 +23,17 @@ FIREWALL_TYPES = {"digitalocean": "digitalocean:index/firewall:Firewall", "linod
 
 
 def first_boot_of(run: StackRun, vendor: str) -> str:
+    """The server's first-boot data; it must be a Pulumi secret (it carries the host's private key)."""
     server = run.one(SERVER_TYPES[vendor])
     if vendor == "linode":
-        (meta,) = server.inputs["metadatas"]
+        (meta,) = _secret(server.inputs["metadatas"])  # Pulumi marks the whole list secret
         return gzip.decompress(base64.b64decode(meta["userData"])).decode()
-    return str(server.inputs["userData"])
+    return str(_secret(server.inputs["userData"]))
+
+
+def _secret(wire: object) -> Any:
+    assert isinstance(wire, dict) and wire.get(rpc._special_sig_key) == rpc._special_secret_sig, "not a secret"
+    return wire["value"]
 
 
 def opened_ports(run: StackRun, vendor: str) -> dict[int, set[str]]:
