@@ -36,7 +36,7 @@ if spec.app is not None:
 
     config = pulumi.Config()
     release = AppRelease(f"{spec.host_name}-app", AppReleaseArgs(
-        spec=spec, host=host.ipv4,
+        spec=spec, host=host.ipv4, host_key=host.ssh_host_key, server_id=host.server.id,
         secret_env=config.get_secret("appSecrets") if raw_config.get("appSecrets") else None,
         private_key=config.get_secret("deployPrivateKey") if raw_config.get("deployPrivateKey") else None,
         depends_on=tuple(r for r in (host.server, host.firewall, host.ip_attachment) if r is not None)))
@@ -47,6 +47,7 @@ pulumi.export("plan", f"{spec.size.slug} in {spec.region} ({spec.image})")
 pulumi.export("ipv4", host.ipv4)
 pulumi.export("ipv6", host.ipv6)
 pulumi.export("sshCommand", host.ssh_command)
+pulumi.export("sshHostKey", host.ssh_host_key)  # public: pin it in known_hosts (see README)
 pulumi.export("url", host.url)
 pulumi.export("monthlyCostUsd", host.monthly_cost_usd)
 pulumi.export("firstBootDigest", first_boot.digest)

@@ -28,11 +28,29 @@ class HostArgs:
     """Inputs of a host component.
 
     spec: the validated, vendor-neutral host description (`components.config.parse_host_spec`).
-    first_boot: the rendered first-boot data; rendered from `spec` when omitted (tests may pass their own).
+    first_boot: the size-checked render (with the stand-in host key); rendered from `spec` when omitted. The
+        server receives the same description rendered with the real host key (`SentFirstBoot`).
     """
 
     spec: HostSpec
     first_boot: RenderedFirstBoot | None = None
+
+
+@dataclass(frozen=True)
+class SentFirstBoot:
+    """The first boot as the server resource receives it: each form a secret (it carries the host's private
+    key), so neither the state nor a preview shows it. `digest` is the plain fingerprint of what it does."""
+
+    cloud_config: pulumi.Output[str]
+    launch_script: pulumi.Output[str]
+    digest: str
+
+
+def sent_first_boot(spec: HostSpec, private_host_key: pulumi.Output[str], digest: str) -> SentFirstBoot:
+    """Render the first boot with the real host key, once the engine made it, as secret Outputs."""
+    rendered = private_host_key.apply(lambda key: render_first_boot(spec, host_key=key))
+    return SentFirstBoot(pulumi.Output.secret(rendered.apply(lambda r: r.cloud_config)),
+                         pulumi.Output.secret(rendered.apply(lambda r: r.launch_script)), digest)
 
 
 @dataclass(frozen=True)
@@ -72,9 +90,12 @@ def server_lifecycle(spec: HostSpec, first_boot_inputs: Sequence[str], unique_na
 class WebHost(pulumi.ComponentResource):
     """A hardened single VPS serving a Python web app behind nginx. Subclasses add one vendor's resources.
 
-    Children (set by `_build`, exposed for tests): `ssh_keys`, `server`, `firewall`, `static_ip`,
+    Children (set by `_build`, exposed for tests): `host_key`, `ssh_keys`, `server`, `firewall`, `static_ip`,
     `ip_attachment`, `dns_records`. Outputs: `ipv4`, `ipv6`, `ssh_command`, `url`, `monthly_cost_usd`,
-    `first_boot_digest`.
+    `first_boot_digest`, `ssh_host_key`.
+
+    The server's SSH host key is made here (`host_key`, ed25519, a secret in state) and sent in the secret
+    first-boot data; `ssh_host_key` (its public half) is what every SSH connection of the program pins.
     """
 
     type_token = "hardened-vps:index:WebHost"
@@ -89,7 +110,13 @@ class WebHost(pulumi.ComponentResource):
         if spec.vendor != self.vendor:
             raise ValueError(f"{type(self).__name__} builds {self.vendor} hosts, not {spec.vendor}")
         self.spec = spec
-        self.first_boot = args.first_boot or render_first_boot(spec)
+        import pulumi_tls as tls  # small; every stack needs it
+
+        # Size check first (a stand-in key of the same length): too large fails before any resource exists.
+        checked = args.first_boot or render_first_boot(spec)
+        self.host_key = tls.PrivateKey(f"{name}-host-key", algorithm="ED25519", opts=self.child())
+        self.ssh_host_key: pulumi.Output[str] = self.host_key.public_key_openssh.apply(lambda k: k.strip())
+        self.first_boot = sent_first_boot(spec, self.host_key.private_key_openssh, checked.digest)
         self.lifecycle = server_lifecycle(spec, self.first_boot_inputs, self.unique_server_name)
         self.ssh_keys: list[pulumi.CustomResource] = []
         self.static_ip: pulumi.CustomResource | None = None
@@ -108,6 +135,7 @@ class WebHost(pulumi.ComponentResource):
         self.register_outputs({
             "ipv4": self.ipv4, "ipv6": self.ipv6, "sshCommand": self.ssh_command, "url": self.url,
             "monthlyCostUsd": self.monthly_cost_usd, "firstBootDigest": self.first_boot.digest,
+            "sshHostKey": self.ssh_host_key,
         })
 
     def _build(self, name: str) -> None:  # pragma: no cover - abstract

@@ -7,6 +7,8 @@ documentation-range addresses (RFC 5737 / RFC 3849) for the outputs the vendors 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import runpy
 from collections.abc import Callable, Mapping
@@ -18,6 +20,17 @@ import pulumi
 import yaml
 
 from components.config import PROJECT, stack_config_values, stack_name_of
+from components.firstboot import PLACEHOLDER_HOST_KEY
+
+
+def _placeholder_public_key() -> str:
+    """A well-formed ssh-ed25519 public key line standing in for the engine-made host key's public half."""
+    blob = b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + hashlib.sha256(PLACEHOLDER_HOST_KEY.encode()).digest()
+    return f"ssh-ed25519 {base64.b64encode(blob).decode()}\n"  # the TLS provider ends it with a newline
+
+
+#: The mocks' public host key (the private one is firstboot.PLACEHOLDER_HOST_KEY, the size check's stand-in).
+PLACEHOLDER_PUBLIC_HOST_KEY = _placeholder_public_key()
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "__main__.py"
@@ -31,6 +44,9 @@ COMPUTED: Mapping[str, Mapping[str, Any]] = {
     "aws:lightsail/instance:Instance": {"ipv6Addresses": ["2001:db8::40"], "publicIpAddress": "192.0.2.40"},
     "aws:lightsail/staticIp:StaticIp": {"ipAddress": "192.0.2.41"},
     "aws:lightsail/staticIpAttachment:StaticIpAttachment": {"ipAddress": "192.0.2.41"},
+    # The host key the program makes: the stand-in private key has the real one's size (first-boot sizes hold).
+    "tls:index/privateKey:PrivateKey": {"privateKeyOpenssh": PLACEHOLDER_HOST_KEY,
+                                        "publicKeyOpenssh": PLACEHOLDER_PUBLIC_HOST_KEY},
 }
 
 

@@ -52,7 +52,7 @@ from pulumi_policy.proxy import UnknownValueError
 
 from components import catalog, firstboot
 from components.config import PROJECT
-from components.firstboot import PROVISION_SCRIPT
+from components.firstboot import HOST_KEY_PATH, PROVISION_SCRIPT
 
 PACK_NAME = "hardened-vps-guardrails"
 PACK_DESCRIPTION = ("Refuses changes that weaken a hardened-vps host: firewall, open ports, SSH exposure, "
@@ -754,6 +754,12 @@ def cloud_config_passwords(document: Any) -> list[str]:
     return found
 
 
+#: The one private key first boot carries on purpose: the SSH host key the deploy connections pin. It is made
+#: by the program and sent in user data that the program marks secret (encrypted in state, masked in previews);
+#: on the host only root reaches the metadata service (nftables). Any other private key is still refused.
+_HOST_KEY_MEMBER = "> " + HOST_KEY_PATH.lstrip("/")
+
+
 def find_secrets(raw: RawFirstBoot) -> list[SecretFinding]:
     """Every plaintext secret in first-boot data, looking inside every encoded layer, and every part the scan
     could not read to the end (fail closed). Values are never kept."""
@@ -768,11 +774,12 @@ def find_secrets(raw: RawFirstBoot) -> list[SecretFinding]:
             findings.append(SecretFinding(what, where, unreadable))
 
     for where, layer in expander.layers:
+        host_key = where.endswith(_HOST_KEY_MEMBER)
         for lineno, line in enumerate(layer.splitlines(), 1):
             if len(line) < 8:
                 continue  # shorter than anything a pattern matches
             hit = next((p for p in SECRET_PATTERNS if p.found_in(line)), None)  # most specific first
-            if hit is not None:
+            if hit is not None and not (host_key and hit.what == "private key"):
                 add(hit.what, f"{where}:{lineno}")
         if layer.startswith("#cloud-config"):
             for key in cloud_config_passwords(_yaml_document(layer)):

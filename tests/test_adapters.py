@@ -43,7 +43,7 @@ def test_children_are_exposed_and_parented(vendor: str) -> None:
     host, options, run = build(vendor, domain="app.example.com", acmeEmail="ops@example.com")
     assert host.server is not None and host.firewall is not None
     assert len(host.dns_records) == 2
-    children = [host.server, host.firewall, *host.ssh_keys, *host.dns_records]
+    children = [host.host_key, host.server, host.firewall, *host.ssh_keys, *host.dns_records]
     if vendor != "linode":
         assert host.static_ip is not None and host.ip_attachment is not None
         children += [host.static_ip, host.ip_attachment]
@@ -93,7 +93,8 @@ def test_outputs_registered(monkeypatch) -> None:
 
     monkeypatch.setattr(WebHost, "register_outputs", spy)
     host, _, _ = build("lightsail", backups=True)
-    assert set(registered) == {"ipv4", "ipv6", "sshCommand", "url", "monthlyCostUsd", "firstBootDigest"}
+    assert set(registered) == {"ipv4", "ipv6", "sshCommand", "url", "monthlyCostUsd", "firstBootDigest",
+                               "sshHostKey"}
     assert registered["monthlyCostUsd"] == 7.0 + 2.0  # micro_3_0 + 40 GB of snapshots at $0.05
     assert registered["firstBootDigest"] == host.first_boot.digest
 

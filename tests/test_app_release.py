@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import json
+import runpy
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from components.app import deploy_command, package_directory, release_id
-from components.config import parse_host_spec
-from components.mockrun import StackRun, run_program
+from components import mockrun
+from components.app import (
+    DEPLOY_TIMEOUT,
+    UPLOAD_TIMEOUT,
+    deploy_command,
+    package_directory,
+    release_id,
+    remote_paths,
+    upload_dir,
+)
+from components.config import load_stack_file, parse_host_spec
+from components.firstboot import linode_user_data, render_first_boot
+from components.mockrun import PLACEHOLDER_PUBLIC_HOST_KEY, StackRun, run_program
 from tests.conftest import ROOT, full_config, raw_config
 
 EXAMPLE = ROOT / "examples" / "flask-app"
@@ -85,7 +98,7 @@ def test_secrets_are_secret_in_state_and_absent_from_outputs() -> None:
     deploy = run.one("remote:Command")
     assert secret_value(deploy.inputs["stdin"]) == secret
     # The triggers carry the secret's digest (a rotation redeploys), so Pulumi keeps them secret as a whole.
-    assert len(secret_value(deploy.inputs["triggers"])) == 2  # type: ignore[arg-type]
+    assert len(secret_value(deploy.inputs["triggers"])) == 3  # type: ignore[arg-type]
     assert "--env-file -" in deploy.inputs["create"]
     assert "s3cr3t" not in deploy.inputs["create"]
     assert "s3cr3t" not in json.dumps(run.outputs)
@@ -113,15 +126,122 @@ def test_bad_app_config(overrides: dict[str, object], needle: str) -> None:
     assert any(needle in p for p in err.value.problems), err.value.problems
 
 
-def test_deploy_command_waits_for_first_boot_and_cleans_up() -> None:
+def test_deploy_command_waits_for_first_boot_and_removes_no_upload() -> None:
     spec = parse_host_spec(raw_config(appSource=str(EXAMPLE), appServer="asgi", appWorkers="3",
                                       appEnv=["GREETING=Hello world"]))
-    cmd = deploy_command(spec, "r-abc", with_archive=True, with_secrets=False)
+    package = package_directory(EXAMPLE)
+    cmd = deploy_command(spec, "r-abc", package, with_secrets=False)
+    script, archive = remote_paths(spec, package)
     assert cmd.startswith("cloud-init status --wait")
     assert "--server asgi --workers 3" in cmd and "--env 'GREETING=Hello world'" in cmd
-    assert cmd.endswith("rm -f /tmp/hvps-release-r-abc.sh /tmp/hvps-app-r-abc.tar.gz; exit $rc")
+    assert f"sudo bash {script} " in cmd and f"--archive {archive} " in cmd
+    assert cmd.endswith(f"--prune-uploads {upload_dir(spec)}")
+    assert "rm " not in cmd  # a re-run (any input change) must find what its own inputs name
+
+
+def test_upload_paths_are_content_addressed_in_the_admins_home(tmp_path: Path) -> None:
+    spec = parse_host_spec(raw_config(appSource=str(EXAMPLE)))
+    app = tmp_path / "app"
+    shutil.copytree(EXAMPLE, app)
+    script, archive = remote_paths(spec, package_directory(app))
+    assert script.startswith("/home/deploy/.hvps-uploads/hvps-release-") and archive is not None
+    assert remote_paths(spec, package_directory(app)) == (script, archive)
+    (app / "app.py").write_text("changed = True\n")
+    assert remote_paths(spec, package_directory(app)) == (script, remote_paths(spec, package_directory(app))[1])
+    assert remote_paths(spec, package_directory(app))[1] != archive
+    git = parse_host_spec(raw_config(appSource="https://git.example.com/x.git", appRef="v1"))
+    assert remote_paths(git, None)[1] is None
+
+
+def app_options(**overrides: object) -> tuple[StackRun, dict[str, pulumi.ResourceOptions]]:
+    """A stack run with the app, and the resource options each child of the release was given."""
+    options: dict[str, pulumi.ResourceOptions] = {}
+
+    def record(args: pulumi.ResourceTransformationArgs) -> None:
+        options[args.name] = args.opts
+
+    def program() -> None:
+        pulumi.runtime.register_stack_transformation(record)
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+    secret_keys = ["hardened-vps:appSecrets"] if "appSecrets" in overrides else []
+    run = run_program(full_config(appSource=str(EXAMPLE), **overrides), stack="app", secret_keys=secret_keys,
+                      program=program)
+    return run, options
+
+
+def test_every_connection_pins_the_host_key_and_stores_no_agent_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSH_AUTH_SOCK", "/tmp/ssh-XXXX/agent.1234")
+    run, options = app_options()
+    remote = [*run.of_type("remote:CopyToRemote"), *run.of_type("remote:Command")]
+    assert len(remote) == 3
+    for r in remote:
+        connection = secret_value(r.inputs["connection"])  # the SDK keeps connections secret
+        assert isinstance(connection, dict)
+        assert connection["hostKey"] == PLACEHOLDER_PUBLIC_HOST_KEY.strip(), r.name
+        assert "agentSocketPath" not in connection and "agent.1234" not in json.dumps(connection, default=str)
+        assert connection["dialErrorLimit"] == -1
+        timeouts = options[r.name].custom_timeouts
+        assert timeouts is not None and timeouts.create in (UPLOAD_TIMEOUT, DEPLOY_TIMEOUT)
+        assert timeouts.update == timeouts.create
+    server = run.one("droplet:Droplet")
+    for r in remote:  # a rebuilt server (new id) gets the release again
+        assert server.id in r.inputs["triggers"], r.name
+    assert run.outputs["sshHostKey"] == PLACEHOLDER_PUBLIC_HOST_KEY.strip()
 
 
 def test_the_sample_app_needs_no_release() -> None:
     run = run_program(full_config(), stack="noapp")
     assert not run.of_type("remote:Command") and "appRelease" not in run.outputs
+
+
+#: A stand-in private host key that appears nowhere else, so any place it shows up is a leak.
+MARKED_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\n" + "bGVha2VkLWhvc3Qta2V5LW1hcmtlcg" * 10
+              + "\n-----END OPENSSH PRIVATE KEY-----\n")
+
+
+def _marked_key_mocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    computed = dict(mockrun.COMPUTED)
+    computed["tls:index/privateKey:PrivateKey"] = {**computed["tls:index/privateKey:PrivateKey"],
+                                                   "privateKeyOpenssh": MARKED_KEY}
+    monkeypatch.setattr(mockrun, "COMPUTED", computed)
+
+
+def _unsecret(value: object) -> object:
+    """The value with every secret removed: what state shows in plain text and a preview prints."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return "[secret]"
+        return {k: _unsecret(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unsecret(v) for v in value]
+    return value
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, str):
+        yield value
+
+
+@pytest.mark.parametrize("stack", ["do-dev", "linode-dev", "lightsail-dev", "prod"])
+def test_the_private_host_key_is_sent_only_as_a_secret(stack: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools import plan
+
+    _marked_key_mocks(monkeypatch)
+    path = ROOT / "stacks" / f"Pulumi.{stack}.yaml"
+    run = mockrun.run_stack_file(path)
+    spec = load_stack_file(path)
+    with_key = render_first_boot(spec, host_key=MARKED_KEY)
+    forms = {with_key.cloud_config, with_key.launch_script, linode_user_data(with_key.cloud_config)}
+    assert forms & set(_strings([r.inputs for r in run.resources])), "the server carries the engine-made key"
+    shown = list(_strings([_unsecret(r.inputs) for r in run.resources]))
+    assert not forms & set(shown) and not any("PRIVATE KEY" in v for v in shown)
+    assert "PRIVATE KEY" not in json.dumps(run.outputs)
+    text = plan.render_text(plan.plan_document(stack, spec, render_first_boot(spec), run, plan.config_rows(path)))
+    assert MARKED_KEY.splitlines()[1] not in text and "PRIVATE KEY" not in text

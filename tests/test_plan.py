@@ -71,7 +71,8 @@ def test_plan_summarises_first_boot_instead_of_printing_it(stack_file, plans):
         assert blob[-200:] not in text
     assert "#cloud-config" not in text and "H4sI" not in text  # no YAML, no gzip+base64 payload
     assert max(len(line) for line in _section(text, "Resources").splitlines()) < 160
-    assert re.search(r"userData: \[first boot: [a-z-]+ form, \d+ bytes, digest [0-9a-f]{12}; see First boot\]", text)
+    assert re.search(r"userData: \[secret\] \[first boot: [a-z-]+ form, \d+ bytes, digest [0-9a-f]{12}; "
+                     r"see First boot\]", text)
 
     boot = _section(text, "First boot")
     first_boot = describe_first_boot(spec)

@@ -44,6 +44,7 @@ from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, unknown_checking_proxy
 from components import firstboot
 from components.config import load_stack_file
 from components.firstboot import (
+    HOST_KEY_PATH,
     HostFile,
     describe_first_boot,
     linode_user_data,
@@ -588,7 +589,7 @@ def test_secrets_in_the_cloud_config_itself_are_found(stacks: dict[str, StackCas
     extra = ("chpasswd:\n  expire: false\n  users:\n  - {name: root, password: hunter2hunter2, type: text}\n"
              "write_files:\n- path: /root/key.b64\n  encoding: b64\n  content: "
              + base64.b64encode(PRIVATE_KEY.encode()).decode() + "\n")
-    data = server.inputs["userData"].replace("\nwrite_files:\n", "\n" + extra, 1)  # before the bundle's entry
+    data = hp.plain(server.inputs["userData"]).replace("\nwrite_files:\n", "\n" + extra, 1)  # before the bundle's entry
     (refused,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
     assert "differs from a fresh render" in refused  # and the secrets scan still names what it holds:
     messages = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
@@ -599,7 +600,7 @@ def test_secrets_in_the_cloud_config_itself_are_found(stacks: dict[str, StackCas
 
 def test_launch_script_lines_are_scanned(stacks: dict[str, StackCase]) -> None:
     server = stacks["lightsail-dev"].one(hp.LIGHTSAIL_INSTANCE)
-    data = server.inputs["userData"].replace("set -eu\n",
+    data = hp.plain(server.inputs["userData"]).replace("set -eu\n",
                                              f"set -eu\nexport GITHUB_TOKEN=ghp_{'a1B2' * 9}\n", 1)
     (message,) = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
     assert "GitHub token" in message and "userData:5" in message
@@ -677,6 +678,18 @@ def test_secret_scan_is_linear_on_adversarial_input(line: str) -> None:
     started = time.perf_counter()
     hp.find_secrets(raw)
     assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize("stack", [*DEV_STACKS, PROD])
+def test_only_the_pinned_host_key_may_travel_in_first_boot(stacks: dict[str, StackCase], stack: str) -> None:
+    """The host key at its one path is the project's own (secret user data); the same key anywhere else is not."""
+    server = stacks[stack].one(SERVER_OF[stack])
+    spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    assert any(f.path == HOST_KEY_PATH for f in describe_first_boot(spec).files)
+    assert check_resource(hp.first_boot_secrets, server, server.inputs) == []  # as the program sends it
+    data = _rendered_with(stack, HostFile(HOST_KEY_PATH + ".bak", PRIVATE_KEY, "0600"))
+    (message,) = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
+    assert "private key" in message and "ssh_host_ed25519_key.bak:1" in message
 
 
 def test_clean_first_boot_has_no_findings_in_any_layer(stacks: dict[str, StackCase]) -> None:

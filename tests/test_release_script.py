@@ -129,3 +129,36 @@ def test_passes_bash_n_and_shellcheck() -> None:
         pytest.skip("shellcheck not installed")
     lint = subprocess.run(["shellcheck", str(RELEASE_SCRIPT)], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout
+
+
+def test_prune_uploads_keeps_what_the_deploy_command_names(host: Path, tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    script = uploads / "hvps-release-new.sh"
+    shutil.copy(RELEASE_SCRIPT, script)
+    current_archive = uploads / "app-new.tar.gz"
+    shutil.copy(archive(tmp_path, "new"), current_archive)
+    stale = [uploads / "hvps-release-old.sh", uploads / "app-old.tar.gz"]
+    for f in stale:
+        f.write_text("old")
+    foreign = uploads / "notes.txt"
+    foreign.write_text("not ours")
+    env = os.environ | {"HVPS_ROOT": str(host), "PATH": f"{host.parent / 'stubs'}:{os.environ['PATH']}",
+                        "HVPS_HEALTH_TRIES": "2", "HVPS_HEALTH_DELAY": "0"}
+    args = ["bash", str(script), "--app", "app", "--id", "r-1", "--module", "app:app",
+            "--archive", str(current_archive), "--prune-uploads", str(uploads)]
+    first = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert sorted(p.name for p in uploads.iterdir()) == ["app-new.tar.gz", "hvps-release-new.sh", "notes.txt"]
+    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)  # Pulumi re-runs it
+    assert again.returncode == 0, again.stderr
+
+
+def test_failed_release_prunes_nothing(host: Path, tmp_path: Path) -> None:
+    assert release(host, "r-1").returncode == 0
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "app-r1.tar.gz").write_text("the release to fall back to")
+    bad = release(host, "r-2", "--prune-uploads", str(uploads), broken=True)
+    assert bad.returncode == 1
+    assert (uploads / "app-r1.tar.gz").exists()

@@ -8,9 +8,11 @@ import json
 import shutil
 import subprocess
 import sys
+from typing import Any
 
 import pulumi
 import pytest
+from pulumi.runtime import rpc
 
 from components.config import ConfigError, load_stack_file
 from components.firstboot import MAX_FIRST_BOOT_BYTES, render_first_boot
@@ -24,11 +26,17 @@ FIREWALL_TYPES = {"digitalocean": "digitalocean:index/firewall:Firewall", "linod
 
 
 def first_boot_of(run: StackRun, vendor: str) -> str:
+    """The server's first-boot data; it must be a Pulumi secret (it carries the host's private key)."""
     server = run.one(SERVER_TYPES[vendor])
     if vendor == "linode":
-        (meta,) = server.inputs["metadatas"]
+        (meta,) = _secret(server.inputs["metadatas"])  # Pulumi marks the whole list secret
         return gzip.decompress(base64.b64decode(meta["userData"])).decode()
-    return str(server.inputs["userData"])
+    return str(_secret(server.inputs["userData"]))
+
+
+def _secret(wire: object) -> Any:
+    assert isinstance(wire, dict) and wire.get(rpc._special_sig_key) == rpc._special_secret_sig, "not a secret"
+    return wire["value"]
 
 
 def opened_ports(run: StackRun, vendor: str) -> dict[int, set[str]]:
@@ -123,7 +131,8 @@ def test_provider_token_given_as_secret_never_reaches_an_output() -> None:
     ({"sshPublicKeys": None}, "hardened-vps:sshPublicKeys: missing"),
     ({"sshAllowedCidrs": ["1.2.3.4/99"]}, "hardened-vps:sshAllowedCidrs: '1.2.3.4/99' is not a CIDR"),
     ({"domain": "bad_domain", "acmeEmail": "a@example.com"}, "hardened-vps:domain: 'bad_domain'"),
-    ({"sshPublicKeys": [random_rsa_key(i) for i in range(20)]}, "first-boot data is over the 16384-byte limit"),
+    ({"vendor": "linode", "region": "fr-par", "sshPublicKeys": [random_rsa_key(i) for i in range(20)]},
+     "first-boot data is over linode's 16384-byte limit"),
 ])
 def test_bad_config_fails_before_any_resource(overrides, needle) -> None:
     from components.mockrun import RecordingMocks

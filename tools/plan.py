@@ -241,22 +241,28 @@ class Shown:
     computed: Mapping[str, str]  # a mock's stand-in for a vendor-assigned value -> <resource.attribute>
     ids: Mapping[str, str]  # mock id -> <resource.id>
 
-    def value(self, value: Any, key: str = "") -> Any:
+    def value(self, value: Any, key: str = "", secret: bool = False) -> Any:
+        """Printable form of a recorded value; inside a secret only first-boot data is named (never shown)."""
         if isinstance(value, pulumi.FileAsset):  # an upload: name the file, relative to the project
             path = Path(str(value.path)).resolve()
             return f"file {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}"
         if isinstance(value, dict):
             if rpc._special_sig_key in value:
-                return SECRET if value[rpc._special_sig_key] == rpc._special_secret_sig else "<resource reference>"
-            return {k: self.value(v, k) for k, v in value.items()}
+                if value[rpc._special_sig_key] != rpc._special_secret_sig:
+                    return "<resource reference>"
+                return self.value(value.get("value"), key, secret=True) if self._has_first_boot(value) else SECRET
+            return {k: self.value(v, k, secret) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.value(v, key) for v in value]
+            return [self.value(v, key, secret) for v in value]
+        if secret:  # first-boot data carries the host's private key: it is a secret, named by its summary
+            return f"{SECRET} {self.first_boot[value]}" if isinstance(value, str) and value in self.first_boot \
+                else SECRET
         if isinstance(value, str):
             if value in self.first_boot:
                 return self.first_boot[value]
             if value in self.computed:
                 return self.computed[value]
-            if _ID_KEY.search(key) and value in self.ids:
+            if (_ID_KEY.search(key) or key == "triggers") and value in self.ids:  # a server id redeploys
                 return self.ids[value]
             if len(value) > _LONG_STRING:
                 return f"[{len(value.encode())} bytes, sha256 {hashlib.sha256(value.encode()).hexdigest()[:12]}]"
@@ -268,6 +274,13 @@ class Shown:
             if _ID_KEY.search(key):
                 return "<id looked up at deploy>"
         return value
+
+    def _has_first_boot(self, value: Any) -> bool:
+        if isinstance(value, dict):
+            return any(self._has_first_boot(v) for v in value.values())
+        if isinstance(value, list):
+            return any(self._has_first_boot(v) for v in value)
+        return isinstance(value, str) and value in self.first_boot
 
     def text(self, text: str) -> str:
         """An output string: as `value`, and every stand-in inside it replaced (`ssh deploy@<...ip.ipAddress>`)."""
@@ -291,7 +304,8 @@ def computed_refs(resources: Sequence[mockrun.RecordedResource]) -> dict[str, st
         for attr, value in mockrun.COMPUTED.get(r.type, {}).items():
             items = [(f"{attr}[{i}]", v) for i, v in enumerate(value)] if isinstance(value, list) else [(attr, value)]
             for name, item in items:
-                for variant in {str(item), str(item).split("/")[0]}:  # 2001:db8::30/128 is exported bare
+                # 2001:db8::30/128 is exported bare; a public key without the provider's trailing newline
+                for variant in {str(item), str(item).strip(), str(item).split("/")[0]}:
                     sources.setdefault(variant, set()).add((r.type, r.name, name))
     refs = {}
     for value, found in sources.items():

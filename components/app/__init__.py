@@ -78,26 +78,62 @@ def code_digest(spec: HostSpec, package: AppPackage | None) -> str:
     return hashlib.sha256(f"{spec.app.source}@{spec.app.ref}".encode()).hexdigest()
 
 
-def remote_paths(spec: HostSpec, rid: str) -> tuple[str, str]:
-    """(release script, archive) upload paths on the host."""
-    return f"/tmp/hvps-release-{rid}.sh", f"/tmp/hvps-{spec.app_name}-{rid}.tar.gz"
+#: How long one upload or the deploy may take, dial retries included (dial_error_limit -1 retries until then):
+#: a new server answers SSH with the pinned key only once first boot installed it (about 5 minutes measured).
+UPLOAD_TIMEOUT = "20m"
+DEPLOY_TIMEOUT = "30m"  # also waits for the rest of first boot, then builds the release's virtualenv
 
 
-def deploy_command(spec: HostSpec, rid: str, with_archive: bool, with_secrets: bool) -> str:
-    """The command the deploy resource runs on the host as the admin (pure, so tests read it)."""
+def script_digest() -> str:
+    return hashlib.sha256(RELEASE_SCRIPT.read_bytes()).hexdigest()
+
+
+def upload_dir(spec: HostSpec) -> str:
+    """Where uploads live on the host: the admin's home (survives reboots, unlike /tmp; only the admin reads it)."""
+    return f"/home/{spec.admin_user}/.hvps-uploads"
+
+
+def remote_paths(spec: HostSpec, package: AppPackage | None) -> tuple[str, str | None]:
+    """(release script, archive or None for git) upload paths, named by their content.
+
+    Content-addressed, so a re-run of the deploy command (Pulumi re-runs it on ANY input change) finds the very
+    files it names; `hvps-release --prune-uploads` removes older ones only after a release succeeded.
+    """
+    base = upload_dir(spec)
+    archive = f"{base}/{spec.app_name}-{package.digest[:16]}.tar.gz" if package is not None else None
+    return f"{base}/hvps-release-{script_digest()[:16]}.sh", archive
+
+
+def deploy_command(spec: HostSpec, rid: str, package: AppPackage | None, with_secrets: bool) -> str:
+    """The command the deploy resource runs on the host as the admin (pure, so tests read it).
+
+    Self-contained: it only needs the uploads its own inputs name, and removes none of them.
+    """
     assert spec.app is not None
     app = spec.app
-    script, archive = remote_paths(spec, rid)
+    script, archive = remote_paths(spec, package)
     args = ["--app", spec.app_name, "--id", rid, "--module", app.module, "--server", app.server,
             "--workers", str(spec.workers), "--health", spec.app_health_path, "--keep", str(app.keep_releases)]
-    args += ["--archive", archive] if with_archive else ["--git", app.source, "--ref", app.ref or ""]
+    args += ["--archive", archive] if archive is not None else ["--git", app.source, "--ref", app.ref or ""]
     for name, value in app.env:
         args += ["--env", f"{name}={value}"]
     if with_secrets:
         args += ["--env-file", "-"]
+    args += ["--prune-uploads", upload_dir(spec)]
     release = " ".join(shlex.quote(a) for a in ["sudo", "bash", script, *args])
-    return ("cloud-init status --wait >/dev/null 2>&1 || true; "  # first boot may still be provisioning
-            f"{release}; rc=$?; rm -f {shlex.quote(script)} {shlex.quote(archive)}; exit $rc")
+    return "cloud-init status --wait >/dev/null 2>&1 || true; " + release  # first boot may still be provisioning
+
+
+def connection_args(spec: HostSpec, host: pulumi.Input[str], host_key: pulumi.Input[str],
+                    private_key: pulumi.Input[str] | None) -> dict[str, object]:
+    """The SSH connection of every upload and the deploy.
+
+    host_key pins the server's key (without it pulumi-command accepts any key). No agent_socket_path: the
+    provider reads SSH_AUTH_SOCK when it runs, while a path given here would be stored in state and change
+    with every shell, re-running the deploy. dial_error_limit -1 retries until the resource's custom timeout.
+    """
+    return {"host": host, "user": spec.admin_user, "host_key": host_key, "private_key": private_key,
+            "dial_error_limit": -1, "per_dial_timeout": 15}
 
 
 @dataclass
@@ -106,6 +142,8 @@ class AppReleaseArgs:
 
     spec: the host spec; `spec.app` must be set.
     host: the address Pulumi connects to (the host's stable IPv4).
+    host_key: the server's SSH public host key (`WebHost.ssh_host_key`); every connection pins it.
+    server_id: the server's id: a rebuilt server (new id) gets the current release again.
     secret_env: dotenv text of the app's secrets (a Pulumi secret), or None.
     private_key: the deploy key (a Pulumi secret), or None to use the local ssh-agent.
     depends_on: resources that must exist before connecting (server, firewall, address attachment).
@@ -113,15 +151,19 @@ class AppReleaseArgs:
 
     spec: HostSpec
     host: pulumi.Input[str]
+    host_key: pulumi.Input[str]
+    server_id: pulumi.Input[str]
     secret_env: pulumi.Output[str] | None = None
     private_key: pulumi.Output[str] | None = None
     depends_on: tuple[pulumi.Resource, ...] = ()
 
 
 class AppRelease(pulumi.ComponentResource):
-    """One release of the user's app on the host; replaced (and so redeployed) when the app changes.
+    """One release of the user's app on the host; redeployed when the app, its secrets or the server change.
 
     Children: `script_upload`, `archive_upload` (local sources only), `deploy`. Outputs: `release_id`.
+    Uploads and deploy share their triggers (release id, server id, secrets digest): whenever the deploy is
+    replaced, its uploads are copied again first.
     """
 
     def __init__(self, name: str, args: AppReleaseArgs, opts: pulumi.ResourceOptions | None = None):
@@ -133,34 +175,36 @@ class AppRelease(pulumi.ComponentResource):
             raise ValueError("AppRelease needs spec.app (appSource)")
         package = None if spec.app.is_git else package_directory(_source_dir(spec.app.source))
         self.release_id = rid = release_id(spec, code_digest(spec, package))
-        script_path, archive_path = remote_paths(spec, rid)
-        connection = remote.ConnectionArgs(
-            host=args.host, user=spec.admin_user, private_key=args.private_key,
-            agent_socket_path=None if args.private_key is not None else os.environ.get("SSH_AUTH_SOCK"),
-            dial_error_limit=40, per_dial_timeout=15)  # a new server needs minutes before SSH answers
-        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+        script_path, archive_path = remote_paths(spec, package)
+        connection = remote.ConnectionArgs(**connection_args(  # type: ignore[arg-type]
+            spec, args.host, args.host_key, args.private_key))
+        secret_digest = (args.secret_env.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())
+                         if args.secret_env is not None else None)
+        triggers: list[pulumi.Input[object]] = [rid, args.server_id, secret_digest]
+        upload_opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
+                                             custom_timeouts=pulumi.CustomTimeouts(create=UPLOAD_TIMEOUT,
+                                                                                   update=UPLOAD_TIMEOUT))
         self.script_upload = remote.CopyToRemote(f"{name}-script", connection=connection,
                                                  source=pulumi.FileAsset(str(RELEASE_SCRIPT)),
-                                                 remote_path=script_path, triggers=[rid], opts=child)
+                                                 remote_path=script_path, triggers=triggers, opts=upload_opts)
         uploads: list[pulumi.Resource] = [self.script_upload]
         self.archive_upload = None
-        if package is not None:
-            local = BUILD_DIR / f"{spec.app_name}-{rid}.tar.gz"
+        if package is not None and archive_path is not None:
+            local = BUILD_DIR / f"{spec.app_name}-{package.digest[:16]}.tar.gz"
             local.parent.mkdir(parents=True, exist_ok=True)
             if not local.exists():
                 local.write_bytes(package.data)
             self.archive_upload = remote.CopyToRemote(f"{name}-archive", connection=connection,
                                                       source=pulumi.FileAsset(str(local)),
-                                                      remote_path=archive_path, triggers=[rid], opts=child)
+                                                      remote_path=archive_path, triggers=triggers, opts=upload_opts)
             uploads.append(self.archive_upload)
-        secret_digest = (args.secret_env.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())
-                         if args.secret_env is not None else None)
         self.deploy = remote.Command(
             f"{name}-deploy", connection=connection,
-            create=deploy_command(spec, rid, with_archive=package is not None,
-                                  with_secrets=args.secret_env is not None),
-            stdin=args.secret_env, triggers=[rid, secret_digest],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *uploads]))
+            create=deploy_command(spec, rid, package, with_secrets=args.secret_env is not None),
+            stdin=args.secret_env, triggers=triggers,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *uploads],
+                                        custom_timeouts=pulumi.CustomTimeouts(create=DEPLOY_TIMEOUT,
+                                                                              update=DEPLOY_TIMEOUT)))
         self.register_outputs({"releaseId": rid})
 
 

@@ -3,17 +3,19 @@
 #
 #   hvps-release --app NAME --id ID (--archive FILE.tar.gz | --git URL --ref REF) --module MOD:APP
 #                [--server wsgi|asgi] [--workers N] [--health /healthz] [--keep 5] [--env KEY=value ...]
-#                [--env-file FILE|-]
+#                [--env-file FILE|-] [--prune-uploads DIR]
 #
 # Each release gets /srv/NAME/releases/ID with its own virtualenv; /srv/NAME/current is switched atomically,
 # then the unit restarts while systemd's socket (NAME.socket) holds new connections, so none is refused.
 # If the health check fails the previous release is switched back and restarted. The last --keep stay.
+# --prune-uploads DIR: after a successful release, remove older uploads in DIR (release scripts and this app's
+# archives), never this script or --archive: a re-run of the same deploy command still finds both.
 # HVPS_ROOT (default empty) prefixes every path, for tests.
 set -euo pipefail
 umask 027
 
 app="" id="" archive="" git_url="" git_ref="" module="" server=wsgi workers=2 health=/healthz keep=5
-env_file="" plain_env=()
+env_file="" prune_dir="" plain_env=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --app) app=$2; shift 2 ;;
@@ -28,6 +30,7 @@ while [ $# -gt 0 ]; do
     --keep) keep=$2; shift 2 ;;
     --env) plain_env+=("$2"); shift 2 ;;
     --env-file) env_file=$2; shift 2 ;;
+    --prune-uploads) prune_dir=$2; shift 2 ;;
     *) echo "hvps-release: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -133,3 +136,9 @@ mapfile -t old < <(find "$releases" -mindepth 1 -maxdepth 1 -type d ! -name '*.t
 for dir in "${old[@]}"; do
   [ "$dir" = "$target" ] || rm -rf "$dir"
 done
+
+if [ -n "$prune_dir" ] && [ -d "$prune_dir" ]; then
+  self=${BASH_SOURCE[0]}
+  find "$prune_dir" -maxdepth 1 -type f \( -name 'hvps-release-*.sh' -o -name "$app-*.tar.gz" \) \
+    ! -path "$self" ! -path "${archive:-/nonexistent}" -delete
+fi

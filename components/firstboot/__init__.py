@@ -20,18 +20,43 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import overload
 
+import pulumi
 import yaml
 
 from components.config import HostSpec
 
 TEMPLATES = Path(__file__).parent / "templates"
-#: Linode's metadata service takes at most 16 KiB of base64-encoded user data; we hold every form to that.
+#: Linode's metadata service takes at most 16 KiB of base64-encoded user data, EC2/Lightsail 16 KB raw.
 MAX_FIRST_BOOT_BYTES = 16 * 1024
+#: Per vendor: the form it receives (a key of RenderedFirstBoot.sizes) and the most bytes it accepts in that
+#: form (DigitalOcean 64 KiB, Linode 16 KiB of base64, Lightsail 16 KB raw; vendor API documentation).
+SENT_FORM_LIMITS = {"digitalocean": ("cloud-config", 64 * 1024), "linode": ("linode-metadata", MAX_FIRST_BOOT_BYTES),
+                    "lightsail": ("launch-script", MAX_FIRST_BOOT_BYTES)}
 PROVISION_SCRIPT = "/usr/local/sbin/hvps-provision"
 CERTBOT_CA_DROPIN = "/etc/systemd/system/certbot.service.d/hvps-acme-ca.conf"
 ACME_CA_PATH = "/etc/hvps/acme-ca.pem"  # trusted by certbot for a private ACME server (acmeCaCertificate)
 SAMPLE_APP_MODULE = "app:app"
+#: Where the bundle drops the program's ed25519 host key; provision.sh installs it as sshd's only host key.
+HOST_KEY_PATH = "/etc/hvps/ssh_host_ed25519_key"
+DO_AGENT_DROPIN = "/etc/systemd/system/do-agent.service.d/hvps-metadata.conf"
+
+
+def _placeholder_host_key() -> str:
+    """A stand-in with the exact size and randomness of an OpenSSH ed25519 private key without comment.
+
+    The size check runs before any cloud call, when the real key (made by the engine) is not known yet: this
+    stand-in gives the same byte count and compresses as badly as a real key, so the check measures what will
+    be sent. It is not a valid key (provision.sh refuses it), so it can never end up as a server's identity.
+    """
+    stream = b"".join(hashlib.sha256(b"hardened-vps placeholder host key %d" % i).digest() for i in range(8))
+    body = base64.b64encode(stream[:234]).decode()  # 234 bytes: an unencrypted openssh-key-v1 ed25519 blob
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return "-----BEGIN OPENSSH PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+PLACEHOLDER_HOST_KEY = _placeholder_host_key()
 
 BASE_PACKAGES = ("nginx", "fail2ban", "python3-systemd", "nftables", "unattended-upgrades", "gunicorn", "python3-venv",
                  "git", "curl", "sudo", "openssh-server", "systemd-timesyncd", "libpam-tmpdir", "needrestart",
@@ -74,10 +99,14 @@ class FirstBoot:
 
     @property
     def digest(self) -> str:
-        """Stable fingerprint of what first boot does: any template or setting change alters it."""
+        """Stable fingerprint of what first boot does: any template or setting change alters it.
+
+        The host key's content is left out: the digest is a plain output, and the key is a secret.
+        """
         h = hashlib.sha256(self.admin_user.encode())
         for f in self.files:
-            h.update(f"{f.path}\0{f.mode}\0{f.content}\0".encode())
+            content = "" if f.path == HOST_KEY_PATH else f.content
+            h.update(f"{f.path}\0{f.mode}\0{content}\0".encode())
         return h.hexdigest()
 
 
@@ -293,8 +322,11 @@ def template_values(spec: HostSpec) -> dict[str, object]:
     }
 
 
-def describe_first_boot(spec: HostSpec) -> FirstBoot:
-    """The files first boot writes, each rendered from its template."""
+def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) -> FirstBoot:
+    """The files first boot writes, each rendered from its template.
+
+    host_key: the OpenSSH private ed25519 host key the deploy connections pin (its stand-in for sizing).
+    """
     v = template_values(spec)
     app = spec.app_name
     files = [
@@ -340,8 +372,13 @@ def describe_first_boot(spec: HostSpec) -> FirstBoot:
         # renewals run from Debian's certbot.timer/certbot.service: they must trust the private ACME server too
         rendered.append(HostFile(CERTBOT_CA_DROPIN, f"[Service]\nEnvironment=REQUESTS_CA_BUNDLE={ACME_CA_PATH}\n",
                                  "0644"))
+    if spec.vendor == "digitalocean" and spec.monitoring:
+        # do-agent reads the metadata service, which nftables.conf keeps from everyone but root and this group.
+        rendered.append(HostFile(DO_AGENT_DROPIN, "# Managed by hardened-vps. DigitalOcean's monitoring agent may "
+                                 "reach the metadata service.\n[Service]\nGroup=hvps-metadata\n", "0644"))
     keys = "".join(k.line + "\n" for k in spec.ssh_keys)
     rendered.append(HostFile("/etc/hvps/admin_authorized_keys", keys, "0600"))
+    rendered.append(HostFile(HOST_KEY_PATH, host_key, "0600"))
     rendered.append(HostFile(PROVISION_SCRIPT, render_template("provision.sh", v), "0700"))
     return FirstBoot(tuple(rendered), spec.admin_user)
 
@@ -408,20 +445,36 @@ def render_launch_script(first_boot: FirstBoot) -> str:
     return "\n".join(lines) + "\n"
 
 
-def linode_user_data(cloud_config: str) -> str:
-    """Linode metadata wants base64; gzip first (cloud-init unpacks gzip user data) to stay far below 16 KiB."""
+@overload
+def linode_user_data(cloud_config: str) -> str: ...
+
+
+@overload
+def linode_user_data(cloud_config: pulumi.Output[str]) -> pulumi.Output[str]: ...
+
+
+def linode_user_data(cloud_config: str | pulumi.Output[str]) -> str | pulumi.Output[str]:
+    """Linode metadata wants base64; gzip first (cloud-init unpacks gzip user data) to stay far below 16 KiB.
+
+    The host sends its first boot as a secret Output (it carries the host key): that maps to a secret Output.
+    """
+    if isinstance(cloud_config, pulumi.Output):
+        return cloud_config.apply(linode_user_data)
     return base64.b64encode(gzip.compress(cloud_config.encode(), compresslevel=9, mtime=0)).decode()
 
 
-def render_first_boot(spec: HostSpec) -> RenderedFirstBoot:
-    """Render both forms and refuse any that a vendor would reject for size."""
-    first_boot = describe_first_boot(spec)
+def render_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) -> RenderedFirstBoot:
+    """Render both forms and refuse the data when the spec's vendor would reject the form it receives for size.
+
+    Without `host_key` the size-equal stand-in is used: the check runs before the engine made the real key.
+    """
+    first_boot = describe_first_boot(spec, host_key)
     rendered = RenderedFirstBoot(render_cloud_config(first_boot), render_launch_script(first_boot),
                                  first_boot.digest)
-    over = {form: n for form, n in rendered.sizes.items() if n > MAX_FIRST_BOOT_BYTES}
-    if over:
-        detail = ", ".join(f"{form} {n} bytes" for form, n in over.items())
+    form, limit = SENT_FORM_LIMITS[spec.vendor]
+    size = rendered.sizes[form]
+    if size > limit:
         raise FirstBootTooLarge(
-            f"first-boot data is over the {MAX_FIRST_BOOT_BYTES}-byte limit ({detail}); fewer or shorter "
+            f"first-boot data is over {spec.vendor}'s {limit}-byte limit ({form} {size} bytes); fewer or shorter "
             "sshPublicKeys, tags or settings would shrink it")
     return rendered

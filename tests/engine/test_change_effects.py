@@ -116,27 +116,32 @@ def _build_all(vendor: str) -> dict[tuple[str, bool], Host]:
         for spec, name in names.items():
             host = host_class(spec.vendor)(name, HostArgs(spec, rendered[spec]))
             secret = {k: pulumi.Output.secret(str(v)) for k, v in secrets[name].items() if k in SECRETS}
-            AppRelease(f"{name}-app", AppReleaseArgs(spec=spec, host=host.ipv4, secret_env=secret.get("appSecrets"),
+            AppRelease(f"{name}-app", AppReleaseArgs(spec=spec, host=host.ipv4, host_key=host.ssh_host_key,
+                                                     server_id=host.server.id, secret_env=secret.get("appSecrets"),
                                                      private_key=secret.get("deployPrivateKey")))
 
     run = run_program({}, stack="unit", program=program)
     hosts = {}
     for spec, name in names.items():
         server = next(r for r in run.resources if r.name == f"{name}-server")
-        release = {r.name.removeprefix(name): _plain(r.inputs) for r in run.resources
+        # each mock host has its own server id; what a key change does to the release is the rest of its inputs
+        release = {r.name.removeprefix(name): _plain(r.inputs, {server.id: "<server id>"}) for r in run.resources
                    if r.name.startswith(f"{name}-app-")}
         hosts[name] = Host(server, release, rendered[spec].digest)
     return {case: hosts[names[spec]] for case, spec in specs.items()}
 
 
-def _plain(value: Any) -> Any:
-    """Inputs comparable by value: an uploaded file is its path (FileAsset compares by identity)."""
+def _plain(value: Any, same: dict[str, str]) -> Any:
+    """Inputs comparable by value: an uploaded file is its path (FileAsset compares by identity); values in
+    `same` stand for what differs between mock hosts but not between two runs of one host."""
     if isinstance(value, pulumi.FileAsset):
         return ("file", str(value.path))
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: _plain(v, same) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [_plain(v, same) for v in value]
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value) in same:
+        return same[str(value)]
     return value
 
 

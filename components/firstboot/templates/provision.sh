@@ -7,6 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 ADMIN={{ admin_user | sh }}
 SWAP_MB={{ swap_mb | sh }}
 APP={{ app_name | sh }}
+HOST_KEY=/etc/hvps/ssh_host_ed25519_key
 log() { echo "hvps-provision: $*"; }
 retry() { local n; for n in 1 2 3 4 5; do "$@" && return 0; log "retry $n: $*"; sleep $((n * 5)); done; return 1; }
 APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
@@ -50,10 +51,16 @@ chmod 0750 "/home/$ADMIN"
 visudo -cq -f /etc/sudoers.d/90-hvps-admin
 passwd -l root >/dev/null
 
-log "sshd: fresh host keys (ed25519 + RSA 4096), strong DH moduli, validated drop-in"
+log "sshd: the pinned ed25519 host key, strong DH moduli, validated drop-in"
+# The deploy connections pin this key (made by the Pulumi program, sent in the secret user data): install it
+# as the only host key, never a generated one, and refuse to go on with anything that is not a valid key.
+if ! ssh-keygen -y -f "$HOST_KEY" >"$HOST_KEY.pub" || ! grep -q '^ssh-ed25519 ' "$HOST_KEY.pub"; then
+  log "$HOST_KEY is not a valid ed25519 private key" && exit 1
+fi
 rm -f /etc/ssh/ssh_host_*
-ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key
-ssh-keygen -q -t rsa -b 4096 -N '' -f /etc/ssh/ssh_host_rsa_key
+install -m 0600 -o root -g root "$HOST_KEY" /etc/ssh/ssh_host_ed25519_key
+install -m 0644 -o root -g root "$HOST_KEY.pub" /etc/ssh/ssh_host_ed25519_key.pub
+rm -f "$HOST_KEY" "$HOST_KEY.pub"
 awk '$5 >= 3071' /etc/ssh/moduli >/etc/ssh/moduli.strong && mv /etc/ssh/moduli.strong /etc/ssh/moduli
 rm -f /etc/ssh/sshd_config.d/50-cloud-init.conf
 if ! sshd -t; then
@@ -63,6 +70,8 @@ fi
 systemctl restart ssh
 
 log "host firewall (nftables) and fail2ban"
+# Only root and this group reach the metadata service (nftables.conf names it, so it must exist first).
+getent group hvps-metadata >/dev/null || groupadd --system hvps-metadata
 nft -c -f /etc/nftables.conf
 systemctl enable nftables
 systemctl restart nftables

@@ -1,0 +1,242 @@
+"""Deploys on the second `pulumi up`: pulumi-command's update rules, run over a fake host filesystem.
+
+Models what the real engine and pulumi-command v1.2.1 do with the AppRelease's remote resources, which Pulumi's
+mocks never show (they only record one run's inputs). Read from pulumi/pulumi-command:
+
+- `provider/pkg/provider/common/inputs.go`: `triggers` is `replaceOnChanges`: a change REPLACES the resource
+  (create the new one, then delete the old: the engine's default create-before-delete, pulumi/pulumi
+  `pkg/resource/deploy/step_generator.go`).
+- `provider/pkg/provider/remote/commandController.go`: Command has no custom diff, so ANY other input change is
+  an Update, which runs `update`, or `create` again when there is no `update`. Delete runs `delete` (none here).
+- `provider/pkg/provider/remote/copyController.go`: CopyToRemote.Update copies again only when the source
+  asset's hash or `remotePath` changed; it has no Delete, so nothing is ever removed from the host.
+- `provider/pkg/provider/remote/connection.go` (+ `connection_unix.go`): the connection is an ordinary input,
+  stored in state and diffed; `agentSocketPath`, when given, is part of it (left unset, SSH_AUTH_SOCK is read
+  when the provider runs and never reaches state).
+
+The model takes the resources the real program registers (under mocks), diffs them against the previous run's
+like the engine, and "runs" the deploy command with bash against a directory standing in for the host: the
+uploads land there, and `sudo bash <script>` runs the real hvps-release script (systemctl, curl, pip stubbed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+
+from components import mockrun
+from components.mockrun import RecordedResource, StackRun, run_program
+from tests.conftest import ROOT, full_config
+from tests.test_release_script import STUBS
+
+EXAMPLE = ROOT / "examples" / "flask-app"
+SERVER = "digitalocean:index/droplet:Droplet"
+DEPLOY_KEY_1 = "-----BEGIN OPENSSH PRIVATE KEY-----\nZGVwbG95LWtleS0x\n-----END OPENSSH PRIVATE KEY-----\n"
+DEPLOY_KEY_2 = "-----BEGIN OPENSSH PRIVATE KEY-----\nZGVwbG95LWtleS0y\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+class DeployFailed(AssertionError):
+    """The engine would report the update as failed: a remote command exited non-zero."""
+
+
+def plain(value: Any) -> Any:
+    """Inputs as the provider sees them: secrets unwrapped, assets as their content hash."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return plain(value["value"])
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, pulumi.FileAsset):
+        return {"assetHash": hashlib.sha256(Path(str(value.path)).read_bytes()).hexdigest()}
+    return value
+
+
+@dataclass
+class FakeHost:
+    """A server's filesystem (a directory) and its id; a rebuilt server is a new, empty one."""
+
+    root: Path
+    server_id: str
+
+    @classmethod
+    def new(cls, base: Path, server_id: str) -> FakeHost:
+        root = base / f"host-{server_id}"
+        for d in ("run/lock", "srv/app/releases", "etc"):
+            (root / d).mkdir(parents=True)
+        return cls(root, server_id)
+
+    def path(self, remote: str) -> Path:
+        return self.root / remote.lstrip("/")
+
+    def current(self) -> str | None:
+        link = self.root / "srv/app/current"
+        return os.readlink(link).rsplit("/", 1)[-1] if link.is_symlink() else None
+
+
+@dataclass
+class Engine:
+    """The state of the remote resources between runs, and what each `up` did to them."""
+
+    stubs: Path
+    state: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def up(self, run: StackRun, host: FakeHost) -> list[str]:
+        """Apply one run's remote resources: uploads first (the deploy depends on them). Returns the actions."""
+        actions: list[str] = []
+        remote = [r for r in run.resources if r.type.startswith("command:remote:")]
+        upload_dirs = {str(Path(plain(r.inputs)["remotePath"]).parent) for r in remote if r.type.endswith("Remote")}
+        for r in sorted(remote, key=lambda r: not r.type.endswith("CopyToRemote")):
+            new = plain(r.inputs)
+            old = self.state.get(r.name, (r.type, None))[1]
+            if old == new:
+                continue
+            if old is None or old.get("triggers") != new.get("triggers"):
+                verb, run_it = ("create" if old is None else "replace"), True  # the old one's delete: no-op
+            else:
+                verb = "update"
+                run_it = (r.type.endswith("Command") or old["source"] != new["source"]
+                          or old["remotePath"] != new["remotePath"])
+            actions.append(f"{verb} {r.name}" + ("" if run_it else " (no copy)"))
+            if run_it:
+                self._apply(r, new, host, upload_dirs)
+            self.state[r.name] = (r.type, new)
+        return actions
+
+    def _apply(self, r: RecordedResource, inputs: dict[str, Any], host: FakeHost, upload_dirs: set[str]) -> None:
+        if r.type.endswith("CopyToRemote"):
+            target = host.path(inputs["remotePath"])
+            target.parent.mkdir(parents=True, exist_ok=True)  # sftp MkdirAll
+            target.write_bytes(Path(str(r.inputs["source"].path)).read_bytes())
+            return
+        command = inputs["create"]
+        for d in sorted(upload_dirs, key=len, reverse=True):  # the host's paths, inside the fake root
+            command = command.replace(d, str(host.path(d)))
+        prelude = 'cloud-init() { return 0; }\nsudo() { "$@"; }\n'
+        env = os.environ | {"HVPS_ROOT": str(host.root), "PATH": f"{self.stubs}:{os.environ['PATH']}",
+                            "HVPS_HEALTH_TRIES": "2", "HVPS_HEALTH_DELAY": "0"}
+        done = subprocess.run(["bash", "-c", prelude + command], env=env, input=inputs.get("stdin") or "",
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise DeployFailed(f"{r.name}: exit {done.returncode}: {done.stderr.strip()[-300:]}")
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    for name, text in STUBS.items():
+        (stubs / name).write_text(text)
+        (stubs / name).chmod(0o755)
+    return Engine(stubs)
+
+
+@pytest.fixture
+def server_ids(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The id the mocks give the server; append one to model a rebuilt server."""
+    ids = ["7001"]  # numeric: the adapter turns droplet ids into ints
+
+    class Mocks(mockrun.RecordingMocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+            rid, state = super().new_resource(args)
+            if args.typ == SERVER:
+                rid = self.resources[-1].id = ids[-1]
+            return rid, state
+
+    monkeypatch.setattr(mockrun, "RecordingMocks", Mocks)
+    yield ids
+
+
+def program_run(monkeypatch: pytest.MonkeyPatch, agent: str = "/run/user/1000/agent.1", secrets: str | None = None,
+                deploy_key: str | None = None, source: Path = EXAMPLE) -> StackRun:
+    """One `pulumi up`'s registrations, from a shell whose ssh-agent socket is `agent`."""
+    monkeypatch.setenv("SSH_AUTH_SOCK", agent)
+    overrides: dict[str, object] = {"appSource": str(source)}
+    secret_keys = []
+    if secrets is not None:
+        overrides["appSecrets"] = secrets
+        secret_keys.append("hardened-vps:appSecrets")
+    if deploy_key is not None:
+        overrides["deployPrivateKey"] = deploy_key
+        secret_keys.append("hardened-vps:deployPrivateKey")
+    return run_program(full_config(**overrides), stack="deploy", secret_keys=secret_keys)
+
+
+def test_first_up_deploys(engine: Engine, server_ids: list[str], tmp_path: Path,
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    host = FakeHost.new(tmp_path, server_ids[-1])
+    run = program_run(monkeypatch)
+    actions = engine.up(run, host)
+    assert [a.split()[0] for a in actions] == ["create", "create", "create"]
+    assert host.current() == run.outputs["appRelease"]
+
+
+def test_a_new_shell_redeploys_nothing(engine: Engine, server_ids: list[str], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new terminal has another SSH_AUTH_SOCK: nothing the host needs changed, so nothing may run or fail."""
+    host = FakeHost.new(tmp_path, server_ids[-1])
+    engine.up(program_run(monkeypatch, agent="/run/user/1000/agent.1"), host)
+    assert engine.up(program_run(monkeypatch, agent="/tmp/ssh-XyZ/agent.77"), host) == []
+
+
+def test_rotated_deploy_key_reruns_the_command_and_finds_its_uploads(engine: Engine, server_ids: list[str],
+                                                                     tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Uploads unchanged (no copy), the command's connection changed: create runs again and must succeed."""
+    host = FakeHost.new(tmp_path, server_ids[-1])
+    first = program_run(monkeypatch, deploy_key=DEPLOY_KEY_1)
+    engine.up(first, host)
+    actions = engine.up(program_run(monkeypatch, deploy_key=DEPLOY_KEY_2), host)
+    assert any(a.endswith("(no copy)") for a in actions), actions  # CopyToRemote left the files alone
+    assert any(a.startswith("update") and a.endswith("-deploy") for a in actions), actions
+    assert host.current() == first.outputs["appRelease"]
+
+
+def test_rotated_secrets_redeploy_with_the_new_environment(engine: Engine, server_ids: list[str], tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    host = FakeHost.new(tmp_path, server_ids[-1])
+    engine.up(program_run(monkeypatch, secrets="SECRET_KEY=one"), host)
+    actions = engine.up(program_run(monkeypatch, secrets="SECRET_KEY=two"), host)
+    assert any(a.endswith("-deploy") for a in actions), actions
+    assert host.path("/etc/app/env").read_text() == "SECRET_KEY=two"
+
+
+def test_rebuilt_server_gets_the_current_release_back(engine: Engine, server_ids: list[str], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """reprovision: a new server (new id, empty disk) behind the same address must not stay on the sample app."""
+    engine.up(program_run(monkeypatch), FakeHost.new(tmp_path, server_ids[-1]))
+    server_ids.append("7002")
+    rebuilt = FakeHost.new(tmp_path, server_ids[-1])
+    run = program_run(monkeypatch)
+    actions = engine.up(run, rebuilt)
+    assert sorted(a.split()[0] for a in actions) == ["replace", "replace", "replace"], actions
+    assert rebuilt.current() == run.outputs["appRelease"]
+
+
+def test_a_new_release_keeps_only_the_uploads_its_command_names(engine: Engine, server_ids: list[str],
+                                                                tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    host = FakeHost.new(tmp_path, server_ids[-1])
+    app = tmp_path / "app"
+    app.mkdir()
+    for f in ("app.py", "requirements.txt"):
+        (app / f).write_bytes((EXAMPLE / f).read_bytes())
+    engine.up(program_run(monkeypatch, source=app), host)
+    (app / "app.py").write_text((app / "app.py").read_text() + "\n# release 2\n")
+    second = program_run(monkeypatch, source=app)
+    engine.up(second, host)
+    assert host.current() == second.outputs["appRelease"]
+    named = {plain(r.inputs)["remotePath"] for r in second.of_type("remote:CopyToRemote")}
+    dirs = {Path(n).parent for n in named}
+    left = {f"/{p.relative_to(host.root)}" for d in dirs for p in host.path(str(d)).iterdir()}
+    assert left == named
+    engine.up(program_run(monkeypatch, agent="/tmp/other", source=app, secrets="A=1"), host)  # re-run finds them
