@@ -38,6 +38,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,41 @@ def ssh_admin_login(vm: VM, admin: str, key: Path) -> CheckResult:
 def _offered_methods(stderr: str) -> list[str] | None:
     m = re.search(r"Permission denied \(([^)]*)\)", stderr)
     return m.group(1).split(",") if m else None
+
+
+def _pinned_ssh(vm: VM, admin: str, key: Path, host_pub: str, work: Path) -> subprocess.CompletedProcess:
+    """OpenSSH as a careful deployer runs it: a known_hosts holding only `host_pub`, strict checking on."""
+    known = work / "known_hosts"
+    known.write_text(f"hvps-e2e {' '.join(host_pub.split()[:2])}\n")
+    cmd = ["ssh", "-p", str(vm.ports[22]), "-i", str(key), "-o", "HostKeyAlias=hvps-e2e",
+           "-o", f"UserKnownHostsFile={known}", "-o", "GlobalKnownHostsFile=/dev/null",
+           "-o", "StrictHostKeyChecking=yes", "-o", "CheckHostIP=no", "-o", "UpdateHostKeys=no",
+           "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15",
+           f"{admin}@127.0.0.1", "cat /etc/ssh/ssh_host_ed25519_key.pub"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def ssh_host_key_pinned(vm: VM, admin: str, key: Path, host_pub: str, other_pub: str) -> CheckResult:
+    """The host presents the key its first boot carried, and only that one: OpenSSH pinned to it connects;
+    pinned to another key it refuses ("REMOTE HOST IDENTIFICATION HAS CHANGED", "Host key verification failed"),
+    as pulumi-command's FixedHostKey refuses a deploy to a host presenting a different key. One refused
+    connection: sshd logs it as a pre-auth close, far from the probes that end in the fail2ban ban."""
+    with tempfile.TemporaryDirectory(prefix="e2e-known-") as d:
+        good = _pinned_ssh(vm, admin, key, host_pub, Path(d))
+        bad = _pinned_ssh(vm, admin, key, other_pub, Path(d))
+    served = good.stdout.split()[:2]
+    refusal = [m for m in ("REMOTE HOST IDENTIFICATION HAS CHANGED", "Host key verification failed")
+               if m in bad.stderr]
+    cfg = _sh(vm, admin, key, "sudo sshd -T 2>/dev/null | grep -E '^hostkey(algorithms)? '")
+    values = [line.split(" ", 1) for line in cfg.stdout.splitlines() if " " in line]
+    only_ed25519 = ([v for k, v in values if k == "hostkey"] == ["/etc/ssh/ssh_host_ed25519_key"]
+                    and [v for k, v in values if k == "hostkeyalgorithms"] == ["ssh-ed25519"])
+    ok = (good.returncode == 0 and served == host_pub.split()[:2] and bad.returncode == 255 and len(refusal) == 2
+          and only_ed25519)
+    return CheckResult("ssh_host_key_pinned", ok, {
+        "pinned_to_first_boot_key": {"rc": good.returncode, "served_key_matches": served == host_pub.split()[:2]},
+        "pinned_to_other_key": {"rc": bad.returncode, "refusal": refusal, "stderr": bad.stderr.strip()[-300:]},
+        "sshd_host_keys": cfg.stdout.strip().splitlines()})
 
 
 def ssh_root_refused(vm: VM, key: Path) -> CheckResult:

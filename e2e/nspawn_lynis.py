@@ -393,7 +393,9 @@ def boot_and_audit(a: argparse.Namespace, tmp: Path, res: dict, cleanup: context
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "nspawn-lynis", "-f", str(key)])
     spec = load_stack_file(REPO / "stacks" / f"Pulumi.{a.stack}.yaml")
     spec = dataclasses.replace(spec, ssh_keys=(parse_ssh_key(key.with_suffix(".pub").read_text()),))
-    rendered = render_first_boot(spec)
+    host_key = tmp / "id_host_ed25519"  # a real host key, as the Pulumi program makes (first boot refuses none)
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(host_key)])
+    rendered = render_first_boot(spec, host_key=host_key.read_text())
     res["sizes"] = rendered.sizes
     seed = tmp / "seed"
     seed.mkdir()

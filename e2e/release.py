@@ -25,7 +25,15 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from components.app import RELEASE_SCRIPT, code_digest, deploy_command, package_directory, release_id, remote_paths
+from components.app import (
+    RELEASE_SCRIPT,
+    code_digest,
+    deploy_command,
+    package_directory,
+    release_id,
+    remote_paths,
+    upload_dir,
+)
 from components.config import AppSpec
 
 from .checks import CheckResult
@@ -53,19 +61,24 @@ def deploy(vm: VM, spec, admin: str, key: Path, app_dir: Path, timeout: float = 
     """Package app_dir, upload script + archive, run the AppRelease's deploy command. Returns figures."""
     pkg = package_directory(app_dir)
     rid = release_id(spec, code_digest(spec, pkg))
-    script_path, archive_path = remote_paths(spec, rid)
+    script_path, archive_path = remote_paths(spec, pkg)
+    assert archive_path is not None
+    vm.ssh(admin, key, f"mkdir -p {shlex.quote(upload_dir(spec))}", timeout=60, check=True)  # sftp MkdirAll
     with tempfile.TemporaryDirectory() as d:
         archive = Path(d) / "app.tar.gz"
         archive.write_bytes(pkg.data)
         scp(vm, admin, key, RELEASE_SCRIPT, script_path)
         scp(vm, admin, key, archive, archive_path)
     t = time.monotonic()
-    p = vm.ssh(admin, key, deploy_command(spec, rid, with_archive=True, with_secrets=False), timeout=timeout)
+    p = vm.ssh(admin, key, deploy_command(spec, rid, pkg, with_secrets=False), timeout=timeout)
     out = (p.stdout + p.stderr).strip()
     m = re.search(r"switch and health check took (\d+) ms", out)
+    uploads = vm.ssh(admin, key, f"ls {shlex.quote(upload_dir(spec))}", timeout=60).stdout.split()
     return {"release_id": rid, "rc": p.returncode, "deploy_s": round(time.monotonic() - t, 1),
             "switch_ms": int(m.group(1)) if m else None, "log": out.splitlines()[-6:],
-            "rolled_back": "rolled back to" in out}
+            "rolled_back": "rolled back to" in out,
+            # the command removes no upload; after a success only the ones it names are left
+            "uploads_kept": sorted(uploads) == sorted(Path(x).name for x in (script_path, archive_path))}
 
 
 class RequestLoop(threading.Thread):
@@ -153,7 +166,7 @@ def releases_check(vm: VM, spec, admin: str, key: Path) -> list[CheckResult]:
         r1["pip_cert_from_host"] = trusted
         s1 = serving(vm)
         log(f"release 1: {r1['release_id']} rc {r1['rc']} in {r1['deploy_s']} s, serving {s1}")
-        results.append(CheckResult("release_1", r1["rc"] == 0 and s1 == r1["release_id"],
+        results.append(CheckResult("release_1", r1["rc"] == 0 and s1 == r1["release_id"] and r1["uploads_kept"],
                                    {"serving": s1, "log": r1["log"]},
                                    figures={k: r1[k] for k in ("release_id", "deploy_s", "switch_ms",
                                                                "pip_cert_from_host")}))
@@ -180,7 +193,7 @@ def releases_check(vm: VM, spec, admin: str, key: Path) -> list[CheckResult]:
             f"serving {s2}")
         results.append(CheckResult(
             "release_2_zero_downtime",
-            box.get("rc") == 0 and loop.failed == 0 and loop.sent > 0 and s2 == rid2,
+            box.get("rc") == 0 and loop.failed == 0 and loop.sent > 0 and s2 == rid2 and bool(box.get("uploads_kept")),
             {"serving": s2, "seen_releases": loop.releases, "errors": loop.errors, "log": box.get("log")},
             figures={"release_id": rid2, "requests_sent": loop.sent, "requests_failed": loop.failed,
                      "loop_s": getattr(loop, "duration", None), "rate_per_s": 20, "switch_ms": box.get("switch_ms"),

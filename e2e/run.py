@@ -69,8 +69,25 @@ def _inside(vm: VM, spec, admin: str, key: Path) -> list[checks.CheckResult]:
                                  sysctl=declared_sysctl(spec) or None)
 
 
+@dataclasses.dataclass(frozen=True)
+class HostKeys:
+    """The test host key first boot carries (as the Pulumi program's would), and another one it must not match."""
+
+    private: str
+    public: str
+    other_public: str
+
+    @classmethod
+    def generate(cls, work: Path) -> HostKeys:
+        for name in ("host", "other"):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(work / name)],
+                           check=True)
+        return cls((work / "host").read_text(), (work / "host.pub").read_text().strip(),
+                   (work / "other.pub").read_text().strip())
+
+
 def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None, lynis: bool,
-             scan: bool = True, releases: bool = False) -> dict:
+             scan: bool = True, releases: bool = False, host_keys: HostKeys | None = None) -> dict:
     admin = spec.admin_user
     res: dict = {"form": form, "stack_admin": admin, "checks": [], "timings": {}}
     vm = VM(user_data, vendor_data=cache.vendor_data() if cache else None, name=form)
@@ -103,6 +120,9 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
             add("first-boot", _inside(vm, spec, admin, key))
             add("first-boot", [checks.ssh_admin_login(vm, admin, key), checks.sshd_effective_config(vm, admin, key),
                                checks.http_headers(vm, 80), checks.service_banners(vm)])
+            if host_keys:                       # the key deploys pin: served, and a different one refused
+                add("first-boot", [checks.ssh_host_key_pinned(vm, admin, key, host_keys.public,
+                                                              host_keys.other_public)])
             if lynis:
                 r = timed("lynis_s", lambda: checks.lynis_audit(vm, admin, key))
                 r.figures["stock_image_baseline"] = LYNIS_STOCK_BASELINE
@@ -150,7 +170,7 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
 TLS_DOMAIN = "shop.example.com"          # the prod stack's domain
 
 
-def run_tls(spec, key: Path, cache: AptCache | None) -> dict:
+def run_tls(spec, key: Path, cache: AptCache | None, host_key: str) -> dict:
     """do-dev with a domain (dataclasses.replace) and the product's acmeServer/acmeCaCertificate pointed at pebble
     on the host; real http-01 through the guest's nginx; HTTPS checks from outside; forced renewal."""
     admin = spec.admin_user
@@ -159,8 +179,8 @@ def run_tls(spec, key: Path, cache: AptCache | None) -> dict:
     peb = tls.Pebble(work)
     tls_spec = dataclasses.replace(spec, domain=TLS_DOMAIN, acme_email="ops@example.com",
                                    acme_server=peb.directory_url, acme_ca_certificate=peb.ca_pem)
-    vm = VM(render_first_boot(tls_spec).cloud_config, vendor_data=cache.vendor_data() if cache else None,
-            name="tls")
+    vm = VM(render_first_boot(tls_spec, host_key=host_key).cloud_config,
+            vendor_data=cache.vendor_data() if cache else None, name="tls")
     vm.diag_user, vm.diag_key = admin, key
     out: list[checks.CheckResult] = []
     try:
@@ -199,20 +219,20 @@ WEAK_SSHD = ("# e2e NEGATIVE CASE: deliberately weakened (sorts before 10-hvps-h
              "PasswordAuthentication yes\nKbdInteractiveAuthentication yes\nAuthenticationMethods any\n")
 
 
-def weakened_user_data(spec) -> str:
+def weakened_user_data(spec, host_key: str) -> str:
     """The real first boot for the spec, plus ONE test-only weakening: an sshd drop-in that turns password login
     back on. Rendered by the project's own renderer (render_cloud_config) from a transformed FirstBoot."""
-    fb = describe_first_boot(spec)
+    fb = describe_first_boot(spec, host_key)
     weak = dataclasses.replace(fb, files=(HostFile("/etc/ssh/sshd_config.d/05-e2e-weakened.conf", WEAK_SSHD,
                                                    "0600"), *fb.files))
     return render_cloud_config(weak)
 
 
-def run_negative(spec, key: Path, cache: AptCache | None) -> dict:
+def run_negative(spec, key: Path, cache: AptCache | None, host_key: str) -> dict:
     """Boot the weakened config; the checks must catch it (password offered, sshd -T says yes)."""
     admin = spec.admin_user
     res: dict = {"form": "negative:cloud-config+PasswordAuthentication-yes", "checks": [], "timings": {}}
-    vm = VM(weakened_user_data(spec), vendor_data=cache.vendor_data() if cache else None, name="negative")
+    vm = VM(weakened_user_data(spec, host_key), vendor_data=cache.vendor_data() if cache else None, name="negative")
     vm.diag_user, vm.diag_key = admin, key
     try:
         with vm:
@@ -282,20 +302,24 @@ def main(argv: list[str] | None = None) -> int:
         key = Path(d) / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", str(key)], check=True)
         spec = test_spec(a.stack, (Path(d) / "id_ed25519.pub").read_text().strip())
-        rendered = render_first_boot(spec)
+        # A real ed25519 host key in place of the one the Pulumi program makes (the renderer's default is a
+        # size-only stand-in that first boot refuses).
+        host_keys = HostKeys.generate(Path(d))
+        rendered = render_first_boot(spec, host_key=host_keys.private)
         data = {"cloud-config": rendered.cloud_config, "script": rendered.launch_script}
         cache = None if a.no_cache else AptCache().start()
         try:
             if a.negative:
-                results.append(run_negative(spec, key, cache))
+                results.append(run_negative(spec, key, cache, host_keys.private))
             else:
                 for form in forms:
                     results.append(run_form(form, data[form], spec, key, cache,
                                             lynis=not a.skip_lynis and form == a.lynis_form, scan=not a.skip_scan,
-                                            releases=not a.skip_releases and form == a.releases_form))
+                                            releases=not a.skip_releases and form == a.releases_form,
+                                            host_keys=host_keys))
                     (a.out / f"{name}.json").write_text(json.dumps(results, indent=2))
                 if a.tls:
-                    results.append(run_tls(spec, key, cache))
+                    results.append(run_tls(spec, key, cache, host_keys.private))
         finally:
             if cache:
                 cache.stop()
