@@ -1,1 +1,1 @@
-"""Real-VM end-to-end proof of the first-boot data (issue 3). See e2e/README or e2e/run.py."""
+"""Real-VM end-to-end proof of the first-boot data. See e2e/README or e2e/run.py."""

@@ -1,4 +1,4 @@
-"""External and internal audits of a booted e2e VM (issue 3, points 4-6).
+"""External and internal audits of a booted e2e VM.
 
 Every check returns a CheckResult (name, ok, detail, figures) so the runner can write the JSON/Markdown report
 and exit non-zero on any failure. Every remote call is bounded (vm.ssh has a timeout).

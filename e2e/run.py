@@ -38,7 +38,7 @@ ACCEPTED_SSH_AUDIT_WARN: dict[str, str] = {
     "kex:curve25519-sha256:": _PQ_FALLBACK,
     "kex:curve25519-sha256@libssh.org:": _PQ_FALLBACK,
 }
-# Quoted, not re-measured: Lynis on the plain (stock) image, from /work/shared/reference/local-vm.md.
+# Lynis on the plain (stock) image, from an earlier measurement: quoted, not re-measured here.
 LYNIS_STOCK_BASELINE = 61
 
 def test_spec(stack: str, pub: str):
@@ -140,7 +140,7 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
                     vm, admin, key, want_open, may_close))])
             add("after-reboot", [checks.app_restarts(vm, admin, key, f"{spec.app_name}.service",
                                                      spec.app_health_path)])
-            if releases:                        # issue 5: the example app, released 3 times by hvps-release.sh
+            if releases:                        # the example app, released 3 times by hvps-release.sh
                 try:
                     add("releases", timed("releases_s", lambda: release.releases_check(vm, spec, admin, key)))
                 except Exception as exc:        # a harness bug must not lose the other results
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-lynis", action="store_true", help="dev: no Lynis")
     ap.add_argument("--skip-scan", action="store_true", help="dev: no in-guest nmap scan")
     ap.add_argument("--releases-form", default="cloud-config",
-                    help="the form the app releases (issue 5) run on, once per run")
+                    help="the form the app releases run on, once per run")
     ap.add_argument("--skip-releases", action="store_true", help="dev: no app releases")
     ap.add_argument("--negative", action="store_true",
                     help="boot a deliberately weakened config; exit 0 only when the checks catch it")

@@ -1,4 +1,4 @@
-"""TLS for real (issue 3, point 7): Let's Encrypt's test ACME server (Debian's `pebble`) on the host, real http-01.
+"""TLS for real: Let's Encrypt's test ACME server (Debian's `pebble`) on the host, real http-01.
 
 - openssl makes a throw-away CA and, signed by it, pebble's HTTPS certificate with SAN IP:10.0.2.2 (the host as
   the guest sees it; slirp maps it to the host's 127.0.0.1, where pebble listens). The CA's PEM becomes the

@@ -1,4 +1,4 @@
-"""The real-VM proof (issue 3) as tests: `make e2e` runs `pytest -m vm` (the fast suite deselects `vm`).
+"""The real-VM proof as tests: `make e2e` runs `pytest -m vm` (the fast suite deselects `vm`).
 
 Each test runs the e2e runner (e2e/run.py) in a subprocess, so the VM, the apt cache and every wait are owned and
 bounded by the runner, which kills only what it started. Needs root, qemu, the e2e image (built on first use)
