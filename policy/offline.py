@@ -193,6 +193,8 @@ def check_stack(resources: list[Registered], config: Mapping[str, Any] | None = 
 # --- the verdict -----------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Violation:
+    """One diagnostic as the CLI shows it under "Policies": policy, level, the resource it is on, the message."""
+
     policy: str
     level: str  # EnforcementLevel value: "mandatory" or "advisory"
     resource: str  # "<type>  <name>", as the plan's resource tree shows it
