@@ -1,9 +1,10 @@
 """The policy pack, fed with what every stack in stacks/ registers under the mocks.
 
-Policies are called directly (building the PolicyPack would start a gRPC server and block). Each resource is
-presented as the engine presents it: inputs (resource policies) or outputs (stack policy) behind pulumi_policy's
-unknown-checking proxy, and the URN, `protect`, parent and property dependencies the program really registered
-(captured from the mock monitor), so a firewall knows its server the way it does in a real preview.
+Policies are called directly (building the PolicyPack would start a gRPC server and block), through the harness
+the offline plan uses too (policy/offline.py). Each resource is presented as the engine presents it: inputs
+(resource policies) or outputs (stack policy) behind pulumi_policy's unknown-checking proxy, and the URN,
+`protect`, parent and property dependencies the program really registered (captured from the mock monitor), so a
+firewall knows its server the way it does in a real preview.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ import json
 import lzma
 import re
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from importlib import metadata
@@ -29,17 +28,7 @@ import pulumi
 import pytest
 import yaml
 from packaging.requirements import Requirement
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi_policy import (
-    PolicyCustomTimeouts,
-    PolicyResource,
-    PolicyResourceOptions,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
-from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, unknown_checking_proxy
+from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE
 
 from components import firstboot
 from components.config import load_stack_file
@@ -51,8 +40,17 @@ from components.firstboot import (
     render_cloud_config,
     render_launch_script,
 )
-from components.mockrun import run_program, run_stack_file, stack_file_config
+from components.mockrun import run_program
 from policy import hardening_policies as hp
+from policy.offline import (
+    Registered,
+    StackCase,
+    analysing,
+    check_resource,
+    check_stack,
+    evaluate,
+    run_stack_file_case,
+)
 from tests.conftest import ROOT, STACK_FILES, full_config
 
 PROD = "prod"
@@ -63,130 +61,24 @@ FIREWALL_OF = {"do-dev": hp.DO_FIREWALL, "linode-dev": hp.LINODE_FIREWALL, "ligh
                PROD: hp.DO_FIREWALL}
 
 
-# --- what the program registers, as the engine would hand it to a policy pack ------------------------------------
-@dataclass
-class Registered:
-    urn: str
-    type: str
-    name: str
-    parent: str
-    protect: bool
-    ignore_changes: list[str]
-    delete_before_replace: bool
-    dependencies: list[str]
-    property_dependencies: dict[str, list[str]]
-    inputs: dict[str, Any] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class StackCase:
-    stack: str
-    config: dict[str, str]  # the stack's config, as the CLI hands it to the pack (PULUMI_CONFIG)
-    resources: list[Registered]
-
-    def one(self, type_: str) -> Registered:
-        (found,) = [r for r in self.resources if r.type == type_]
-        return found
-
-    def without(self, type_: str) -> list[Registered]:
-        return [r for r in self.resources if r.type != type_]
-
-
+# --- what the program registers, as the engine would hand it to a policy pack (policy/offline.py) -------------------
 @pytest.fixture(scope="module")
 def stacks() -> dict[str, StackCase]:
     """Run every stack file once; keep each registration's URN, options and property dependencies."""
-    captured: list[Registered] = []
-    original = pulumi_mocks.MockMonitor.RegisterResource
-
-    def register(monitor: pulumi_mocks.MockMonitor, request: Any) -> Any:
-        response = original(monitor, request)
-        state = monitor.resources.get(response.urn)
-        captured.append(Registered(
-            urn=response.urn, type=request.type, name=request.name, parent=request.parent,
-            protect=request.protect if request.HasField("protect") else False,
-            ignore_changes=list(request.ignoreChanges), delete_before_replace=request.deleteBeforeReplace,
-            dependencies=list(request.dependencies),
-            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
-            # Bridged providers keep the id among the outputs.
-            outputs={**(state.state if state else {}), **({"id": state.id} if state and request.custom else {})}))
-        return response
-
     cases: dict[str, StackCase] = {}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pulumi_mocks.MockMonitor, "RegisterResource", register)
-        for path in STACK_FILES:
-            captured.clear()
-            run = run_stack_file(path)
-            stack, config, _ = stack_file_config(path)
-            by_key = {(r.type, r.name): r for r in run.resources}
-            regs = [replace(reg, inputs=dict(by_key[(reg.type, reg.name)].inputs)) if (reg.type, reg.name) in by_key
-                    else reg for reg in captured]
-            assert len({r.urn for r in regs}) == len(regs), "duplicate URNs"
-            cases[stack] = StackCase(stack, config, regs)
-    pulumi.runtime.set_all_config({})  # the runs leave the last stack's config behind
+    for path in STACK_FILES:
+        _, case = run_stack_file_case(path)
+        assert len({r.urn for r in case.resources}) == len(case.resources), "duplicate URNs"
+        cases[case.stack] = case
     assert set(cases) == {*DEV_STACKS, PROD}
     return cases
 
 
-@contextmanager
-def analysing(case: StackCase) -> Iterator[None]:
-    """The stack's config visible to the policies, as pulumi_policy loads it from PULUMI_CONFIG."""
-    pulumi.runtime.set_all_config(dict(case.config))
-    try:
-        yield
-    finally:
-        pulumi.runtime.set_all_config({})
-
-
-def options(reg: Registered, protect: bool | None = None) -> PolicyResourceOptions:
-    return PolicyResourceOptions(
-        protect=reg.protect if protect is None else protect, ignore_changes=reg.ignore_changes,
-        delete_before_replace=reg.delete_before_replace, aliases=[],
-        custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[], parent=reg.parent or None)
-
-
-def check_resource(policy: ResourceValidationPolicy, reg: Registered, props: Mapping[str, Any] | None = None,
-                   protect: bool | None = None, config: Mapping[str, Any] | None = None) -> list[str]:
-    messages: list[str] = []
-    args = ResourceValidationArgs(reg.type, unknown_checking_proxy(copy.deepcopy(dict(props or reg.inputs))),
-                                  reg.urn, reg.name, options(reg, protect), None, config)
-    def report(message: str, urn: str | None = None) -> None:
-        messages.append(message)
-
-    assert policy.validate(args, report) is None  # synchronous
-    return messages
-
-
-def check_stack(resources: list[Registered], config: Mapping[str, Any] | None = None,
-                policies: tuple[StackValidationPolicy, ...] = hp.STACK_POLICIES) -> list[tuple[str, str | None]]:
-    """Run the stack policies over these registrations, wired like the analyzer wires them."""
-    made = {r.urn: PolicyResource(r.type, unknown_checking_proxy(copy.deepcopy(r.outputs)), r.urn, r.name,
-                                  options(r), None, None, [], {}) for r in resources}
-    for r in resources:
-        made[r.urn].parent = made.get(r.parent)
-        made[r.urn].dependencies = [made[d] for d in r.dependencies if d in made]
-        made[r.urn].property_dependencies = {k: [made[d] for d in v if d in made]
-                                             for k, v in r.property_dependencies.items()}
-    found: list[tuple[str, str | None]] = []
-
-    def report(message: str, urn: str | None = None) -> None:
-        found.append((message, urn))
-
-    for policy in policies:
-        assert policy.validate(StackValidationArgs(list(made.values()), config), report) is None
-    return found
-
-
-def all_messages(case: StackCase, config: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
+def all_messages(case: StackCase) -> dict[str, list[str]]:
     """Policy name -> messages, every policy over every resource of the stack."""
     out: dict[str, list[str]] = {p.name: [] for p in hp.POLICIES}
-    with analysing(case):
-        for reg in case.resources:
-            for policy in hp.RESOURCE_POLICIES:
-                out[policy.name] += check_resource(policy, reg, config=config)
-        for stack_policy in hp.STACK_POLICIES:
-            out[stack_policy.name] = [m for m, _ in check_stack(case.resources, config, (stack_policy,))]
+    for violation in evaluate(case):
+        out[violation.policy].append(violation.message)
     return out
 
 

@@ -8,7 +8,9 @@
 STACK is a stack name (stacks/Pulumi.<STACK>.yaml) or the path of a stack file. The plan runs `__main__.py`
 under Pulumi mocks (components.mockrun) and prints the resource tree with every input, the outputs, a summary
 of the first-boot data and the monthly cost. Values the vendor assigns at deploy time are shown as
-<resource.attribute>, never as the mocks' stand-ins; secret values are masked.
+<resource.attribute>, never as the mocks' stand-ins; secret values are masked. The same run goes through the
+policy pack (policy/, via policy.offline): the plan lists its violations and exits 1 on a mandatory one, as
+`pulumi preview --policy-pack policy` would refuse the stack.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ from components.firstboot import (
 from components.host import server_lifecycle
 from components.providers import host_class
 from components.regions import Location, find_place, nearest
+from policy import hardening_policies as hp
+from policy import offline
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS_DIR = ROOT / "stacks"
@@ -444,15 +448,22 @@ def config_rows(path: Path) -> list[list[str]]:
 
 
 def build_plan(path: Path) -> Document:
-    """Run the stack under mocks and describe what it would create and cost."""
+    """Run the stack under mocks and describe what it would create and cost, and what the policy pack says."""
+    return plan_and_violations(path)[0]
+
+
+def plan_and_violations(path: Path) -> tuple[Document, list[offline.Violation]]:
+    """The plan, and the policy pack's violations: both from one run of the program."""
     spec = load_stack_file(path)  # ConfigError here: nicer than the program's RunError, and nothing ran yet
     rendered = render_first_boot(spec)
-    run = mockrun.run_stack_file(path)
-    return plan_document(stack_name_of(path), spec, rendered, run, config_rows(path))
+    run, case = offline.run_stack_file_case(path)
+    violations = offline.evaluate(case)
+    return plan_document(stack_name_of(path), spec, rendered, run, config_rows(path), violations), violations
 
 
 def plan_document(stack: str, spec: HostSpec, rendered: RenderedFirstBoot, run: mockrun.StackRun,
-                  config: list[list[str]]) -> Document:
+                  config: list[list[str]], violations: Sequence[offline.Violation] | None = None) -> Document:
+    """The plan document; `violations` None leaves out the policy checks (the caller did not run the pack)."""
     first_boot = describe_first_boot(spec)
     forms = first_boot_forms(rendered)
     sent = _sent_forms(run.resources, forms)
@@ -473,10 +484,14 @@ def plan_document(stack: str, spec: HostSpec, rendered: RenderedFirstBoot, run: 
         Para("Offline: `__main__.py` ran under Pulumi mocks (no CLI, plugin or credential). "
              "`<resource.attribute>` marks a value the vendor assigns at deploy time; `[secret]` a masked value."),
     ]
+    refused = sum(v.mandatory for v in violations or ())
+    if refused:
+        intro.append(Para(f"Refused by the policy pack: {_violations(refused, 'mandatory')}; see Policy checks."))
     sections = [
         Section("Stack config", [Table(["Key", "Value"], config, code=frozenset({1}))]),
         Section("What a config change does to the running server", change_blocks(spec)),
         Section(f"Resources ({len(custom)})", [Pre(resource_tree(stack, spec, run, shown, set(sent.values())))]),
+        *([Section("Policy checks", policy_blocks(violations))] if violations is not None else []),
         Section("Outputs", [Table(["Output", "Value"], output_rows(run, shown), code=frozenset({1}))]),
         Section("First boot", first_boot_blocks(spec, first_boot, rendered, sent, run)),
         Section("Monthly cost", [cost_table(spec), Para(
@@ -484,6 +499,33 @@ def plan_document(stack: str, spec: HostSpec, rendered: RenderedFirstBoot, run: 
             f"vendors: python -m tools.plan {stack} --compare")]),
     ]
     return Document(f"Plan for stack {stack}", sections, intro)
+
+
+def _violations(n: int, level: str) -> str:
+    return f"{n} {level} policy violation{'s' if n != 1 else ''}"
+
+
+def policy_blocks(violations: Sequence[offline.Violation], policies: int = len(hp.POLICIES)) -> list[Block]:
+    """What `pulumi preview --policy-pack policy` would report: each violation, or that every policy passes."""
+    if not violations:
+        return [Para(f"All {policies} policies pass (the policy pack in policy/, as `pulumi preview --policy-pack "
+                     "policy` runs it).")]
+    failing = len({v.policy for v in violations})
+    mandatory = sum(v.mandatory for v in violations)
+    advisory = len(violations) - mandatory
+    counts = ", ".join(_violations(n, level) for n, level in ((mandatory, "mandatory"), (advisory, "advisory")) if n)
+    blocks: list[Block] = [
+        Para(f"{policies - failing} of {policies} policies pass; {counts} (the policy pack in policy/, as "
+             "`pulumi preview --policy-pack policy` runs it):"),
+        Bullets([f"[{v.level}] {v.policy} on {v.resource}: {v.message}" for v in violations]),
+    ]
+    if mandatory:
+        blocks.append(Para("Refused: `pulumi preview --policy-pack policy` would fail on this stack, and `pulumi up "
+                           "--policy-pack policy` would refuse the violating resources. Fix every mandatory "
+                           "violation before deploying."))
+    else:
+        blocks.append(Para("Advisory violations are warnings: the preview and the update go ahead."))
+    return blocks
 
 
 @dataclass
@@ -776,6 +818,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--tier and --near go with --compare")
     if not args.stack and not args.compare:
         parser.error("give a STACK, or --compare")
+    violations: list[offline.Violation] = []  # --compare does not run the policy pack
     try:
         path = find_stack(args.stack, args.stacks_dir) if args.stack else None
         if args.compare:
@@ -783,11 +826,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             doc = build_compare(args.tier, args.near, spec, stack_name_of(path) if path else None)
         else:
             assert path is not None
-            doc = build_plan(path)
+            doc, violations = plan_and_violations(path)
     except (ConfigError, FirstBootTooLarge, ValueError) as err:
         print(f"plan: {err}", file=sys.stderr)
         return 2
     sys.stdout.write(render(doc, args.format))
+    refused = sum(v.mandatory for v in violations)
+    if refused:
+        print(f"plan: {_violations(refused, 'mandatory')}: `pulumi preview --policy-pack policy` would refuse this "
+              "stack (see Policy checks)", file=sys.stderr)
+        return 1
     return 0
 
 
