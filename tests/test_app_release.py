@@ -96,7 +96,9 @@ def test_secrets_are_secret_in_state_and_absent_from_outputs() -> None:
     secret = "SECRET_KEY=s3cr3t-value\nDATABASE_URL=postgres://u:pw@db/x"
     run = app_run(str(EXAMPLE), appSecrets=secret)
     deploy = run.one("remote:Command")
-    assert secret_value(deploy.inputs["stdin"]) == secret
+    # Sent as an EnvironmentFile: every value double-quoted for systemd (components/envfile.py).
+    assert secret_value(deploy.inputs["stdin"]) == ('SECRET_KEY="s3cr3t-value"\n'
+                                                    'DATABASE_URL="postgres://u:pw@db/x"\n')
     # The triggers carry the secret's digest (a rotation redeploys), so Pulumi keeps them secret as a whole.
     assert len(secret_value(deploy.inputs["triggers"])) == 3  # type: ignore[arg-type]
     assert "--env-file -" in deploy.inputs["create"]
@@ -133,7 +135,7 @@ def test_deploy_command_waits_for_first_boot_and_removes_no_upload() -> None:
     cmd = deploy_command(spec, "r-abc", package, with_secrets=False)
     script, archive = remote_paths(spec, package)
     assert cmd.startswith("cloud-init status --wait")
-    assert "--server asgi --workers 3" in cmd and "--env 'GREETING=Hello world'" in cmd
+    assert "--server asgi --workers 3" in cmd and """--env 'GREETING="Hello world"'""" in cmd
     assert f"sudo bash {script} " in cmd and f"--archive {archive} " in cmd
     assert cmd.endswith(f"--prune-uploads {upload_dir(spec)}")
     assert "rm " not in cmd  # a re-run (any input change) must find what its own inputs name

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pulumi
 
+from components import envfile
 from components.config import HostSpec
 
 RELEASE_SCRIPT = Path(__file__).with_name("hvps-release.sh")
@@ -115,8 +116,8 @@ def deploy_command(spec: HostSpec, rid: str, package: AppPackage | None, with_se
     args = ["--app", spec.app_name, "--id", rid, "--module", app.module, "--server", app.server,
             "--workers", str(spec.workers), "--health", spec.app_health_path, "--keep", str(app.keep_releases)]
     args += ["--archive", archive] if archive is not None else ["--git", app.source, "--ref", app.ref or ""]
-    for name, value in app.env:
-        args += ["--env", f"{name}={value}"]
+    for name, value in app.env:  # encoded here, once; the host writes the lines as they are
+        args += ["--env", envfile.encode_line(name, value)]
     if with_secrets:
         args += ["--env-file", "-"]
     args += ["--prune-uploads", upload_dir(spec)]
@@ -198,10 +199,13 @@ class AppRelease(pulumi.ComponentResource):
                                                       source=pulumi.FileAsset(str(local)),
                                                       remote_path=archive_path, triggers=triggers, opts=upload_opts)
             uploads.append(self.archive_upload)
+        # The secrets travel as the EnvironmentFile the host stores with the release, encoded like appEnv.
+        secret_file = (args.secret_env.apply(lambda text: envfile.encode_file(envfile.parse_text(text)))
+                       if args.secret_env is not None else None)
         self.deploy = remote.Command(
             f"{name}-deploy", connection=connection,
             create=deploy_command(spec, rid, package, with_secrets=args.secret_env is not None),
-            stdin=args.secret_env, triggers=triggers,
+            stdin=secret_file, triggers=triggers,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *uploads],
                                         custom_timeouts=pulumi.CustomTimeouts(create=DEPLOY_TIMEOUT,
                                                                               update=DEPLOY_TIMEOUT)))

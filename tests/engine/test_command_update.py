@@ -207,7 +207,7 @@ def test_rotated_secrets_redeploy_with_the_new_environment(engine: Engine, serve
     engine.up(program_run(monkeypatch, secrets="SECRET_KEY=one"), host)
     actions = engine.up(program_run(monkeypatch, secrets="SECRET_KEY=two"), host)
     assert any(a.endswith("-deploy") for a in actions), actions
-    assert host.path("/etc/app/env").read_text() == "SECRET_KEY=two"
+    assert host.path("/etc/app/env").read_text() == 'SECRET_KEY="two"\n'
 
 
 def test_rebuilt_server_gets_the_current_release_back(engine: Engine, server_ids: list[str], tmp_path: Path,
