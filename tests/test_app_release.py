@@ -23,7 +23,7 @@ from components.app import (
     upload_dir,
 )
 from components.config import load_stack_file, parse_host_spec
-from components.firstboot import linode_user_data, render_first_boot
+from components.firstboot import describe_first_boot, linode_user_data, render_first_boot
 from components.mockrun import PLACEHOLDER_PUBLIC_HOST_KEY, StackRun, run_program
 from tests.conftest import ROOT, full_config, raw_config
 
@@ -247,3 +247,12 @@ def test_the_private_host_key_is_sent_only_as_a_secret(stack: str, monkeypatch: 
     assert "PRIVATE KEY" not in json.dumps(run.outputs)
     text = plan.render_text(plan.plan_document(stack, spec, render_first_boot(spec), run, plan.config_rows(path)))
     assert MARKED_KEY.splitlines()[1] not in text and "PRIVATE KEY" not in text
+
+
+def test_the_unit_reads_the_active_releases_secrets_and_nginx_follows_no_link() -> None:
+    files = {f.path: f.content for f in describe_first_boot(parse_host_spec(raw_config(appName="shop"))).files}
+    unit = next(c for p, c in files.items() if p.endswith("shop.service"))
+    assert "EnvironmentFile=-/srv/shop/current/secrets.env" in unit and "/etc/shop/env" not in unit
+    locations = next(c for p, c in files.items() if "locations" in p)
+    static = locations.split("location /static/ {", 1)[1].split("}", 1)[0]
+    assert "disable_symlinks on;" in static
