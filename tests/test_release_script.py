@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import shutil
@@ -367,3 +368,14 @@ def test_requirements_naming_a_root_only_file_cannot_read_it(tmp_path: Path) -> 
         assert stat.S_IMODE(shadow.stat().st_mode) == 0o640
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_the_vm_scenarios_hostile_archive_is_refused_here_too(host: Path, tmp_path: Path) -> None:
+    """e2e/hostile_release.py's crafted archive, run through the script with stubs: refused before extraction."""
+    scenario = importlib.import_module("e2e.hostile_release")  # e2e/ is linted, not type-checked (README)
+    pkg = scenario._archive({"app.py": b"app = None\n", "requirements.txt": b"-r /etc/shadow\n"}, {"static": "/etc"})
+    path = tmp_path / "vm-hostile.tar.gz"
+    path.write_bytes(pkg.data)
+    result = run_archive(host, path)
+    assert result.returncode == 3 and "refused" in result.stdout, result.stdout + result.stderr
+    assert not (host / "calls.log").exists() or "pip" not in (host / "calls.log").read_text()
