@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components import catalog
+from components import catalog, envfile
 
 PROJECT = "hardened-vps"
 SECRET_PLACEHOLDER = "[secret]"
@@ -87,9 +87,11 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("appRef", "string", "Git tag or commit to deploy (required with a git appSource)."),
     ConfigKey("appModule", "string", "WSGI/ASGI entry point, module:callable.", "app:app"),
     ConfigKey("appServer", "string", "wsgi (gunicorn) or asgi (gunicorn with uvicorn workers).", "wsgi"),
-    ConfigKey("appEnv", "array", "Plain environment variables for the app, as KEY=value.", []),
-    ConfigKey("appSecrets", "string", "Secret environment (dotenv lines KEY=value); set it with "
-                                      "`pulumi config set --secret`. Written to /etc/<app>/env, 0640.", secret=True),
+    ConfigKey("appEnv", "array", "Plain environment variables for the app, as KEY=value (value taken literally).",
+              []),
+    ConfigKey("appSecrets", "string", "Secret environment (dotenv lines KEY=value, each value taken literally); "
+                                      "set it with `pulumi config set --secret`. Kept with its release "
+                                      "(secrets.env, 0640), so a rollback restores the old secrets too.", secret=True),
     ConfigKey("appWorkers", "integer", "gunicorn workers; 0 sizes them to the plan's RAM (one per 512 MiB, 2-8).", 0),
     ConfigKey("appKeepReleases", "integer", "How many releases to keep on the host for rollback.", 5),
     ConfigKey("deployPrivateKey", "string", "Private key Pulumi uses to deploy releases over SSH (secret); "
@@ -209,7 +211,6 @@ _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 _PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _GIT_URL = re.compile(r"^(https://[^\s]+|git@[^\s:]+:[^\s]+|ssh://[^\s]+)$")
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.()]*$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _GIT_REF = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
 _RESERVED_USERS = frozenset({"root", "daemon", "bin", "sys", "sync", "nobody", "www-data", "admin", "ubuntu",
                              "debian", "sshd", "systemd-network", "_apt", "nginx"})
@@ -379,7 +380,8 @@ class _Collector:
             return default
         return number
 
-    def array(self, key: str) -> list[str]:
+    def array(self, key: str, strip: bool = True) -> list[str]:
+        """A list of strings; strip=False keeps each item exactly as given (environment values)."""
         value = self.raw.get(key)
         if value is None or value == "":
             return list(KEYS_BY_NAME[key].default or [])
@@ -391,7 +393,7 @@ class _Collector:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.fail(key, f"{value!r} is not a list of strings")
             return []
-        return [v.strip() for v in value]
+        return [v.strip() for v in value] if strip else list(value)
 
 
 def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path | None = None,
@@ -567,29 +569,25 @@ def plain_secret_keys(raw: Mapping[str, Any], secret_keys: Collection[str]) -> l
 
 
 def parse_env_lines(lines: list[str], key: str, c: _Collector, reveal: bool) -> list[tuple[str, str]]:
-    """KEY=value pairs; a secret's value never appears in a message (reveal=False)."""
+    """KEY=value pairs, each value exactly as written (components/envfile.py); a secret's value never appears in
+    a message (reveal=False). What an EnvironmentFile could not carry unchanged is refused, never altered."""
     pairs: list[tuple[str, str]] = []
     for i, line in enumerate(lines):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        name, sep, value = line.partition("=")
-        name = name.strip().removeprefix("export ").strip()
+        parsed = envfile.parse_line(line)
         shown = repr(line) if reveal else f"line {i + 1}"
-        if not sep or not _ENV_NAME.match(name):
-            c.fail(key, f"{shown} is not KEY=value (KEY: letters, digits, _)")
-        elif "\n" in value or "\0" in value:
-            c.fail(key, f"{name}: values must be one line")
-        else:
-            pairs.append((name, value.strip()))
+        if isinstance(parsed, tuple):
+            pairs.append(parsed)
+        elif parsed is not None:
+            c.fail(key, f"{shown} {parsed}" if parsed.startswith("is not") else f"{shown}: {parsed}")
     return pairs
 
 
 def _parse_app(c: _Collector, base_dir: Path | None) -> AppSpec | None:
-    env = parse_env_lines(c.array("appEnv"), "appEnv", c, reveal=True)
+    env = parse_env_lines(c.array("appEnv", strip=False), "appEnv", c, reveal=True)
     secret_text = c.raw.get("appSecrets") or ""
     if secret_text == SECRET_PLACEHOLDER:  # an encrypted stack-file value read without the passphrase
         secret_text = ""
-    secret_names = [n for n, _ in parse_env_lines(str(secret_text).splitlines(), "appSecrets", c, reveal=False)]
+    secret_names = [n for n, _ in parse_env_lines(envfile.split_lines(str(secret_text)), "appSecrets", c, reveal=False)]
     module = c.string("appModule") or "app:app"
     if not _MODULE.match(module):
         c.fail("appModule", f"{module!r} is not an entry point; allowed: module:callable, "

@@ -25,8 +25,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from components import envfile
 from components.app import (
     RELEASE_SCRIPT,
+    AppPackage,
     code_digest,
     deploy_command,
     package_directory,
@@ -57,20 +59,33 @@ def scp(vm: VM, admin: str, key: Path, local: Path, remote: str, timeout: float 
     subprocess.run(cmd, check=True, timeout=timeout, capture_output=True, stdin=subprocess.DEVNULL)
 
 
+def run_deploy(vm: VM, spec, admin: str, key: Path, pkg: AppPackage | None, rid: str, secrets: str | None = None,
+               timeout: float = 900) -> subprocess.CompletedProcess:
+    """Upload script (+ archive) and run the AppRelease's deploy command; the secrets go on stdin, encoded
+    as AppRelease sends them."""
+    script_path, archive_path = remote_paths(spec, pkg)
+    vm.ssh(admin, key, f"mkdir -p {shlex.quote(upload_dir(spec))}", timeout=60, check=True)  # sftp MkdirAll
+    with tempfile.TemporaryDirectory() as d:
+        scp(vm, admin, key, RELEASE_SCRIPT, script_path)
+        if pkg is not None and archive_path is not None:
+            archive = Path(d) / "app.tar.gz"
+            archive.write_bytes(pkg.data)
+            scp(vm, admin, key, archive, archive_path)
+    command = deploy_command(spec, rid, pkg, with_secrets=secrets is not None)
+    stdin = envfile.encode_file(envfile.parse_text(secrets)) if secrets is not None else ""
+    try:
+        return subprocess.run([*vm.ssh_base(admin, key), command], input=stdin, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        return subprocess.CompletedProcess(exc.cmd, 124, str(exc.stdout or ""), f"timeout after {timeout}s")
+
+
 def deploy(vm: VM, spec, admin: str, key: Path, app_dir: Path, timeout: float = 900) -> dict:
     """Package app_dir, upload script + archive, run the AppRelease's deploy command. Returns figures."""
     pkg = package_directory(app_dir)
     rid = release_id(spec, code_digest(spec, pkg))
-    script_path, archive_path = remote_paths(spec, pkg)
-    assert archive_path is not None
-    vm.ssh(admin, key, f"mkdir -p {shlex.quote(upload_dir(spec))}", timeout=60, check=True)  # sftp MkdirAll
-    with tempfile.TemporaryDirectory() as d:
-        archive = Path(d) / "app.tar.gz"
-        archive.write_bytes(pkg.data)
-        scp(vm, admin, key, RELEASE_SCRIPT, script_path)
-        scp(vm, admin, key, archive, archive_path)
     t = time.monotonic()
-    p = vm.ssh(admin, key, deploy_command(spec, rid, pkg, with_secrets=False), timeout=timeout)
+    p = run_deploy(vm, spec, admin, key, pkg, rid, timeout=timeout)
     out = (p.stdout + p.stderr).strip()
     m = re.search(r"switch and health check took (\d+) ms", out)
     uploads = vm.ssh(admin, key, f"ls {shlex.quote(upload_dir(spec))}", timeout=60).stdout.split()
@@ -78,7 +93,7 @@ def deploy(vm: VM, spec, admin: str, key: Path, app_dir: Path, timeout: float = 
             "switch_ms": int(m.group(1)) if m else None, "log": out.splitlines()[-6:],
             "rolled_back": "rolled back to" in out,
             # the command removes no upload; after a success only the ones it names are left
-            "uploads_kept": sorted(uploads) == sorted(Path(x).name for x in (script_path, archive_path))}
+            "uploads_kept": sorted(uploads) == sorted(Path(x).name for x in remote_paths(spec, pkg) if x)}
 
 
 class RequestLoop(threading.Thread):

@@ -26,7 +26,7 @@ from pathlib import Path
 from components.config import load_stack_file, parse_ssh_key
 from components.firstboot import HostFile, describe_first_boot, render_cloud_config, render_first_boot
 
-from . import checks, release, tls
+from . import checks, hostile_release, release, tls
 from .vm import VM, AptCache, VMError, log
 
 REPO = Path(__file__).resolve().parent.parent
@@ -143,6 +143,9 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
             if releases:                        # the example app, released 3 times by hvps-release.sh
                 try:
                     add("releases", timed("releases_s", lambda: release.releases_check(vm, spec, admin, key)))
+                    # then hostile releases are refused (nothing leaks) and env values arrive byte for byte
+                    add("hostile-releases", timed("hostile_releases_s", lambda: hostile_release.hostile_release_check(
+                        vm, spec, admin, key)))
                 except Exception as exc:        # a harness bug must not lose the other results
                     add("releases", [checks.CheckResult("releases", False, f"{type(exc).__name__}: {exc}")])
             if not all(c["ok"] for c in out):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import runpy
 import shutil
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from components import mockrun
 from components.app import (
     DEPLOY_TIMEOUT,
     UPLOAD_TIMEOUT,
+    AppPackageError,
     deploy_command,
     package_directory,
     release_id,
@@ -23,7 +26,7 @@ from components.app import (
     upload_dir,
 )
 from components.config import load_stack_file, parse_host_spec
-from components.firstboot import linode_user_data, render_first_boot
+from components.firstboot import describe_first_boot, linode_user_data, render_first_boot
 from components.mockrun import PLACEHOLDER_PUBLIC_HOST_KEY, StackRun, run_program
 from tests.conftest import ROOT, full_config, raw_config
 
@@ -50,7 +53,8 @@ def test_packaging_is_reproducible_and_skips_junk(tmp_path: Path) -> None:
     (app / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"junk")
     (app / ".env").write_text("SECRET_KEY=do-not-ship")
     second = package_directory(app)
-    assert first == second
+    assert (first.data, first.digest, first.files) == (second.data, second.digest, second.files)
+    assert second.skipped == (".env (an environment file)",)
     assert set(first.files) == {"app.py", "requirements.txt", "static/style.css"}
     (app / "app.py").write_text((app / "app.py").read_text() + "\n# changed\n")
     assert package_directory(app).digest != first.digest
@@ -96,7 +100,9 @@ def test_secrets_are_secret_in_state_and_absent_from_outputs() -> None:
     secret = "SECRET_KEY=s3cr3t-value\nDATABASE_URL=postgres://u:pw@db/x"
     run = app_run(str(EXAMPLE), appSecrets=secret)
     deploy = run.one("remote:Command")
-    assert secret_value(deploy.inputs["stdin"]) == secret
+    # Sent as the EnvironmentFile the host stores with the release: every value double-quoted for systemd.
+    assert secret_value(deploy.inputs["stdin"]) == ('SECRET_KEY="s3cr3t-value"\n'
+                                                    'DATABASE_URL="postgres://u:pw@db/x"\n')
     # The triggers carry the secret's digest (a rotation redeploys), so Pulumi keeps them secret as a whole.
     assert len(secret_value(deploy.inputs["triggers"])) == 3  # type: ignore[arg-type]
     assert "--env-file -" in deploy.inputs["create"]
@@ -133,7 +139,7 @@ def test_deploy_command_waits_for_first_boot_and_removes_no_upload() -> None:
     cmd = deploy_command(spec, "r-abc", package, with_secrets=False)
     script, archive = remote_paths(spec, package)
     assert cmd.startswith("cloud-init status --wait")
-    assert "--server asgi --workers 3" in cmd and "--env 'GREETING=Hello world'" in cmd
+    assert "--server asgi --workers 3" in cmd and """--env 'GREETING="Hello world"'""" in cmd
     assert f"sudo bash {script} " in cmd and f"--archive {archive} " in cmd
     assert cmd.endswith(f"--prune-uploads {upload_dir(spec)}")
     assert "rm " not in cmd  # a re-run (any input change) must find what its own inputs name
@@ -245,3 +251,67 @@ def test_the_private_host_key_is_sent_only_as_a_secret(stack: str, monkeypatch: 
     assert "PRIVATE KEY" not in json.dumps(run.outputs)
     text = plan.render_text(plan.plan_document(stack, spec, render_first_boot(spec), run, plan.config_rows(path)))
     assert MARKED_KEY.splitlines()[1] not in text and "PRIVATE KEY" not in text
+
+
+# --- what a release carries: no secrets by accident ---------------------------------------------------------
+
+PEM_KEY = b"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n"
+CERT = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def _app_with(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    app = tmp_path / "app"
+    shutil.copytree(EXAMPLE, app)
+    for name, data in files.items():
+        (app / name).parent.mkdir(parents=True, exist_ok=True)
+        (app / name).write_bytes(data)
+    return app
+
+
+def test_secret_looking_files_are_left_out_and_listed(tmp_path: Path) -> None:
+    app = _app_with(tmp_path, {".env.production": b"SECRET=1", ".env.local": b"SECRET=2", "id_rsa": PEM_KEY,
+                               "deploy/id_ed25519.pub": b"ssh-ed25519 AAAA", "config/secrets.json": b"{}",
+                               "tls/server.key": PEM_KEY, "tls/server.pem": PEM_KEY, "tls/ca.pem": CERT,
+                               "config/settings.json": b"{}"})
+    package = package_directory(app)
+    assert set(package.files) == {"app.py", "requirements.txt", "static/style.css", "tls/ca.pem",
+                                  "config/settings.json"}
+    assert sorted(s.split(" (")[0] for s in package.skipped) == sorted(
+        [".env.local", ".env.production", "id_rsa", "deploy/id_ed25519.pub", "config/secrets.json",
+         "tls/server.key", "tls/server.pem"])
+    with tarfile.open(fileobj=io.BytesIO(package.data)) as tar:
+        assert b"PRIVATE KEY" not in b"".join(tar.extractfile(m).read() for m in tar if m.isfile())  # type: ignore
+
+
+def test_a_private_key_under_another_name_stops_packaging_with_the_way_out(tmp_path: Path) -> None:
+    app = _app_with(tmp_path, {"config/deploy.txt": b"notes\n" + PEM_KEY})
+    with pytest.raises(AppPackageError) as err:
+        package_directory(app)
+    message = str(err.value)
+    assert "hardened-vps:appSource: config/deploy.txt holds a private key" in message and ".hvpsignore" in message
+    (app / ".hvpsignore").write_text("# not for the server\nconfig/deploy.txt\n")
+    package = package_directory(app)
+    assert "config/deploy.txt" not in package.files and ".hvpsignore" not in package.files
+
+
+def test_links_in_the_app_directory_are_refused(tmp_path: Path) -> None:
+    app = _app_with(tmp_path, {})
+    (app / "static" / "etc").symlink_to("/etc")
+    with pytest.raises(AppPackageError, match="static/etc is a symbolic link"):
+        package_directory(app)
+
+
+def test_the_preview_lists_what_was_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shown: list[str] = []
+    monkeypatch.setattr(pulumi.log, "info", lambda message, *a, **k: shown.append(message))
+    app_run(str(_app_with(tmp_path, {".env.production": b"SECRET=1"})))
+    assert any(".env.production (an environment file)" in m for m in shown), shown
+
+
+def test_the_unit_reads_the_active_releases_secrets_and_nginx_follows_no_link() -> None:
+    files = {f.path: f.content for f in describe_first_boot(parse_host_spec(raw_config(appName="shop"))).files}
+    unit = next(c for p, c in files.items() if p.endswith("shop.service"))
+    assert "EnvironmentFile=-/srv/shop/current/secrets.env" in unit and "/etc/shop/env" not in unit
+    locations = next(c for p, c in files.items() if "locations" in p)
+    static = locations.split("location /static/ {", 1)[1].split("}", 1)[0]
+    assert "disable_symlinks on;" in static

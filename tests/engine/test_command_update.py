@@ -36,6 +36,7 @@ from pulumi.runtime import rpc
 from components import mockrun
 from components.mockrun import RecordedResource, StackRun, run_program
 from tests.conftest import ROOT, full_config
+from tests.engine.test_env_file import systemd_env_file
 from tests.test_release_script import STUBS
 
 EXAMPLE = ROOT / "examples" / "flask-app"
@@ -207,7 +208,23 @@ def test_rotated_secrets_redeploy_with_the_new_environment(engine: Engine, serve
     engine.up(program_run(monkeypatch, secrets="SECRET_KEY=one"), host)
     actions = engine.up(program_run(monkeypatch, secrets="SECRET_KEY=two"), host)
     assert any(a.endswith("-deploy") for a in actions), actions
-    assert host.path("/etc/app/env").read_text() == "SECRET_KEY=two"
+    assert systemd_env_file(host.path("/srv/app/current/secrets.env").read_text()) == {"SECRET_KEY": "two"}
+
+
+def test_secrets_and_env_reach_the_unit_byte_for_byte(engine: Engine, server_ids: list[str], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the program sends, through the real host script, read back the way systemd reads EnvironmentFile."""
+    host = FakeHost.new(tmp_path, server_ids[-1])
+    secrets = 'PASSWORD=pa\\ss"$HOME`id`\'\nexport TOKEN=export X=1\nTRAILING=ends in \\\nQUOTE=\'open'
+    monkeypatch.setenv("SSH_AUTH_SOCK", "/run/user/1000/agent.1")
+    run = run_program(full_config(appSource=str(EXAMPLE), appSecrets=secrets, appEnv=["GREETING=it's a \\ $x"]),
+                      stack="deploy", secret_keys=["hardened-vps:appSecrets"])
+    engine.up(run, host)
+    got = systemd_env_file(host.path("/srv/app/current/secrets.env").read_text())
+    assert got == {"PASSWORD": 'pa\\ss"$HOME`id`\'', "TOKEN": "export X=1", "TRAILING": "ends in \\",
+                   "QUOTE": "'open"}
+    release_env = systemd_env_file(host.path("/srv/app/current/release.env").read_text())
+    assert release_env["GREETING"] == "it's a \\ $x" and release_env["APP_MODULE"] == "app:app"
 
 
 def test_rebuilt_server_gets_the_current_release_back(engine: Engine, server_ids: list[str], tmp_path: Path,
