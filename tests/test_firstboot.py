@@ -22,10 +22,11 @@ from components.firstboot import (
     MAX_FIRST_BOOT_BYTES,
     FirstBootTooLarge,
     describe_first_boot,
+    for_host,
     linode_user_data,
     render_first_boot,
 )
-from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, random_rsa_key, raw_config
+from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, STACK_FILES, random_rsa_key, raw_config
 
 
 def bundle_of_cloud_config(text: str) -> dict[str, tuple[str, int]]:
@@ -318,3 +319,27 @@ def test_hostile_value_in_a_spec_cannot_reach_a_config_file_unencoded(domain_spe
         describe_first_boot(replace(domain_spec, admin_user="ALL"))
     files = {f.path: f.content for f in describe_first_boot(replace(domain_spec, domain='a"b.example.com')).files}
     assert 'server_name "a\\"b.example.com";' in files["/etc/hvps/nginx-site-https.conf"]
+
+
+def test_host_files_keep_their_header_and_settings_not_explanations() -> None:
+    """Comment-only lines stay in the repository's templates; the host gets the header naming the template."""
+    text = "#!/bin/bash\n# Managed by hardened-vps.\n# Why.\nset -e\n  # why\n#\n#!x\n#include y\nA=1 # keep\n#uid\n"
+    assert for_host(text) == ("#!/bin/bash\n# Managed by hardened-vps.\n# Why.\nset -e\n#!x\n#include y\nA=1 # keep\n"
+                              "#uid\n")
+    assert for_host("# Managed by hardened-vps.\n# more\nX=1\n# gone\n") == "# Managed by hardened-vps.\n# more\nX=1\n"
+
+
+def test_first_boot_files_carry_no_comment_lines_past_their_header(domain_spec) -> None:
+    templated = {f.path: f for f in describe_first_boot(domain_spec).files if f.content.startswith(("#", "["))}
+    assert "/usr/local/sbin/hvps-provision" in templated
+    for f in templated.values():
+        lines = f.content.splitlines()
+        body = lines[next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines)):]
+        assert not [line for line in body if line.strip() == "#" or line.lstrip().startswith("# ")], f.path
+
+
+@pytest.mark.parametrize("stack_file", STACK_FILES, ids=lambda p: p.name)
+def test_example_stacks_leave_room_for_more_admin_keys(stack_file) -> None:
+    """Linode and Lightsail take 16 KiB: every example keeps at least 1 KiB free (two more RSA-4096 keys)."""
+    sizes = render_first_boot(load_stack_file(stack_file)).sizes
+    assert max(sizes["linode-metadata"], sizes["launch-script"]) <= MAX_FIRST_BOOT_BYTES - 1024, sizes

@@ -322,6 +322,24 @@ def template_values(spec: HostSpec) -> dict[str, object]:
     }
 
 
+_COMMENT_LINE = re.compile(r"^[ \t]*#( .*)?\n", re.M)
+
+
+def for_host(rendered: str) -> str:
+    """A rendered template as the host gets it: its header comment (what the file is, where it comes from) and
+    its settings.
+
+    The explanations between settings stay in the templates in the repository: first-boot data is capped at
+    16 KiB by Linode and Lightsail, and those comment lines were a sixth of it. Only lines that are `#` alone or
+    `# ` + text go, so `#!`, sudoers' `#include` and `#uid` forms, and comments after a setting stay.
+    """
+    lines = rendered.splitlines(keepends=True)
+    head = 0
+    while head < len(lines) and lines[head].startswith("#"):
+        head += 1
+    return "".join(lines[:head]) + _COMMENT_LINE.sub("", "".join(lines[head:]))
+
+
 def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) -> FirstBoot:
     """The files first boot writes, each rendered from its template.
 
@@ -366,7 +384,7 @@ def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) ->
             ("/etc/systemd/system/hvps-tls.service", "hvps-tls.service", "0644"),
             ("/etc/systemd/system/hvps-tls.timer", "hvps-tls.timer", "0644"),
         ]
-    rendered = [HostFile(path, render_template(name, v), mode) for path, name, mode in files]
+    rendered = [HostFile(path, for_host(render_template(name, v)), mode) for path, name, mode in files]
     if spec.domain and spec.acme_ca_certificate:
         rendered.append(HostFile(ACME_CA_PATH, spec.acme_ca_certificate, "0644"))
         # renewals run from Debian's certbot.timer/certbot.service: they must trust the private ACME server too
@@ -379,7 +397,7 @@ def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) ->
     keys = "".join(k.line + "\n" for k in spec.ssh_keys)
     rendered.append(HostFile("/etc/hvps/admin_authorized_keys", keys, "0600"))
     rendered.append(HostFile(HOST_KEY_PATH, host_key, "0600"))
-    rendered.append(HostFile(PROVISION_SCRIPT, render_template("provision.sh", v), "0700"))
+    rendered.append(HostFile(PROVISION_SCRIPT, for_host(render_template("provision.sh", v)), "0700"))
     return FirstBoot(tuple(rendered), spec.admin_user)
 
 
