@@ -23,6 +23,16 @@ ANY_IPV4, ANY_IPV6 = "0.0.0.0/0", "::/0"
 ANYWHERE = (ANY_IPV4, ANY_IPV6)
 
 
+def formerly_named(old_name: str, name: str) -> pulumi.ResourceOptions:
+    """Options for a resource now registered as `name` that an existing stack holds as `old_name`.
+
+    The engine finds the old state by URN, then by each alias; a child whose name starts with its parent's
+    name (`host-server`) also gets the parent's alias applied to its own name (`<old>-server`), so the parent's
+    alias carries every such child over (pulumi/pulumi step_generator.go `generateAliases`).
+    """
+    return pulumi.ResourceOptions(aliases=[pulumi.Alias(name=old_name)] if old_name != name else None)
+
+
 @dataclass
 class HostArgs:
     """Inputs of a host component.
