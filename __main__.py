@@ -43,7 +43,7 @@ if spec.app is not None:
 
     config = pulumi.Config()
     release = AppRelease(RELEASE_NAME, AppReleaseArgs(
-        spec=spec, host=host.ipv4, host_key=host.ssh_host_key, server_id=host.server.id,
+        spec=spec, host=host.ipv4, host_key=host.ssh_host_key, server_identity=host.server_identity,
         secret_env=config.get_secret("appSecrets") if raw_config.get("appSecrets") else None,
         private_key=config.get_secret("deployPrivateKey") if raw_config.get("deployPrivateKey") else None,
         depends_on=tuple(r for r in (host.server, host.firewall, host.ip_attachment) if r is not None)),

@@ -111,6 +111,8 @@ def test_plan_prints_no_mock_value(stack_file, plans):
     for value in stand_ins:
         assert value.split("/")[0] not in text
     for r in run.resources:
+        if r.type in mockrun.ID_FROM_INPUT:  # not a mock value: the provider's id is one of the inputs (a name)
+            continue
         assert not re.search(rf"(?<![\w,.]){r.id}(?![\w,])", _section(text, "Resources"))
     outputs = _section(text, "Outputs")
     assert re.search(r"\| ipv4 \| `<[a-z0-9-]+\.(ipAddress|ipv4s\[0\])>` \|", outputs)
