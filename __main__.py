@@ -6,8 +6,15 @@ import pulumi
 
 from components.config import PROJECT, ConfigError, parse_host_spec
 from components.firstboot import FirstBootTooLarge, render_first_boot
-from components.host import HostArgs
+from components.host import HostArgs, formerly_named
 from components.providers import host_class
+
+#: Logical names of the host and the app release. Fixed, never taken from config: the name is part of every
+#: resource's URN (children are named `<name>-...`), and a changed URN is a new resource to Pulumi: a new
+#: server, the old one deleted. Stacks deployed when they were `<hostName>` and `<hostName>-app` keep every
+#: resource through the aliases, as long as their first update under these names keeps hostName as it was.
+HOST_NAME = "host"
+RELEASE_NAME = "app"
 
 
 def read_project_config() -> dict[str, str]:
@@ -29,17 +36,18 @@ except (ConfigError, FirstBootTooLarge) as err:
     raise pulumi.RunError(str(err)) from None
 
 host = host_class(spec.vendor)(  # imports only this vendor's SDK
-    spec.host_name, HostArgs(spec=spec, first_boot=first_boot))
+    HOST_NAME, HostArgs(spec=spec, first_boot=first_boot), opts=formerly_named(spec.host_name, HOST_NAME))
 
 if spec.app is not None:
     from components.app import AppRelease, AppReleaseArgs  # only app stacks load pulumi_command
 
     config = pulumi.Config()
-    release = AppRelease(f"{spec.host_name}-app", AppReleaseArgs(
-        spec=spec, host=host.ipv4, host_key=host.ssh_host_key, server_id=host.server.id,
+    release = AppRelease(RELEASE_NAME, AppReleaseArgs(
+        spec=spec, host=host.ipv4, host_key=host.ssh_host_key, server_identity=host.server_identity,
         secret_env=config.get_secret("appSecrets") if raw_config.get("appSecrets") else None,
         private_key=config.get_secret("deployPrivateKey") if raw_config.get("deployPrivateKey") else None,
-        depends_on=tuple(r for r in (host.server, host.firewall, host.ip_attachment) if r is not None)))
+        depends_on=tuple(r for r in (host.server, host.firewall, host.ip_attachment) if r is not None)),
+        opts=formerly_named(f"{spec.host_name}-app", RELEASE_NAME))
     pulumi.export("appRelease", release.release_id)
 
 pulumi.export("vendor", spec.vendor)

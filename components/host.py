@@ -23,6 +23,16 @@ ANY_IPV4, ANY_IPV6 = "0.0.0.0/0", "::/0"
 ANYWHERE = (ANY_IPV4, ANY_IPV6)
 
 
+def formerly_named(old_name: str, name: str) -> pulumi.ResourceOptions:
+    """Options for a resource now registered as `name` that an existing stack holds as `old_name`.
+
+    The engine finds the old state by URN, then by each alias; a child whose name starts with its parent's
+    name (`host-server`) also gets the parent's alias applied to its own name (`<old>-server`), so the parent's
+    alias carries every such child over (pulumi/pulumi step_generator.go `generateAliases`).
+    """
+    return pulumi.ResourceOptions(aliases=[pulumi.Alias(name=old_name)] if old_name != name else None)
+
+
 @dataclass
 class HostArgs:
     """Inputs of a host component.
@@ -92,7 +102,7 @@ class WebHost(pulumi.ComponentResource):
 
     Children (set by `_build`, exposed for tests): `host_key`, `ssh_keys`, `server`, `firewall`, `static_ip`,
     `ip_attachment`, `dns_records`. Outputs: `ipv4`, `ipv6`, `ssh_command`, `url`, `monthly_cost_usd`,
-    `first_boot_digest`, `ssh_host_key`.
+    `first_boot_digest`, `ssh_host_key`, `server_identity` (changes exactly when the server is rebuilt).
 
     The server's SSH host key is made here (`host_key`, ed25519, a secret in state) and sent in the secret
     first-boot data; `ssh_host_key` (its public half) is what every SSH connection of the program pins.
@@ -127,6 +137,7 @@ class WebHost(pulumi.ComponentResource):
         self.ipv4: pulumi.Output[str]
         self.ipv6: pulumi.Output[str | None]
         self._build(name)
+        self.server_identity = self._server_identity()
 
         self.ssh_command = self.ipv4.apply(lambda ip: f"ssh {spec.admin_user}@{ip}")
         self.url: pulumi.Output[str] = (pulumi.Output.from_input(f"https://{spec.domain}/") if spec.domain
@@ -140,6 +151,14 @@ class WebHost(pulumi.ComponentResource):
 
     def _build(self, name: str) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _server_identity(self) -> pulumi.Output[str]:
+        """What tells this server from a rebuilt one (a new server object at the vendor, same name and address).
+
+        The provider's id, where the vendor assigns a new one to every server (DigitalOcean, Linode). Whatever
+        follows the server (the app release) keys on this, so a new server gets the current release again.
+        """
+        return self.server.id
 
     def child(self, **kwargs: Any) -> pulumi.ResourceOptions:
         """Options for a child resource (parented to this component)."""

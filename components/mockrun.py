@@ -41,13 +41,20 @@ COMPUTED: Mapping[str, Mapping[str, Any]] = {
     "digitalocean:index/sshKey:SshKey": {"fingerprint": "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"},
     "digitalocean:index/reservedIp:ReservedIp": {"ipAddress": "192.0.2.20"},
     "linode:index/instance:Instance": {"ipv4s": ["192.0.2.30"], "ipv6": "2001:db8::30/128"},
-    "aws:lightsail/instance:Instance": {"ipv6Addresses": ["2001:db8::40"], "publicIpAddress": "192.0.2.40"},
+    "aws:lightsail/instance:Instance": {
+        "ipv6Addresses": ["2001:db8::40"], "publicIpAddress": "192.0.2.40",
+        "arn": "arn:aws:lightsail:us-east-1:123456789012:Instance/00000000-0000-4000-8000-000000000001"},
     "aws:lightsail/staticIp:StaticIp": {"ipAddress": "192.0.2.41"},
     "aws:lightsail/staticIpAttachment:StaticIpAttachment": {"ipAddress": "192.0.2.41"},
     # The host key the program makes: the stand-in private key has the real one's size (first-boot sizes hold).
     "tls:index/privateKey:PrivateKey": {"privateKeyOpenssh": PLACEHOLDER_HOST_KEY,
                                         "publicKeyOpenssh": PLACEHOLDER_PUBLIC_HOST_KEY},
 }
+
+#: Resources whose id the provider takes from one of their inputs instead of the vendor: the AWS provider makes
+#: a Lightsail instance's name its id (terraform-provider-aws internal/service/lightsail/instance.go
+#: `d.SetId(iName)`), so a rebuilt instance of the same name has the same id.
+ID_FROM_INPUT: Mapping[str, str] = {"aws:lightsail/instance:Instance": "name"}
 
 
 @dataclass
@@ -73,6 +80,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         rid = str(next(self._ids))  # numeric: adapters turn droplet/linode ids into ints
+        if args.typ in ID_FROM_INPUT:
+            rid = str(args.inputs[ID_FROM_INPUT[args.typ]])
         state = dict(args.inputs)
         state.update(COMPUTED.get(args.typ, {}))
         self.resources.append(RecordedResource(args.typ, args.name, dict(args.inputs), bool(args.custom), rid))

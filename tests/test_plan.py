@@ -111,6 +111,8 @@ def test_plan_prints_no_mock_value(stack_file, plans):
     for value in stand_ins:
         assert value.split("/")[0] not in text
     for r in run.resources:
+        if r.type in mockrun.ID_FROM_INPUT:  # not a mock value: the provider's id is one of the inputs (a name)
+            continue
         assert not re.search(rf"(?<![\w,.]){r.id}(?![\w,])", _section(text, "Resources"))
     outputs = _section(text, "Outputs")
     assert re.search(r"\| ipv4 \| `<[a-z0-9-]+\.(ipAddress|ipv4s\[0\])>` \|", outputs)
@@ -202,7 +204,7 @@ def test_production_without_backups_or_protection_fails_the_plan(tmp_path, capsy
     assert plan.main([str(path)]) != 0
     out, err = capsys.readouterr()
     checks = _text_section(out, "Policy checks")
-    server = f"digitalocean:index/droplet:Droplet  {load_stack_file(path).host_name}-server"
+    server = "digitalocean:index/droplet:Droplet  host-server"
     lines = [line for line in checks.splitlines() if "production-backups-and-protection" in line]
     assert len(lines) == 2 and all("mandatory" in line and server in line for line in lines), checks
     assert any("has no automatic backups. Fix: set hardened-vps:backups: true" in line for line in lines)

@@ -174,13 +174,30 @@ class Registration:
     aliases: tuple[AliasSpec, ...] = ()
 
 
+@dataclass(frozen=True)
+class IdentityChange:
+    """What the engine does with an old state's URNs given one run's registrations.
+
+    claimed: new URN -> the old URN it is found under (its own, or an alias). deleted: old URNs nobody claims
+    (the engine deletes those resources). created: new URNs that claim nothing (the engine creates them).
+    """
+
+    claimed: dict[str, str]
+    deleted: list[str]
+    created: list[str]
+
+
 @dataclass
 class RegistrationLog:
-    """Registrations in order; the mock monitor's URNs are mapped to the engine's as they come."""
+    """Registrations in order; the mock monitor's URNs are mapped to the engine's as they come.
+
+    run: what the same run registered and exported (inputs, outputs), for models that need both.
+    """
 
     stack: str
     project: str = PROJECT
     registrations: list[Registration] = field(default_factory=list)
+    run: mockrun.StackRun | None = None
     _engine_urn: dict[str, str] = field(default_factory=dict)
 
     def record(self, request: Any, mock_urn: str) -> None:
@@ -226,6 +243,13 @@ class RegistrationLog:
             found[r.urn] = old
         return found
 
+    def against(self, olds: Collection[str]) -> IdentityChange:
+        """Which old resources this run keeps, deletes and creates (`match`, summarised)."""
+        found = self.match(set(olds))
+        claimed = {new: old for new, old in found.items() if old is not None}
+        return IdentityChange(claimed, sorted(set(olds) - set(claimed.values())),
+                              sorted(new for new, old in found.items() if old is None))
+
 
 def record_registrations(program: Any, stack: str, config: Mapping[str, str] | None = None,
                          secret_keys: list[str] | None = None) -> RegistrationLog:
@@ -248,15 +272,21 @@ def record_registrations(program: Any, stack: str, config: Mapping[str, str] | N
         monitor.RegisterResource = spy  # type: ignore[union-attr]
         program()
 
-    mockrun.run_program(config or {}, stack=stack, secret_keys=secret_keys, program=wrapped)
+    log.run = mockrun.run_program(config or {}, stack=stack, secret_keys=secret_keys, program=wrapped)
     return log
 
 
-def stack_file_registrations(path: str | Path) -> RegistrationLog:
-    """Run `__main__.py` with a stack file's config, as `pulumi up` would, and log its registrations."""
-    stack, config, secrets = mockrun.stack_file_config(path)
+def program_registrations(stack: str, config: Mapping[str, str],
+                          secret_keys: list[str] | None = None) -> RegistrationLog:
+    """Run `__main__.py` with full config keys, as `pulumi up` would, and log its registrations."""
     return record_registrations(lambda: runpy.run_path(str(mockrun.MAIN), run_name="__main__"), stack, config,
-                                secrets)
+                                secret_keys)
+
+
+def stack_file_registrations(path: str | Path) -> RegistrationLog:
+    """Run `__main__.py` with a stack file's config and log its registrations."""
+    stack, config, secrets = mockrun.stack_file_config(path)
+    return program_registrations(stack, config, secrets)
 
 
 def stack_urns(path: str | Path) -> list[str]:

@@ -210,7 +210,8 @@ class AppReleaseArgs:
     spec: the host spec; `spec.app` must be set.
     host: the address Pulumi connects to (the host's stable IPv4).
     host_key: the server's SSH public host key (`WebHost.ssh_host_key`); every connection pins it.
-    server_id: the server's id: a rebuilt server (new id) gets the current release again.
+    server_identity: what tells the server from a rebuilt one (`WebHost.server_identity`; not simply its id:
+        a Lightsail instance's id is its name, kept by a rebuild): a rebuilt server gets the current release again.
     secret_env: dotenv text of the app's secrets (a Pulumi secret), or None.
     private_key: the deploy key (a Pulumi secret), or None to use the local ssh-agent.
     depends_on: resources that must exist before connecting (server, firewall, address attachment).
@@ -219,7 +220,7 @@ class AppReleaseArgs:
     spec: HostSpec
     host: pulumi.Input[str]
     host_key: pulumi.Input[str]
-    server_id: pulumi.Input[str]
+    server_identity: pulumi.Input[str]
     secret_env: pulumi.Output[str] | None = None
     private_key: pulumi.Output[str] | None = None
     depends_on: tuple[pulumi.Resource, ...] = ()
@@ -229,7 +230,7 @@ class AppRelease(pulumi.ComponentResource):
     """One release of the user's app on the host; redeployed when the app, its secrets or the server change.
 
     Children: `script_upload`, `archive_upload` (local sources only), `deploy`. Outputs: `release_id`.
-    Uploads and deploy share their triggers (release id, server id, secrets digest): whenever the deploy is
+    Uploads and deploy share their triggers (release id, server identity, secrets digest): whenever the deploy is
     replaced, its uploads are copied again first.
     """
 
@@ -251,7 +252,7 @@ class AppRelease(pulumi.ComponentResource):
             spec, args.host, args.host_key, args.private_key))
         secret_digest = (args.secret_env.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())
                          if args.secret_env is not None else None)
-        triggers: list[pulumi.Input[object]] = [rid, args.server_id, secret_digest]
+        triggers: list[pulumi.Input[object]] = [rid, args.server_identity, secret_digest]
         upload_opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
                                              custom_timeouts=pulumi.CustomTimeouts(create=UPLOAD_TIMEOUT,
                                                                                    update=UPLOAD_TIMEOUT))

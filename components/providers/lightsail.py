@@ -55,6 +55,7 @@ class LightsailHost(WebHost):
             tags=tags,
             opts=self.lifecycle.options(self),
         )
+        self.instance = instance
         ports = port_infos(spec)
         # Replaces Lightsail's default open ports (22 and 80 from anywhere) with exactly these. Any rule change
         # replaces the resource (port_info is ForceNew, no Update); its delete closes every OLD rule, so it
@@ -80,3 +81,8 @@ class LightsailHost(WebHost):
                                       region=DNS_REGION, opts=self.child())
                 for rtype in plan.records
             ]
+
+    def _server_identity(self) -> pulumi.Output[str]:
+        """The instance's ARN: its id is its name (terraform-provider-aws internal/service/lightsail/instance.go
+        `d.SetId(iName)`), which a rebuild keeps, while the ARN holds an id Lightsail makes for each instance."""
+        return self.instance.arn

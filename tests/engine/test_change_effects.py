@@ -11,13 +11,19 @@ otherwise; `ignore_changes` hides an input from the diff):
 - terraform-provider-aws `internal/service/lightsail/instance.go`: name, availability_zone, blueprint_id,
   bundle_id, key_pair_name, user_data ForceNew; ip_address_type updated in place (SetIpAddressType).
 - pulumi/pulumi: `ignore_changes` removes an input from the diff (pkg/resource/deploy/step_generator.go).
+- pulumi/pulumi: the old state of a resource is found by its URN, then by its aliases
+  (pkg/resource/deploy/step_generator.go `generateAliases`, `getOldResource`; modelled in tools/urns.py): a
+  server whose URN changes without an alias naming the old one is created anew and the old one deleted, even
+  when every input stays the same.
 
-Each key of the stack config is changed on each vendor's host, under mocks, and the effect seen in the
-inputs the adapter really registers must be the one `components.changes` states.
+Each key of the stack config is changed on each vendor's stack and the real program (`__main__.py`, with its
+own resource names) is run under mocks; the effect seen in what it registers must be the one
+`components.changes` states.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -26,13 +32,12 @@ import pulumi
 import pytest
 
 from components import catalog, changes
-from components.app import AppRelease, AppReleaseArgs
-from components.config import parse_host_spec
-from components.firstboot import render_first_boot
-from components.host import HostArgs
-from components.mockrun import RecordedResource, run_program
+from components.config import PROJECT
+from components.mockrun import RecordedResource
 from components.providers import host_class
-from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, raw_config
+from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, full_config
+from tools import urns
+from tools.urns import AliasSpec, Registration, RegistrationLog
 
 BASE_REGION = {"digitalocean": "fra1", "linode": "fr-par", "lightsail": "eu-central-1"}
 OTHER_REGION = {"digitalocean": "ams3", "linode": "us-iad", "lightsail": "eu-west-3"}
@@ -82,11 +87,17 @@ SECRETS = ("appSecrets", "deployPrivateKey")
 
 @dataclass
 class Host:
-    """What one host registered: its server's inputs, its release's inputs, its first-boot digest."""
+    """What one run of the program registered: its server's inputs, its release's inputs, its first-boot digest,
+    and every resource's URN (with aliases)."""
 
     server: RecordedResource
     release: dict[str, Any]
     digest: str
+    urns: RegistrationLog
+
+    @property
+    def server_urn(self) -> str:
+        return next(r.urn for r in self.urns.registrations if r.type == self.server.type)
 
 
 def _spec_values(vendor: str, key: str, changed: bool) -> dict[str, object]:
@@ -102,33 +113,28 @@ def _spec_values(vendor: str, key: str, changed: bool) -> dict[str, object]:
     return values
 
 
+def _run_main(values: dict[str, object]) -> Host:
+    """One `pulumi up` of the real program (`__main__.py`, its own resource names) with these stack values."""
+    log = urns.program_registrations("unit", full_config(**values),
+                                     [f"{PROJECT}:{k}" for k in SECRETS if k in values])
+    assert log.run is not None
+    server = next(r for r in log.run.resources if r.type in changes.SERVER_INPUTS)
+    release_names = {r.name for r in log.registrations if r.type.startswith("command:remote:")}
+    # the rest of the release's inputs, with the server's identity named: a key change keeps the same server
+    release = {r.name: _plain(r.inputs, {server.id: "<server id>"}) for r in log.run.resources
+               if r.name in release_names}
+    return Host(server, release, log.run.outputs["firstBootDigest"], log)
+
+
 def _build_all(vendor: str) -> dict[tuple[str, bool], Host]:
-    """One mock run building every distinct host: the base one and one per changed key."""
+    """One program run per distinct stack: the base one and one per changed key."""
     cases = {(key, changed): _spec_values(vendor, key, changed) for key in changes.CHANGES for changed in (False, True)}
-    specs = {case: parse_host_spec(raw_config(**values), stack="unit", base_dir=ROOT) for case, values in cases.items()}
-    names: dict[Any, str] = {}
-    for spec in specs.values():
-        names.setdefault(spec, f"h{len(names)}")
-    rendered = {spec: render_first_boot(spec) for spec in names}
-    secrets = {names[specs[case]]: values for case, values in cases.items()}
-
-    def program() -> None:
-        for spec, name in names.items():
-            host = host_class(spec.vendor)(name, HostArgs(spec, rendered[spec]))
-            secret = {k: pulumi.Output.secret(str(v)) for k, v in secrets[name].items() if k in SECRETS}
-            AppRelease(f"{name}-app", AppReleaseArgs(spec=spec, host=host.ipv4, host_key=host.ssh_host_key,
-                                                     server_id=host.server.id, secret_env=secret.get("appSecrets"),
-                                                     private_key=secret.get("deployPrivateKey")))
-
-    run = run_program({}, stack="unit", program=program)
-    hosts = {}
-    for spec, name in names.items():
-        server = next(r for r in run.resources if r.name == f"{name}-server")
-        # each mock host has its own server id; what a key change does to the release is the rest of its inputs
-        release = {r.name.removeprefix(name): _plain(r.inputs, {server.id: "<server id>"}) for r in run.resources
-                   if r.name.startswith(f"{name}-app-")}
-        hosts[name] = Host(server, release, rendered[spec].digest)
-    return {case: hosts[names[spec]] for case, spec in specs.items()}
+    runs: dict[str, Host] = {}
+    for values in cases.values():
+        text = json.dumps(values, sort_keys=True)
+        if text not in runs:
+            runs[text] = _run_main(values)
+    return {case: runs[json.dumps(values, sort_keys=True)] for case, values in cases.items()}
 
 
 def _plain(value: Any, same: dict[str, str]) -> Any:
@@ -152,6 +158,10 @@ def _camel(snake: str) -> str:
 def observed_effect(vendor: str, before: Host, after: Host) -> str:
     """The effect the providers' rules give to the difference between two registrations of one host."""
     if before.server.type != after.server.type:
+        return changes.REPLACE
+    # The engine finds the old server by URN (or an alias): found under none, it creates a new server and deletes
+    # the old one, whatever its inputs say.
+    if after.urns.against(before.urns.urns).claimed.get(after.server_urn) != before.server_urn:
         return changes.REPLACE
     model = changes.SERVER_INPUTS[before.server.type]
     ignored = {_camel(name) for name in host_class(vendor).first_boot_inputs}
@@ -193,14 +203,31 @@ def test_stated_effects_match_what_the_adapters_register(built: tuple[str, dict[
     assert not wrong, f"{vendor}: {wrong}"
 
 
+DROPLET = "digitalocean:index/droplet:Droplet"
+
+
+def _host(inputs: dict[str, Any], digest: str = "d", name: str = "host-server",
+          aliases: tuple[AliasSpec, ...] = ()) -> Host:
+    """A host of one droplet named `name` under the stack, with these inputs."""
+    log = RegistrationLog("s", registrations=[
+        Registration(urns.new_urn("s", PROJECT, "", DROPLET, name), DROPLET, name, "", True, aliases)])
+    return Host(RecordedResource(DROPLET, name, inputs, True, "1"), {}, digest, log)
+
+
 def test_the_model_tells_replacement_from_in_place() -> None:
     """The observer itself: a ForceNew input replaces, an ignored one does not, ipv6 only when turned off."""
-    def host(inputs: dict[str, Any], digest: str = "d") -> Host:
-        return Host(RecordedResource("digitalocean:index/droplet:Droplet", "s", inputs, True, "1"), {}, digest)
-
+    host = _host
     assert observed_effect("digitalocean", host({"image": "a"}), host({"image": "b"})) == changes.REPLACE
     assert observed_effect("digitalocean", host({"userData": "a"}), host({"userData": "b"})) == changes.NONE
     assert observed_effect("digitalocean", host({"ipv6": True}), host({"ipv6": False})) == changes.REPLACE
     assert observed_effect("digitalocean", host({"ipv6": False}), host({"ipv6": True})) == changes.IN_PLACE
     assert observed_effect("digitalocean", host({"size": "a"}), host({"size": "b"})) == changes.REBOOT
     assert observed_effect("digitalocean", host({}, "a"), host({}, "b")) == changes.FIRST_BOOT
+
+
+def test_the_model_replaces_a_server_whose_urn_changes_unless_aliased() -> None:
+    """Same inputs, new name: the engine finds no old server (a new one, the old deleted); an alias finds it."""
+    old = _host({"name": "web-1"}, name="web-1-server")
+    assert observed_effect("digitalocean", old, _host({"name": "web-1"}, name="web-2-server")) == changes.REPLACE
+    aliased = _host({"name": "web-1"}, name="web-2-server", aliases=(AliasSpec(name="web-1-server"),))
+    assert observed_effect("digitalocean", old, aliased) == changes.NONE

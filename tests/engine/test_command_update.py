@@ -14,6 +14,10 @@ mocks never show (they only record one run's inputs). Read from pulumi/pulumi-co
   stored in state and diffed; `agentSocketPath`, when given, is part of it (left unset, SSH_AUTH_SOCK is read
   when the provider runs and never reaches state).
 
+- terraform-provider-aws `internal/service/lightsail/instance.go`: a Lightsail instance's id is its name
+  (`d.SetId(iName)`), which a rebuild keeps; its `arn` (set on read) holds an id Lightsail makes per instance.
+  DigitalOcean and Linode give every new server a new id. The rebuild test runs on each vendor.
+
 The model takes the resources the real program registers (under mocks), diffs them against the previous run's
 like the engine, and "runs" the deploy command with bash against a directory standing in for the host: the
 uploads land there, and `sudo bash <script>` runs the real hvps-release script (systemctl, curl, pip stubbed).
@@ -40,7 +44,6 @@ from tests.engine.test_env_file import systemd_env_file
 from tests.test_release_script import STUBS
 
 EXAMPLE = ROOT / "examples" / "flask-app"
-SERVER = "digitalocean:index/droplet:Droplet"
 DEPLOY_KEY_1 = "-----BEGIN OPENSSH PRIVATE KEY-----\nZGVwbG95LWtleS0x\n-----END OPENSSH PRIVATE KEY-----\n"
 DEPLOY_KEY_2 = "-----BEGIN OPENSSH PRIVATE KEY-----\nZGVwbG95LWtleS0y\n-----END OPENSSH PRIVATE KEY-----\n"
 
@@ -64,17 +67,16 @@ def plain(value: Any) -> Any:
 
 @dataclass
 class FakeHost:
-    """A server's filesystem (a directory) and its id; a rebuilt server is a new, empty one."""
+    """A server's filesystem (a directory); a rebuilt server is a new, empty one."""
 
     root: Path
-    server_id: str
 
     @classmethod
-    def new(cls, base: Path, server_id: str) -> FakeHost:
-        root = base / f"host-{server_id}"
+    def new(cls, base: Path, label: str) -> FakeHost:
+        root = base / f"host-{label}"
         for d in ("run/lock", "srv/app/releases", "etc"):
             (root / d).mkdir(parents=True)
-        return cls(root, server_id)
+        return cls(root)
 
     def path(self, remote: str) -> Path:
         return self.root / remote.lstrip("/")
@@ -141,27 +143,66 @@ def engine(tmp_path: Path) -> Engine:
     return Engine(stubs)
 
 
+SERVER_TYPES = {"digitalocean": "digitalocean:index/droplet:Droplet", "linode": "linode:index/instance:Instance",
+                "lightsail": "aws:lightsail/instance:Instance"}
+REGIONS = {"digitalocean": "fra1", "linode": "fr-par", "lightsail": "eu-central-1"}
+
+
+@dataclass
+class Servers:
+    """The vendor's server objects behind the stack's one server resource; `rebuild` models a replacement.
+
+    A rebuilt server is a new object at the vendor, and only what the vendor assigns anew tells it from the old
+    one. DigitalOcean and Linode number every new server (the provider's id). The AWS provider makes a
+    Lightsail instance's id its name (terraform-provider-aws internal/service/lightsail/instance.go
+    `d.SetId(iName)`, so `components.mockrun` answers with the name), which a rebuild keeps; its `arn` holds an
+    id Lightsail makes per instance (set by the same file's read), so that is what changes.
+    """
+
+    vendor: str
+    generation: int = 1
+
+    def rebuild(self) -> None:
+        self.generation += 1
+
+    @property
+    def label(self) -> str:
+        return f"{self.vendor}-{self.generation}"
+
+    def made_by_vendor(self, rid: str, state: dict[str, Any]) -> str:
+        """The server object's id, and its vendor-made attributes in `state`, for the current generation."""
+        if SERVER_TYPES[self.vendor] in mockrun.ID_FROM_INPUT:
+            state["arn"] = state["arn"].rsplit("/", 1)[0] + f"/00000000-0000-4000-8000-{self.generation:012d}"
+            return rid
+        return str(7000 + self.generation)  # numeric: the adapters turn droplet and linode ids into ints
+
+
 @pytest.fixture
-def server_ids(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The id the mocks give the server; append one to model a rebuilt server."""
-    ids = ["7001"]  # numeric: the adapter turns droplet ids into ints
+def vendor(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "digitalocean"))
+
+
+@pytest.fixture
+def servers(monkeypatch: pytest.MonkeyPatch, vendor: str) -> Iterator[Servers]:
+    """The mocks answer for the server with the current generation's vendor object."""
+    servers = Servers(vendor)
 
     class Mocks(mockrun.RecordingMocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
             rid, state = super().new_resource(args)
-            if args.typ == SERVER:
-                rid = self.resources[-1].id = ids[-1]
+            if args.typ == SERVER_TYPES[vendor] and rid is not None:
+                rid = self.resources[-1].id = servers.made_by_vendor(rid, state)
             return rid, state
 
     monkeypatch.setattr(mockrun, "RecordingMocks", Mocks)
-    yield ids
+    yield servers
 
 
 def program_run(monkeypatch: pytest.MonkeyPatch, agent: str = "/run/user/1000/agent.1", secrets: str | None = None,
-                deploy_key: str | None = None, source: Path = EXAMPLE) -> StackRun:
+                deploy_key: str | None = None, source: Path = EXAMPLE, vendor: str = "digitalocean") -> StackRun:
     """One `pulumi up`'s registrations, from a shell whose ssh-agent socket is `agent`."""
     monkeypatch.setenv("SSH_AUTH_SOCK", agent)
-    overrides: dict[str, object] = {"appSource": str(source)}
+    overrides: dict[str, object] = {"appSource": str(source), "vendor": vendor, "region": REGIONS[vendor]}
     secret_keys = []
     if secrets is not None:
         overrides["appSecrets"] = secrets
@@ -172,28 +213,29 @@ def program_run(monkeypatch: pytest.MonkeyPatch, agent: str = "/run/user/1000/ag
     return run_program(full_config(**overrides), stack="deploy", secret_keys=secret_keys)
 
 
-def test_first_up_deploys(engine: Engine, server_ids: list[str], tmp_path: Path,
+@pytest.mark.parametrize("vendor", list(SERVER_TYPES), indirect=True)
+def test_first_up_deploys(engine: Engine, servers: Servers, tmp_path: Path,
                           monkeypatch: pytest.MonkeyPatch) -> None:
-    host = FakeHost.new(tmp_path, server_ids[-1])
-    run = program_run(monkeypatch)
+    host = FakeHost.new(tmp_path, servers.label)
+    run = program_run(monkeypatch, vendor=servers.vendor)
     actions = engine.up(run, host)
     assert [a.split()[0] for a in actions] == ["create", "create", "create"]
     assert host.current() == run.outputs["appRelease"]
 
 
-def test_a_new_shell_redeploys_nothing(engine: Engine, server_ids: list[str], tmp_path: Path,
+def test_a_new_shell_redeploys_nothing(engine: Engine, servers: Servers, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A new terminal has another SSH_AUTH_SOCK: nothing the host needs changed, so nothing may run or fail."""
-    host = FakeHost.new(tmp_path, server_ids[-1])
+    host = FakeHost.new(tmp_path, servers.label)
     engine.up(program_run(monkeypatch, agent="/run/user/1000/agent.1"), host)
     assert engine.up(program_run(monkeypatch, agent="/tmp/ssh-XyZ/agent.77"), host) == []
 
 
-def test_rotated_deploy_key_reruns_the_command_and_finds_its_uploads(engine: Engine, server_ids: list[str],
+def test_rotated_deploy_key_reruns_the_command_and_finds_its_uploads(engine: Engine, servers: Servers,
                                                                      tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Uploads unchanged (no copy), the command's connection changed: create runs again and must succeed."""
-    host = FakeHost.new(tmp_path, server_ids[-1])
+    host = FakeHost.new(tmp_path, servers.label)
     first = program_run(monkeypatch, deploy_key=DEPLOY_KEY_1)
     engine.up(first, host)
     actions = engine.up(program_run(monkeypatch, deploy_key=DEPLOY_KEY_2), host)
@@ -202,19 +244,19 @@ def test_rotated_deploy_key_reruns_the_command_and_finds_its_uploads(engine: Eng
     assert host.current() == first.outputs["appRelease"]
 
 
-def test_rotated_secrets_redeploy_with_the_new_environment(engine: Engine, server_ids: list[str], tmp_path: Path,
+def test_rotated_secrets_redeploy_with_the_new_environment(engine: Engine, servers: Servers, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    host = FakeHost.new(tmp_path, server_ids[-1])
+    host = FakeHost.new(tmp_path, servers.label)
     engine.up(program_run(monkeypatch, secrets="SECRET_KEY=one"), host)
     actions = engine.up(program_run(monkeypatch, secrets="SECRET_KEY=two"), host)
     assert any(a.endswith("-deploy") for a in actions), actions
     assert systemd_env_file(host.path("/srv/app/current/secrets.env").read_text()) == {"SECRET_KEY": "two"}
 
 
-def test_secrets_and_env_reach_the_unit_byte_for_byte(engine: Engine, server_ids: list[str], tmp_path: Path,
+def test_secrets_and_env_reach_the_unit_byte_for_byte(engine: Engine, servers: Servers, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """What the program sends, through the real host script, read back the way systemd reads EnvironmentFile."""
-    host = FakeHost.new(tmp_path, server_ids[-1])
+    host = FakeHost.new(tmp_path, servers.label)
     secrets = 'PASSWORD=pa\\ss"$HOME`id`\'\nexport TOKEN=export X=1\nTRAILING=ends in \\\nQUOTE=\'open'
     monkeypatch.setenv("SSH_AUTH_SOCK", "/run/user/1000/agent.1")
     run = run_program(full_config(appSource=str(EXAMPLE), appSecrets=secrets, appEnv=["GREETING=it's a \\ $x"]),
@@ -227,22 +269,24 @@ def test_secrets_and_env_reach_the_unit_byte_for_byte(engine: Engine, server_ids
     assert release_env["GREETING"] == "it's a \\ $x" and release_env["APP_MODULE"] == "app:app"
 
 
-def test_rebuilt_server_gets_the_current_release_back(engine: Engine, server_ids: list[str], tmp_path: Path,
+@pytest.mark.parametrize("vendor", list(SERVER_TYPES), indirect=True)
+def test_rebuilt_server_gets_the_current_release_back(engine: Engine, servers: Servers, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """reprovision: a new server (new id, empty disk) behind the same address must not stay on the sample app."""
-    engine.up(program_run(monkeypatch), FakeHost.new(tmp_path, server_ids[-1]))
-    server_ids.append("7002")
-    rebuilt = FakeHost.new(tmp_path, server_ids[-1])
-    run = program_run(monkeypatch)
+    """reprovision: a new server (empty disk, same address, on Lightsail the same name and id) must not stay on
+    the sample app."""
+    engine.up(program_run(monkeypatch, vendor=servers.vendor), FakeHost.new(tmp_path, servers.label))
+    servers.rebuild()
+    rebuilt = FakeHost.new(tmp_path, servers.label)
+    run = program_run(monkeypatch, vendor=servers.vendor)
     actions = engine.up(run, rebuilt)
     assert sorted(a.split()[0] for a in actions) == ["replace", "replace", "replace"], actions
     assert rebuilt.current() == run.outputs["appRelease"]
 
 
-def test_a_new_release_keeps_only_the_uploads_its_command_names(engine: Engine, server_ids: list[str],
+def test_a_new_release_keeps_only_the_uploads_its_command_names(engine: Engine, servers: Servers,
                                                                 tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    host = FakeHost.new(tmp_path, server_ids[-1])
+    host = FakeHost.new(tmp_path, servers.label)
     app = tmp_path / "app"
     app.mkdir()
     for f in ("app.py", "requirements.txt"):

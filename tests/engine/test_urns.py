@@ -14,13 +14,15 @@ from the RegisterResource requests themselves (as alias specs: this SDK's mock m
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pulumi
 import pytest
 
-from components.config import parse_host_spec, parse_ssh_key
+from components import mockrun
+from components.config import PROJECT, parse_host_spec, parse_ssh_key
 from components.host import HostArgs, WebHost
 from components.providers.digitalocean import DigitalOceanHost, key_id
 from tests.conftest import ED25519_KEY, RSA_4096_KEY, STACK_FILES, raw_config
@@ -49,9 +51,9 @@ def test_pinned_urns_cover_every_registration(stack_urns: dict[str, list[str]]) 
     """Components and custom resources alike, each under its parent chain, and unique per stack."""
     prod = stack_urns["Pulumi.prod.yaml"]
     assert len(prod) == len(set(prod))
-    assert "urn:pulumi:prod::hardened-vps::hardened-vps:index:DigitalOceanHost::shop-web-1" in prod
+    assert "urn:pulumi:prod::hardened-vps::hardened-vps:index:DigitalOceanHost::host" in prod
     assert ("urn:pulumi:prod::hardened-vps::hardened-vps:index:DigitalOceanHost$digitalocean:index/droplet:Droplet"
-            "::shop-web-1-server") in prod
+            "::host-server") in prod
     assert not any("pulumi:pulumi:Stack" in u for u in prod)  # the root stack never prefixes a type
 
 
@@ -67,9 +69,9 @@ def test_renaming_a_type_token_fails_the_check_with_the_fix(monkeypatch: pytest.
     (problem,) = urns.check_golden(stacks, golden)
     assert "a rename needs `aliases`" in problem
     assert "-urn:pulumi:do-dev::hardened-vps::hardened-vps:index:DigitalOceanHost$digitalocean:index/droplet" \
-           ":Droplet::hardened-vps-do-dev-server" in problem
+           ":Droplet::host-server" in problem
     assert "+urn:pulumi:do-dev::hardened-vps::hardened-vps:index:DropletHost$digitalocean:index/droplet" \
-           ":Droplet::hardened-vps-do-dev-server" in problem
+           ":Droplet::host-server" in problem
 
 
 @pytest.mark.parametrize(("parent_type", "expected"), [
@@ -155,3 +157,50 @@ def test_once_keys_carry_their_ids_removing_one_leaves_the_other_on_its_own_urn(
     assert matched[urn] == urn
     assert set(deployed.urns) - {u for u in matched.values() if u} == {
         u for u, kid in keys_of(deployed).items() if kid == key_id(parse_ssh_key(ED25519_KEY))}
+
+
+# --- logical names: no config value names a resource ---------------------------------------------------------
+
+#: URNs of the example stacks as deployed while the host component was named by `hostName` and the release by
+#: `<hostName>-app`. Fixed data, never regenerated: every such stack must keep each of its resources.
+NAMED_BY_HOST_DIR = GOLDEN_DIR / "urns-named-by-host"
+
+
+@pytest.mark.parametrize("stack_file", STACK_FILES, ids=lambda p: p.name)
+def test_stacks_deployed_under_host_names_keep_every_resource(stack_file: Path) -> None:
+    """Each old URN is claimed by exactly one resource (the engine refuses two claims), none is created anew."""
+    olds = (NAMED_BY_HOST_DIR / urns.golden_name(stack_file)).read_text().split()
+    change = urns.stack_file_registrations(stack_file).against(olds)
+    assert change.deleted == [] and change.created == []
+    assert sorted(change.claimed.values()) == sorted(olds)
+
+
+@pytest.mark.parametrize("stack_file", STACK_FILES, ids=lambda p: p.name)
+def test_changing_host_name_changes_no_urn(stack_file: Path) -> None:
+    """A new hostName renames the server (in place where the vendor allows): the same resources, the same URNs."""
+    stack, config, secrets = mockrun.stack_file_config(stack_file)
+    before = urns.program_registrations(stack, config, secrets)
+    after = urns.program_registrations(stack, config | {f"{PROJECT}:hostName": "renamed-web-9"}, secrets)
+    assert sorted(after.urns) == sorted(before.urns)
+    change = after.against(before.urns)
+    assert change.deleted == [] and change.created == []
+    assert all(old == new for new, old in change.claimed.items())  # each found under its own URN, no alias needed
+
+
+def test_keys_deployed_under_positional_names_and_the_host_name_are_found() -> None:
+    """The oldest DigitalOcean stacks: keys named `<hostName>-key-<i>` under a component named `<hostName>`."""
+    stack_file = next(p for p in STACK_FILES if p.name == "Pulumi.prod.yaml")
+    _, config, _ = mockrun.stack_file_config(stack_file)
+    olds = (NAMED_BY_HOST_DIR / urns.golden_name(stack_file)).read_text().split()
+    key_lines = json.loads(config[f"{PROJECT}:sshPublicKeys"])
+    assert len(key_lines) == 2  # both keys move: their positional alias must come through the renamed parent
+    ids = [key_id(parse_ssh_key(line)) for line in key_lines]
+    host_name = config[f"{PROJECT}:hostName"]
+    positional = {u.replace(f"-key-{kid}", f"-key-{i}"): kid for u in olds for i, kid in enumerate(ids)
+                  if u.endswith(f"::{host_name}-key-{kid}")}
+    olds = [u for u in olds if "sshKey:SshKey" not in u] + list(positional)
+    log = urns.stack_file_registrations(stack_file)
+    change = log.against(olds)
+    assert change.deleted == [] and change.created == []
+    held = {r.urn: r.name.rsplit("-", 1)[-1] for r in log.registrations if r.type.endswith("sshKey:SshKey")}
+    assert {kid: positional[change.claimed[urn]] for urn, kid in held.items()} == {kid: kid for kid in ids}
