@@ -16,6 +16,9 @@ import gzip
 import json
 import lzma
 import re
+import shutil
+import subprocess
+import tempfile
 import time
 from dataclasses import replace
 from email.mime.multipart import MIMEMultipart
@@ -31,7 +34,7 @@ from packaging.requirements import Requirement
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE
 
 from components import firstboot
-from components.config import load_stack_file
+from components.config import load_stack_file, parse_host_spec
 from components.firstboot import (
     HOST_KEY_PATH,
     HostFile,
@@ -51,7 +54,7 @@ from policy.offline import (
     evaluate,
     run_stack_file_case,
 )
-from tests.conftest import ROOT, STACK_FILES, full_config
+from tests.conftest import ED25519_KEY, ROOT, STACK_FILES, full_config
 
 PROD = "prod"
 DEV_STACKS = ("do-dev", "linode-dev", "lightsail-dev")
@@ -336,7 +339,8 @@ def _first_boot_props(server: Registered, data: str | None) -> dict[str, Any]:
 @pytest.mark.parametrize("stack", DEV_STACKS)
 def test_bare_server_is_refused(stacks: dict[str, StackCase], stack: str) -> None:
     server = stacks[stack].one(SERVER_OF[stack])
-    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, None))
+    with analysing(stacks[stack]):
+        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, None))
     assert "no first-boot data" in message and names_resource_and_fix(message, server)
 
 
@@ -349,15 +353,20 @@ def test_bare_server_is_refused(stacks: dict[str, StackCase], stack: str) -> Non
 def test_foreign_first_boot_data_is_refused(stacks: dict[str, StackCase], stack: str, data: str,
                                             expected: str) -> None:
     server = stacks[stack].one(SERVER_OF[stack])
-    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+    with analysing(stacks[stack]):
+        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
     assert expected in message and names_resource_and_fix(message, server)
 
 
 def test_wrong_form_for_the_vendor_is_refused(stacks: dict[str, StackCase]) -> None:
     lightsail = stacks["lightsail-dev"].one(hp.LIGHTSAIL_INSTANCE)
     droplet = stacks["do-dev"].one(hp.DROPLET)
-    (message,) = check_resource(hp.first_boot_present, lightsail,
-                                _first_boot_props(lightsail, droplet.inputs["userData"]))
+    lightsail_as_cloud_config = render_cloud_config(describe_first_boot(load_stack_file(
+        ROOT / "stacks" / "Pulumi.lightsail-dev.yaml")))
+    assert hp.plain(droplet.inputs["userData"]) != lightsail_as_cloud_config  # another stack's data: refused too
+    with analysing(stacks["lightsail-dev"]):
+        (message,) = check_resource(hp.first_boot_present, lightsail,
+                                    _first_boot_props(lightsail, lightsail_as_cloud_config))
     assert "#cloud-config is ignored" in message and names_resource_and_fix(message, lightsail)
 
 
@@ -366,7 +375,9 @@ def test_bundle_without_provisioning_script_is_refused(stacks: dict[str, StackCa
     first_boot = describe_first_boot(spec)
     gutted = replace(first_boot, files=tuple(f for f in first_boot.files if f.path != hp.PROVISION_SCRIPT))
     server = stacks["do-dev"].one(hp.DROPLET)
-    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, render_cloud_config(gutted)))
+    with analysing(stacks["do-dev"]):
+        (message,) = check_resource(hp.first_boot_present, server,
+                                    _first_boot_props(server, render_cloud_config(gutted)))
     assert hp.PROVISION_SCRIPT in message and names_resource_and_fix(message, server)
 
 
@@ -405,7 +416,8 @@ def test_first_boot_data_must_equal_a_fresh_render_of_its_bundle(stacks: dict[st
     assert raw is not None
     data = weaken(raw.data)
     assert data != raw.data
-    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+    with analysing(stacks[stack]):
+        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
     assert "differs from a fresh render" in message and names_resource_and_fix(message, server)
 
 
@@ -423,9 +435,174 @@ def test_first_boot_check_follows_the_renderer(stacks: dict[str, StackCase], mon
     monkeypatch.setattr(firstboot, "render_launch_script", wrapped)
     spec = load_stack_file(ROOT / "stacks" / "Pulumi.lightsail-dev.yaml")
     new = firstboot.render_launch_script(describe_first_boot(spec))
-    assert check_resource(hp.first_boot_present, server, _first_boot_props(server, new)) == []
-    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, old))
+    with analysing(stacks["lightsail-dev"]):
+        assert check_resource(hp.first_boot_present, server, _first_boot_props(server, new)) == []
+        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, old))
     assert "differs from a fresh render" in message
+
+
+# The red-team proof: weaken the bundle itself, then re-render it with the project's own renderer. The wrapper then
+# matches the bundle perfectly; only a comparison with the render for the stack's config tells it is not ours.
+SSHD_DROPIN = "/etc/ssh/sshd_config.d/10-hvps-hardening.conf"
+
+
+def _edit(first_boot: firstboot.FirstBoot, path: str, edit: Any) -> firstboot.FirstBoot:
+    return replace(first_boot, files=tuple(replace(f, content=edit(f.content)) if f.path == path else f
+                                          for f in first_boot.files))
+
+
+def _early_exit(fb: firstboot.FirstBoot) -> firstboot.FirstBoot:
+    return _edit(fb, hp.PROVISION_SCRIPT, lambda c: c.replace("set -euo pipefail\n", "set -euo pipefail\nexit 0\n", 1))
+
+
+def _password_root_login(fb: firstboot.FirstBoot) -> firstboot.FirstBoot:
+    return _edit(fb, SSHD_DROPIN, lambda c: c.replace("PermitRootLogin no", "PermitRootLogin yes")
+                 .replace("PasswordAuthentication no", "PasswordAuthentication yes"))
+
+
+def _with_file(path: str, content: str, mode: str = "0600") -> Any:
+    return lambda fb: replace(fb, files=(HostFile(path, content, mode), *fb.files))
+
+
+def _mode(path: str, mode: str) -> Any:
+    return lambda fb: replace(fb, files=tuple(replace(f, mode=mode) if f.path == path else f for f in fb.files))
+
+
+WEAKENINGS = {
+    "provision-exits-early": (_early_exit, hp.PROVISION_SCRIPT),
+    "sshd-password-and-root-login": (_password_root_login, SSHD_DROPIN),
+    "sshd-dropin-sorting-first": (_with_file("/etc/ssh/sshd_config.d/00-x.conf", "PasswordAuthentication yes\n"),
+                                  "/etc/ssh/sshd_config.d/00-x.conf"),
+    "root-authorized-keys": (_with_file("/root/.ssh/authorized_keys", ED25519_KEY + "\n"),
+                             "/root/.ssh/authorized_keys"),
+    "sudoers-world-writable": (_mode("/etc/sudoers.d/90-hvps-admin", "0666"), "/etc/sudoers.d/90-hvps-admin"),
+}
+
+
+@pytest.mark.parametrize("stack", [*DEV_STACKS, PROD])
+@pytest.mark.parametrize("weakening", list(WEAKENINGS))
+def test_weakened_bundle_rendered_anew_is_refused(stacks: dict[str, StackCase], stack: str, weakening: str) -> None:
+    """The bundle must be what the templates make for THIS stack's config, not merely match its own wrapper."""
+    weaken, path = WEAKENINGS[weakening]
+    case = stacks[stack]
+    server = case.one(SERVER_OF[stack])
+    spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    weakened = weaken(describe_first_boot(spec))
+    assert weakened != describe_first_boot(spec)
+    data = hp.render_as_vendor(server.type, weakened)
+    props = _first_boot_props(server, data)
+    with analysing(case):
+        assert check_resource(hp.first_boot_present, server) == []  # the data the program sends passes
+        (message,) = check_resource(hp.first_boot_present, server, props)
+        assert check_resource(hp.first_boot_secrets, server, props) == []  # nothing secret: only this policy can tell
+    assert "not what components/firstboot renders for this stack's config" in message and path in message
+    assert names_resource_and_fix(message, server)
+
+
+def test_another_stacks_first_boot_is_refused(stacks: dict[str, StackCase]) -> None:
+    """prod's first boot (its admin keys, SSH ranges, domain) on the do-dev droplet: rendered by the product,
+    but not for this stack."""
+    prod_data = hp.plain(stacks[PROD].one(hp.DROPLET).inputs["userData"])
+    server = stacks["do-dev"].one(hp.DROPLET)
+    with analysing(stacks["do-dev"]):
+        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, prod_data))
+    assert "not what components/firstboot renders for this stack's config" in message
+
+
+def _ssh_string(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+def openssh_key(cipher: bytes = b"none", keys: int = 1, key_type: bytes = b"ssh-ed25519", comment: bytes = b"",
+                secret_tail: bytes | None = None, width: int = 70, trailer: str = "") -> str:
+    """An OpenSSH private key built from PROTOCOL.key, with one part changed at a time (test material only)."""
+    point, seed = bytes(range(32)), bytes(range(32, 64))
+    public = _ssh_string(key_type) + _ssh_string(point)
+    private = (b"\x01\x02\x03\x04" * 2 + _ssh_string(key_type) + _ssh_string(point)
+               + _ssh_string(seed + (point if secret_tail is None else secret_tail)) + _ssh_string(comment))
+    private += bytes(range(1, 1 + (-len(private) % 8)))
+    blob = (b"openssh-key-v1\0" + _ssh_string(cipher) + _ssh_string(cipher if cipher == b"none" else b"bcrypt")
+            + _ssh_string(b"" if cipher == b"none" else b"salt") + keys.to_bytes(4, "big")
+            + _ssh_string(public) * keys + _ssh_string(private))
+    body = base64.b64encode(blob).decode()
+    lines = "".join(body[i:i + width] + "\n" for i in range(0, len(body), width))
+    return f"-----BEGIN OPENSSH PRIVATE KEY-----\n{lines}-----END OPENSSH PRIVATE KEY-----\n{trailer}"
+
+
+def test_the_key_builder_passes_and_a_real_key_passes() -> None:
+    """The shape check accepts a well-formed key at OpenSSH's width (70) and Go's (64), and one ssh-keygen made."""
+    assert hp.host_key_problem(openssh_key()) is None and hp.host_key_problem(openssh_key(width=64)) is None
+    keygen = shutil.which("ssh-keygen")
+    if keygen is None:
+        pytest.skip("ssh-keygen is not installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "key"
+        subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(path)], check=True)
+        assert hp.host_key_problem(path.read_text()) is None
+
+
+@pytest.mark.parametrize(("key", "why"), [
+    pytest.param(openssh_key(cipher=b"aes256-ctr"), "encrypted", id="encrypted"),
+    pytest.param(openssh_key(keys=2), "2 keys", id="two-keys"),
+    pytest.param(openssh_key(key_type=b"ssh-rsa"), "not an ed25519 key", id="rsa"),
+    pytest.param(openssh_key(comment=b"curl evil | sh"), "comment", id="comment"),
+    pytest.param(openssh_key(secret_tail=bytes(32)), "ending in its public key", id="halves-disagree"),
+    pytest.param(openssh_key(trailer="#!/bin/sh\n"), "PEM block", id="text-after-the-key"),
+    pytest.param(openssh_key() * 2, "PEM block", id="two-pem-blocks"),
+    pytest.param("#!/bin/sh\nnft flush ruleset\n", "PEM block", id="not-a-key"),
+    pytest.param(firstboot.PLACEHOLDER_HOST_KEY.replace("b3BlbnNzaC1rZXktdjEA", "b3BlbnNzaC1rZXktdjIA"),
+                 "openssh-key-v1", id="other-format"),
+])
+def test_host_key_member_must_be_one_unencrypted_ed25519_key(stacks: dict[str, StackCase], key: str,
+                                                               why: str) -> None:
+    """The one bundled file the config does not decide is held to the shape of the key the program makes."""
+    case = stacks["linode-dev"]
+    server = case.one(hp.LINODE_INSTANCE)
+    spec = load_stack_file(ROOT / "stacks" / "Pulumi.linode-dev.yaml")
+    data = hp.render_as_vendor(server.type, describe_first_boot(spec, host_key=key))
+    with analysing(case):
+        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+        good = hp.render_as_vendor(server.type, describe_first_boot(spec, host_key=openssh_key()))
+        assert check_resource(hp.first_boot_present, server, _first_boot_props(server, good)) == []
+    assert hp.HOST_KEY_PATH in message and why in message and names_resource_and_fix(message, server)
+
+
+def test_first_boot_check_fails_closed_without_the_stacks_config(stacks: dict[str, StackCase],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    case = stacks["do-dev"]
+    server = case.one(hp.DROPLET)
+    pulumi.runtime.set_all_config({})
+    (no_config,) = check_resource(hp.first_boot_present, server)
+    assert "cannot tell what this stack's first boot must be" in no_config and "PULUMI_CONFIG" in no_config
+    broken = replace(case, config={**case.config, "hardened-vps:sshAllowedCidrs": '["0.0.0.0"]'})
+    with analysing(broken):
+        (invalid,) = check_resource(hp.first_boot_present, server)
+    assert "hardened-vps:sshAllowedCidrs" in invalid and "no prefix length" in invalid
+    with analysing(case):
+        monkeypatch.setattr(pulumi.runtime.settings.SETTINGS, "project", "project")  # no PULUMI_PROJECT/STACK
+        (nameless,) = check_resource(hp.first_boot_present, server)
+    assert "PULUMI_STACK" in nameless and names_resource_and_fix(nameless, server)
+
+
+@pytest.mark.parametrize("value", [None, "[secret]", "v1:ciphertext-the-pack-cannot-read", "DB_PASSWORD=x\n"])
+def test_secret_keys_neither_shape_nor_break_the_first_boot_check(stacks: dict[str, StackCase],
+                                                                  value: str | None) -> None:
+    """appSecrets and deployPrivateKey travel over SSH after boot: absent, encrypted or plain in what the pack
+    sees, the verdict on the first boot is the same (and the render does not depend on them)."""
+    case = stacks[PROD]
+    server = case.one(hp.DROPLET)
+    config = {k: v for k, v in case.config.items() if not k.endswith((":appSecrets", ":deployPrivateKey"))}
+    seen = config if value is None else {**config, "hardened-vps:appSecrets": value,
+                                         "hardened-vps:deployPrivateKey": value}
+    with analysing(replace(case, config=seen)):
+        assert check_resource(hp.first_boot_present, server) == []
+    raw = {k.removeprefix("hardened-vps:"): v for k, v in config.items() if k.startswith("hardened-vps:")}
+    spec = parse_host_spec(raw, stack=PROD, base_dir=ROOT)
+    with_secrets = parse_host_spec({**raw, "appSecrets": "DB_PASSWORD=x\nAPI_TOKEN=y\n",
+                                    "deployPrivateKey": openssh_key()}, stack=PROD, base_dir=ROOT)
+    assert with_secrets.app is not None and with_secrets.app.secret_names == ("DB_PASSWORD", "API_TOKEN")
+    assert describe_first_boot(with_secrets) == describe_first_boot(spec)
+    assert {"appSecrets", "deployPrivateKey"} <= hp.NOT_IN_FIRST_BOOT
 
 
 # --- first-boot-no-secrets ---------------------------------------------------------------------------------------
@@ -453,7 +630,9 @@ def test_private_key_inside_the_bundle_is_found(stacks: dict[str, StackCase], st
     server = stacks[stack].one(SERVER_OF[stack])
     data = _rendered_with(stack, HostFile("/root/.ssh/id_ed25519", PRIVATE_KEY, "0600"))
     props = _first_boot_props(server, data)
-    assert check_resource(hp.first_boot_present, server, props) == []  # still this project's data
+    with analysing(stacks[stack]):  # not this stack's first boot: the render for its config has no such file
+        (refused,) = check_resource(hp.first_boot_present, server, props)
+    assert "/root/.ssh/id_ed25519" in refused and "holds files the render does not" in refused
     (message,) = check_resource(hp.first_boot_secrets, server, props)
     assert "private key" in message and "root/.ssh/id_ed25519:1" in message
     assert "gzip" in message and names_resource_and_fix(message, server)
@@ -482,7 +661,8 @@ def test_secrets_in_the_cloud_config_itself_are_found(stacks: dict[str, StackCas
              "write_files:\n- path: /root/key.b64\n  encoding: b64\n  content: "
              + base64.b64encode(PRIVATE_KEY.encode()).decode() + "\n")
     data = hp.plain(server.inputs["userData"]).replace("\nwrite_files:\n", "\n" + extra, 1)  # before the bundle's entry
-    (refused,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+    with analysing(stacks["do-dev"]):
+        (refused,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
     assert "differs from a fresh render" in refused  # and the secrets scan still names what it holds:
     messages = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
     assert any("cloud-config password" in m and "chpasswd.users[0].password" in m for m in messages), messages
@@ -743,4 +923,7 @@ def test_every_type_the_product_builds_is_allowed(vendor: str, region: str) -> N
     assert [t for t in types if hp.type_not_allowed(t)] == []
     (server,) = [r for r in run.resources if r.type in hp.SERVER_VENDORS]
     raw = hp.raw_first_boot(server.type, server.inputs)
-    assert raw is not None and hp.check_first_boot(server.type, raw).problem is None and hp.find_secrets(raw) == []
+    spec = parse_host_spec({k.removeprefix("hardened-vps:"): v for k, v in config.items()
+                            if k.startswith("hardened-vps:")}, stack="test")
+    assert raw is not None and hp.check_first_boot(server.type, raw, spec).problem is None
+    assert hp.find_secrets(raw) == []

@@ -7,7 +7,9 @@ Models, read from the sources:
   parent), and shows every diagnostic on that resource's URN; after the program, AnalyzeStack gets every resource
   with its outputs, parent, dependencies and property dependencies, each diagnostic on the URN it names. A
   mandatory diagnostic fails the preview.
-- `pkg/resource/plugin/analyzer_plugin.go`: the stack config reaches the pack process as PULUMI_CONFIG.
+- `pkg/resource/plugin/analyzer_plugin.go`: the stack config reaches the pack process as PULUMI_CONFIG, its project
+  and stack as PULUMI_PROJECT and PULUMI_STACK; pulumi_policy `_configure_runtime_settings` makes them the runtime's
+  config, project and stack. The pack rebuilds the stack's first boot from them, so without them it fails closed.
 - pulumi_policy `policy.py`: the pack side is pulumi_policy's own `_PolicyAnalyzerServicer`, the object
   `PolicyPack` serves over gRPC (policy/__main__.py), called here without the server. Its diagnostics carry the
   policy description, a newline, then the reported message.
@@ -32,6 +34,7 @@ from pulumi_policy import EnforcementLevel
 from pulumi_policy.deserialize import SPECIAL_ASSET_SIG, SPECIAL_SIG_KEY
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
+from components.config import PROJECT
 from policy import hardening_policies as hp
 from policy.offline import STACK_TYPE, Registered, StackCase, run_stack_file_case
 from tests.conftest import STACK_FILES
@@ -71,10 +74,19 @@ def _message(diagnostic: Any) -> str:
     return str(diagnostic.message[len(prefix):])
 
 
-def pack_verdict(case: StackCase, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str, str]]:
-    """(policy, level, urn, message) for every diagnostic the pack's analyzer returns, as the engine shows them."""
+def pack_verdict(case: StackCase, monkeypatch: pytest.MonkeyPatch,
+                 names: bool = True) -> list[tuple[str, str, str, str]]:
+    """(policy, level, urn, message) for every diagnostic the pack's analyzer returns, as the engine shows them.
+    The pack process starts with the SDK's default project and stack; the engine's environment names them
+    (`names`: PULUMI_PROJECT, PULUMI_STACK, PULUMI_DRY_RUN, as `analyzer_plugin.go` sets them)."""
     servicer = _PolicyAnalyzerServicer(hp.PACK_NAME, "0.0.1", list(hp.POLICIES), EnforcementLevel.MANDATORY)
+    monkeypatch.setattr(pulumi.runtime.settings.SETTINGS, "project", "project")  # what a fresh process has
+    monkeypatch.setattr(pulumi.runtime.settings.SETTINGS, "stack", "stack")
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(case.config))
+    if names:
+        monkeypatch.setenv("PULUMI_PROJECT", PROJECT)
+        monkeypatch.setenv("PULUMI_STACK", case.stack)
+        monkeypatch.setenv("PULUMI_DRY_RUN", "true")
     stack_urn = next(r.urn for r in case.resources if r.type == STACK_TYPE)
     found = []
     try:
@@ -118,3 +130,12 @@ def test_plan_and_pack_report_the_same_violations(which: str, tmp_path: Path,
         assert mandatory == {"production-backups-and-protection"} and len(pack) == 2
     else:
         assert mandatory == set()
+
+
+def test_without_the_stack_name_the_pack_refuses_the_first_boot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first boot depends on the stack (the default host name follows it): a pack that is not told which
+    stack it analyses cannot check it and refuses it, rather than judging it against another stack."""
+    _, case = run_stack_file_case(plan.STACKS_DIR / "Pulumi.do-dev.yaml")
+    refused = [v for v in pack_verdict(case, monkeypatch, names=False) if v[1] == "mandatory"]
+    ((policy, _, urn, message),) = refused
+    assert policy == "server-first-boot-data" and urn == case.one(hp.DROPLET).urn and "PULUMI_STACK" in message
