@@ -27,6 +27,7 @@ import base64
 import binascii
 import bz2
 import email
+import hashlib
 import ipaddress
 import lzma
 import re
@@ -35,6 +36,7 @@ import zlib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -1049,6 +1051,115 @@ def _validate_size(args: ResourceValidationArgs, report: ReportViolation) -> Non
                f"({', '.join(s.slug for s in vendor.sizes)}), or add the plan with its price to the catalog.", None)
 
 
+# --- remote commands: only the product's release, exactly ---------------------------------------------------
+REMOTE_COMMAND = "command:remote:Command"
+REMOTE_COPY = "command:remote:CopyToRemote"
+#: The pulumi-command types the product's AppRelease builds. They reach the host as the admin, who has sudo
+#: without password, so each one must be the very upload or deploy the product makes for this stack.
+REMOTE_TYPES = frozenset({REMOTE_COMMAND, REMOTE_COPY})
+#: The inputs each one may set (the connection, what it runs or copies, when it re-runs); any other (update,
+#: delete, environment, a connection proxy...) is something the product does not do.
+_REMOTE_INPUTS: Mapping[str, frozenset[str]] = {
+    REMOTE_COMMAND: frozenset({"connection", "create", "stdin", "triggers"}),
+    REMOTE_COPY: frozenset({"connection", "source", "remotePath", "triggers"}),
+}
+_CONNECTION_INPUTS = frozenset({"host", "port", "user", "hostKey", "privateKey", "dialErrorLimit", "perDialTimeout"})
+
+
+@dataclass(frozen=True)
+class ReleaseShape:
+    """What the product's AppRelease runs and uploads for a stack: the deploy command and, per remote path, the
+    SHA-256 of the one file that may be copied there."""
+
+    command: str
+    uploads: Mapping[str, str]
+
+
+def release_shape(spec: HostSpec, with_secrets: bool) -> ReleaseShape | None:
+    """The product's release for `spec`, by calling components.app as AppRelease does (so the check follows it);
+    None when the stack deploys no app. `with_secrets`: the stack sets appSecrets (sent on the deploy's stdin)."""
+    if spec.app is None:
+        return None
+    from components import app as release  # imported here: only app stacks need it
+
+    package = None if spec.app.is_git else release.package_directory(release._source_dir(spec.app.source))
+    rid = release.release_id(spec, release.code_digest(spec, package))
+    script, archive = release.remote_paths(spec, package)
+    uploads = {script: release.script_digest()}
+    if archive is not None and package is not None:
+        uploads[archive] = package.digest
+    return ReleaseShape(release.deploy_command(spec, rid, package, with_secrets), uploads)
+
+
+def _file_digest(asset: Any) -> str | None:
+    """SHA-256 of a FileAsset's file, relative paths read from the project (the program's directory); None for
+    any other source or a file that cannot be read."""
+    if not isinstance(asset, pulumi.FileAsset):
+        return None
+    path = Path(str(asset.path))
+    try:
+        return hashlib.sha256((path if path.is_absolute() else PROJECT_DIR / path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def remote_problem(resource_type: str, props: Mapping[str, Any], spec: HostSpec,
+                   shape: ReleaseShape | None) -> str | None:
+    """Why a command:remote resource is not one the product builds for this stack (None when it is one)."""
+    if shape is None:
+        return f"this stack deploys no app ({PROJECT}:appSource is unset), so no command runs on its server"
+    if resource_type not in REMOTE_TYPES:
+        return f"the product builds only {' and '.join(sorted(REMOTE_TYPES))}"
+    extra = sorted(k for k in props if k not in _REMOTE_INPUTS[resource_type] and plain(props.get(k)) is not None)
+    if extra:
+        return f"it sets {', '.join(extra)}, which the product's release never does"
+    connection = plain(props.get("connection"))
+    connection = connection if isinstance(connection, Mapping) else {}
+    extra = sorted(k for k in connection if k not in _CONNECTION_INPUTS and plain(connection.get(k)) is not None)
+    if extra:
+        return f"its connection sets {', '.join(extra)}, which the product's release never does"
+    user = _known(lambda: text(connection.get("user")))
+    if user is not None and user != spec.admin_user:
+        return f"it connects as {user or '(unset)'!r}, not as the admin account {spec.admin_user!r}"
+    if _known(lambda: text(connection.get("hostKey"))) == "":
+        return "its connection does not pin the server's host key (hostKey), so it would trust any server"
+    if resource_type == REMOTE_COMMAND:
+        if _known(lambda: text(props.get("create"))) not in (None, shape.command):
+            return ("its command is not the product's deploy command for this stack and release "
+                    "(components/app deploy_command)")
+        return None
+    remote_path = _known(lambda: text(props.get("remotePath")))
+    if remote_path is not None and remote_path not in shape.uploads:
+        return (f"it copies to {remote_path!r}; the product copies only the release script and app archive to "
+                f"{', '.join(sorted(shape.uploads))}")
+    source = _known(lambda: props.get("source"))
+    if remote_path is not None and source is not None and _file_digest(source) != shape.uploads[remote_path]:
+        return ("its source is not the file the product uploads there (the release script, or the app archive "
+                "of this release, by content)")
+    return None
+
+
+def _validate_remote_commands(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not args.resource_type.startswith("command:remote:"):
+        return
+    who = describe(args.resource_type, args.name)
+    try:
+        spec = stack_spec()
+        shape = release_shape(spec, with_secrets=bool(stack_config().get("appSecrets")))
+    except (StackConfigError, OSError) as err:
+        report(f"{who} runs over SSH as the admin, and the pack cannot tell what this stack's release must be: "
+               f"{err} (refused: the check fails closed). Fix: run the policy pack through the Pulumi CLI from "
+               f"the project (`pulumi preview --policy-pack policy`) and fix the {PROJECT}:* keys the program "
+               "itself refuses.", None)
+        return
+    problem = remote_problem(args.resource_type, args.props, spec, shape)
+    if problem:
+        report(f"{who} is not a command this product runs: {problem}. Remote commands connect as the admin, who "
+               "has sudo without password, so only the product's own release uploads and deploy may run. Fix: "
+               "remove it; deploy the app through the project's AppRelease (components/app, "
+               f"{PROJECT}:appSource).", None)
+
+
 # --- stack policy: every server has a firewall attached ------------------------------------------------------
 @dataclass(frozen=True)
 class _Attachment:
@@ -1144,14 +1255,17 @@ PRODUCT_TYPES = frozenset({
     "aws:lightsail/staticIpAttachment:StaticIpAttachment", "aws:lightsail/domainEntry:DomainEntry",
 })
 #: Type prefixes that create nothing in a cloud: the engine's own (stack, providers), this project's
-#: components (their children are checked one by one), commands run over SSH on the product's server, local
-#: key and random material. `command:local` is not among them: it runs anything on the deploying machine.
-LOCAL_TYPE_PREFIXES = ("pulumi:pulumi:", "pulumi:providers:", f"{PROJECT}:", "command:remote:", "tls:", "random:")
+#: components (their children are checked one by one), local key and random material. Commands are not among
+#: them: `command:local` runs anything on the deploying machine, and of `command:remote` only REMOTE_TYPES
+#: (held to the product's exact release by remote-commands-are-the-products) may be in a stack.
+LOCAL_TYPE_PREFIXES = ("pulumi:pulumi:", "pulumi:providers:", f"{PROJECT}:", "tls:", "random:")
 
 
 def type_not_allowed(resource_type: str) -> bool:
-    """A resource type the product does not build: any cloud type outside PRODUCT_TYPES, any other package."""
-    return resource_type not in PRODUCT_TYPES and not resource_type.startswith(LOCAL_TYPE_PREFIXES)
+    """A resource type the product does not build: any cloud type outside PRODUCT_TYPES, any command but the
+    release's, any other package."""
+    return (resource_type not in PRODUCT_TYPES and resource_type not in REMOTE_TYPES
+            and not resource_type.startswith(LOCAL_TYPE_PREFIXES))
 
 
 def _validate_resource_types(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -1230,6 +1344,16 @@ first_boot_secrets = ResourceValidationPolicy(
     severity=Severity.CRITICAL,
 )
 
+remote_commands = ResourceValidationPolicy(
+    name="remote-commands-are-the-products",
+    description="Commands run over SSH on the server are only the product's release (its uploads of the release "
+                "script and app archive, and its deploy command), exactly as components/app makes them for the "
+                "stack; they are judged on their inputs, before they run.",
+    validate=_validate_remote_commands,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.CRITICAL,
+)
+
 production_safety = ResourceValidationPolicy(
     name="production-backups-and-protection",
     description="In a production stack, every server has automatic backups on and is protected from deletion.",
@@ -1249,6 +1373,6 @@ catalog_sizes = ResourceValidationPolicy(
 
 RESOURCE_POLICIES: tuple[ResourceValidationPolicy, ...] = (
     inbound_ports, ssh_open_advisory, ssh_restricted_in_production, first_boot_present, first_boot_secrets,
-    production_safety, catalog_sizes)
+    remote_commands, production_safety, catalog_sizes)
 STACK_POLICIES: tuple[StackValidationPolicy, ...] = (firewall_attached, allowed_types)
 POLICIES: tuple[ResourceValidationPolicy | StackValidationPolicy, ...] = (*STACK_POLICIES, *RESOURCE_POLICIES)

@@ -52,6 +52,7 @@ from policy.offline import (
     check_resource,
     check_stack,
     evaluate,
+    run_case,
     run_stack_file_case,
 )
 from tests.conftest import ED25519_KEY, ROOT, STACK_FILES, full_config
@@ -96,8 +97,8 @@ def test_pack_files_and_policy_set() -> None:
     assert [p.name for p in hp.POLICIES] == [
         "server-firewall-attached", "resource-types-allowed", "firewall-inbound-ports", "ssh-open-to-internet",
         "production-ssh-restricted",
-        "server-first-boot-data", "first-boot-no-secrets", "production-backups-and-protection",
-        "server-size-in-catalog"]
+        "server-first-boot-data", "first-boot-no-secrets", "remote-commands-are-the-products",
+        "production-backups-and-protection", "server-size-in-catalog"]
     levels = {p.name: p.enforcement_level.value for p in hp.POLICIES if p.enforcement_level}
     assert levels.pop("ssh-open-to-internet") == "advisory"
     assert set(levels.values()) == {"mandatory"}
@@ -927,3 +928,124 @@ def test_every_type_the_product_builds_is_allowed(vendor: str, region: str) -> N
                             if k.startswith("hardened-vps:")}, stack="test")
     assert raw is not None and hp.check_first_boot(server.type, raw, spec).problem is None
     assert hp.find_secrets(raw) == []
+
+
+# --- remote-commands-are-the-products ------------------------------------------------------------------------------
+def _release(case: StackCase, name_end: str) -> Registered:
+    (found,) = [r for r in case.resources if r.type.startswith("command:remote:") and r.name.endswith(name_end)]
+    return found
+
+
+def _with_inputs(case: StackCase, reg: Registered, **inputs: Any) -> StackCase:
+    """The stack with one resource's inputs (and outputs) changed; None removes an input."""
+    def edit(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in {**values, **inputs}.items() if v is not None}
+    return replace(case, resources=[replace(r, inputs=edit(r.inputs), outputs=edit(r.outputs)) if r is reg else r
+                                    for r in case.resources])
+
+
+def _mandatory(case: StackCase) -> list[tuple[str, str, str]]:
+    return [(v.policy, v.resource, v.message) for v in evaluate(case) if v.mandatory]
+
+
+def _connection(reg: Registered, **changes: Any) -> dict[str, Any]:
+    wrapped = copy.deepcopy(reg.inputs["connection"])
+    hp.plain(wrapped).update(changes)
+    return dict(wrapped)
+
+
+@pytest.mark.parametrize(("edit", "why"), [
+    pytest.param(lambda c: {"create": "sudo nft flush ruleset; " + c}, "not the product's deploy command",
+                 id="firewall-flushed-first"),
+    pytest.param(lambda c: {"create": c + "; sudo passwd -d root"}, "not the product's deploy command",
+                 id="appended-command"),
+    pytest.param(lambda c: {"update": "sudo nft flush ruleset"}, "sets update", id="update-command"),
+    pytest.param(lambda c: {"delete": "sudo rm -rf /etc/nftables.conf"}, "sets delete", id="delete-command"),
+    pytest.param(lambda c: {"environment": {"LD_PRELOAD": "/tmp/x.so"}}, "sets environment", id="environment"),
+])
+def test_a_remote_command_other_than_the_deploy_is_refused(stacks: dict[str, StackCase], edit: Any, why: str) -> None:
+    """A command:remote:Command connects as the admin (sudo without password): only the product's deploy may run."""
+    case = stacks[PROD]
+    deploy = _release(case, "-deploy")
+    ((policy, resource, message),) = _mandatory(_with_inputs(case, deploy, **edit(deploy.inputs["create"])))
+    assert policy == "remote-commands-are-the-products" and deploy.name in resource
+    assert why in message and names_resource_and_fix(message, deploy)
+
+
+def test_the_deploy_must_run_as_the_admin_with_the_host_key_pinned(stacks: dict[str, StackCase]) -> None:
+    case = stacks[PROD]
+    deploy = _release(case, "-deploy")
+    for change, why in (({"user": "root"}, "not as the admin account"), ({"hostKey": ""}, "host key"),
+                        ({"proxy": {"host": "203.0.113.9"}}, "connection sets proxy")):
+        ((policy, _, message),) = _mandatory(_with_inputs(case, deploy, connection=_connection(deploy, **change)))
+        assert policy == "remote-commands-are-the-products" and why in message
+
+
+@pytest.mark.parametrize(("upload", "target", "why"), [
+    pytest.param("-script", "/etc/sudoers.d/00-all", "copies to '/etc/sudoers.d/00-all'", id="outside-uploads"),
+    pytest.param("-script", "/home/deploy/.hvps-uploads/hvps-release-0000000000000000.sh", "copies to",
+                 id="another-name-in-the-upload-dir"),
+    pytest.param("-archive", None, "source is not the file", id="other-archive-content"),
+    pytest.param("-script", None, "source is not the file", id="other-script-content"),
+])
+def test_an_upload_other_than_the_release_is_refused(stacks: dict[str, StackCase], tmp_path: Path, upload: str,
+                                                     target: str | None, why: str) -> None:
+    """CopyToRemote drops files as the admin: only the release script and this release's app archive, by content,
+    at the paths the product names."""
+    case = stacks[PROD]
+    reg = _release(case, upload)
+    other = tmp_path / "other"
+    other.write_text("#!/bin/sh\nsudo nft flush ruleset\n")
+    edited = _with_inputs(case, reg, remotePath=target) if target else _with_inputs(
+        case, reg, source=pulumi.FileAsset(str(other)))
+    ((policy, resource, message),) = _mandatory(edited)
+    assert policy == "remote-commands-are-the-products" and reg.name in resource
+    assert why in message and names_resource_and_fix(message, reg)
+
+
+def test_a_remote_command_in_a_stack_without_an_app_is_refused(stacks: dict[str, StackCase]) -> None:
+    deploy = _release(stacks[PROD], "-deploy")
+    case = stacks["do-dev"]
+    stranger = replace(deploy, urn=deploy.urn.replace(f"::{PROD}::", "::do-dev::"), parent="")
+    found = _mandatory(replace(case, resources=[*case.resources, stranger]))
+    assert [(p, m) for p, _, m in found if "appSource is unset" in m] and {p for p, _, _ in found} == {
+        "remote-commands-are-the-products"}
+
+
+def test_other_command_types_are_refused(stacks: dict[str, StackCase]) -> None:
+    case = stacks[PROD]
+    for type_ in ("command:remote:CopyFile", "command:local:Command"):
+        extra = _foreign(case, type_)
+        ((message, urn),) = check_stack([*case.resources, extra])
+        assert urn == extra.urn and type_ in message
+
+
+def test_remote_command_check_follows_the_product(stacks: dict[str, StackCase],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pack calls components/app: when the deploy command changes there, the new one passes and the old
+    one is refused."""
+    from components import app
+
+    case = stacks[PROD]
+    deploy = _release(case, "-deploy")
+    old = deploy.inputs["create"]
+    original = app.deploy_command
+    monkeypatch.setattr(app, "deploy_command", lambda *a, **k: original(*a, **k) + " --verbose")
+    spec = load_stack_file(ROOT / "stacks" / "Pulumi.prod.yaml")
+    shape = hp.release_shape(spec, with_secrets=False)
+    assert shape is not None and shape.command == old + " --verbose"
+    assert _mandatory(_with_inputs(case, deploy, create=shape.command)) == []
+    ((_, _, message),) = _mandatory(case)
+    assert "not the product's deploy command" in message
+
+
+def test_git_source_release_passes_and_fails_closed_without_config(stacks: dict[str, StackCase]) -> None:
+    """A git appSource: the deploy and the script upload of the product pass; without the stack's config the
+    pack cannot tell what the release must be and refuses every remote command."""
+    config = full_config(appSource="https://github.com/example/app.git", appRef="v1.2.3")
+    _, case = run_case(config)
+    assert [r.type for r in case.resources if r.type.startswith("command:")] == [hp.REMOTE_COPY, hp.REMOTE_COMMAND]
+    assert _mandatory(case) == []
+    found = [(v.policy, v.message) for v in evaluate(replace(case, config={})) if v.mandatory]
+    remote = [m for p, m in found if p == "remote-commands-are-the-products"]
+    assert len(remote) == 2 and all("fails closed" in m for m in remote)

@@ -22,6 +22,7 @@ input or the config on its way to the policies would disagree.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ import pytest
 import yaml
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import proto
-from pulumi_policy import EnforcementLevel
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 from pulumi_policy.deserialize import SPECIAL_ASSET_SIG, SPECIAL_SIG_KEY
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
@@ -139,3 +140,17 @@ def test_without_the_stack_name_the_pack_refuses_the_first_boot(monkeypatch: pyt
     refused = [v for v in pack_verdict(case, monkeypatch, names=False) if v[1] == "mandatory"]
     ((policy, _, urn, message),) = refused
     assert policy == "server-first-boot-data" and urn == case.one(hp.DROPLET).urn and "PULUMI_STACK" in message
+
+
+def test_a_tampered_deploy_command_is_refused_before_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pulumi/pulumi `pkg/resource/deploy/deployment_executor.go` runs the stack policies (AnalyzeStack, via
+    `stepGen.AnalyzeResources`) only after the step executor has completed, i.e. after every command ran; the
+    per-resource Analyze happens as each step is generated (`step_generator.go`), before it executes. So the check
+    on remote commands is a resource policy: the pack's Analyze refuses the tampered deploy on its own inputs."""
+    assert isinstance(hp.remote_commands, ResourceValidationPolicy)
+    _, case = run_stack_file_case(plan.STACKS_DIR / "Pulumi.prod.yaml")
+    (deploy,) = [r for r in case.resources if r.type == hp.REMOTE_COMMAND]
+    tampered = replace(deploy, inputs={**deploy.inputs, "create": "sudo nft flush ruleset; " + deploy.inputs["create"]})
+    case = replace(case, resources=[tampered if r is deploy else r for r in case.resources])
+    mandatory = [v for v in pack_verdict(case, monkeypatch) if v[1] == "mandatory"]
+    assert [(policy, urn) for policy, _, urn, _ in mandatory] == [("remote-commands-are-the-products", deploy.urn)]
