@@ -888,10 +888,33 @@ def cloud_config_passwords(document: Any) -> list[str]:
     return found
 
 
-#: The one private key first boot carries on purpose: the SSH host key the deploy connections pin. It is made
-#: by the program and sent in user data that the program marks secret (encrypted in state, masked in previews);
-#: on the host only root reaches the metadata service (nftables). Any other private key is still refused.
-_HOST_KEY_MEMBER = "> " + HOST_KEY_PATH.lstrip("/")
+def _inside_member(where: str, archives: Sequence[tuple[str, list[TarEntry]]]) -> bool:
+    """Whether a location lies inside a member of one of these archives (an archive nested in a bundled file)."""
+    return any(where.startswith(f"{at} > {e.name} >") for at, entries in archives for e in entries)
+
+
+def pinned_host_key_layer(expander: _Expander) -> str | None:
+    """Where the one private key first boot carries on purpose sits, if it is there as the product puts it.
+
+    That key is the SSH host key the deploy connections pin: made by the program and sent in user data the
+    program marks secret (encrypted in state, masked in previews); on the host only root reaches the metadata
+    service (nftables). Exempt is only the member at its path of the one top-level bundle (the archive with the
+    provisioning script, itself not inside a bundled file), present once, whose content is exactly one unencrypted
+    OpenSSH ed25519 key. The same path deeper down, a second bundle, a second member or another key shape: None,
+    so the scan reports the private key like any other."""
+    bundles = [(at, entries) for at, entries in expander.archives
+               if not _inside_member(at, expander.archives) and any(e.name == PROVISION_SCRIPT.lstrip("/")
+                                                                   for e in entries)]
+    if len(bundles) != 1:
+        return None
+    at, entries = bundles[0]
+    keys = [e for e in entries if e.name == _HOST_KEY_NAME]
+    if len(keys) != 1:
+        return None
+    try:
+        return f"{at} > {_HOST_KEY_NAME}" if host_key_problem(keys[0].content.decode()) is None else None
+    except UnicodeDecodeError:
+        return None
 
 
 def find_secrets(raw: RawFirstBoot) -> list[SecretFinding]:
@@ -907,8 +930,9 @@ def find_secrets(raw: RawFirstBoot) -> list[SecretFinding]:
             seen.add((what, where))
             findings.append(SecretFinding(what, where, unreadable))
 
+    pinned = pinned_host_key_layer(expander)
     for where, layer in expander.layers:
-        host_key = where.endswith(_HOST_KEY_MEMBER)
+        host_key = where == pinned
         for lineno, line in enumerate(layer.splitlines(), 1):
             if len(line) < 8:
                 continue  # shorter than anything a pattern matches
