@@ -14,9 +14,11 @@ resource's inputs before it is created; the stack policies see the planned outpu
 dependencies, which name the server a firewall points at even while its id is still unknown in a preview.
 
 The pack judges effect, not spelling: SSH exposure by the public address space the CIDRs cover, first-boot data
-by byte-for-byte equality with the project's own render of the files it bundles (components/firstboot, called,
-not copied, so the check follows the renderer), resource types against the allowlist of what the product
-builds, and the secrets scan fails closed on anything it cannot read to the end.
+by byte-for-byte equality with what components/firstboot renders for this stack's own config (parsed by
+components.config, rendered by the project's renderer: called, not copied, so the check follows both), the one
+free member, the SSH host key, held to the shape of the key the program makes; resource types against the
+allowlist of what the product builds, and the secrets scan fails closed on anything it cannot read to the end.
+A check that needs the stack's config and cannot read it fails closed.
 """
 
 from __future__ import annotations
@@ -25,14 +27,16 @@ import base64
 import binascii
 import bz2
 import email
+import hashlib
 import ipaddress
 import lzma
 import re
 import tarfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -51,7 +55,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 from components import catalog, firstboot
-from components.config import PROJECT
+from components.config import CONFIG_KEYS, PROJECT, PROJECT_DIR, ConfigError, HostSpec, parse_host_spec
 from components.firstboot import HOST_KEY_PATH, PROVISION_SCRIPT
 
 PACK_NAME = "hardened-vps-guardrails"
@@ -428,9 +432,6 @@ FORM_OF: Mapping[str, str] = {DROPLET: "cloud-config", LINODE_INSTANCE: "cloud-c
 _WRONG_FORM_WHY: Mapping[str, str] = {
     "cloud-config": "this vendor's cloud-init needs #cloud-config",
     "launch-script": "Lightsail runs user data as a shell script after its own, so #cloud-config is ignored"}
-_USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")  # what components/config accepts as an account name
-
-
 def render_as_vendor(resource_type: str, first_boot: firstboot.FirstBoot, form: str | None = None) -> str:
     """`first_boot` rendered by the project's own renderer exactly as the host component passes it to this
     vendor (Linode: the metadata encoding of the cloud-config)."""
@@ -441,23 +442,142 @@ def render_as_vendor(resource_type: str, first_boot: firstboot.FirstBoot, form: 
     return firstboot.linode_user_data(cloud_config) if resource_type == LINODE_INSTANCE else cloud_config
 
 
-def _rebuilt(entries: Sequence[TarEntry], admin_user: str) -> firstboot.FirstBoot | None:
-    """The FirstBoot whose bundle holds these files (None when one is not UTF-8 text, as every bundled file is)."""
+# --- the stack's own config, as the CLI hands it to the pack -------------------------------------------------
+class StackConfigError(ValueError):
+    """The pack cannot tell what this stack's first boot or deploy must be: the checks that need it fail closed."""
+
+
+#: Keys that never shape first boot: the app's secret environment and the deploy key travel over SSH after boot.
+#: The pack may see them decrypted, as a placeholder or not at all, so the first-boot check leaves them out.
+NOT_IN_FIRST_BOOT = frozenset(k.name for k in CONFIG_KEYS if k.secret)
+
+
+def stack_config() -> dict[str, str]:
+    """Every `hardened-vps:*` value of the stack under analysis, as the program reads them (key without namespace)."""
+    prefix = f"{PROJECT}:"
+    return {key[len(prefix):]: str(value) for key, value in pulumi.runtime.config.CONFIG.get().items()
+            if key.startswith(prefix)}
+
+
+def stack_spec(leave_out: Collection[str] = ()) -> HostSpec:
+    """The HostSpec the program builds for the stack under analysis: its config (PULUMI_CONFIG) through the
+    program's own validation, for the stack the CLI names (PULUMI_STACK: the default host name follows it).
+    StackConfigError when there is no config, no stack name or a config the program itself refuses."""
+    raw = {k: v for k, v in stack_config().items() if k not in leave_out}
+    if not raw:
+        raise StackConfigError(f"the pack sees no {PROJECT}:* config for this stack (the CLI passes it as "
+                               "PULUMI_CONFIG)")
+    if pulumi.get_project() != PROJECT:
+        raise StackConfigError(f"the pack does not know which {PROJECT} stack it analyses (the CLI names it in "
+                               "PULUMI_PROJECT and PULUMI_STACK)")
     try:
-        files = tuple(firstboot.HostFile("/" + e.name, e.content.decode(), f"{e.mode:04o}") for e in entries)
-    except UnicodeDecodeError:
-        return None
-    return firstboot.FirstBoot(files, admin_user)
+        return parse_host_spec(raw, stack=pulumi.get_stack(), base_dir=PROJECT_DIR)
+    except ConfigError as err:
+        raise StackConfigError(f"the stack's config is invalid ({'; '.join(err.problems)})") from None
 
 
-def _admin_candidates(texts: Sequence[str], entries: Sequence[TarEntry]) -> list[str]:
-    """Who the admin may be: the data names it (cloud-config users) or a bundled file does (sudoers, the
-    provisioning script). Account-name-shaped words, those of the data first; the digest picks the one."""
-    seen: dict[str, None] = {}
-    for value in [*texts, *(e.content.decode(errors="replace") for e in entries)]:
-        for word in _USER_NAME.findall(value):
-            seen.setdefault(word, None)
-    return list(seen)
+# --- the SSH host key: the one bundled file the config does not determine --------------------------------------
+_KEY_BEGIN, _KEY_END = "-----BEGIN OPENSSH PRIVATE KEY-----", "-----END OPENSSH PRIVATE KEY-----"
+_KEY_BODY_LINE = re.compile(r"[A-Za-z0-9+/]{1,76}={0,2}")
+_ED25519 = b"ssh-ed25519"
+
+
+class _Wire:
+    """Reads the big-endian uint32 and length-prefixed strings of the SSH wire format."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.at = data, 0
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or self.at + n > len(self.data):
+            raise ValueError("truncated")
+        self.at += n
+        return self.data[self.at - n:self.at]
+
+    def uint32(self) -> int:
+        return int.from_bytes(self.take(4), "big")
+
+    def string(self) -> bytes:
+        return self.take(self.uint32())
+
+    @property
+    def rest(self) -> bytes:
+        return self.data[self.at:]
+
+
+def host_key_problem(text: str) -> str | None:
+    """Why `text` is not exactly one unencrypted OpenSSH ed25519 private key without comment, as the program's
+    tls.PrivateKey makes it (None when it is). Layout: OpenSSH PROTOCOL.key (openssh-key-v1: cipher and KDF
+    "none", one key, then the private section: two check integers, key type, public key, 64-byte private key
+    ending in the public key, comment, padding 1, 2, 3, ...). The check integers are not compared: they only
+    detect a wrong passphrase, and a key whose integers differ is refused by provision.sh (as the size check's
+    stand-in is). Messages describe, never quote: the content is a secret."""
+    lines = text.split("\n")
+    body = lines[1:-2]
+    if len(lines) < 4 or lines[0] != _KEY_BEGIN or lines[-2:] != [_KEY_END, ""] or any("-" in x for x in body):
+        return "is not one PEM block 'OPENSSH PRIVATE KEY' ending in a newline"
+    if not all(_KEY_BODY_LINE.fullmatch(line) for line in body) or any(len(x) != len(body[0]) for x in body[:-1]):
+        return "has a body that is not base64 wrapped at one width"
+    try:
+        blob = base64.b64decode("".join(body), validate=True)
+    except (binascii.Error, ValueError):
+        return "has a body that is not base64"
+    wire = _Wire(blob)
+    try:
+        if wire.take(15) != b"openssh-key-v1\0":
+            return "is not an openssh-key-v1 key"
+        cipher, kdf, kdf_options, count = wire.string(), wire.string(), wire.string(), wire.uint32()
+        if cipher != b"none" or kdf != b"none" or kdf_options:
+            return "is encrypted (its cipher is not none): provision.sh cannot install it unattended"
+        if count != 1:
+            return f"holds {count} keys, not one"
+        public = _Wire(wire.string())
+        if public.string() != _ED25519:
+            return "is not an ed25519 key"
+        point = public.string()
+        private = _Wire(wire.string())
+        if len(point) != 32 or public.rest or wire.rest:
+            return "has a malformed public key or bytes after the key"
+        if len(private.data) % 8:
+            return "has a private section that is not padded to whole blocks"
+        private.take(8)  # the two check integers
+        if private.string() != _ED25519 or private.string() != point:
+            return "has a private section that is not the ed25519 key its public half names"
+        secret = private.string()
+        if len(secret) != 64 or secret[32:] != point:
+            return "has a private key that is not 64 bytes ending in its public key"
+        if private.string():
+            return "has a comment (the program's keys have none)"
+        if len(private.rest) >= 8 or private.rest != bytes(range(1, len(private.rest) + 1)):
+            return "has padding other than 1, 2, 3, ..."
+    except ValueError:
+        return "is truncated"
+    return None
+
+
+# --- first-boot data: exactly what components/firstboot renders for this stack -------------------------------
+def bundle_difference(entries: Sequence[TarEntry], expected: firstboot.FirstBoot) -> str | None:
+    """How a bundle's files differ from the render for this stack: extra, missing, changed (by line number,
+    never content) or with another mode; None when they are the same files, contents and modes in order."""
+    want = {f.path.lstrip("/"): f for f in expected.files}
+    names = [e.name for e in entries]
+    extra = [n for n in names if n not in want] or sorted({n for n in names if names.count(n) > 1})
+    if extra:
+        return "it holds files the render does not: " + ", ".join("/" + n for n in extra)
+    missing = [p for p in want if p not in names]
+    if missing:
+        return "it lacks files the render holds: " + ", ".join("/" + n for n in missing)
+    got = {e.name: e for e in entries}
+    for name, f in want.items():
+        entry = got[name]
+        if entry.content != f.content.encode():
+            content = entry.content.decode(errors="replace")
+            return f"/{name} differs from its template's render (first at {_first_difference(f.content, content)})"
+        if entry.mode != int(f.mode, 8):
+            return f"/{name} has mode {entry.mode:04o}, the render {f.mode}"
+    if names != list(want):
+        return "its files are in another order than the render's"
+    return None
 
 
 def _first_difference(expected: str, actual: str) -> str:
@@ -468,10 +588,15 @@ def _first_difference(expected: str, actual: str) -> str:
     return f"the end (line {min(len(expected.splitlines()), len(actual.splitlines())) + 1})"
 
 
-def check_first_boot(resource_type: str, raw: RawFirstBoot) -> FirstBootCheck:
-    """This project's first boot, exactly: the data must equal, byte for byte, what the project's renderer makes
-    of the files it bundles. Anything added around the bundle (an early exit, a runcmd that only names the
-    provisioning script, password login, another gzip member) makes it differ."""
+_HOST_KEY_NAME = HOST_KEY_PATH.lstrip("/")
+
+
+def check_first_boot(resource_type: str, raw: RawFirstBoot, spec: HostSpec) -> FirstBootCheck:
+    """This stack's first boot, exactly: the data must equal, byte for byte, what components/firstboot renders for
+    `spec` (the stack's own config) with the bundled host key, the one member the config does not determine,
+    which must be a lone unencrypted OpenSSH ed25519 private key. So a changed template, an added file (an
+    sshd drop-in sorting first, an authorized_keys), an edit around the bundle or another stack's data all
+    differ; the bundle is compared file by file first, to say where."""
     data = raw.data
     texts = [data]
     if resource_type == LINODE_INSTANCE:
@@ -482,7 +607,6 @@ def check_first_boot(resource_type: str, raw: RawFirstBoot) -> FirstBootCheck:
     expander = _Expander()
     for text_ in texts:
         expander.textual(raw.where, text_)
-    layers = "\n".join(layer for _, layer in expander.layers)
     bundles = [entries for _, entries in expander.archives
                if PROVISION_SCRIPT.lstrip("/") in (e.name for e in entries)]
     if not bundles:
@@ -491,28 +615,38 @@ def check_first_boot(resource_type: str, raw: RawFirstBoot) -> FirstBootCheck:
                                       "so it was not rendered by components/firstboot")
     entries = bundles[0]
     files = tuple(e.name for e in entries)
-    if _rebuilt(entries, "") is None:
-        return FirstBootCheck(files=files, problem=f"the bundle in {raw.where} holds a file that is not UTF-8 text, "
-                                                   "which components/firstboot never bundles")
-    for admin in _admin_candidates(texts, entries):
-        first_boot = _rebuilt(entries, admin)
-        if first_boot is None or first_boot.digest[:16] not in layers:
-            continue  # the rendered data names its digest; this admin is not the one it was rendered for
-        expected = render_as_vendor(resource_type, first_boot)
-        if data == expected:
-            return FirstBootCheck(FORM_OF[resource_type], first_boot.digest[:16], files)
-        for form in {*FORM_OF.values()} - {FORM_OF[resource_type]}:
-            if data == render_as_vendor(resource_type, first_boot, form):
-                return FirstBootCheck(form, first_boot.digest[:16], files, problem=(
-                    f"{raw.where} is the {form} form; {_WRONG_FORM_WHY[FORM_OF[resource_type]]}"))
-        where = _first_difference(expected if resource_type != LINODE_INSTANCE else
-                                  firstboot.render_cloud_config(first_boot), texts[0])
-        return FirstBootCheck(FORM_OF[resource_type], first_boot.digest[:16], files, problem=(
-            f"{raw.where} differs from a fresh render of the {len(entries)} files it bundles (first at {where} of "
-            f"the {FORM_OF[resource_type]} form), so something around the bundle was added, removed or changed"))
-    return FirstBootCheck(files=files, problem=(
-        f"{raw.where} differs from a fresh render of the {len(entries)} files it bundles (no admin account and "
-        "digest fit them), so it was changed after components/firstboot rendered it"))
+    keys = [e for e in entries if e.name == _HOST_KEY_NAME]
+    if len(keys) != 1:
+        return FirstBootCheck(files=files, problem=f"the bundle in {raw.where} holds {len(keys)} files at "
+                                                   f"{HOST_KEY_PATH}; the product bundles exactly one host key")
+    try:
+        host_key = keys[0].content.decode()
+    except UnicodeDecodeError:
+        host_key = "\0"
+    key_problem = host_key_problem(host_key)
+    if key_problem:
+        return FirstBootCheck(files=files, problem=(
+            f"the bundled host key {HOST_KEY_PATH} {key_problem}; it must be exactly one unencrypted OpenSSH "
+            "ed25519 private key, as the program's tls.PrivateKey makes it"))
+    expected = firstboot.describe_first_boot(spec, host_key=host_key)
+    digest = expected.digest[:16]
+    difference = bundle_difference(entries, expected)
+    if difference:
+        return FirstBootCheck(FORM_OF[resource_type], digest, files, problem=(
+            f"the bundle in {raw.where} is not what components/firstboot renders for this stack's config: "
+            f"{difference}"))
+    rendered = render_as_vendor(resource_type, expected)
+    if data == rendered:
+        return FirstBootCheck(FORM_OF[resource_type], digest, files)
+    for form in {*FORM_OF.values()} - {FORM_OF[resource_type]}:
+        if data == render_as_vendor(resource_type, expected, form):
+            return FirstBootCheck(form, digest, files, problem=(
+                f"{raw.where} is the {form} form; {_WRONG_FORM_WHY[FORM_OF[resource_type]]}"))
+    where = _first_difference(rendered if resource_type != LINODE_INSTANCE else
+                              firstboot.render_cloud_config(expected), texts[0])
+    return FirstBootCheck(FORM_OF[resource_type], digest, files, problem=(
+        f"{raw.where} differs from a fresh render of this stack's first boot (first at {where} of the "
+        f"{FORM_OF[resource_type]} form), so something around the bundle was added, removed or changed"))
 
 
 # --- secrets scan --------------------------------------------------------------------------------------------
@@ -754,10 +888,33 @@ def cloud_config_passwords(document: Any) -> list[str]:
     return found
 
 
-#: The one private key first boot carries on purpose: the SSH host key the deploy connections pin. It is made
-#: by the program and sent in user data that the program marks secret (encrypted in state, masked in previews);
-#: on the host only root reaches the metadata service (nftables). Any other private key is still refused.
-_HOST_KEY_MEMBER = "> " + HOST_KEY_PATH.lstrip("/")
+def _inside_member(where: str, archives: Sequence[tuple[str, list[TarEntry]]]) -> bool:
+    """Whether a location lies inside a member of one of these archives (an archive nested in a bundled file)."""
+    return any(where.startswith(f"{at} > {e.name} >") for at, entries in archives for e in entries)
+
+
+def pinned_host_key_layer(expander: _Expander) -> str | None:
+    """Where the one private key first boot carries on purpose sits, if it is there as the product puts it.
+
+    That key is the SSH host key the deploy connections pin: made by the program and sent in user data the
+    program marks secret (encrypted in state, masked in previews); on the host only root reaches the metadata
+    service (nftables). Exempt is only the member at its path of the one top-level bundle (the archive with the
+    provisioning script, itself not inside a bundled file), present once, whose content is exactly one unencrypted
+    OpenSSH ed25519 key. The same path deeper down, a second bundle, a second member or another key shape: None,
+    so the scan reports the private key like any other."""
+    bundles = [(at, entries) for at, entries in expander.archives
+               if not _inside_member(at, expander.archives) and any(e.name == PROVISION_SCRIPT.lstrip("/")
+                                                                   for e in entries)]
+    if len(bundles) != 1:
+        return None
+    at, entries = bundles[0]
+    keys = [e for e in entries if e.name == _HOST_KEY_NAME]
+    if len(keys) != 1:
+        return None
+    try:
+        return f"{at} > {_HOST_KEY_NAME}" if host_key_problem(keys[0].content.decode()) is None else None
+    except UnicodeDecodeError:
+        return None
 
 
 def find_secrets(raw: RawFirstBoot) -> list[SecretFinding]:
@@ -773,8 +930,9 @@ def find_secrets(raw: RawFirstBoot) -> list[SecretFinding]:
             seen.add((what, where))
             findings.append(SecretFinding(what, where, unreadable))
 
+    pinned = pinned_host_key_layer(expander)
     for where, layer in expander.layers:
-        host_key = where.endswith(_HOST_KEY_MEMBER)
+        host_key = where == pinned
         for lineno, line in enumerate(layer.splitlines(), 1):
             if len(line) < 8:
                 continue  # shorter than anything a pattern matches
@@ -847,10 +1005,19 @@ def _validate_first_boot(args: ResourceValidationArgs, report: ReportViolation) 
                "firewall, no automatic updates). Fix: create servers through the project's host component "
                "(components/providers), which passes the rendered hardened-vps first boot.", None)
         return
-    result = check_first_boot(args.resource_type, raw)
+    try:
+        spec = stack_spec(leave_out=NOT_IN_FIRST_BOOT)
+    except StackConfigError as err:
+        report(f"{who}: the pack cannot tell what this stack's first boot must be: {err} (refused: the check fails "
+               f"closed). Fix: run the policy pack through the Pulumi CLI from the project (`pulumi preview "
+               f"--policy-pack policy`), which hands it the stack's config, and fix the {PROJECT}:* keys the "
+               "program itself refuses.", None)
+        return
+    result = check_first_boot(args.resource_type, raw, spec)
     if result.problem:
-        report(f"{who} does not carry this project's first-boot data: {result.problem}. Fix: pass the data "
-               "rendered by components/firstboot (render_first_boot) unchanged, through the host component.", None)
+        report(f"{who} does not carry this stack's first-boot data: {result.problem}. Fix: pass the data "
+               "components/firstboot renders for this stack's config (render_first_boot with the program's host "
+               "key) unchanged, through the host component.", None)
 
 
 def _validate_no_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -906,6 +1073,115 @@ def _validate_size(args: ResourceValidationArgs, report: ReportViolation) -> Non
                f"{slug or '(unset)'!r}, which is not in the project's catalog (components/catalog.py). Fix: set "
                f"{PROJECT}:size to a tier ({', '.join(vendor.tiers)}) or a catalog plan "
                f"({', '.join(s.slug for s in vendor.sizes)}), or add the plan with its price to the catalog.", None)
+
+
+# --- remote commands: only the product's release, exactly ---------------------------------------------------
+REMOTE_COMMAND = "command:remote:Command"
+REMOTE_COPY = "command:remote:CopyToRemote"
+#: The pulumi-command types the product's AppRelease builds. They reach the host as the admin, who has sudo
+#: without password, so each one must be the very upload or deploy the product makes for this stack.
+REMOTE_TYPES = frozenset({REMOTE_COMMAND, REMOTE_COPY})
+#: The inputs each one may set (the connection, what it runs or copies, when it re-runs); any other (update,
+#: delete, environment, a connection proxy...) is something the product does not do.
+_REMOTE_INPUTS: Mapping[str, frozenset[str]] = {
+    REMOTE_COMMAND: frozenset({"connection", "create", "stdin", "triggers"}),
+    REMOTE_COPY: frozenset({"connection", "source", "remotePath", "triggers"}),
+}
+_CONNECTION_INPUTS = frozenset({"host", "port", "user", "hostKey", "privateKey", "dialErrorLimit", "perDialTimeout"})
+
+
+@dataclass(frozen=True)
+class ReleaseShape:
+    """What the product's AppRelease runs and uploads for a stack: the deploy command and, per remote path, the
+    SHA-256 of the one file that may be copied there."""
+
+    command: str
+    uploads: Mapping[str, str]
+
+
+def release_shape(spec: HostSpec, with_secrets: bool) -> ReleaseShape | None:
+    """The product's release for `spec`, by calling components.app as AppRelease does (so the check follows it);
+    None when the stack deploys no app. `with_secrets`: the stack sets appSecrets (sent on the deploy's stdin)."""
+    if spec.app is None:
+        return None
+    from components import app as release  # imported here: only app stacks need it
+
+    package = None if spec.app.is_git else release.package_directory(release._source_dir(spec.app.source))
+    rid = release.release_id(spec, release.code_digest(spec, package))
+    script, archive = release.remote_paths(spec, package)
+    uploads = {script: release.script_digest()}
+    if archive is not None and package is not None:
+        uploads[archive] = package.digest
+    return ReleaseShape(release.deploy_command(spec, rid, package, with_secrets), uploads)
+
+
+def _file_digest(asset: Any) -> str | None:
+    """SHA-256 of a FileAsset's file, relative paths read from the project (the program's directory); None for
+    any other source or a file that cannot be read."""
+    if not isinstance(asset, pulumi.FileAsset):
+        return None
+    path = Path(str(asset.path))
+    try:
+        return hashlib.sha256((path if path.is_absolute() else PROJECT_DIR / path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def remote_problem(resource_type: str, props: Mapping[str, Any], spec: HostSpec,
+                   shape: ReleaseShape | None) -> str | None:
+    """Why a command:remote resource is not one the product builds for this stack (None when it is one)."""
+    if shape is None:
+        return f"this stack deploys no app ({PROJECT}:appSource is unset), so no command runs on its server"
+    if resource_type not in REMOTE_TYPES:
+        return f"the product builds only {' and '.join(sorted(REMOTE_TYPES))}"
+    extra = sorted(k for k in props if k not in _REMOTE_INPUTS[resource_type] and plain(props.get(k)) is not None)
+    if extra:
+        return f"it sets {', '.join(extra)}, which the product's release never does"
+    connection = plain(props.get("connection"))
+    connection = connection if isinstance(connection, Mapping) else {}
+    extra = sorted(k for k in connection if k not in _CONNECTION_INPUTS and plain(connection.get(k)) is not None)
+    if extra:
+        return f"its connection sets {', '.join(extra)}, which the product's release never does"
+    user = _known(lambda: text(connection.get("user")))
+    if user is not None and user != spec.admin_user:
+        return f"it connects as {user or '(unset)'!r}, not as the admin account {spec.admin_user!r}"
+    if _known(lambda: text(connection.get("hostKey"))) == "":
+        return "its connection does not pin the server's host key (hostKey), so it would trust any server"
+    if resource_type == REMOTE_COMMAND:
+        if _known(lambda: text(props.get("create"))) not in (None, shape.command):
+            return ("its command is not the product's deploy command for this stack and release "
+                    "(components/app deploy_command)")
+        return None
+    remote_path = _known(lambda: text(props.get("remotePath")))
+    if remote_path is not None and remote_path not in shape.uploads:
+        return (f"it copies to {remote_path!r}; the product copies only the release script and app archive to "
+                f"{', '.join(sorted(shape.uploads))}")
+    source = _known(lambda: props.get("source"))
+    if remote_path is not None and source is not None and _file_digest(source) != shape.uploads[remote_path]:
+        return ("its source is not the file the product uploads there (the release script, or the app archive "
+                "of this release, by content)")
+    return None
+
+
+def _validate_remote_commands(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not args.resource_type.startswith("command:remote:"):
+        return
+    who = describe(args.resource_type, args.name)
+    try:
+        spec = stack_spec()
+        shape = release_shape(spec, with_secrets=bool(stack_config().get("appSecrets")))
+    except (StackConfigError, OSError) as err:
+        report(f"{who} runs over SSH as the admin, and the pack cannot tell what this stack's release must be: "
+               f"{err} (refused: the check fails closed). Fix: run the policy pack through the Pulumi CLI from "
+               f"the project (`pulumi preview --policy-pack policy`) and fix the {PROJECT}:* keys the program "
+               "itself refuses.", None)
+        return
+    problem = remote_problem(args.resource_type, args.props, spec, shape)
+    if problem:
+        report(f"{who} is not a command this product runs: {problem}. Remote commands connect as the admin, who "
+               "has sudo without password, so only the product's own release uploads and deploy may run. Fix: "
+               "remove it; deploy the app through the project's AppRelease (components/app, "
+               f"{PROJECT}:appSource).", None)
 
 
 # --- stack policy: every server has a firewall attached ------------------------------------------------------
@@ -1003,14 +1279,17 @@ PRODUCT_TYPES = frozenset({
     "aws:lightsail/staticIpAttachment:StaticIpAttachment", "aws:lightsail/domainEntry:DomainEntry",
 })
 #: Type prefixes that create nothing in a cloud: the engine's own (stack, providers), this project's
-#: components (their children are checked one by one), commands run over SSH on the product's server, local
-#: key and random material. `command:local` is not among them: it runs anything on the deploying machine.
-LOCAL_TYPE_PREFIXES = ("pulumi:pulumi:", "pulumi:providers:", f"{PROJECT}:", "command:remote:", "tls:", "random:")
+#: components (their children are checked one by one), local key and random material. Commands are not among
+#: them: `command:local` runs anything on the deploying machine, and of `command:remote` only REMOTE_TYPES
+#: (held to the product's exact release by remote-commands-are-the-products) may be in a stack.
+LOCAL_TYPE_PREFIXES = ("pulumi:pulumi:", "pulumi:providers:", f"{PROJECT}:", "tls:", "random:")
 
 
 def type_not_allowed(resource_type: str) -> bool:
-    """A resource type the product does not build: any cloud type outside PRODUCT_TYPES, any other package."""
-    return resource_type not in PRODUCT_TYPES and not resource_type.startswith(LOCAL_TYPE_PREFIXES)
+    """A resource type the product does not build: any cloud type outside PRODUCT_TYPES, any command but the
+    release's, any other package."""
+    return (resource_type not in PRODUCT_TYPES and resource_type not in REMOTE_TYPES
+            and not resource_type.startswith(LOCAL_TYPE_PREFIXES))
 
 
 def _validate_resource_types(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -1073,7 +1352,8 @@ ssh_restricted_in_production = ResourceValidationPolicy(
 
 first_boot_present = ResourceValidationPolicy(
     name="server-first-boot-data",
-    description="Every server boots with this project's hardened first-boot data (no bare server).",
+    description="Every server boots with exactly the hardened first-boot data this project renders for the "
+                "stack's config (no bare server, no edited bundle); only the SSH host key varies.",
     validate=_validate_first_boot,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
@@ -1084,6 +1364,16 @@ first_boot_secrets = ResourceValidationPolicy(
     description="First-boot data (and every file bundled in it) holds no plaintext secret: private keys, tokens, "
                 "passwords.",
     validate=_validate_no_secrets,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.CRITICAL,
+)
+
+remote_commands = ResourceValidationPolicy(
+    name="remote-commands-are-the-products",
+    description="Commands run over SSH on the server are only the product's release (its uploads of the release "
+                "script and app archive, and its deploy command), exactly as components/app makes them for the "
+                "stack; they are judged on their inputs, before they run.",
+    validate=_validate_remote_commands,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
 )
@@ -1107,6 +1397,6 @@ catalog_sizes = ResourceValidationPolicy(
 
 RESOURCE_POLICIES: tuple[ResourceValidationPolicy, ...] = (
     inbound_ports, ssh_open_advisory, ssh_restricted_in_production, first_boot_present, first_boot_secrets,
-    production_safety, catalog_sizes)
+    remote_commands, production_safety, catalog_sizes)
 STACK_POLICIES: tuple[StackValidationPolicy, ...] = (firewall_attached, allowed_types)
 POLICIES: tuple[ResourceValidationPolicy | StackValidationPolicy, ...] = (*STACK_POLICIES, *RESOURCE_POLICIES)

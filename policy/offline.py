@@ -14,7 +14,8 @@ What is modelled, read from the sources (not copied):
 - `AnalyzeStack`: the stack policies see every resource's outputs, with parent, dependencies and property
   dependencies linked to the other resources by URN.
 - `_configure_runtime_settings`: the stack's config reaches the pack as PULUMI_CONFIG and is loaded into
-  `pulumi.Config` before each analysis (`analysing` sets the same config).
+  `pulumi.Config` before each analysis, and PULUMI_PROJECT/PULUMI_STACK become the runtime's project and stack
+  (`analysing` sets the same config and names; pulumi/pulumi `analyzer_plugin.go` sets those variables).
 - pulumi/pulumi `pkg/resource/deploy/step_generator.go`: a mandatory diagnostic fails the preview and stops an
   update; an advisory one is only printed. `pkg/backend/display/progress.go`: a violation without a URN is shown
   on the stack.
@@ -44,6 +45,7 @@ from pulumi_policy import (
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
+from components.config import PROJECT
 from components.mockrun import StackRun, run_program, stack_file_config
 from policy import hardening_policies as hp
 
@@ -130,12 +132,17 @@ def run_stack_file_case(path: str | Path) -> tuple[StackRun, StackCase]:
 
 @contextmanager
 def analysing(case: StackCase) -> Iterator[None]:
-    """The stack's config visible to the policies, as pulumi_policy loads it from PULUMI_CONFIG."""
+    """The stack's config and name visible to the policies, as pulumi_policy sets them from PULUMI_CONFIG,
+    PULUMI_PROJECT and PULUMI_STACK (the previous runtime settings come back afterwards)."""
+    settings = pulumi.runtime.settings.SETTINGS
+    saved = (settings.project, settings.stack)
     pulumi.runtime.set_all_config(dict(case.config))
+    settings.project, settings.stack = PROJECT, case.stack
     try:
         yield
     finally:
         pulumi.runtime.set_all_config({})
+        settings.project, settings.stack = saved
 
 
 # --- calling the policies as the analyzer does ----------------------------------------------------------------------

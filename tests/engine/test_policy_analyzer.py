@@ -7,7 +7,9 @@ Models, read from the sources:
   parent), and shows every diagnostic on that resource's URN; after the program, AnalyzeStack gets every resource
   with its outputs, parent, dependencies and property dependencies, each diagnostic on the URN it names. A
   mandatory diagnostic fails the preview.
-- `pkg/resource/plugin/analyzer_plugin.go`: the stack config reaches the pack process as PULUMI_CONFIG.
+- `pkg/resource/plugin/analyzer_plugin.go`: the stack config reaches the pack process as PULUMI_CONFIG, its project
+  and stack as PULUMI_PROJECT and PULUMI_STACK; pulumi_policy `_configure_runtime_settings` makes them the runtime's
+  config, project and stack. The pack rebuilds the stack's first boot from them, so without them it fails closed.
 - pulumi_policy `policy.py`: the pack side is pulumi_policy's own `_PolicyAnalyzerServicer`, the object
   `PolicyPack` serves over gRPC (policy/__main__.py), called here without the server. Its diagnostics carry the
   policy description, a newline, then the reported message.
@@ -20,6 +22,7 @@ input or the config on its way to the policies would disagree.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +31,11 @@ import pytest
 import yaml
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import proto
-from pulumi_policy import EnforcementLevel
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 from pulumi_policy.deserialize import SPECIAL_ASSET_SIG, SPECIAL_SIG_KEY
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
+from components.config import PROJECT
 from policy import hardening_policies as hp
 from policy.offline import STACK_TYPE, Registered, StackCase, run_stack_file_case
 from tests.conftest import STACK_FILES
@@ -71,10 +75,19 @@ def _message(diagnostic: Any) -> str:
     return str(diagnostic.message[len(prefix):])
 
 
-def pack_verdict(case: StackCase, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str, str]]:
-    """(policy, level, urn, message) for every diagnostic the pack's analyzer returns, as the engine shows them."""
+def pack_verdict(case: StackCase, monkeypatch: pytest.MonkeyPatch,
+                 names: bool = True) -> list[tuple[str, str, str, str]]:
+    """(policy, level, urn, message) for every diagnostic the pack's analyzer returns, as the engine shows them.
+    The pack process starts with the SDK's default project and stack; the engine's environment names them
+    (`names`: PULUMI_PROJECT, PULUMI_STACK, PULUMI_DRY_RUN, as `analyzer_plugin.go` sets them)."""
     servicer = _PolicyAnalyzerServicer(hp.PACK_NAME, "0.0.1", list(hp.POLICIES), EnforcementLevel.MANDATORY)
+    monkeypatch.setattr(pulumi.runtime.settings.SETTINGS, "project", "project")  # what a fresh process has
+    monkeypatch.setattr(pulumi.runtime.settings.SETTINGS, "stack", "stack")
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(case.config))
+    if names:
+        monkeypatch.setenv("PULUMI_PROJECT", PROJECT)
+        monkeypatch.setenv("PULUMI_STACK", case.stack)
+        monkeypatch.setenv("PULUMI_DRY_RUN", "true")
     stack_urn = next(r.urn for r in case.resources if r.type == STACK_TYPE)
     found = []
     try:
@@ -118,3 +131,26 @@ def test_plan_and_pack_report_the_same_violations(which: str, tmp_path: Path,
         assert mandatory == {"production-backups-and-protection"} and len(pack) == 2
     else:
         assert mandatory == set()
+
+
+def test_without_the_stack_name_the_pack_refuses_the_first_boot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first boot depends on the stack (the default host name follows it): a pack that is not told which
+    stack it analyses cannot check it and refuses it, rather than judging it against another stack."""
+    _, case = run_stack_file_case(plan.STACKS_DIR / "Pulumi.do-dev.yaml")
+    refused = [v for v in pack_verdict(case, monkeypatch, names=False) if v[1] == "mandatory"]
+    ((policy, _, urn, message),) = refused
+    assert policy == "server-first-boot-data" and urn == case.one(hp.DROPLET).urn and "PULUMI_STACK" in message
+
+
+def test_a_tampered_deploy_command_is_refused_before_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pulumi/pulumi `pkg/resource/deploy/deployment_executor.go` runs the stack policies (AnalyzeStack, via
+    `stepGen.AnalyzeResources`) only after the step executor has completed, i.e. after every command ran; the
+    per-resource Analyze happens as each step is generated (`step_generator.go`), before it executes. So the check
+    on remote commands is a resource policy: the pack's Analyze refuses the tampered deploy on its own inputs."""
+    assert isinstance(hp.remote_commands, ResourceValidationPolicy)
+    _, case = run_stack_file_case(plan.STACKS_DIR / "Pulumi.prod.yaml")
+    (deploy,) = [r for r in case.resources if r.type == hp.REMOTE_COMMAND]
+    tampered = replace(deploy, inputs={**deploy.inputs, "create": "sudo nft flush ruleset; " + deploy.inputs["create"]})
+    case = replace(case, resources=[tampered if r is deploy else r for r in case.resources])
+    mandatory = [v for v in pack_verdict(case, monkeypatch) if v[1] == "mandatory"]
+    assert [(policy, urn) for policy, _, urn, _ in mandatory] == [("remote-commands-are-the-products", deploy.urn)]
