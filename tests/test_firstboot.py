@@ -318,3 +318,21 @@ def test_hostile_value_in_a_spec_cannot_reach_a_config_file_unencoded(domain_spe
         describe_first_boot(replace(domain_spec, admin_user="ALL"))
     files = {f.path: f.content for f in describe_first_boot(replace(domain_spec, domain='a"b.example.com')).files}
     assert 'server_name "a\\"b.example.com";' in files["/etc/hvps/nginx-site-https.conf"]
+
+
+def test_comment_lines_stay_in_the_templates_not_in_the_bytes_sent(domain_spec) -> None:
+    """Below its header a file keeps every line but whole `#` comments (the 16 KiB limit); sudoers keeps all."""
+    values = firstboot.template_values(domain_spec)
+    stripped = 0
+    for template in sorted(firstboot.TEMPLATES.iterdir()):
+        full = firstboot.render_template(template.name, values)
+        sent = firstboot.render_host_file(template.name, values)
+        if template.name in firstboot.KEEP_COMMENT_LINES:
+            assert sent == full, template.name
+            continue
+        lines = full.splitlines()
+        header = next((i for i, line in enumerate(lines) if i and not line.startswith("#")), len(lines))
+        assert sent.splitlines() == lines[:header] + [s for s in lines[header:] if not s.lstrip().startswith("#")]
+        stripped += len(full) - len(sent)
+    assert stripped > 2000  # provision.sh alone documents itself in about 2 KB of comments
+    assert firstboot.render_host_file("sudoers_admin", values).count("\n") == 4
