@@ -8,6 +8,7 @@ from components.config import PROJECT, ConfigError, parse_host_spec
 from components.firstboot import FirstBootTooLarge, render_first_boot
 from components.host import HostArgs
 from components.providers import host_class
+from components.readiness import first_boot_ready
 
 
 def read_project_config() -> dict[str, str]:
@@ -31,15 +32,20 @@ except (ConfigError, FirstBootTooLarge) as err:
 host = host_class(spec.vendor)(  # imports only this vendor's SDK
     spec.host_name, HostArgs(spec=spec, first_boot=first_boot))
 
-if spec.app is not None:
-    from components.app import AppRelease, AppReleaseArgs  # only app stacks load pulumi_command
+config = pulumi.Config()
+deploy_key = config.get_secret("deployPrivateKey") if raw_config.get("deployPrivateKey") else None
+reachable = tuple(r for r in (host.server, host.firewall, host.ip_attachment) if r is not None)
+# `pulumi up` fails unless first boot completed (it retries an apt outage on the host, for up to 24 h).
+ready = first_boot_ready(spec.host_name, spec, host, host.ipv4, host.ssh_host_key, host.server.id,
+                         private_key=deploy_key, depends_on=reachable)
 
-    config = pulumi.Config()
+if spec.app is not None:
+    from components.app import AppRelease, AppReleaseArgs
+
     release = AppRelease(f"{spec.host_name}-app", AppReleaseArgs(
         spec=spec, host=host.ipv4, host_key=host.ssh_host_key, server_id=host.server.id,
         secret_env=config.get_secret("appSecrets") if raw_config.get("appSecrets") else None,
-        private_key=config.get_secret("deployPrivateKey") if raw_config.get("deployPrivateKey") else None,
-        depends_on=tuple(r for r in (host.server, host.firewall, host.ip_attachment) if r is not None)))
+        private_key=deploy_key, depends_on=(*reachable, ready)))
     pulumi.export("appRelease", release.release_id)
 
 pulumi.export("vendor", spec.vendor)
