@@ -8,6 +8,7 @@ from components.config import PROJECT, ConfigError, parse_host_spec
 from components.firstboot import FirstBootTooLarge, render_first_boot
 from components.host import HostArgs, formerly_named
 from components.providers import host_class
+from components.readiness import first_boot_ready
 
 #: Logical names of the host and the app release. Fixed, never taken from config: the name is part of every
 #: resource's URN (children are named `<name>-...`), and a changed URN is a new resource to Pulumi: a new
@@ -38,15 +39,20 @@ except (ConfigError, FirstBootTooLarge) as err:
 host = host_class(spec.vendor)(  # imports only this vendor's SDK
     HOST_NAME, HostArgs(spec=spec, first_boot=first_boot), opts=formerly_named(spec.host_name, HOST_NAME))
 
-if spec.app is not None:
-    from components.app import AppRelease, AppReleaseArgs  # only app stacks load pulumi_command
+config = pulumi.Config()
+deploy_key = config.get_secret("deployPrivateKey") if raw_config.get("deployPrivateKey") else None
+reachable = tuple(r for r in (host.server, host.firewall, host.ip_attachment) if r is not None)
+# `pulumi up` fails unless first boot completed (it retries an apt outage on the host, for up to 24 h).
+ready = first_boot_ready(HOST_NAME, spec, host, host.ipv4, host.ssh_host_key, host.server_identity,
+                         private_key=deploy_key, depends_on=reachable)
 
-    config = pulumi.Config()
+if spec.app is not None:
+    from components.app import AppRelease, AppReleaseArgs
+
     release = AppRelease(RELEASE_NAME, AppReleaseArgs(
         spec=spec, host=host.ipv4, host_key=host.ssh_host_key, server_identity=host.server_identity,
         secret_env=config.get_secret("appSecrets") if raw_config.get("appSecrets") else None,
-        private_key=config.get_secret("deployPrivateKey") if raw_config.get("deployPrivateKey") else None,
-        depends_on=tuple(r for r in (host.server, host.firewall, host.ip_attachment) if r is not None)),
+        private_key=deploy_key, depends_on=(*reachable, ready)),
         opts=formerly_named(f"{spec.host_name}-app", RELEASE_NAME))
     pulumi.export("appRelease", release.release_id)
 

@@ -1091,19 +1091,22 @@ _CONNECTION_INPUTS = frozenset({"host", "port", "user", "hostKey", "privateKey",
 
 
 @dataclass(frozen=True)
-class ReleaseShape:
-    """What the product's AppRelease runs and uploads for a stack: the deploy command and, per remote path, the
-    SHA-256 of the one file that may be copied there."""
+class RemoteShape:
+    """What the product runs and uploads over SSH for a stack: the first-boot readiness wait, and with an app the
+    deploy command and, per remote path, the SHA-256 of the one file that may be copied there."""
 
-    command: str
+    commands: frozenset[str]
     uploads: Mapping[str, str]
 
 
-def release_shape(spec: HostSpec, with_secrets: bool) -> ReleaseShape | None:
-    """The product's release for `spec`, by calling components.app as AppRelease does (so the check follows it);
-    None when the stack deploys no app. `with_secrets`: the stack sets appSecrets (sent on the deploy's stdin)."""
+def remote_shape(spec: HostSpec, with_secrets: bool) -> RemoteShape:
+    """The product's remote commands for `spec`, by calling components.readiness and components.app as the
+    program does (so the check follows them). `with_secrets`: the stack sets appSecrets (sent on the deploy's
+    stdin)."""
+    from components.readiness import first_boot_wait
+
     if spec.app is None:
-        return None
+        return RemoteShape(frozenset({first_boot_wait()}), {})
     from components import app as release  # imported here: only app stacks need it
 
     package = None if spec.app.is_git else release.package_directory(release._source_dir(spec.app.source))
@@ -1112,7 +1115,8 @@ def release_shape(spec: HostSpec, with_secrets: bool) -> ReleaseShape | None:
     uploads = {script: release.script_digest()}
     if archive is not None and package is not None:
         uploads[archive] = package.digest
-    return ReleaseShape(release.deploy_command(spec, rid, package, with_secrets), uploads)
+    return RemoteShape(frozenset({first_boot_wait(), release.deploy_command(spec, rid, package, with_secrets)}),
+                       uploads)
 
 
 def _file_digest(asset: Any) -> str | None:
@@ -1127,11 +1131,8 @@ def _file_digest(asset: Any) -> str | None:
         return None
 
 
-def remote_problem(resource_type: str, props: Mapping[str, Any], spec: HostSpec,
-                   shape: ReleaseShape | None) -> str | None:
+def remote_problem(resource_type: str, props: Mapping[str, Any], spec: HostSpec, shape: RemoteShape) -> str | None:
     """Why a command:remote resource is not one the product builds for this stack (None when it is one)."""
-    if shape is None:
-        return f"this stack deploys no app ({PROJECT}:appSource is unset), so no command runs on its server"
     if resource_type not in REMOTE_TYPES:
         return f"the product builds only {' and '.join(sorted(REMOTE_TYPES))}"
     extra = sorted(k for k in props if k not in _REMOTE_INPUTS[resource_type] and plain(props.get(k)) is not None)
@@ -1148,10 +1149,16 @@ def remote_problem(resource_type: str, props: Mapping[str, Any], spec: HostSpec,
     if _known(lambda: text(connection.get("hostKey"))) == "":
         return "its connection does not pin the server's host key (hostKey), so it would trust any server"
     if resource_type == REMOTE_COMMAND:
-        if _known(lambda: text(props.get("create"))) not in (None, shape.command):
-            return ("its command is not the product's deploy command for this stack and release "
-                    "(components/app deploy_command)")
+        create = _known(lambda: text(props.get("create")))
+        if create is not None and create not in shape.commands and not shape.uploads:
+            return (f"this stack deploys no app ({PROJECT}:appSource is unset): the only command it runs is the "
+                    "first-boot readiness wait (components/readiness)")
+        if create is not None and create not in shape.commands:
+            return ("its command is neither the product's first-boot readiness wait (components/readiness) nor "
+                    "its deploy command for this stack and release (components/app deploy_command)")
         return None
+    if not shape.uploads:
+        return f"this stack deploys no app ({PROJECT}:appSource is unset), so nothing is uploaded to its server"
     remote_path = _known(lambda: text(props.get("remotePath")))
     if remote_path is not None and remote_path not in shape.uploads:
         return (f"it copies to {remote_path!r}; the product copies only the release script and app archive to "
@@ -1169,7 +1176,7 @@ def _validate_remote_commands(args: ResourceValidationArgs, report: ReportViolat
     who = describe(args.resource_type, args.name)
     try:
         spec = stack_spec()
-        shape = release_shape(spec, with_secrets=bool(stack_config().get("appSecrets")))
+        shape = remote_shape(spec, with_secrets=bool(stack_config().get("appSecrets")))
     except (StackConfigError, OSError) as err:
         report(f"{who} runs over SSH as the admin, and the pack cannot tell what this stack's release must be: "
                f"{err} (refused: the check fails closed). Fix: run the policy pack through the Pulumi CLI from "
@@ -1179,8 +1186,8 @@ def _validate_remote_commands(args: ResourceValidationArgs, report: ReportViolat
     problem = remote_problem(args.resource_type, args.props, spec, shape)
     if problem:
         report(f"{who} is not a command this product runs: {problem}. Remote commands connect as the admin, who "
-               "has sudo without password, so only the product's own release uploads and deploy may run. Fix: "
-               "remove it; deploy the app through the project's AppRelease (components/app, "
+               "has sudo without password, so only the product's own readiness wait, release uploads and deploy may "
+               "run. Fix: remove it; deploy the app through the project's AppRelease (components/app, "
                f"{PROJECT}:appSource).", None)
 
 

@@ -28,6 +28,7 @@ from components.app import (
 from components.config import load_stack_file, parse_host_spec
 from components.firstboot import describe_first_boot, linode_user_data, render_first_boot
 from components.mockrun import PLACEHOLDER_PUBLIC_HOST_KEY, StackRun, run_program
+from components.readiness import READY_TIMEOUT, first_boot_wait
 from tests.conftest import ROOT, full_config, raw_config
 
 EXAMPLE = ROOT / "examples" / "flask-app"
@@ -43,6 +44,13 @@ def secret_value(wire: object) -> object:
 def app_run(source: str, **overrides: object) -> StackRun:
     secret_keys = ["hardened-vps:appSecrets"] if "appSecrets" in overrides else []
     return run_program(full_config(appSource=source, **overrides), stack="app", secret_keys=secret_keys)
+
+
+
+def deploy_of(run: StackRun) -> mockrun.RecordedResource:
+    """The release's deploy command (every stack also has the host's first-boot-ready command)."""
+    (deploy,) = [r for r in run.of_type("remote:Command") if r.name == "app-deploy"]
+    return deploy
 
 
 def test_packaging_is_reproducible_and_skips_junk(tmp_path: Path) -> None:
@@ -74,7 +82,7 @@ def test_changing_the_app_ref_changes_only_the_release() -> None:
     two = app_run("https://git.example.com/shop.git", appRef="v1.0.1")
     for suffix in SERVER_SIDE:
         assert [r.inputs for r in one.of_type(suffix)] == [r.inputs for r in two.of_type(suffix)], suffix
-    deploy_one, deploy_two = one.one("remote:Command"), two.one("remote:Command")
+    deploy_one, deploy_two = deploy_of(one), deploy_of(two)
     assert deploy_one.inputs["triggers"][0] != deploy_two.inputs["triggers"][0]
     assert "--ref v1.0.1" in deploy_two.inputs["create"] and "--git https://git.example.com/shop.git" in \
         deploy_two.inputs["create"]
@@ -99,7 +107,7 @@ def test_changing_app_files_changes_only_the_release(tmp_path: Path) -> None:
 def test_secrets_are_secret_in_state_and_absent_from_outputs() -> None:
     secret = "SECRET_KEY=s3cr3t-value\nDATABASE_URL=postgres://u:pw@db/x"
     run = app_run(str(EXAMPLE), appSecrets=secret)
-    deploy = run.one("remote:Command")
+    deploy = deploy_of(run)
     # Sent as the EnvironmentFile the host stores with the release: every value double-quoted for systemd.
     assert secret_value(deploy.inputs["stdin"]) == ('SECRET_KEY="s3cr3t-value"\n'
                                                     'DATABASE_URL="postgres://u:pw@db/x"\n')
@@ -138,7 +146,7 @@ def test_deploy_command_waits_for_first_boot_and_removes_no_upload() -> None:
     package = package_directory(EXAMPLE)
     cmd = deploy_command(spec, "r-abc", package, with_secrets=False)
     script, archive = remote_paths(spec, package)
-    assert cmd.startswith("cloud-init status --wait")
+    assert cmd.startswith(first_boot_wait() + " && sudo bash ")  # fails with the state text unless complete
     assert "--server asgi --workers 3" in cmd and """--env 'GREETING="Hello world"'""" in cmd
     assert f"sudo bash {script} " in cmd and f"--archive {archive} " in cmd
     assert cmd.endswith(f"--prune-uploads {upload_dir(spec)}")
@@ -180,7 +188,7 @@ def test_every_connection_pins_the_host_key_and_stores_no_agent_socket(monkeypat
     monkeypatch.setenv("SSH_AUTH_SOCK", "/tmp/ssh-XXXX/agent.1234")
     run, options = app_options()
     remote = [*run.of_type("remote:CopyToRemote"), *run.of_type("remote:Command")]
-    assert len(remote) == 3
+    assert len(remote) == 4  # script and archive uploads, the deploy, and first-boot-ready
     for r in remote:
         connection = secret_value(r.inputs["connection"])  # the SDK keeps connections secret
         assert isinstance(connection, dict)
@@ -188,7 +196,7 @@ def test_every_connection_pins_the_host_key_and_stores_no_agent_socket(monkeypat
         assert "agentSocketPath" not in connection and "agent.1234" not in json.dumps(connection, default=str)
         assert connection["dialErrorLimit"] == -1
         timeouts = options[r.name].custom_timeouts
-        assert timeouts is not None and timeouts.create in (UPLOAD_TIMEOUT, DEPLOY_TIMEOUT)
+        assert timeouts is not None and timeouts.create in (UPLOAD_TIMEOUT, DEPLOY_TIMEOUT, READY_TIMEOUT)
         assert timeouts.update == timeouts.create
     server = run.one("droplet:Droplet")
     for r in remote:  # a rebuilt server (new id) gets the release again
@@ -198,7 +206,8 @@ def test_every_connection_pins_the_host_key_and_stores_no_agent_socket(monkeypat
 
 def test_the_sample_app_needs_no_release() -> None:
     run = run_program(full_config(), stack="noapp")
-    assert not run.of_type("remote:Command") and "appRelease" not in run.outputs
+    assert [r.name for r in run.of_type("remote:Command")] == ["host-first-boot-ready"]
+    assert not run.of_type("remote:CopyToRemote") and "appRelease" not in run.outputs
 
 
 #: A stand-in private host key that appears nowhere else, so any place it shows up is a leak.

@@ -125,16 +125,24 @@ def _block(lines: list[str], start: Callable[[str], bool], end: Callable[[str], 
 def provision_value_parts(script: str) -> str:
     """The parts of provision.sh that carry config values, runnable on their own with stubs.
 
-    The sample release's printf writes to $HVPS_OUT instead of /srv (the one change: a constant path).
+    Its preamble (values, log, the apt command line), then in one function: the hostname, the package install,
+    the sample release settings, the TLS steps and the health check. `state`, `failed` and the attempt counter's
+    removal go (they only touch the state files); the sample release's printf writes to $HVPS_OUT instead of
+    /srv (a constant path).
     """
     lines = script.splitlines()
-    preamble = _block(lines, lambda s: s.startswith("#!"), lambda s: s.startswith("\"${APT[@]}\" autoremove"))
+    preamble = lines[:lines.index("PHASE=lockdown")]
+    (hostname,) = [s for s in lines if s.lstrip().startswith("hostnamectl set-hostname ")]
+    (packages,) = [s for s in lines if s.lstrip().startswith('"${APT[@]}" install ')]
     (settings_line,) = [s for s in lines if s.lstrip().startswith("printf 'APP_MODULE=")]
     assert settings_line.endswith('>"$sample/release.env"')
     settings_line = settings_line.replace('>"$sample/release.env"', '>"$HVPS_OUT/release.env"')
-    tls = _block(lines, lambda s: s == "systemctl reload-or-restart nginx", lambda s: s.startswith('log "integrity'))
-    health = lines[next(n for n, s in enumerate(lines) if s == 'log "health check"'):]
-    return "\n".join([*preamble, settings_line, *tls[1:], *health]) + "\n"
+    tls = _block(lines, lambda s: s.strip() == "systemctl reload-or-restart nginx",
+                 lambda s: s.strip().startswith('log "integrity'))
+    health = _block(lines, lambda s: s.strip() == 'log "health check"',
+                    lambda s: s.strip().startswith('failed "app did not answer'))
+    body = [hostname, packages, settings_line, *tls[1:], *(s for s in health if s.strip() != 'rm -f "$S.try"')]
+    return "\n".join([*preamble, "state() { :; }", "failed() { :; }", "parts() {", *body, "}", "parts"]) + "\n"
 
 
 def check_first_boot(spec: HostSpec, tmp: Path) -> None:

@@ -451,12 +451,14 @@ SSHD_DROPIN = "/etc/ssh/sshd_config.d/10-hvps-hardening.conf"
 
 
 def _edit(first_boot: firstboot.FirstBoot, path: str, edit: Any) -> firstboot.FirstBoot:
-    return replace(first_boot, files=tuple(replace(f, content=edit(f.content)) if f.path == path else f
-                                          for f in first_boot.files))
+    edited = replace(first_boot, files=tuple(replace(f, content=edit(f.content)) if f.path == path else f
+                                            for f in first_boot.files))
+    assert edited != first_boot, f"the weakening of {path} changed nothing"
+    return edited
 
 
 def _early_exit(fb: firstboot.FirstBoot) -> firstboot.FirstBoot:
-    return _edit(fb, hp.PROVISION_SCRIPT, lambda c: c.replace("set -euo pipefail\n", "set -euo pipefail\nexit 0\n", 1))
+    return _edit(fb, hp.PROVISION_SCRIPT, lambda c: c.replace("\n", "\nexit 0\n", 1))  # right after #!/bin/bash
 
 
 def _password_root_login(fb: firstboot.FirstBoot) -> firstboot.FirstBoot:
@@ -997,10 +999,13 @@ def _connection(reg: Registered, **changes: Any) -> dict[str, Any]:
     return dict(wrapped)
 
 
+NOT_THE_PRODUCTS = "neither the product's first-boot readiness wait"
+
+
 @pytest.mark.parametrize(("edit", "why"), [
-    pytest.param(lambda c: {"create": "sudo nft flush ruleset; " + c}, "not the product's deploy command",
+    pytest.param(lambda c: {"create": "sudo nft flush ruleset; " + c}, NOT_THE_PRODUCTS,
                  id="firewall-flushed-first"),
-    pytest.param(lambda c: {"create": c + "; sudo passwd -d root"}, "not the product's deploy command",
+    pytest.param(lambda c: {"create": c + "; sudo passwd -d root"}, NOT_THE_PRODUCTS,
                  id="appended-command"),
     pytest.param(lambda c: {"update": "sudo nft flush ruleset"}, "sets update", id="update-command"),
     pytest.param(lambda c: {"delete": "sudo rm -rf /etc/nftables.conf"}, "sets delete", id="delete-command"),
@@ -1075,11 +1080,11 @@ def test_remote_command_check_follows_the_product(stacks: dict[str, StackCase],
     original = app.deploy_command
     monkeypatch.setattr(app, "deploy_command", lambda *a, **k: original(*a, **k) + " --verbose")
     spec = load_stack_file(ROOT / "stacks" / "Pulumi.prod.yaml")
-    shape = hp.release_shape(spec, with_secrets=False)
-    assert shape is not None and shape.command == old + " --verbose"
-    assert _mandatory(_with_inputs(case, deploy, create=shape.command)) == []
+    shape = hp.remote_shape(spec, with_secrets=False)
+    assert old + " --verbose" in shape.commands and old not in shape.commands
+    assert _mandatory(_with_inputs(case, deploy, create=old + " --verbose")) == []
     ((_, _, message),) = _mandatory(case)
-    assert "not the product's deploy command" in message
+    assert "neither the product's first-boot readiness wait" in message
 
 
 def test_git_source_release_passes_and_fails_closed_without_config(stacks: dict[str, StackCase]) -> None:
@@ -1087,11 +1092,12 @@ def test_git_source_release_passes_and_fails_closed_without_config(stacks: dict[
     pack cannot tell what the release must be and refuses every remote command."""
     config = full_config(appSource="https://github.com/example/app.git", appRef="v1.2.3")
     _, case = run_case(config)
-    assert [r.type for r in case.resources if r.type.startswith("command:")] == [hp.REMOTE_COPY, hp.REMOTE_COMMAND]
+    commands = sorted(r.type for r in case.resources if r.type.startswith("command:"))
+    assert commands == [hp.REMOTE_COMMAND, hp.REMOTE_COMMAND, hp.REMOTE_COPY]  # readiness wait, deploy, script
     assert _mandatory(case) == []
     found = [(v.policy, v.message) for v in evaluate(replace(case, config={})) if v.mandatory]
     remote = [m for p, m in found if p == "remote-commands-are-the-products"]
-    assert len(remote) == 2 and all("fails closed" in m for m in remote)
+    assert len(remote) == 3 and all("fails closed" in m for m in remote)
 
 
 @pytest.mark.parametrize("host_name", [f"web{'x' * n}" for n in range(8)])

@@ -370,10 +370,10 @@ def _headline(text: str) -> str:
 
 
 def provision_steps(first_boot: FirstBoot) -> list[str]:
-    """The provisioning script's own progress messages (`log "..."` at the start of a line), in order."""
+    """The provisioning script's own progress messages (`log "..."` alone on a line, indented or not), in order."""
     script = next(f.content for f in first_boot.files if f.path == PROVISION_SCRIPT)
     variables = dict(re.findall(r"^([A-Z_]+)=(\S+)$", script, re.MULTILINE))
-    steps = re.findall(r'^log "([^"]*)"\s*$', script, re.MULTILINE)
+    steps = re.findall(r'^[ \t]*log "([^"]*)"\s*$', script, re.MULTILINE)
     return [re.sub(r"\$\{?([A-Z_]+)\}?", lambda m: variables.get(m.group(1), m.group(0)), s) for s in steps]
 
 

@@ -23,6 +23,7 @@ import pulumi
 
 from components import envfile
 from components.config import HostSpec
+from components.readiness import first_boot_wait
 
 RELEASE_SCRIPT = Path(__file__).with_name("hvps-release.sh")
 BUILD_DIR = Path(__file__).resolve().parents[2] / "build" / "releases"
@@ -188,7 +189,7 @@ def deploy_command(spec: HostSpec, rid: str, package: AppPackage | None, with_se
         args += ["--env-file", "-"]
     args += ["--prune-uploads", upload_dir(spec)]
     release = " ".join(shlex.quote(a) for a in ["sudo", "bash", script, *args])
-    return "cloud-init status --wait >/dev/null 2>&1 || true; " + release  # first boot may still be provisioning
+    return f"{first_boot_wait()} && {release}"  # fails with the state text unless first boot completed
 
 
 def connection_args(spec: HostSpec, host: pulumi.Input[str], host_key: pulumi.Input[str],

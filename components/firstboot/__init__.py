@@ -281,6 +281,28 @@ def render_template(name: str, values: Mapping[str, object]) -> str:
     return render_text(_template(name), values, name)
 
 
+#: Templates whose language does not take every whole line starting with `#` as a comment (sudoers has
+#: `#include`, Python has strings, apt.conf and the login banner are kept as written): rendered as they are.
+KEEP_COMMENT_LINES = frozenset({"sudoers_admin", "issue.net", "auto_upgrades.conf", "unattended_upgrades.conf",
+                                "gunicorn.conf.py", "sample_app.py"})
+
+
+def without_comment_lines(text: str) -> str:
+    """A file without its comment lines below the header (the first line and the comment block right below it
+    stay, so the file still says what it is). The templates keep their comments for readers of the repository;
+    on the host every byte counts against the 16 KiB user-data limit of Linode and Lightsail. Only whole `#`
+    lines go, and only in files where such a line is never data (no here-documents, see KEEP_COMMENT_LINES)."""
+    lines = text.splitlines(keepends=True)
+    header = next((i for i, line in enumerate(lines) if i and not line.startswith("#")), len(lines))
+    return "".join(lines[:header] + [line for line in lines[header:] if not line.lstrip().startswith("#")])
+
+
+def render_host_file(name: str, values: Mapping[str, object]) -> str:
+    """A template rendered as it is written on the host: comment lines below its header dropped (see above)."""
+    text = render_template(name, values)
+    return text if name in KEEP_COMMENT_LINES else without_comment_lines(text)
+
+
 def ssh_firewall_rules(spec: HostSpec) -> Trusted:
     """nftables rules admitting SSH from the stack's CIDRs only (re-parsed here: the block goes in raw)."""
     v4, v6 = spec.ssh_cidrs_by_family
@@ -335,24 +357,6 @@ def template_values(spec: HostSpec) -> dict[str, object]:
     }
 
 
-_COMMENT_LINE = re.compile(r"^[ \t]*#( .*)?\n", re.M)
-
-
-def for_host(rendered: str) -> str:
-    """A rendered template as the host gets it: its header comment (what the file is, where it comes from) and
-    its settings.
-
-    The explanations between settings stay in the templates in the repository: first-boot data is capped at
-    16 KiB by Linode and Lightsail, and those comment lines were a sixth of it. Only lines that are `#` alone or
-    `# ` + text go, so `#!`, sudoers' `#include` and `#uid` forms, and comments after a setting stay.
-    """
-    lines = rendered.splitlines(keepends=True)
-    head = 0
-    while head < len(lines) and lines[head].startswith("#"):
-        head += 1
-    return "".join(lines[:head]) + _COMMENT_LINE.sub("", "".join(lines[head:]))
-
-
 def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) -> FirstBoot:
     """The files first boot writes, each rendered from its template.
 
@@ -378,6 +382,8 @@ def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) ->
         ("/etc/aide/aide.conf", "aide.conf", "0600"),
         ("/etc/systemd/system/hvps-integrity.service", "hvps-integrity.service", "0644"),
         ("/etc/systemd/system/hvps-integrity.timer", "hvps-integrity.timer", "0644"),
+        ("/etc/systemd/system/hvps-provision.service", "hvps-provision.service", "0644"),
+        ("/etc/systemd/system/hvps-provision.timer", "hvps-provision.timer", "0644"),
         ("/etc/nftables.conf", "nftables.conf", "0755"),
         ("/etc/nginx/conf.d/hvps-hardening.conf", "nginx_hardening.conf", "0644"),
         ("/etc/nginx/snippets/hvps-security-headers.conf", "nginx_security_headers.conf", "0644"),
@@ -397,7 +403,7 @@ def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) ->
             ("/etc/systemd/system/hvps-tls.service", "hvps-tls.service", "0644"),
             ("/etc/systemd/system/hvps-tls.timer", "hvps-tls.timer", "0644"),
         ]
-    rendered = [HostFile(path, for_host(render_template(name, v)), mode) for path, name, mode in files]
+    rendered = [HostFile(path, render_host_file(name, v), mode) for path, name, mode in files]
     if spec.domain and spec.acme_ca_certificate:
         rendered.append(HostFile(ACME_CA_PATH, spec.acme_ca_certificate, "0644"))
         # renewals run from Debian's certbot.timer/certbot.service: they must trust the private ACME server too
@@ -410,7 +416,7 @@ def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) ->
     keys = "".join(k.line + "\n" for k in spec.ssh_keys)
     rendered.append(HostFile("/etc/hvps/admin_authorized_keys", keys, "0600"))
     rendered.append(HostFile(HOST_KEY_PATH, host_key, "0600"))
-    rendered.append(HostFile(PROVISION_SCRIPT, for_host(render_template("provision.sh", v)), "0700"))
+    rendered.append(HostFile(PROVISION_SCRIPT, render_host_file("provision.sh", v), "0700"))
     return FirstBoot(tuple(rendered), spec.admin_user)
 
 

@@ -124,7 +124,9 @@ class Engine:
         command = inputs["create"]
         for d in sorted(upload_dirs, key=len, reverse=True):  # the host's paths, inside the fake root
             command = command.replace(d, str(host.path(d)))
-        prelude = 'cloud-init() { return 0; }\nsudo() { "$@"; }\n'
+        # The fake host finished first boot: `hvps-provision --status` answers `complete` (see test_provision_script).
+        prelude = ('sudo() { [ "$1" != -n ] || shift; if [ "$1" = /usr/local/sbin/hvps-provision ]; then '
+                   'echo complete; else "$@"; fi; }\n')
         env = os.environ | {"HVPS_ROOT": str(host.root), "PATH": f"{self.stubs}:{os.environ['PATH']}",
                             "HVPS_HEALTH_TRIES": "2", "HVPS_HEALTH_DELAY": "0"}
         done = subprocess.run(["bash", "-c", prelude + command], env=env, input=inputs.get("stdin") or "",
@@ -219,7 +221,8 @@ def test_first_up_deploys(engine: Engine, servers: Servers, tmp_path: Path,
     host = FakeHost.new(tmp_path, servers.label)
     run = program_run(monkeypatch, vendor=servers.vendor)
     actions = engine.up(run, host)
-    assert [a.split()[0] for a in actions] == ["create", "create", "create"]
+    assert sorted(a.split()[0] for a in actions) == ["create"] * 4, actions
+    assert [a for a in actions if a.endswith("-first-boot-ready")], actions  # the host's readiness wait
     assert host.current() == run.outputs["appRelease"]
 
 
@@ -279,7 +282,7 @@ def test_rebuilt_server_gets_the_current_release_back(engine: Engine, servers: S
     rebuilt = FakeHost.new(tmp_path, servers.label)
     run = program_run(monkeypatch, vendor=servers.vendor)
     actions = engine.up(run, rebuilt)
-    assert sorted(a.split()[0] for a in actions) == ["replace", "replace", "replace"], actions
+    assert sorted(a.split()[0] for a in actions) == ["replace"] * 4, actions  # first-boot-ready waits again
     assert rebuilt.current() == run.outputs["appRelease"]
 
 

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Real-VM proof that first boot fails closed: boot with the package mirror unreachable, then restore it.
+
+1. The guest's apt goes through apt-cacher-ng on the host (vendor-data proxy, see vm.AptCache). Blocked = the
+   proxy port is chosen but nothing listens on it yet: every apt call is refused at once.
+2. Boot the stack's own rendered first boot (a real ed25519 host key, as the Pulumi program sends it). Wait
+   until `hvps-provision --status` reports a failed install attempt (the host is then locked down and waiting
+   for its next attempt), and check: admin key login and sudo, password and root refused, nftables policy
+   drop, `sshd -T` hardened, the served host key is the pinned one, the attempt is in the journal.
+3. Unblock (start apt-cacher-ng on that very port), wait for `complete` (the timer's next attempt, at most
+   the backoff of the attempts so far, 1 then 2 minutes) and for the health path through nginx.
+
+    python -m e2e.apt_outage [--stack do-dev] [--form cloud-config|script] [--out e2e/out]
+
+Costs one VM boot: about 10 minutes under TCG (1-2 min to lockdown, about a minute of checks, up to 2 min
+of backoff, then the install of about 4-5 min measured for the normal first boot). Every wait is bounded.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from components.config import load_stack_file, parse_ssh_key
+from components.firstboot import PROVISION_SCRIPT, render_first_boot
+
+from . import checks
+from .vm import VM, AptCache, VMError, log
+
+REPO = Path(__file__).resolve().parent.parent
+STATUS = f"sudo -n {PROVISION_SCRIPT} --status"
+
+
+def _status(vm: VM, admin: str, key: Path) -> str:
+    return vm.ssh(admin, key, STATUS, timeout=60).stdout.strip()
+
+
+def wait_state(vm: VM, admin: str, key: Path, done, timeout: float) -> str:
+    """Poll the first-boot state until done(state) or `timeout` seconds; the last state either way."""
+    deadline, state = time.monotonic() + timeout, ""
+    while time.monotonic() < deadline:
+        state = _status(vm, admin, key)
+        if done(state):
+            return state
+        if not vm.running():
+            raise VMError(f"{vm.name}: qemu exited; first-boot state {state!r}")
+        time.sleep(5)
+    raise VMError(f"{vm.name}: first-boot state still {state!r} after {timeout:.0f}s")
+
+
+def served_host_key(vm: VM) -> str:
+    p = subprocess.run(["ssh-keyscan", "-t", "ed25519", "-p", str(vm.ports[22]), "127.0.0.1"], capture_output=True,
+                       text=True, timeout=30)
+    return " ".join(p.stdout.split()[1:3])
+
+
+def run_apt_outage(spec, key: Path, form: str = "cloud-config", timeout: float = 1500) -> dict:
+    """The scenario above; `spec` carries the test key. Returns checks and timings (never raises)."""
+    admin = spec.admin_user
+    res: dict = {"scenario": "apt-outage", "form": form, "checks": [], "timings": {}}
+    with tempfile.TemporaryDirectory(prefix="e2e-hostkey-") as d:  # made like the program's tls.PrivateKey
+        host_key = Path(d) / "key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(host_key)], check=True)
+        pinned = " ".join(host_key.with_suffix(".pub").read_text().split()[:2])
+        rendered = render_first_boot(spec, host_key=host_key.read_text())
+    user_data = rendered.cloud_config if form == "cloud-config" else rendered.launch_script
+    cache = AptCache()                       # a port is chosen; apt-cacher-ng is NOT started: apt is blocked
+    vm = VM(user_data, vendor_data=cache.vendor_data(), name=f"apt-outage-{form}")
+    vm.diag_user, vm.diag_key = admin, key
+    out: list[dict] = []
+
+    def add(phase: str, results: list[checks.CheckResult]) -> None:
+        for r in results:
+            out.append({"phase": phase, **r.as_dict()})
+            log(f"apt-outage: [{phase}] {r.name}: {'ok' if r.ok else 'FAIL'}")
+
+    t0 = time.monotonic()
+    try:
+        with vm:
+            vm.start()
+            vm.wait_ssh(admin, key, timeout=600)
+            state = wait_state(vm, admin, key, lambda s: s.startswith("installing attempt") and "failed" in s,
+                               timeout=600)
+            res["timings"]["power_on_to_failed_attempt_s"] = round(time.monotonic() - t0, 1)
+            res["blocked_state"] = state
+            journal = vm.ssh(admin, key, "sudo journalctl -u hvps-provision --no-pager -o cat", timeout=60).stdout
+            add("blocked", [
+                checks.CheckResult("state_says_why", "apt-get" in state, state),
+                checks.CheckResult("attempt_in_journal", "state: installing attempt 1" in journal,
+                                   journal.strip().splitlines()[-3:]),
+                checks.CheckResult("pinned_host_key_served", served_host_key(vm) == pinned, pinned),
+                checks.ssh_admin_login(vm, admin, key), checks.sshd_effective_config(vm, admin, key),
+                checks.nftables_enforcing(vm, admin, key), checks.ssh_password_refused(vm, admin),
+                checks.ssh_root_refused(vm, key)])
+
+            cache.start()                    # the mirror is back, on the port the guest's apt was given
+            t1 = time.monotonic()
+            state = wait_state(vm, admin, key, lambda s: s == "complete" or s.startswith("failed"), timeout=timeout)
+            res["timings"]["unblocked_to_complete_s"] = round(time.monotonic() - t1, 1)
+            add("unblocked", [checks.CheckResult("first_boot_complete", state == "complete", state)])
+            vm.wait_http(80, spec.app_health_path, timeout=120)
+            add("unblocked", [checks.CheckResult("healthy_through_nginx", True, spec.app_health_path),
+                              checks.nftables_enforcing(vm, admin, key)])
+            if not all(c["ok"] for c in out):
+                vm.print_diagnostics()
+    except Exception as exc:                 # VMError, or a harness bug: keep the results so far
+        res["error"] = f"{type(exc).__name__}: {exc}"
+        log(res["error"])
+    finally:
+        cache.stop()
+        vm.remove_workdir()
+    res["timings"]["total_s"] = round(time.monotonic() - t0, 1)
+    res["checks"] = out
+    res["ok"] = "error" not in res and bool(out) and all(c["ok"] for c in out)
+    return res
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stack", default="do-dev")
+    ap.add_argument("--form", choices=("cloud-config", "script"), default="cloud-config")
+    ap.add_argument("--out", type=Path, default=REPO / "e2e" / "out")
+    a = ap.parse_args()
+    a.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="e2e-keys-") as d:
+        key = Path(d) / "id_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", str(key)], check=True)
+        spec = load_stack_file(REPO / "stacks" / f"Pulumi.{a.stack}.yaml")
+        spec = dataclasses.replace(spec, ssh_keys=(parse_ssh_key(key.with_suffix(".pub").read_text().strip()),))
+        result = run_apt_outage(spec, key, a.form)
+    (a.out / "apt-outage.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps({k: result[k] for k in ("ok", "timings")}, indent=2))
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
