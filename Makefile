@@ -63,7 +63,7 @@ e2e-negative: setup-dev
 
 # TLS with pebble alone (a third boot, ~6 min; also part of `make e2e`)
 e2e-tls: setup-dev
-	$(PY) -m e2e.run --forms '' --tls
+	$(PY) -m e2e.run --forms '' --tls --apt-outage
 
 plan: setup-dev
 	$(PY) -m tools.plan $(STACK)

@@ -59,8 +59,36 @@ def served_host_key(vm: VM) -> str:
     return " ".join(p.stdout.split()[1:3])
 
 
+def outage_then_recovery(vm: VM, spec, admin: str, key: Path, pinned: str, cache: AptCache,
+                         timeout: float = 1500) -> tuple[list[tuple[str, checks.CheckResult]], dict]:
+    """Steps 2 and 3 above on a VM started with `cache` chosen but not started: (phase, check) pairs and
+    timings. Raises VMError when a bounded wait runs out."""
+    out: list[tuple[str, checks.CheckResult]] = []
+    timings: dict = {}
+    t0 = time.monotonic()
+    vm.wait_ssh(admin, key, timeout=600)
+    state = wait_state(vm, admin, key, lambda s: s.startswith("installing attempt") and "failed" in s, timeout=600)
+    timings["power_on_to_failed_attempt_s"] = round(time.monotonic() - t0, 1)
+    journal = vm.ssh(admin, key, "sudo journalctl -u hvps-provision --no-pager -o cat", timeout=60).stdout
+    out += [("apt-blocked", r) for r in (
+        checks.CheckResult("state_says_why", "apt-get" in state, state),
+        checks.CheckResult("attempt_in_journal", "state: installing attempt 1" in journal,
+                           journal.strip().splitlines()[-3:]),
+        checks.CheckResult("pinned_host_key_served", served_host_key(vm) == pinned, pinned),
+        checks.ssh_admin_login(vm, admin, key), checks.sshd_effective_config(vm, admin, key),
+        checks.nftables_enforcing(vm, admin, key), checks.ssh_password_refused(vm, admin),
+        checks.ssh_root_refused(vm, key))]
+    cache.start()                            # the mirror is back, on the port the guest's apt was given
+    t1 = time.monotonic()
+    state = wait_state(vm, admin, key, lambda s: s == "complete" or s.startswith("failed"), timeout=timeout)
+    timings["unblocked_to_complete_s"] = round(time.monotonic() - t1, 1)
+    out.append(("apt-restored", checks.CheckResult("first_boot_complete", state == "complete", state)))
+    return out, timings
+
+
 def run_apt_outage(spec, key: Path, form: str = "cloud-config", timeout: float = 1500) -> dict:
-    """The scenario above; `spec` carries the test key. Returns checks and timings (never raises)."""
+    """The scenario above on a VM of its own; `spec` carries the test key. Returns checks and timings (never
+    raises). `make e2e` runs the same steps inside the TLS boot instead (e2e/run.py --apt-outage)."""
     admin = spec.admin_user
     res: dict = {"scenario": "apt-outage", "form": form, "checks": [], "timings": {}}
     with tempfile.TemporaryDirectory(prefix="e2e-hostkey-") as d:  # made like the program's tls.PrivateKey
@@ -72,41 +100,19 @@ def run_apt_outage(spec, key: Path, form: str = "cloud-config", timeout: float =
     cache = AptCache()                       # a port is chosen; apt-cacher-ng is NOT started: apt is blocked
     vm = VM(user_data, vendor_data=cache.vendor_data(), name=f"apt-outage-{form}")
     vm.diag_user, vm.diag_key = admin, key
-    out: list[dict] = []
-
-    def add(phase: str, results: list[checks.CheckResult]) -> None:
-        for r in results:
-            out.append({"phase": phase, **r.as_dict()})
-            log(f"apt-outage: [{phase}] {r.name}: {'ok' if r.ok else 'FAIL'}")
-
+    out: list[tuple[str, checks.CheckResult]] = []
     t0 = time.monotonic()
     try:
         with vm:
             vm.start()
-            vm.wait_ssh(admin, key, timeout=600)
-            state = wait_state(vm, admin, key, lambda s: s.startswith("installing attempt") and "failed" in s,
-                               timeout=600)
-            res["timings"]["power_on_to_failed_attempt_s"] = round(time.monotonic() - t0, 1)
-            res["blocked_state"] = state
-            journal = vm.ssh(admin, key, "sudo journalctl -u hvps-provision --no-pager -o cat", timeout=60).stdout
-            add("blocked", [
-                checks.CheckResult("state_says_why", "apt-get" in state, state),
-                checks.CheckResult("attempt_in_journal", "state: installing attempt 1" in journal,
-                                   journal.strip().splitlines()[-3:]),
-                checks.CheckResult("pinned_host_key_served", served_host_key(vm) == pinned, pinned),
-                checks.ssh_admin_login(vm, admin, key), checks.sshd_effective_config(vm, admin, key),
-                checks.nftables_enforcing(vm, admin, key), checks.ssh_password_refused(vm, admin),
-                checks.ssh_root_refused(vm, key)])
-
-            cache.start()                    # the mirror is back, on the port the guest's apt was given
-            t1 = time.monotonic()
-            state = wait_state(vm, admin, key, lambda s: s == "complete" or s.startswith("failed"), timeout=timeout)
-            res["timings"]["unblocked_to_complete_s"] = round(time.monotonic() - t1, 1)
-            add("unblocked", [checks.CheckResult("first_boot_complete", state == "complete", state)])
+            out, timings = outage_then_recovery(vm, spec, admin, key, pinned, cache, timeout)
+            res["timings"].update(timings)
             vm.wait_http(80, spec.app_health_path, timeout=120)
-            add("unblocked", [checks.CheckResult("healthy_through_nginx", True, spec.app_health_path),
-                              checks.nftables_enforcing(vm, admin, key)])
-            if not all(c["ok"] for c in out):
+            out += [("apt-restored", checks.CheckResult("healthy_through_nginx", True, spec.app_health_path)),
+                    ("apt-restored", checks.nftables_enforcing(vm, admin, key))]
+            for phase, r in out:
+                log(f"apt-outage: [{phase}] {r.name}: {'ok' if r.ok else 'FAIL'}")
+            if not all(r.ok for _, r in out):
                 vm.print_diagnostics()
     except Exception as exc:                 # VMError, or a harness bug: keep the results so far
         res["error"] = f"{type(exc).__name__}: {exc}"
@@ -115,8 +121,8 @@ def run_apt_outage(spec, key: Path, form: str = "cloud-config", timeout: float =
         cache.stop()
         vm.remove_workdir()
     res["timings"]["total_s"] = round(time.monotonic() - t0, 1)
-    res["checks"] = out
-    res["ok"] = "error" not in res and bool(out) and all(c["ok"] for c in out)
+    res["checks"] = [{"phase": phase, **r.as_dict()} for phase, r in out]
+    res["ok"] = "error" not in res and bool(out) and all(r.ok for _, r in out)
     return res
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from components.config import load_stack_file, parse_ssh_key
 from components.firstboot import HostFile, describe_first_boot, render_cloud_config, render_first_boot
 
+from . import apt_outage as apt_outage_steps
 from . import checks, hostile_release, release, tls
 from .vm import VM, AptCache, VMError, log
 
@@ -173,10 +174,15 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
 TLS_DOMAIN = "shop.example.com"          # the prod stack's domain
 
 
-def run_tls(spec, key: Path, cache: AptCache | None, host_key: str) -> dict:
+def run_tls(spec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_outage: bool = False) -> dict:
     """do-dev with a domain (dataclasses.replace) and the product's acmeServer/acmeCaCertificate pointed at pebble
-    on the host; real http-01 through the guest's nginx; HTTPS checks from outside; forced renewal."""
+    on the host; real http-01 through the guest's nginx; HTTPS checks from outside; forced renewal.
+
+    apt_outage: `cache` is chosen but not started when the VM boots (the package mirror is unreachable): first
+    the host must be locked down and retrying, then the mirror returns and first boot must complete
+    (e2e/apt_outage.py); the TLS checks follow on the same host."""
     admin = spec.admin_user
+    host_key = host_keys.private
     res: dict = {"form": "tls:cloud-config+domain", "checks": [], "timings": {}}
     work = Path(tempfile.mkdtemp(prefix="e2e-pebble-"))
     peb = tls.Pebble(work)
@@ -186,10 +192,17 @@ def run_tls(spec, key: Path, cache: AptCache | None, host_key: str) -> dict:
             vendor_data=cache.vendor_data() if cache else None, name="tls")
     vm.diag_user, vm.diag_key = admin, key
     out: list[checks.CheckResult] = []
+    outage: list[tuple[str, checks.CheckResult]] = []
     try:
         with vm:
             vm.start()
             peb.start(http_port=vm.ports[80])
+            if apt_outage and cache:
+                outage, timings = apt_outage_steps.outage_then_recovery(
+                    vm, spec, admin, key, " ".join(host_keys.public.split()[:2]), cache)
+                res["timings"].update(timings)
+                for phase, r in outage:
+                    log(f"tls: [{phase}] {r.name}: {'ok' if r.ok else 'FAIL'}")
             res["timings"].update(vm.wait_healthy(80, spec.app_health_path, ok=(200, 301, 308), timeout=900))
             res["timings"]["https_s"] = round(tls.wait_certificate(vm, TLS_DOMAIN, timeout=420), 1)
             vm.wait_ssh(admin, key, timeout=120)
@@ -210,8 +223,9 @@ def run_tls(spec, key: Path, cache: AptCache | None, host_key: str) -> dict:
         peb.stop()
         vm.remove_workdir()
         shutil.rmtree(work, ignore_errors=True)
-    res["checks"] = [{"phase": "tls", **r.as_dict()} for r in out]
-    res["ok"] = "error" not in res and bool(out) and all(r.ok for r in out)
+    res["checks"] = ([{"phase": phase, **r.as_dict()} for phase, r in outage]
+                     + [{"phase": "tls", **r.as_dict()} for r in out])
+    res["ok"] = "error" not in res and bool(out) and all(r.ok for r in out) and all(r.ok for _, r in outage)
     return res
 
 
@@ -293,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="boot a deliberately weakened config; exit 0 only when the checks catch it")
     ap.add_argument("--tls", action="store_true",
                     help="add the TLS run with pebble (a third boot, ~7 min: do-dev with a domain)")
+    ap.add_argument("--apt-outage", action="store_true",
+                    help="with --tls: boot it with the package mirror unreachable, check the locked-down host, "
+                         "then restore the mirror and require first boot to complete")
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--out", type=Path, default=REPO / "e2e" / "out")
     a = ap.parse_args(argv)
@@ -310,7 +327,9 @@ def main(argv: list[str] | None = None) -> int:
         host_keys = HostKeys.generate(Path(d))
         rendered = render_first_boot(spec, host_key=host_keys.private)
         data = {"cloud-config": rendered.cloud_config, "script": rendered.launch_script}
-        cache = None if a.no_cache else AptCache().start()
+        cache = None if a.no_cache else AptCache()
+        if cache and not (a.apt_outage and a.tls and not forms and not a.negative):
+            cache.start()                       # --apt-outage: the TLS run starts it once the host is locked down
         try:
             if a.negative:
                 results.append(run_negative(spec, key, cache, host_keys.private))
@@ -322,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
                                             host_keys=host_keys))
                     (a.out / f"{name}.json").write_text(json.dumps(results, indent=2))
                 if a.tls:
-                    results.append(run_tls(spec, key, cache, host_keys.private))
+                    results.append(run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage))
         finally:
             if cache:
                 cache.stop()
