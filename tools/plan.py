@@ -63,6 +63,7 @@ from components.providers import host_class
 from components.regions import Location, find_place, nearest
 from policy import hardening_policies as hp
 from policy import offline
+from tools.golden import write_goldens
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS_DIR = ROOT / "stacks"
@@ -767,19 +768,7 @@ def check_golden(stacks_dir: Path = STACKS_DIR, golden_dir: Path = GOLDEN_DIR) -
 
 def update_golden(stacks_dir: Path = STACKS_DIR, golden_dir: Path = GOLDEN_DIR) -> list[str]:
     """Rewrite the golden files; returns the names written or removed."""
-    golden_dir.mkdir(parents=True, exist_ok=True)
-    expected = golden_documents(stacks_dir)
-    changed = []
-    for name, text in expected.items():
-        path = golden_dir / name
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
-            changed.append(name)
-    for path in _golden_files(golden_dir):
-        if path.name not in expected:
-            path.unlink()
-            changed.append(f"{path.name} (removed)")
-    return changed
+    return write_goldens(golden_documents(stacks_dir), golden_dir, _golden_files(golden_dir))
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ import pulumi
 
 from components import mockrun
 from components.config import PROJECT, stack_name_of
+from tools.golden import write_goldens
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS_DIR = ROOT / "stacks"
@@ -333,19 +334,7 @@ def check_golden(stacks_dir: Path = STACKS_DIR, golden_dir: Path = GOLDEN_DIR) -
 
 def update_golden(stacks_dir: Path = STACKS_DIR, golden_dir: Path = GOLDEN_DIR) -> list[str]:
     """Rewrite the pinned URN files; returns the names written or removed."""
-    golden_dir.mkdir(parents=True, exist_ok=True)
-    expected = golden_documents(stacks_dir)
-    changed = []
-    for name, text in expected.items():
-        path = golden_dir / name
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
-            changed.append(name)
-    for path in sorted(golden_dir.glob("urns-*.txt")):
-        if path.name not in expected:
-            path.unlink()
-            changed.append(f"{path.name} (removed)")
-    return changed
+    return write_goldens(golden_documents(stacks_dir), golden_dir, golden_dir.glob("urns-*.txt"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
