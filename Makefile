@@ -52,18 +52,20 @@ unit: setup-dev
 
 test: lint typecheck unit
 
-# The real-VM proof (e2e/README.md): both first-boot forms of a real stack (audits, reboot, app releases),
-# the weakened config that must be caught, and TLS against pebble. Runs the `vm` tests (tests/test_e2e_vm.py),
-# which invoke `python -m e2e.run` with and without --negative / --tls. About 45 minutes under TCG.
+# The real-VM proof (e2e/README.md): both first-boot forms of a real stack (audits, reboot, app releases,
+# hostile releases, the pinned host key), then one boot that starts with the package mirror unreachable, gets
+# TLS from pebble and ends weakened (the checks must catch it). Runs the `vm` tests (tests/test_e2e_vm.py),
+# which invoke `python -m e2e.run`. Three boots, about 45 minutes under TCG.
 e2e: setup-dev
 	$(PY) -m pytest -m vm -s tests/test_e2e_vm.py
 
+# A weakened first boot of its own (not part of `make e2e`, which weakens the TLS host at its end instead)
 e2e-negative: setup-dev
 	$(PY) -m e2e.run --negative
 
-# TLS with pebble alone (a third boot, ~6 min; also part of `make e2e`)
+# The third boot of `make e2e` alone: apt outage, TLS with pebble, weakened host caught (~12 min)
 e2e-tls: setup-dev
-	$(PY) -m e2e.run --forms '' --tls --apt-outage
+	$(PY) -m e2e.run --forms '' --tls --apt-outage --negative-last
 
 plan: setup-dev
 	$(PY) -m tools.plan $(STACK)

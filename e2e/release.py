@@ -144,9 +144,11 @@ def pip_trusts_host_ca(vm: VM, admin: str, key: Path) -> str | None:
     if not bundle.is_file():
         return None
     scp(vm, admin, key, bundle, "/tmp/e2e-host-ca.pem")
+    # 0644 both: the release builds as an unprivileged user, and the admin's sudo runs with umask 027
     p = vm.ssh(admin, key, "sudo install -m 0644 /tmp/e2e-host-ca.pem /etc/e2e-host-ca.pem"
                            " && rm -f /tmp/e2e-host-ca.pem"
-                           " && printf '[global]\\ncert = /etc/e2e-host-ca.pem\\n' | sudo tee /etc/pip.conf >/dev/null",
+                           " && printf '[global]\\ncert = /etc/e2e-host-ca.pem\\n' >/tmp/e2e-pip.conf"
+                           " && sudo install -m 0644 /tmp/e2e-pip.conf /etc/pip.conf && rm -f /tmp/e2e-pip.conf",
                timeout=60)
     return str(bundle) if p.returncode == 0 else None
 

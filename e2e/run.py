@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -174,13 +175,16 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
 TLS_DOMAIN = "shop.example.com"          # the prod stack's domain
 
 
-def run_tls(spec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_outage: bool = False) -> dict:
+def run_tls(spec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_outage: bool = False,
+            negative: bool = False) -> list[dict]:
     """do-dev with a domain (dataclasses.replace) and the product's acmeServer/acmeCaCertificate pointed at pebble
     on the host; real http-01 through the guest's nginx; HTTPS checks from outside; forced renewal.
 
     apt_outage: `cache` is chosen but not started when the VM boots (the package mirror is unreachable): first
     the host must be locked down and retrying, then the mirror returns and first boot must complete
-    (e2e/apt_outage.py); the TLS checks follow on the same host."""
+    (e2e/apt_outage.py); the TLS checks follow on the same host.
+    negative: last, the same host is weakened (weaken_running_host) and the checks must catch it: a second
+    result, as run_negative's."""
     admin = spec.admin_user
     host_key = host_keys.private
     res: dict = {"form": "tls:cloud-config+domain", "checks": [], "timings": {}}
@@ -193,6 +197,7 @@ def run_tls(spec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_ou
     vm.diag_user, vm.diag_key = admin, key
     out: list[checks.CheckResult] = []
     outage: list[tuple[str, checks.CheckResult]] = []
+    neg: dict | None = None
     try:
         with vm:
             vm.start()
@@ -214,6 +219,8 @@ def run_tls(spec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_ou
             if not all(r.ok for r in out):
                 vm.print_diagnostics()
                 print(peb.logs(), file=sys.stderr)
+            if negative:
+                neg = weaken_running_host(vm, admin, key)
             vm.kill()
     except Exception as exc:                    # VMError, or a harness bug: never lose the other results
         res["error"] = f"{type(exc).__name__}: {exc}"
@@ -226,7 +233,10 @@ def run_tls(spec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_ou
     res["checks"] = ([{"phase": phase, **r.as_dict()} for phase, r in outage]
                      + [{"phase": "tls", **r.as_dict()} for r in out])
     res["ok"] = "error" not in res and bool(out) and all(r.ok for r in out) and all(r.ok for _, r in outage)
-    return res
+    if not negative:
+        return [res]
+    return [res, neg if neg else {"form": NEGATIVE_FORM, "checks": [], "caught": False, "ok": False,
+                                  "error": "the TLS host did not get as far as the negative case"}]
 
 
 # ------------------------------------------------------------------------------------------ negative case
@@ -243,6 +253,34 @@ def weakened_user_data(spec, host_key: str) -> str:
     weak = dataclasses.replace(fb, files=(HostFile("/etc/ssh/sshd_config.d/05-e2e-weakened.conf", WEAK_SSHD,
                                                    "0600"), *fb.files))
     return render_cloud_config(weak)
+
+
+NEGATIVE_FORM = "negative:running-host+PasswordAuthentication-yes"
+
+
+def _caught(res: dict) -> dict:
+    """caught = the harness still works (admin login ok) AND the weakening is flagged by both ssh checks."""
+    by = {c["name"]: c["ok"] for c in res["checks"]}
+    res["caught"] = bool(by.get("ssh_admin_login")) and by.get("sshd_effective_config") is False \
+        and by.get("ssh_password_refused") is False
+    res["ok"] = res["caught"]
+    return res
+
+
+def weaken_running_host(vm: VM, admin: str, key: Path) -> dict:
+    """The negative case on a host that passed every check (no boot of its own): the same sshd drop-in as
+    weakened_user_data, written and loaded over SSH; the checks must catch it. The VM is discarded after."""
+    res: dict = {"form": NEGATIVE_FORM, "checks": [], "timings": {}}
+    path = "/etc/ssh/sshd_config.d/05-e2e-weakened.conf"
+    vm.ssh(admin, key, f"printf %s {shlex.quote(WEAK_SSHD)} | sudo tee {path} >/dev/null && sudo chmod 0600 {path}"
+                       " && sudo sshd -t && sudo systemctl reload ssh", timeout=60, check=True)
+    time.sleep(2)
+    results = [checks.ssh_admin_login(vm, admin, key), checks.sshd_effective_config(vm, admin, key),
+               checks.ssh_password_refused(vm, admin)]
+    for r in results:
+        log(f"negative: {r.name}: {'ok' if r.ok else 'FAIL (expected)'}")
+    res["checks"] = [{"phase": "negative", **r.as_dict()} for r in results]
+    return _caught(res)
 
 
 def run_negative(spec, key: Path, cache: AptCache | None, host_key: str) -> dict:
@@ -265,12 +303,7 @@ def run_negative(spec, key: Path, cache: AptCache | None, host_key: str) -> dict
         log(str(exc))
     finally:
         vm.remove_workdir()
-    by = {c["name"]: c["ok"] for c in res["checks"]}
-    # caught = the harness still works (admin login ok) AND the weakening is flagged by both ssh checks
-    res["caught"] = bool(by.get("ssh_admin_login")) and by.get("sshd_effective_config") is False \
-        and by.get("ssh_password_refused") is False
-    res["ok"] = res["caught"]
-    return res
+    return _caught(res)
 
 
 def markdown(results: list[dict], total_s: float | None = None) -> str:
@@ -307,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="boot a deliberately weakened config; exit 0 only when the checks catch it")
     ap.add_argument("--tls", action="store_true",
                     help="add the TLS run with pebble (a third boot, ~7 min: do-dev with a domain)")
+    ap.add_argument("--negative-last", action="store_true",
+                    help="with --tls: end the TLS run by weakening that host; the checks must catch it (the "
+                         "negative case without a boot of its own)")
     ap.add_argument("--apt-outage", action="store_true",
                     help="with --tls: boot it with the package mirror unreachable, check the locked-down host, "
                          "then restore the mirror and require first boot to complete")
@@ -341,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
                                             host_keys=host_keys))
                     (a.out / f"{name}.json").write_text(json.dumps(results, indent=2))
                 if a.tls:
-                    results.append(run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage))
+                    results.extend(run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage,
+                                           negative=a.negative_last))
         finally:
             if cache:
                 cache.stop()
