@@ -117,6 +117,10 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
             rc, text = vm.cloud_init_status(admin, key, timeout=120)
             res["cloud_init"] = {"rc": rc, "status": text.strip().splitlines()[:4]}
             add("first-boot", [checks.CheckResult("cloud_init_status", rc == 0, text.strip().splitlines()[:4])])
+            # the audits read the finished host: the install phase (hvps-provision.timer) must have completed
+            state = apt_outage_steps.wait_state(vm, admin, key, lambda s: s == "complete" or s.startswith("failed"),
+                                                timeout=600)
+            add("first-boot", [checks.CheckResult("first_boot_complete", state == "complete", state)])
             # Order matters: fail2ban's sshd jail sees every host connection as 10.0.2.2 (slirp), so the checks
             # that make sshd log failures (root/password refusals, ssh-audit's pre-auth connections) run LAST.
             add("first-boot", _inside(vm, spec, admin, key))

@@ -312,10 +312,11 @@ class VM:
         raise VMError(f"{self.name}: cloud-init did not finish within {timeout:.0f}s")
 
     def wait_healthy(self, guest_port: int = 80, path: str = "/", ok=(200,), timeout: float = 900,
-                     host_header: str | None = None, after_finish: float = 180) -> dict[str, float]:
+                     host_header: str | None = None, after_finish: float = 720) -> dict[str, float]:
         """Poll the serial log AND the health URL from power-on: returns seconds from power-on to cloud-init's
         'finished' line and to the first healthy answer through the forward (bounded by timeout, and by
-        after_finish seconds once cloud-init has finished)."""
+        after_finish seconds once cloud-init has finished). cloud-init finishes once the host is locked down;
+        the install phase (apt, nginx, the app) follows under hvps-provision.timer, hence the long after_finish."""
         deadline = time.monotonic() + timeout
         finished = healthy = None
         last: object = None
