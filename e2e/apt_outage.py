@@ -5,8 +5,8 @@
    proxy port is chosen but nothing listens on it yet: every apt call is refused at once.
 2. Boot the stack's own rendered first boot (a real ed25519 host key, as the Pulumi program sends it). Wait
    until `hvps-provision --status` reports a failed install attempt (the host is then locked down and waiting
-   for its next attempt), and check: admin key login and sudo, password and root refused, nftables policy
-   drop, `sshd -T` hardened, the served host key is the pinned one, the attempt is in the journal.
+   for its next attempt), and check: admin key login and sudo, `sshd -T` hardened (root and password login
+   off), nftables policy drop, the served host key is the pinned one, the attempt is in the journal.
 3. Unblock (start apt-cacher-ng on that very port), wait for `complete` (the timer's next attempt, at most
    the backoff of the attempts so far, 1 then 2 minutes) and for the health path through nginx.
 
@@ -75,9 +75,10 @@ def outage_then_recovery(vm: VM, spec, admin: str, key: Path, pinned: str, cache
         checks.CheckResult("attempt_in_journal", "state: installing attempt 1" in journal,
                            journal.strip().splitlines()[-3:]),
         checks.CheckResult("pinned_host_key_served", served_host_key(vm) == pinned, pinned),
+        # `sshd -T` witnesses root and password login off. No refused-login probe here: fail2ban, installed
+        # once the mirror returns, reads the recent journal and would ban the harness (seen in the VM).
         checks.ssh_admin_login(vm, admin, key), checks.sshd_effective_config(vm, admin, key),
-        checks.nftables_enforcing(vm, admin, key), checks.ssh_password_refused(vm, admin),
-        checks.ssh_root_refused(vm, key))]
+        checks.nftables_enforcing(vm, admin, key))]
     cache.start()                            # the mirror is back, on the port the guest's apt was given
     t1 = time.monotonic()
     state = wait_state(vm, admin, key, lambda s: s == "complete" or s.startswith("failed"), timeout=timeout)
