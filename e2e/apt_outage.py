@@ -71,7 +71,8 @@ def outage_then_recovery(vm: VM, spec, admin: str, key: Path, pinned: str, cache
     timings["power_on_to_failed_attempt_s"] = round(time.monotonic() - t0, 1)
     journal = vm.ssh(admin, key, "sudo journalctl -u hvps-provision --no-pager -o cat", timeout=60).stdout
     out += [("apt-blocked", r) for r in (
-        checks.CheckResult("state_says_why", "apt-get" in state, state),
+        # the state names the failed step: an apt command (`apt-get`, or provision.sh's "${APT[@]}" array)
+        checks.CheckResult("state_says_why", "failed" in state and "apt" in state.lower(), state),
         checks.CheckResult("attempt_in_journal", "state: installing attempt 1" in journal,
                            journal.strip().splitlines()[-3:]),
         checks.CheckResult("pinned_host_key_served", served_host_key(vm) == pinned, pinned),
