@@ -1109,8 +1109,7 @@ def remote_shape(spec: HostSpec, with_secrets: bool) -> RemoteShape:
         return RemoteShape(frozenset({first_boot_wait()}), {})
     from components import app as release  # imported here: only app stacks need it
 
-    package = None if spec.app.is_git else release.package_directory(release._source_dir(spec.app.source))
-    rid = release.release_id(spec, release.code_digest(spec, package))
+    package, rid = release.planned_release(spec)
     script, archive = release.remote_paths(spec, package)
     uploads = {script: release.script_digest()}
     if archive is not None and package is not None:

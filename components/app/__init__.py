@@ -242,12 +242,12 @@ class AppRelease(pulumi.ComponentResource):
         spec = args.spec
         if spec.app is None:
             raise ValueError("AppRelease needs spec.app (appSource)")
-        package = None if spec.app.is_git else package_directory(_source_dir(spec.app.source))
+        package, rid = planned_release(spec)
         if package is not None and package.skipped:
             pulumi.log.info(f"app release: left out {len(package.skipped)} file(s) that look like secrets: "
                             + ", ".join(package.skipped) + f"; set them through appSecrets ({IGNORE_FILE} "
                             "names more files to leave out)", resource=self)
-        self.release_id = rid = release_id(spec, code_digest(spec, package))
+        self.release_id = rid
         script_path, archive_path = remote_paths(spec, package)
         connection = remote.ConnectionArgs(**connection_args(  # type: ignore[arg-type]
             spec, args.host, args.host_key, args.private_key))
@@ -282,6 +282,14 @@ class AppRelease(pulumi.ComponentResource):
                                         custom_timeouts=pulumi.CustomTimeouts(create=DEPLOY_TIMEOUT,
                                                                               update=DEPLOY_TIMEOUT)))
         self.register_outputs({"releaseId": rid})
+
+
+def planned_release(spec: HostSpec) -> tuple[AppPackage | None, str]:
+    """This stack's release: its package (None for a git source, which the host clones) and its release id.
+    AppRelease builds it; the policy pack derives the commands it allows from the same call."""
+    assert spec.app is not None
+    package = None if spec.app.is_git else package_directory(_source_dir(spec.app.source))
+    return package, release_id(spec, code_digest(spec, package))
 
 
 def _source_dir(source: str) -> Path:
