@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ALL_STACK_FILES, ROOT, STACK_FILES
 from tools import generate, plan, urns
 from tools.plan import stack_name_of
@@ -17,15 +19,19 @@ def unreviewed_goldens() -> set[Path]:
                                                      (urns.GOLDEN_DIR, f"urns-{s}.txt"))}
 
 
-def test_every_generated_file_is_current() -> None:
-    expected = generate.expected_files()
+@pytest.fixture(scope="module")
+def expected() -> dict[Path, str]:
+    return generate.expected_files()
+
+
+def test_every_generated_file_is_current(expected: dict[Path, str]) -> None:
     stale = [p for p in generate.stale_files(expected) if not (p in unreviewed_goldens() and not p.exists())]
     names = ", ".join(str(p.relative_to(ROOT)) for p in stale)
     assert not stale, f"stale generated files: {names}. Review the change, then run: {generate.COMMAND}"
 
 
-def test_the_generated_set_covers_schema_readme_plans_and_urns() -> None:
-    paths = {p.relative_to(ROOT).as_posix() for p in generate.expected_files()}
+def test_the_generated_set_covers_schema_readme_plans_and_urns(expected: dict[Path, str]) -> None:
+    paths = {p.relative_to(ROOT).as_posix() for p in expected}
     assert {"Pulumi.yaml", "README.md"} <= paths
     for stack in STACK_FILES:
         name = stack_name_of(stack)
