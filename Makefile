@@ -7,17 +7,27 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= do-dev
 
-.PHONY: setup setup-dev pulumi-login preview up destroy test lint typecheck unit e2e e2e-negative e2e-tls plan compare golden clean
+.PHONY: setup setup-dev test-tools pulumi-cli pulumi-login preview up destroy test lint typecheck unit e2e \
+	e2e-negative e2e-tls plan compare generate golden lock clean
+
+# Host tools are checked first, so a missing one fails in a second rather than after the pip install.
+# The tests run `cloud-init schema` and shellcheck; their Debian packages have the same names.
+test-tools:
+	@missing=""; for tool in cloud-init shellcheck; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then echo "missing:$$missing (needed by the tests); install with: sudo apt-get install$$missing" >&2; exit 1; fi
+
+pulumi-cli:
+	@command -v pulumi >/dev/null || { echo "the Pulumi CLI is missing (it is not a Debian package): install it as https://www.pulumi.com/docs/install/ says" >&2; exit 1; }
 
 # The runtime: the program's SDKs plus pulumi-policy, since preview and up always run the policy pack.
-$(VENV)/.runtime: requirements.txt policy/requirements.txt
+# Installed from the lock files (`make lock`): every package, pip included, pinned with its hashes.
+$(VENV)/.runtime: requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r policy/requirements.txt
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
 	touch $@
 
-$(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
-	$(PY) -m pip install -q -r requirements-dev.txt
+$(VENV)/.dev: requirements-dev.lock $(VENV)/.runtime
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.lock
 	touch $@
 
 setup: $(VENV)/.runtime
@@ -25,17 +35,16 @@ setup-dev: $(VENV)/.dev
 
 # --- deploy (needs the Pulumi CLI and the vendor's credentials; see README) ---------------------------
 pulumi-login:
-	@command -v pulumi >/dev/null || { echo "Install the Pulumi CLI first: https://www.pulumi.com/docs/install/"; exit 1; }
 	@pulumi whoami >/dev/null 2>&1 || pulumi login --local
 	@pulumi stack select --create $(STACK)
 
-preview: setup pulumi-login
+preview: pulumi-cli setup pulumi-login
 	pulumi preview --diff --stack $(STACK) --policy-pack policy
 
-up: setup pulumi-login
+up: pulumi-cli setup pulumi-login
 	pulumi up --diff --stack $(STACK) --policy-pack policy
 
-destroy: setup pulumi-login
+destroy: pulumi-cli setup pulumi-login
 	pulumi destroy --stack $(STACK)
 
 # --- checks --------------------------------------------------------------------------------------------
@@ -45,12 +54,10 @@ lint: setup-dev
 typecheck: setup-dev
 	$(VENV)/bin/mypy
 
-unit: setup-dev
-	@for tool in cloud-init shellcheck; do command -v $$tool >/dev/null || { \
-	  echo "$$tool is missing: sudo apt-get install cloud-init shellcheck"; exit 1; }; done
-	$(PY) -m pytest
+unit: test-tools setup-dev
+	$(PY) -m pytest -q
 
-test: lint typecheck unit
+test: test-tools lint typecheck unit
 
 # The real-VM proof (e2e/README.md): both first-boot forms of a real stack (audits, reboot, app releases,
 # hostile releases, the pinned host key), then one boot that starts with the package mirror unreachable, gets
@@ -73,9 +80,16 @@ plan: setup-dev
 compare: setup-dev
 	$(PY) -m tools.plan --compare $(if $(TIER),--tier $(TIER)) $(if $(NEAR),--near $(NEAR))
 
-golden: setup-dev
-	$(PY) -m tools.plan --update-golden
-	$(PY) -m tools.urns --update-golden
+# Every generated file: Pulumi.yaml's config schema, the README's generated blocks, plan goldens, pinned URNs.
+# `make test` fails when one is stale (tests/test_generated.py).
+generate: setup-dev
+	$(PY) -m tools.generate
+
+golden: generate
+
+# Re-resolve the lock files after a pin changes in requirements*.txt or policy/requirements.txt (PyPI, Python 3.11).
+lock: setup-dev
+	$(PY) -m tools.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -117,7 +117,7 @@ class StackRun:
 
 
 def _reset(mocks: RecordingMocks, stack: str, config: Mapping[str, str], secret_keys: list[str]) -> None:
-    pulumi.runtime.settings.set_root_resource(None)  # type: ignore[arg-type]  # stale stacks leak (pulumi#8280)
+    pulumi.runtime.settings.set_root_resource(None)  # type: ignore[arg-type]  # else a stack of the previous run leaks into this one
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
     pulumi.runtime.set_all_config(dict(config), secret_keys)
 

@@ -1,4 +1,4 @@
-"""Issue 5 in the VM: app releases with the real host script, exactly as the Pulumi AppRelease resource does them.
+"""App releases in the VM, with the real host script, exactly as the Pulumi AppRelease resource does them.
 
 components/app/__init__.py's AppRelease uploads `hvps-release.sh` and the packaged app directory to
 `remote_paths(spec, rid)` and runs `deploy_command(spec, rid, ...)` over SSH as the admin. Here the same

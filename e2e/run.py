@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end proof on a real (TCG) VM: the project's own rendered first-boot data for a real stack file.
 
-Issue 3: boots each form, runs the outside/inside checks, reboots and checks again, kills the app, writes a
+Per first-boot form: boots the VM, runs the outside/inside checks, reboots and checks again, kills the app, writes a
 JSON + Markdown report to e2e/out/, exits non-zero when any check fails. `--negative` boots a deliberately
 weakened config and exits 0 only when the checks catch it. See e2e/README.md for the order of the checks.
 

@@ -120,9 +120,9 @@ def _pins(path: Path) -> dict[str, str]:
 
 def test_pack_pins_resolve_with_pulumi_policy_and_the_project() -> None:
     pack = _pins(ROOT / "policy" / "requirements.txt")
-    dev = _pins(ROOT / "requirements-dev.txt")
+    # The pack's pins are written once, there; the checks' environment includes them (tests/test_requirements.py).
+    assert "-r policy/requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
     for name in ("pulumi-policy", "grpcio", "protobuf"):
-        assert pack[name] == dev[name], f"{name}: policy/requirements.txt and requirements-dev.txt disagree"
         assert metadata.version(name) == pack[name], f"{name} installed differs from the pin"
     pins = {**_pins(ROOT / "requirements.txt"), **pack}
     for dist in ("pulumi-policy", "pulumi"):

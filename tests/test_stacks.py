@@ -185,7 +185,7 @@ def test_a_user_added_stack_file_does_not_break_the_suite(tmp_path) -> None:
     and still pass: run the stack-dependent modules on a copy of the project that holds such a file."""
     project = tmp_path / "project"
     shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "__pycache__", "*.pyc", ".*_cache", "build", ".e2e", "*.qcow2", "*.raw", "*.iso"))
+        ".git", ".venv*", "__pycache__", "*.pyc", ".*_cache", "build", ".e2e", "*.qcow2", "*.raw", "*.iso"))
     example = (ROOT / "stacks" / "Pulumi.do-dev.yaml").read_text()
     mine = example.replace("region: fra1", "region: ams3").replace(
         example.split("sshPublicKeys:\n")[1].splitlines()[0], f"    - {ED25519_KEY}")

@@ -1,7 +1,8 @@
 """Generated README sections: config reference, cost table and config-change effects, from the code that
-enforces them.
+enforces them; and the example outputs of `make plan` and `make compare`, from the tools that print them.
 
-`python -m tools.docs` rewrites the marked blocks in README.md; tests/test_docs.py fails when they drift.
+`python -m tools.docs` (part of `make generate`) rewrites the marked blocks in README.md; tests/test_docs.py fails
+when they drift.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from components import catalog, changes
 from components.config import CONFIG_KEYS, PROJECT
+from tools import plan
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -59,7 +61,31 @@ def change_table() -> str:
     return "\n".join(rows)
 
 
-BLOCKS = {"config-reference": config_reference, "cost-table": cost_table, "config-changes": change_table}
+#: The README's examples: what `make plan STACK=...` shows as the resource tree and `make compare TIER= NEAR=` prints.
+PLAN_EXAMPLE_STACK = "do-dev"
+COMPARE_EXAMPLE = ("small", "fra1")
+
+
+def _text_fence(lines: list[str]) -> str:
+    return "\n".join(["```text", *lines, "```"])
+
+
+def plan_example() -> str:
+    """The resource tree of the example stack's plan, as `make plan` prints it (first-boot size and digest too)."""
+    doc = plan.build_plan(plan.find_stack(PLAN_EXAMPLE_STACK))
+    (resources,) = [s for s in doc.sections if s.title.startswith("Resources (")]
+    return _text_fence([resources.title, "-" * len(resources.title), *plan.section_text_lines(resources.blocks)])
+
+
+def compare_example() -> str:
+    """The comparison table `make compare TIER=small NEAR=fra1` prints, without its title."""
+    tier, near = COMPARE_EXAMPLE
+    (section,) = plan.build_compare(tier, near).sections
+    return _text_fence(plan.section_text_lines(section.blocks))
+
+
+BLOCKS = {"config-reference": config_reference, "cost-table": cost_table, "config-changes": change_table,
+          "compare-example": compare_example, "plan-example": plan_example}
 
 
 def _fill(match: re.Match[str], block: str) -> str:

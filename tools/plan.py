@@ -129,12 +129,18 @@ def render_text(doc: Document) -> str:
     for block in doc.intro:
         out += ["", *_text_block(block)]
     for section in doc.sections:
-        out += ["", section.title, "-" * len(section.title)]
-        for i, block in enumerate(section.blocks):
-            if i:
-                out.append("")
-            out += _text_block(block)
+        out += ["", section.title, "-" * len(section.title), *section_text_lines(section.blocks)]
     return "\n".join(out) + "\n"
+
+
+def section_text_lines(blocks: Sequence[Block]) -> list[str]:
+    """A section's blocks as plain text, a blank line between them (also the README's generated examples)."""
+    out: list[str] = []
+    for i, block in enumerate(blocks):
+        if i:
+            out.append("")
+        out += _text_block(block)
+    return out
 
 
 def _text_block(block: Block) -> list[str]:
@@ -647,6 +653,7 @@ def _static_ip(vendor: catalog.Vendor) -> str:
 # The same host on every vendor.
 
 DEFAULT_NEAR = DEFAULT_REGIONS[catalog.VENDORS[0]]  # the project's default location (every default is there)
+ORDINALS = ("1st", "2nd", "3rd")  # the nearest regions a comparison lists
 
 
 def _neutral_spec(tier: str) -> HostSpec:
@@ -729,8 +736,8 @@ def _vendor_column(vendor: catalog.Vendor, tier: str, place: Location, place_nam
         f"Total / month (backups {'on' if base.backups else 'off'})":
             usd(monthly_cost(_on(base, vendor, tier, place)).total_usd) if size else "",
     }
-    for i, n in enumerate(nearest(vendor.name, place, 3)):
-        column[f"Near {place_name} #{i + 1}"] = f"{'/'.join(n.regions)} ({n.location.label}) {n.km:,} km"
+    for i, n in enumerate(nearest(vendor.name, place, len(ORDINALS))):
+        column[f"Near {place_name}, {ORDINALS[i]}"] = f"{'/'.join(n.regions)} ({n.location.label}) {n.km:,} km"
     return column
 
 
