@@ -5,7 +5,7 @@ in the background (hvps-provision.timer retries an apt outage for up to 24 h). `
 pulumi-command remote.Command child of the host, connects as the admin over SSH (pinning the server's host key)
 and waits, bounded, until `hvps-provision --status` says `complete`; it fails with the state text otherwise
 (`installing attempt 3 failed: ...`, `failed: ...`), so a first boot that did not complete fails `pulumi up`
-visibly. Every stack gets it; the app release depends on it.
+visibly. Every stack gets it; the host converge (components/hostconfig) and the app release depend on it.
 """
 
 from __future__ import annotations

@@ -1099,8 +1099,9 @@ def _validate_size(args: ResourceValidationArgs, report: ReportViolation) -> Non
 # --- remote commands: only the product's release, exactly ---------------------------------------------------
 REMOTE_COMMAND = "command:remote:Command"
 REMOTE_COPY = "command:remote:CopyToRemote"
-#: The pulumi-command types the product's AppRelease builds. They reach the host as the admin, who has sudo
-#: without password, so each one must be the very upload or deploy the product makes for this stack.
+#: The pulumi-command types the product builds (readiness wait, host converge, AppRelease). They reach the host
+#: as the admin, who has sudo without password, so each one must be the very command or upload the product
+#: makes for this stack.
 REMOTE_TYPES = frozenset({REMOTE_COMMAND, REMOTE_COPY})
 #: The inputs each one may set (the connection, what it runs or copies, when it re-runs); any other (delete,
 #: environment, a connection proxy...) is something the product does not do. `update` only on the host's
@@ -1229,9 +1230,10 @@ def _validate_remote_commands(args: ResourceValidationArgs, report: ReportViolat
     problem = remote_problem(args.resource_type, args.props, spec, shape)
     if problem:
         report(f"{who} is not a command this product runs: {problem}. Remote commands connect as the admin, who "
-               "has sudo without password, so only the product's own readiness wait, release uploads and deploy may "
-               "run. Fix: remove it; deploy the app through the project's AppRelease (components/app, "
-               f"{PROJECT}:appSource).", None)
+               "has sudo without password, so only the product's own readiness wait, host converge, release uploads "
+               "and deploy may run. Fix: remove it; change the host's files through the templates and settings "
+               "(components/hostconfig converges them) and deploy the app through the project's AppRelease "
+               f"(components/app, {PROJECT}:appSource).", None)
 
 
 # --- stack policy: every server has a firewall attached ------------------------------------------------------
@@ -1420,9 +1422,11 @@ first_boot_secrets = ResourceValidationPolicy(
 
 remote_commands = ResourceValidationPolicy(
     name="remote-commands-are-the-products",
-    description="Commands run over SSH on the server are only the product's release (its uploads of the release "
-                "script and app archive, and its deploy command), exactly as components/app makes them for the "
-                "stack; they are judged on their inputs, before they run.",
+    description="Commands run over SSH on the server are only the product's own: the first-boot readiness wait, "
+                "the host converge with this stack's converge bundle, and the release (its uploads of the release "
+                "script and app archive, and its deploy command), exactly as components/readiness, "
+                "components/hostconfig and components/app make them for the stack; they are judged on their "
+                "inputs, before they run.",
     validate=_validate_remote_commands,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
