@@ -1085,6 +1085,9 @@ def test_the_host_converge_is_accepted_exactly_as_the_product_builds_it(stacks: 
     assert hp.is_converge(converge.type, converge.inputs)
     assert hp.find_secrets(hp.RawFirstBoot(converge.inputs["stdin"], "stdin"), pinned_host_key=False) == []
     assert [v for v in evaluate(case) if converge.name in v.resource] == []
+    component = next(r for r in case.resources if r.type.endswith(":HostConfig"))
+    assert not hp.type_not_allowed(component.type) and not hp.type_not_allowed(converge.type)
+    assert hp.type_not_allowed("command:local:Command")  # the allowlist still refuses commands on this machine
 
 
 def _converge_variants(case: StackCase, converge: Registered) -> dict[str, dict[str, Any]]:
