@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import firstboot
+from components import changes, firstboot
 from components.config import parse_host_spec
 from components.firstboot import CONVERGE_COMMAND, HOST_KEY_PATH, converge_bundle, converge_digests
 from components.hostconfig import converge_stdin
@@ -147,3 +147,12 @@ def test_an_edit_changes_only_the_converge(vendor: str, edit: str, edited_templa
 def test_no_change_registers_the_same_converge() -> None:
     first, second = options_run("digitalocean")[0], options_run("digitalocean")[0]
     assert converge_of(first).inputs == converge_of(second).inputs
+
+
+def test_first_boot_applied_says_what_converges_and_what_needs_reprovision() -> None:
+    run = run_program(full_config(), stack="hc")
+    needs = changes.keys_by_effect("digitalocean").get(changes.FIRST_BOOT, [])
+    applied = run.outputs["firstBootApplied"]
+    assert "HostConfig" in applied and applied.endswith(", ".join(needs)) and "sshPublicKeys" not in applied
+    rebuilt = run_program(full_config(reprovision=True), stack="hc").outputs["firstBootApplied"]
+    assert "rebuilding the server" in rebuilt
