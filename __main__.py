@@ -6,7 +6,7 @@ import pulumi
 
 from components.config import PROJECT, ConfigError, parse_host_spec
 from components.firstboot import FirstBootTooLarge, render_first_boot
-from components.host import HostArgs, formerly_named
+from components.host import HostArgs, first_boot_applied, formerly_named
 from components.providers import host_class
 from components.readiness import first_boot_ready
 
@@ -45,6 +45,8 @@ reachable = tuple(r for r in (host.server, host.firewall, host.ip_attachment) if
 # `pulumi up` fails unless first boot completed (it retries an apt outage on the host, for up to 24 h).
 ready = first_boot_ready(HOST_NAME, spec, host, host.ipv4, host.ssh_host_key, host.server_identity,
                          private_key=deploy_key, depends_on=reachable)
+# Every `pulumi up` converges the running host's files (only what changed is written and reloaded).
+host_config = host.converge_config(ready, private_key=deploy_key)
 
 if spec.app is not None:
     from components.app import AppRelease, AppReleaseArgs
@@ -52,7 +54,7 @@ if spec.app is not None:
     release = AppRelease(RELEASE_NAME, AppReleaseArgs(
         spec=spec, host=host.ipv4, host_key=host.ssh_host_key, server_identity=host.server_identity,
         secret_env=config.get_secret("appSecrets") if raw_config.get("appSecrets") else None,
-        private_key=deploy_key, depends_on=(*reachable, ready)),
+        private_key=deploy_key, depends_on=(*reachable, ready, host_config.converge)),
         opts=formerly_named(f"{spec.host_name}-app", RELEASE_NAME))
     pulumi.export("appRelease", release.release_id)
 
@@ -65,5 +67,4 @@ pulumi.export("sshHostKey", host.ssh_host_key)  # public: pin it in known_hosts 
 pulumi.export("url", host.url)
 pulumi.export("monthlyCostUsd", host.monthly_cost_usd)
 pulumi.export("firstBootDigest", first_boot.digest)
-pulumi.export("firstBootApplied", "on every change (reprovision: true)" if spec.reprovision
-              else "at creation only; set reprovision: true to rebuild the server with new first-boot data")
+pulumi.export("firstBootApplied", first_boot_applied(spec))

@@ -22,17 +22,19 @@ from components import catalog
 REPLACE = "replace"
 REBOOT = "reboot"
 IN_PLACE = "in-place"
+CONVERGE = "converge"
 FIRST_BOOT = "first-boot"
 RELEASE = "release"
 NONE = "none"
-EFFECTS: tuple[str, ...] = (REPLACE, REBOOT, IN_PLACE, FIRST_BOOT, RELEASE, NONE)
+EFFECTS: tuple[str, ...] = (REPLACE, REBOOT, IN_PLACE, CONVERGE, FIRST_BOOT, RELEASE, NONE)
 
 #: What each effect means for the server, for people.
 EFFECT_TEXT: Mapping[str, str] = MappingProxyType({
     REPLACE: "replaces the server (new disk, data lost)",
     REBOOT: "reboots the server",
     IN_PLACE: "in place, no restart",
-    FIRST_BOOT: "first-boot only: ignored unless reprovision",
+    CONVERGE: "converged in place by HostConfig over SSH; server kept",
+    FIRST_BOOT: "needs reprovision: the running server keeps the old value",
     RELEASE: "new app release over SSH; server kept",
     NONE: "no server change",
 })
@@ -43,6 +45,7 @@ LINODE_INSTANCE = "terraform-provider-linode linode/instance/schema_resource.go,
 LIGHTSAIL_INSTANCE = "terraform-provider-aws internal/service/lightsail/instance.go"
 HOST_LIFECYCLE = "components/host.py (ignore_changes on first-boot inputs)"
 FIRST_BOOT_RENDER = "components/firstboot (rendered into first-boot data)"
+HOST_CONFIG = "components/hostconfig (the first-boot files, converged over SSH on every pulumi up)"
 APP_RELEASE = "components/app (AppRelease over pulumi-command)"
 DNS_ONLY = "components/host.py dns_plan (DNS records only)"
 POLICY_ONLY = "policy/ and resource options (no vendor input)"
@@ -130,17 +133,17 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
         Effect(IN_PLACE, "droplet renamed; the OS hostname set by first boot stays", DO_DROPLET),
         Effect(IN_PLACE, "label renamed; the OS hostname set by first boot stays", LINODE_INSTANCE),
         Effect(REPLACE, "the instance name is ForceNew; deleted first (names are unique)", LIGHTSAIL_INSTANCE)),
-    "adminUser": _same(FIRST_BOOT, "the admin account is made by first boot; vendor key names follow in place",
-                       HOST_LIFECYCLE),
-    "sshPublicKeys": _same(FIRST_BOOT, "keys reach the admin at first boot (vendor key inputs are ignored after "
-                                       "creation); add a key over SSH to a running server", HOST_LIFECYCLE),
-    "sshAllowedCidrs": _same(FIRST_BOOT, "the vendor firewall follows at once; the host's nftables keeps the old "
-                                         "list until reprovision", FIRST_BOOT_RENDER),
+    "adminUser": _same(FIRST_BOOT, "the admin account is made by first boot (HostConfig connects as the admin); "
+                                   "vendor key names follow in place", HOST_LIFECYCLE),
+    "sshPublicKeys": _same(CONVERGE, "HostConfig replaces the admin's authorized_keys (a removed key stops "
+                                     "working); the vendor key inputs stay ignored after creation", HOST_CONFIG),
+    "sshAllowedCidrs": _same(CONVERGE, "the vendor firewall follows at once; HostConfig installs the host's "
+                                       "nftables rules", HOST_CONFIG),
     "domain": _same(FIRST_BOOT, "nginx and certbot are set up by first boot; DNS records follow at once",
                     FIRST_BOOT_RENDER),
-    "acmeEmail": _same(FIRST_BOOT, _FIRST_BOOT_NOTE, FIRST_BOOT_RENDER),
-    "acmeServer": _same(FIRST_BOOT, _FIRST_BOOT_NOTE, FIRST_BOOT_RENDER),
-    "acmeCaCertificate": _same(FIRST_BOOT, _FIRST_BOOT_NOTE, FIRST_BOOT_RENDER),
+    "acmeEmail": _same(CONVERGE, "the certificate script is a first-boot file; the next issue uses it", HOST_CONFIG),
+    "acmeServer": _same(CONVERGE, "the certificate script is a first-boot file; the next issue uses it", HOST_CONFIG),
+    "acmeCaCertificate": _same(CONVERGE, "the CA file and certbot's drop-in are first-boot files", HOST_CONFIG),
     "manageDns": _same(NONE, "DNS records only", DNS_ONLY),
     "dnsZone": _same(NONE, "DNS records only", DNS_ONLY),
     "backups": _per(Effect(IN_PLACE, "backups and backup_policy update in place", DO_DROPLET),
@@ -156,8 +159,8 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
     "growDisk": _per(Effect(IN_PLACE, "stored only (resize_disk); takes effect at the next size change", DO_DROPLET),
                      Effect(NONE, _NOT_USED + " (resize_disk stays false)", "components/providers/linode.py"),
                      Effect(NONE, _NOT_USED, "components/providers/lightsail.py")),
-    "swapSizeMb": _same(FIRST_BOOT, _FIRST_BOOT_NOTE, FIRST_BOOT_RENDER),
-    "rebootWindow": _same(FIRST_BOOT, _FIRST_BOOT_NOTE, FIRST_BOOT_RENDER),
+    "swapSizeMb": _same(FIRST_BOOT, "the swap file is made once, by first boot's lockdown", FIRST_BOOT_RENDER),
+    "rebootWindow": _same(CONVERGE, "unattended-upgrades' settings are a first-boot file", HOST_CONFIG),
     "tags": _per(Effect(IN_PLACE, "tags update in place", DO_DROPLET),
                  Effect(IN_PLACE, "tags update in place", LINODE_INSTANCE),
                  Effect(IN_PLACE, "tags update in place", LIGHTSAIL_INSTANCE)),
@@ -177,14 +180,15 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
     "deployPrivateKey": _same(RELEASE, "the release connection changes; the server is not touched", APP_RELEASE),
     "production": _same(NONE, "policy checks only", POLICY_ONLY),
     "protect": _same(NONE, "a resource option: Pulumi refuses to delete or replace while it is on", POLICY_ONLY),
-    "reprovision": _same(NONE, "by itself nothing; while on, first-boot changes REPLACE the server", HOST_LIFECYCLE),
+    "reprovision": _same(NONE, "by itself nothing; while on, first-boot changes (converged ones too) REPLACE the "
+                               "server", HOST_LIFECYCLE),
 }.items()})
 
 
 def effect(key: str, vendor: str, reprovision: bool = False) -> Effect:
     """The effect of changing `key` on a `vendor` server; with reprovision on, first-boot changes replace it."""
     found = CHANGES[key][vendor]
-    if reprovision and found.kind == FIRST_BOOT:
+    if reprovision and found.kind in (FIRST_BOOT, CONVERGE):
         return Effect(REPLACE, "reprovision is on: new first-boot data rebuilds the server", HOST_LIFECYCLE)
     return found
 

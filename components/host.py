@@ -12,15 +12,26 @@ from typing import Any
 
 import pulumi
 
+from components import changes
 from components.config import HostSpec
 from components.cost import monthly_cost
 from components.firstboot import RenderedFirstBoot, render_first_boot
+from components.hostconfig import HostConfig, HostConfigArgs
 
 #: Ports the host serves to the internet; 22 only from HostSpec.ssh_allowed_cidrs.
 PUBLIC_PORTS = (80, 443)
 SSH_PORT = 22
 ANY_IPV4, ANY_IPV6 = "0.0.0.0/0", "::/0"
 ANYWHERE = (ANY_IPV4, ANY_IPV6)
+
+
+def first_boot_applied(spec: HostSpec) -> str:
+    """The `firstBootApplied` output: how first-boot changes reach this stack's running server."""
+    if spec.reprovision:
+        return "on every change, by rebuilding the server (reprovision: true)"
+    needs = changes.keys_by_effect(spec.vendor).get(changes.FIRST_BOOT, [])
+    return ("at creation; its files then converged on every pulumi up that changes them (HostConfig); "
+            f"these keys need reprovision: true: {', '.join(needs)}")
 
 
 def formerly_named(old_name: str, name: str) -> pulumi.ResourceOptions:
@@ -101,8 +112,9 @@ class WebHost(pulumi.ComponentResource):
     """A hardened single VPS serving a Python web app behind nginx. Subclasses add one vendor's resources.
 
     Children (set by `_build`, exposed for tests): `host_key`, `ssh_keys`, `server`, `firewall`, `static_ip`,
-    `ip_attachment`, `dns_records`. Outputs: `ipv4`, `ipv6`, `ssh_command`, `url`, `monthly_cost_usd`,
-    `first_boot_digest`, `ssh_host_key`, `server_identity` (changes exactly when the server is rebuilt).
+    `ip_attachment`, `dns_records`; `host_config` once `converge_config` made it. Outputs: `ipv4`, `ipv6`,
+    `ssh_command`, `url`, `monthly_cost_usd`, `first_boot_digest`, `ssh_host_key`, `server_identity` (changes
+    exactly when the server is rebuilt).
 
     The server's SSH host key is made here (`host_key`, ed25519, a secret in state) and sent in the secret
     first-boot data; `ssh_host_key` (its public half) is what every SSH connection of the program pins.
@@ -120,6 +132,8 @@ class WebHost(pulumi.ComponentResource):
         if spec.vendor != self.vendor:
             raise ValueError(f"{type(self).__name__} builds {self.vendor} hosts, not {spec.vendor}")
         self.spec = spec
+        self.logical_name = name
+        self.host_config: HostConfig | None = None
         import pulumi_tls as tls  # small; every stack needs it
 
         # Size check first (a stand-in key of the same length): too large fails before any resource exists.
@@ -148,6 +162,17 @@ class WebHost(pulumi.ComponentResource):
             "monthlyCostUsd": self.monthly_cost_usd, "firstBootDigest": self.first_boot.digest,
             "sshHostKey": self.ssh_host_key,
         })
+
+    def converge_config(self, ready: pulumi.Resource, private_key: pulumi.Input[str] | None = None) -> HostConfig:
+        """The `<name>-config` child that converges the running host's files on every `pulumi up` (HostConfig).
+
+        ready: the first-boot readiness wait; the converge runs after it (first boot installed the converge
+        itself). private_key: the deploy key, as for the readiness wait.
+        """
+        self.host_config = HostConfig(f"{self.logical_name}-config", HostConfigArgs(
+            spec=self.spec, host=self.ipv4, host_key=self.ssh_host_key, server_identity=self.server_identity,
+            private_key=private_key, depends_on=(ready,)), opts=self.child())
+        return self.host_config
 
     def _build(self, name: str) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

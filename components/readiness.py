@@ -5,7 +5,7 @@ in the background (hvps-provision.timer retries an apt outage for up to 24 h). `
 pulumi-command remote.Command child of the host, connects as the admin over SSH (pinning the server's host key)
 and waits, bounded, until `hvps-provision --status` says `complete`; it fails with the state text otherwise
 (`installing attempt 3 failed: ...`, `failed: ...`), so a first boot that did not complete fails `pulumi up`
-visibly. Every stack gets it; the app release depends on it.
+visibly. Every stack gets it; the host converge (components/hostconfig) and the app release depend on it.
 """
 
 from __future__ import annotations
@@ -45,11 +45,11 @@ def first_boot_ready(name: str, spec: HostSpec, parent: pulumi.Resource, host: p
     """
     from pulumi_command import remote
 
-    from components.app import connection_args
+    from components.ssh import connection
 
-    connection = remote.ConnectionArgs(**connection_args(spec, host, host_key, private_key))  # type: ignore[arg-type]
     return remote.Command(
-        f"{name}-first-boot-ready", connection=connection, create=first_boot_wait(), triggers=[server_id],
+        f"{name}-first-boot-ready", connection=connection(spec, host, host_key, private_key),
+        create=first_boot_wait(), triggers=[server_id],
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on),
                                     custom_timeouts=pulumi.CustomTimeouts(create=READY_TIMEOUT,
                                                                           update=READY_TIMEOUT)))

@@ -917,9 +917,10 @@ def pinned_host_key_layer(expander: _Expander) -> str | None:
         return None
 
 
-def find_secrets(raw: RawFirstBoot) -> list[SecretFinding]:
+def find_secrets(raw: RawFirstBoot, pinned_host_key: bool = True) -> list[SecretFinding]:
     """Every plaintext secret in first-boot data, looking inside every encoded layer, and every part the scan
-    could not read to the end (fail closed). Values are never kept."""
+    could not read to the end (fail closed). Values are never kept. pinned_host_key: the one host key first boot
+    carries on purpose is exempt (pinned_host_key_layer); False for data that must hold no key at all."""
     expander = _Expander()
     expander.textual(raw.where, raw.data)
     findings: list[SecretFinding] = []
@@ -930,7 +931,7 @@ def find_secrets(raw: RawFirstBoot) -> list[SecretFinding]:
             seen.add((what, where))
             findings.append(SecretFinding(what, where, unreadable))
 
-    pinned = pinned_host_key_layer(expander)
+    pinned = pinned_host_key_layer(expander) if pinned_host_key else None
     for where, layer in expander.layers:
         host_key = where == pinned
         for lineno, line in enumerate(layer.splitlines(), 1):
@@ -1020,22 +1021,42 @@ def _validate_first_boot(args: ResourceValidationArgs, report: ReportViolation) 
                "key) unchanged, through the host component.", None)
 
 
+def is_converge(resource_type: str, props: Mapping[str, Any]) -> bool:
+    """A command:remote:Command that runs the host's converge (HostConfig)."""
+    return resource_type == REMOTE_COMMAND and _known(lambda: text(props.get("create"))) == firstboot.CONVERGE_COMMAND
+
+
+def converge_payload(resource_type: str, props: Mapping[str, Any]) -> RawFirstBoot | None:
+    """The stdin of the host's converge (a command:remote:Command running CONVERGE_COMMAND): first boot's files
+    again, sent as a plain input (kept unencrypted in the state), so it is scanned like first-boot data; unlike
+    first boot, it may carry no private key at all (the host key is never part of it)."""
+    if not is_converge(resource_type, props):
+        return None
+    data = _known(lambda: text(props.get("stdin")))
+    return RawFirstBoot(data, "stdin") if data else None
+
+
 def _validate_no_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type not in SERVER_VENDORS:
+    if args.resource_type not in SERVER_VENDORS and args.resource_type != REMOTE_COMMAND:
         return
-    raw = raw_first_boot(args.resource_type, args.props)
+    server = args.resource_type in SERVER_VENDORS
+    raw = raw_first_boot(args.resource_type, args.props) if server else converge_payload(args.resource_type, args.props)
     if raw is None:
         return
-    for finding in find_secrets(raw):
+    what = "first-boot data" if server else "the host converge's bundle (stdin)"
+    exposed = ("User data is readable from the vendor's metadata service and control panel and is stored unencrypted "
+               "in the Pulumi state." if server else
+               "The converge's stdin is an ordinary input: stored unencrypted in the Pulumi state and shown by "
+               "previews.")
+    for finding in find_secrets(raw, pinned_host_key=server):
         if finding.unreadable:
-            report(f"{describe(args.resource_type, args.name)}: first-boot data holds {finding}, which the secrets "
+            report(f"{describe(args.resource_type, args.name)}: {what} holds {finding}, which the secrets "
                    "scan cannot read to the end, so it may hide a private key or token (refused: the scan fails "
                    "closed). Fix: bundle plain files only, as components/firstboot renders them; deliver large or "
                    "pre-compressed content after boot over SSH.", None)
             continue
-        report(f"{describe(args.resource_type, args.name)}: first-boot data holds a plaintext {finding} (value not "
-               "shown). User data is readable from the vendor's metadata service and control panel and is stored "
-               f"unencrypted in the Pulumi state. Fix: remove it from the first-boot templates and settings; put app "
+        report(f"{describe(args.resource_type, args.name)}: {what} holds a plaintext {finding} (value not "
+               f"shown). {exposed} Fix: remove it from the first-boot templates and settings; put app "
                f"secrets in {PROJECT}:appSecrets (`pulumi config set --secret`, sent over SSH after boot) and "
                "deliver anything else after boot over SSH or from a secrets manager.", None)
 
@@ -1078,15 +1099,18 @@ def _validate_size(args: ResourceValidationArgs, report: ReportViolation) -> Non
 # --- remote commands: only the product's release, exactly ---------------------------------------------------
 REMOTE_COMMAND = "command:remote:Command"
 REMOTE_COPY = "command:remote:CopyToRemote"
-#: The pulumi-command types the product's AppRelease builds. They reach the host as the admin, who has sudo
-#: without password, so each one must be the very upload or deploy the product makes for this stack.
+#: The pulumi-command types the product builds (readiness wait, host converge, AppRelease). They reach the host
+#: as the admin, who has sudo without password, so each one must be the very command or upload the product
+#: makes for this stack.
 REMOTE_TYPES = frozenset({REMOTE_COMMAND, REMOTE_COPY})
-#: The inputs each one may set (the connection, what it runs or copies, when it re-runs); any other (update,
-#: delete, environment, a connection proxy...) is something the product does not do.
+#: The inputs each one may set (the connection, what it runs or copies, when it re-runs); any other (delete,
+#: environment, a connection proxy...) is something the product does not do. `update` only on the host's
+#: converge (HostConfig), whose create and update both run CONVERGE_COMMAND.
 _REMOTE_INPUTS: Mapping[str, frozenset[str]] = {
     REMOTE_COMMAND: frozenset({"connection", "create", "stdin", "triggers"}),
     REMOTE_COPY: frozenset({"connection", "source", "remotePath", "triggers"}),
 }
+_CONVERGE_INPUTS = _REMOTE_INPUTS[REMOTE_COMMAND] | {"update"}
 _CONNECTION_INPUTS = frozenset({"host", "port", "user", "hostKey", "privateKey", "dialErrorLimit", "perDialTimeout"})
 
 
@@ -1097,16 +1121,19 @@ class RemoteShape:
 
     commands: frozenset[str]
     uploads: Mapping[str, str]
+    converge_stdin: str = ""  # what the converge (CONVERGE_COMMAND) must read: this stack's converge bundle
 
 
 def remote_shape(spec: HostSpec, with_secrets: bool) -> RemoteShape:
     """The product's remote commands for `spec`, by calling components.readiness and components.app as the
     program does (so the check follows them). `with_secrets`: the stack sets appSecrets (sent on the deploy's
     stdin)."""
+    from components.hostconfig import converge_stdin
     from components.readiness import first_boot_wait
 
+    host = frozenset({first_boot_wait(), firstboot.CONVERGE_COMMAND})
     if spec.app is None:
-        return RemoteShape(frozenset({first_boot_wait()}), {})
+        return RemoteShape(host, {}, converge_stdin(spec))
     from components import app as release  # imported here: only app stacks need it
 
     package, rid = release.planned_release(spec)
@@ -1114,8 +1141,7 @@ def remote_shape(spec: HostSpec, with_secrets: bool) -> RemoteShape:
     uploads = {script: release.script_digest()}
     if archive is not None and package is not None:
         uploads[archive] = package.digest
-    return RemoteShape(frozenset({first_boot_wait(), release.deploy_command(spec, rid, package, with_secrets)}),
-                       uploads)
+    return RemoteShape(host | {release.deploy_command(spec, rid, package, with_secrets)}, uploads, converge_stdin(spec))
 
 
 def _file_digest(asset: Any) -> str | None:
@@ -1134,7 +1160,9 @@ def remote_problem(resource_type: str, props: Mapping[str, Any], spec: HostSpec,
     """Why a command:remote resource is not one the product builds for this stack (None when it is one)."""
     if resource_type not in REMOTE_TYPES:
         return f"the product builds only {' and '.join(sorted(REMOTE_TYPES))}"
-    extra = sorted(k for k in props if k not in _REMOTE_INPUTS[resource_type] and plain(props.get(k)) is not None)
+    converge = is_converge(resource_type, props)
+    allowed = _CONVERGE_INPUTS if converge else _REMOTE_INPUTS[resource_type]
+    extra = sorted(k for k in props if k not in allowed and plain(props.get(k)) is not None)
     if extra:
         return f"it sets {', '.join(extra)}, which the product's release never does"
     connection = plain(props.get("connection"))
@@ -1147,14 +1175,17 @@ def remote_problem(resource_type: str, props: Mapping[str, Any], spec: HostSpec,
         return f"it connects as {user or '(unset)'!r}, not as the admin account {spec.admin_user!r}"
     if _known(lambda: text(connection.get("hostKey"))) == "":
         return "its connection does not pin the server's host key (hostKey), so it would trust any server"
+    if converge:
+        return converge_problem(props, shape)
     if resource_type == REMOTE_COMMAND:
         create = _known(lambda: text(props.get("create")))
         if create is not None and create not in shape.commands and not shape.uploads:
             return (f"this stack deploys no app ({PROJECT}:appSource is unset): the only command it runs is the "
                     "first-boot readiness wait (components/readiness)")
         if create is not None and create not in shape.commands:
-            return ("its command is neither the product's first-boot readiness wait (components/readiness) nor "
-                    "its deploy command for this stack and release (components/app deploy_command)")
+            return ("its command is neither the product's first-boot readiness wait (components/readiness), its "
+                    "host converge (components/hostconfig) nor its deploy command for this stack and release "
+                    "(components/app deploy_command)")
         return None
     if not shape.uploads:
         return f"this stack deploys no app ({PROJECT}:appSource is unset), so nothing is uploaded to its server"
@@ -1166,6 +1197,20 @@ def remote_problem(resource_type: str, props: Mapping[str, Any], spec: HostSpec,
     if remote_path is not None and source is not None and _file_digest(source) != shape.uploads[remote_path]:
         return ("its source is not the file the product uploads there (the release script, or the app archive "
                 "of this release, by content)")
+    return None
+
+
+def converge_problem(props: Mapping[str, Any], shape: RemoteShape) -> str | None:
+    """Why a converge command (create = CONVERGE_COMMAND) is not the product's HostConfig for this stack: it
+    re-runs the same command on update, and what it installs as root (its stdin) is exactly this stack's
+    converge bundle (components/hostconfig converge_stdin), byte for byte."""
+    update = props.get("update")
+    if plain(update) is not None and _known(lambda: text(update)) not in (None, firstboot.CONVERGE_COMMAND):
+        return f"its update runs something other than {firstboot.CONVERGE_COMMAND!r}"
+    stdin = _known(lambda: text(props.get("stdin")))
+    if stdin is not None and stdin != shape.converge_stdin:
+        return ("its stdin is not this stack's converge bundle (the files components/firstboot renders for the "
+                "stack's config, minus the host key), so it would install other files as root")
     return None
 
 
@@ -1185,9 +1230,10 @@ def _validate_remote_commands(args: ResourceValidationArgs, report: ReportViolat
     problem = remote_problem(args.resource_type, args.props, spec, shape)
     if problem:
         report(f"{who} is not a command this product runs: {problem}. Remote commands connect as the admin, who "
-               "has sudo without password, so only the product's own readiness wait, release uploads and deploy may "
-               "run. Fix: remove it; deploy the app through the project's AppRelease (components/app, "
-               f"{PROJECT}:appSource).", None)
+               "has sudo without password, so only the product's own readiness wait, host converge, release uploads "
+               "and deploy may run. Fix: remove it; change the host's files through the templates and settings "
+               "(components/hostconfig converges them) and deploy the app through the project's AppRelease "
+               f"(components/app, {PROJECT}:appSource).", None)
 
 
 # --- stack policy: every server has a firewall attached ------------------------------------------------------
@@ -1367,8 +1413,8 @@ first_boot_present = ResourceValidationPolicy(
 
 first_boot_secrets = ResourceValidationPolicy(
     name="first-boot-no-secrets",
-    description="First-boot data (and every file bundled in it) holds no plaintext secret: private keys, tokens, "
-                "passwords.",
+    description="First-boot data (and every file bundled in it), and the host converge's bundle, hold no plaintext "
+                "secret: private keys, tokens, passwords.",
     validate=_validate_no_secrets,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
@@ -1376,9 +1422,11 @@ first_boot_secrets = ResourceValidationPolicy(
 
 remote_commands = ResourceValidationPolicy(
     name="remote-commands-are-the-products",
-    description="Commands run over SSH on the server are only the product's release (its uploads of the release "
-                "script and app archive, and its deploy command), exactly as components/app makes them for the "
-                "stack; they are judged on their inputs, before they run.",
+    description="Commands run over SSH on the server are only the product's own: the first-boot readiness wait, "
+                "the host converge with this stack's converge bundle, and the release (its uploads of the release "
+                "script and app archive, and its deploy command), exactly as components/readiness, "
+                "components/hostconfig and components/app make them for the stack; they are judged on their "
+                "inputs, before they run.",
     validate=_validate_remote_commands,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,

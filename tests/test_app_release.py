@@ -27,6 +27,7 @@ from components.app import (
 )
 from components.config import load_stack_file, parse_host_spec
 from components.firstboot import describe_first_boot, linode_user_data, render_first_boot
+from components.hostconfig import CONVERGE_TIMEOUT
 from components.mockrun import PLACEHOLDER_PUBLIC_HOST_KEY, StackRun, run_program
 from components.readiness import READY_TIMEOUT, first_boot_wait
 from tests.conftest import ROOT, full_config, raw_config
@@ -188,7 +189,7 @@ def test_every_connection_pins_the_host_key_and_stores_no_agent_socket(monkeypat
     monkeypatch.setenv("SSH_AUTH_SOCK", "/tmp/ssh-XXXX/agent.1234")
     run, options = app_options()
     remote = [*run.of_type("remote:CopyToRemote"), *run.of_type("remote:Command")]
-    assert len(remote) == 4  # script and archive uploads, the deploy, and first-boot-ready
+    assert len(remote) == 5  # script and archive uploads, the deploy, first-boot-ready and the host converge
     for r in remote:
         connection = secret_value(r.inputs["connection"])  # the SDK keeps connections secret
         assert isinstance(connection, dict)
@@ -196,7 +197,8 @@ def test_every_connection_pins_the_host_key_and_stores_no_agent_socket(monkeypat
         assert "agentSocketPath" not in connection and "agent.1234" not in json.dumps(connection, default=str)
         assert connection["dialErrorLimit"] == -1
         timeouts = options[r.name].custom_timeouts
-        assert timeouts is not None and timeouts.create in (UPLOAD_TIMEOUT, DEPLOY_TIMEOUT, READY_TIMEOUT)
+        assert timeouts is not None and timeouts.create in (UPLOAD_TIMEOUT, DEPLOY_TIMEOUT, READY_TIMEOUT,
+                                                            CONVERGE_TIMEOUT)
         assert timeouts.update == timeouts.create
     server = run.one("droplet:Droplet")
     for r in remote:  # a rebuilt server (new id) gets the release again
@@ -206,7 +208,7 @@ def test_every_connection_pins_the_host_key_and_stores_no_agent_socket(monkeypat
 
 def test_the_sample_app_needs_no_release() -> None:
     run = run_program(full_config(), stack="noapp")
-    assert [r.name for r in run.of_type("remote:Command")] == ["host-first-boot-ready"]
+    assert [r.name for r in run.of_type("remote:Command")] == ["host-first-boot-ready", "host-config-converge"]
     assert not run.of_type("remote:CopyToRemote") and "appRelease" not in run.outputs
 
 

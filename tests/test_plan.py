@@ -10,10 +10,20 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
-from components import catalog, mockrun
+from components import catalog, changes, mockrun
 from components.config import DEFAULT_REGIONS, load_stack_file, stack_name_of
 from components.cost import monthly_cost
-from components.firstboot import HostFile, describe_first_boot, linode_user_data, render_first_boot
+from components.firstboot import (
+    CONVERGE_COMMAND,
+    HOST_KEY_PATH,
+    HostFile,
+    converge_files,
+    describe_first_boot,
+    file_digest,
+    linode_user_data,
+    render_first_boot,
+)
+from components.hostconfig import converge_stdin
 from components.regions import REGION_LOCATIONS, distance_km, find_place, nearest
 from policy import hardening_policies as hp
 from tests.conftest import ALL_STACK_FILES, STACK_FILES
@@ -80,7 +90,7 @@ def test_plan_summarises_first_boot_instead_of_printing_it(stack_file, plans):
     for f in first_boot.files:
         purpose = plan.file_purpose(f, first_boot.files)
         assert purpose, f"no purpose derivable for {f.path}"
-        assert re.search(rf"^\| `{re.escape(f.path)}` \| {f.mode} \| [0-9a-f]{{10}} \| {re.escape(purpose)} \|$",
+        assert re.search(rf"^\| `{re.escape(f.path)}` \| {f.mode} \| {file_digest(f)} \| {re.escape(purpose)} \|$",
                          boot, re.MULTILINE), f.path
     for form, size in rendered.sizes.items():
         assert re.search(rf"^\| {form} \| {size:,} \| \d+% \|", boot, re.MULTILINE)
@@ -407,3 +417,22 @@ def test_cli_errors(capsys, tmp_path):
     for argv in (["do-dev", "--tier", "small"], []):
         with pytest.raises(SystemExit):
             plan.main(argv)
+
+
+def test_plan_shows_what_host_config_converges_file_by_file(stack_file, plans):
+    """The converge's stdin is summarised (never printed), its triggers name every file it writes with the digest
+    the First boot table shows, and the host key is not among them."""
+    doc, _ = plans[stack_file]
+    spec = load_stack_file(stack_file)
+    text = plan.render_markdown(doc)
+    resources = _section(text, "Resources")
+    assert converge_stdin(spec)[-200:] not in text
+    files = converge_files(spec).files
+    assert f"stdin: [converge bundle, base64: {len(files)} files, {len(converge_stdin(spec))} bytes" in resources
+    for f in files:
+        assert f"{f.path}: {file_digest(f)}" in resources, f.path
+    assert f"{HOST_KEY_PATH}:" not in resources
+    section = _section(text, "Host configuration")
+    assert CONVERGE_COMMAND in section and "never the server" in section
+    needs = changes.keys_by_effect(spec.vendor).get(changes.FIRST_BOOT, [])
+    assert needs and ", ".join(needs) in section

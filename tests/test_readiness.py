@@ -50,7 +50,7 @@ def test_gives_up_after_its_bound_with_the_last_state(tmp_path: Path) -> None:
 
 def test_every_stack_waits_for_first_boot_and_the_release_after_it() -> None:
     run = run_program(full_config(), stack="noapp")
-    (ready,) = run.of_type("remote:Command")
+    (ready,) = [r for r in run.of_type("remote:Command") if r.name.endswith("-first-boot-ready")]
     assert ready.name == "host-first-boot-ready" and ready.inputs["create"] == first_boot_wait()
     assert ready.inputs["triggers"] == [run.one("droplet:Droplet").id]  # a rebuilt server is waited for again
     connection = secret_value(ready.inputs["connection"])

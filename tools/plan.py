@@ -47,18 +47,24 @@ from components.config import (
 )
 from components.cost import monthly_cost
 from components.firstboot import (
+    CONVERGE_COMMAND,
+    HOST_KEY_PATH,
     MAX_FIRST_BOOT_BYTES,
     PROVISION_SCRIPT,
     FirstBoot,
     FirstBootTooLarge,
     HostFile,
     RenderedFirstBoot,
+    converge_bundle,
+    converge_files,
     describe_first_boot,
+    file_digest,
     linode_user_data,
     packages_for,
     render_first_boot,
 )
 from components.host import server_lifecycle
+from components.hostconfig import converge_stdin
 from components.providers import host_class
 from components.regions import Location, find_place, nearest
 from policy import hardening_policies as hp
@@ -474,9 +480,12 @@ def plan_document(stack: str, spec: HostSpec, rendered: RenderedFirstBoot, run: 
     first_boot = describe_first_boot(spec)
     forms = first_boot_forms(rendered)
     sent = _sent_forms(run.resources, forms)
+    converge = converge_stdin(spec)
     shown = Shown(
-        first_boot={data: f"[first boot: {form} form, {len(data.encode())} bytes, digest {rendered.digest[:12]}; "
-                          "see First boot]" for form, data in forms.items()},
+        first_boot={**{data: f"[first boot: {form} form, {len(data.encode())} bytes, digest {rendered.digest[:12]}; "
+                             "see First boot]" for form, data in forms.items()},
+                    converge: f"[converge bundle, base64: {len(converge_files(spec).files)} files, "
+                              f"{len(converge.encode())} bytes; see Host configuration]"},
         computed=computed_refs(run.resources),
         ids={r.id: f"<{r.name}.id>" for r in run.resources},
     )
@@ -501,6 +510,7 @@ def plan_document(stack: str, spec: HostSpec, rendered: RenderedFirstBoot, run: 
         *([Section("Policy checks", policy_blocks(violations))] if violations is not None else []),
         Section("Outputs", [Table(["Output", "Value"], output_rows(run, shown), code=frozenset({1}))]),
         Section("First boot", first_boot_blocks(spec, first_boot, rendered, sent, run)),
+        Section("Host configuration", host_config_blocks(spec, run)),
         Section("Monthly cost", [cost_table(spec), Para(
             "List prices in USD from components/catalog.py; taxes and region surcharges excluded. Compare "
             f"vendors: python -m tools.plan {stack} --compare")]),
@@ -597,18 +607,38 @@ def first_boot_blocks(spec: HostSpec, first_boot: FirstBoot, rendered: RenderedF
     sizes = Table(["Form", "Bytes", f"Of the {limit // 1024} KiB limit", "Sent by"], [
         [form, f"{n:,}", f"{n / limit:.0%}", sent.get(form, "")] for form, n in rendered.sizes.items()
     ], right=frozenset({1, 2}))
-    files = Table(["File", "Mode", "sha256", "Purpose"],
-                  [[f.path, f.mode, hashlib.sha256(f.content.encode()).hexdigest()[:10],
-                    file_purpose(f, first_boot.files)] for f in first_boot.files],
+    files = Table(["File", "Mode", "Digest", "Purpose"],
+                  [[f.path, f.mode, file_digest(f), file_purpose(f, first_boot.files)] for f in first_boot.files],
                   code=frozenset({0}))
     return [
         Para(summary),
         sizes,
-        Para("Files (a changed file shows as a changed sha256):"),
+        Para("Files (digest: sha256 of mode and content, as HostConfig's triggers name them; a changed file shows "
+             "as a changed digest):"),
         files,
         Para("Provisioning steps (the script's own log messages):"),
         Bullets(provision_steps(first_boot)),
         Para(f"Packages: {' '.join(packages_for(spec))}."),
+    ]
+
+
+def host_config_blocks(spec: HostSpec, run: mockrun.StackRun) -> list[Block]:
+    """What HostConfig converges on the running host, file by file (the digests its triggers hold)."""
+    converge = next((r for r in run.resources if r.type == "command:remote:Command"
+                     and r.inputs.get("create") == CONVERGE_COMMAND), None)
+    if converge is None:
+        return [Para("No HostConfig in this run: the running host is not converged.")]
+    files = converge_files(spec).files
+    needs = changes.keys_by_effect(spec.vendor).get(changes.FIRST_BOOT, [])
+    return [
+        Para(f"{converge.name} runs `{CONVERGE_COMMAND}` over SSH as {spec.admin_user} (host key pinned), after "
+             f"the first-boot readiness wait and before the app release, with {len(files)} files on stdin "
+             f"({len(converge_bundle(spec)):,} bytes gzip'd): the files of First boot above except "
+             f"{HOST_KEY_PATH}, which a converge never rotates. Its triggers hold each file's digest (the Digest "
+             "column), so a preview names the files an edit changes; a changed digest replaces this command "
+             "resource, never the server. The host writes, validates and reloads only the concerns whose files "
+             "differ; a failed check restores the previous files."),
+        Para(f"Still need reprovision: true (values first boot's one-time steps read): {', '.join(needs)}."),
     ]
 
 
@@ -618,7 +648,8 @@ def change_blocks(spec: HostSpec) -> list[Block]:
         changes.REPLACE: "Changing these keys replaces the server (new disk, data lost)",
         changes.REBOOT: "Changing these keys reboots the server",
         changes.IN_PLACE: "Changed in place, no restart",
-        changes.FIRST_BOOT: "First-boot only: the running server ignores a change unless reprovision",
+        changes.CONVERGE: "Converged in place by HostConfig over SSH (only the changed files), server kept",
+        changes.FIRST_BOOT: "Needs reprovision: the running server keeps the old value",
         changes.RELEASE: "A new app release over SSH; the server is kept",
         changes.NONE: "No server change",
     }

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pulumi
 
-from components import envfile
+from components import envfile, ssh
 from components.config import HostSpec
 from components.readiness import first_boot_wait
 
@@ -192,18 +192,6 @@ def deploy_command(spec: HostSpec, rid: str, package: AppPackage | None, with_se
     return f"{first_boot_wait()} && {release}"  # fails with the state text unless first boot completed
 
 
-def connection_args(spec: HostSpec, host: pulumi.Input[str], host_key: pulumi.Input[str],
-                    private_key: pulumi.Input[str] | None) -> dict[str, object]:
-    """The SSH connection of every upload and the deploy.
-
-    host_key pins the server's key (without it pulumi-command accepts any key). No agent_socket_path: the
-    provider reads SSH_AUTH_SOCK when it runs, while a path given here would be stored in state and change
-    with every shell, re-running the deploy. dial_error_limit -1 retries until the resource's custom timeout.
-    """
-    return {"host": host, "user": spec.admin_user, "host_key": host_key, "private_key": private_key,
-            "dial_error_limit": -1, "per_dial_timeout": 15}
-
-
 @dataclass
 class AppReleaseArgs:
     """Inputs of an app release.
@@ -249,8 +237,7 @@ class AppRelease(pulumi.ComponentResource):
                             "names more files to leave out)", resource=self)
         self.release_id = rid
         script_path, archive_path = remote_paths(spec, package)
-        connection = remote.ConnectionArgs(**connection_args(  # type: ignore[arg-type]
-            spec, args.host, args.host_key, args.private_key))
+        connection = ssh.connection(spec, args.host, args.host_key, args.private_key)
         secret_digest = (args.secret_env.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())
                          if args.secret_env is not None else None)
         triggers: list[pulumi.Input[object]] = [rid, args.server_identity, secret_digest]

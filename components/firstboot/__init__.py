@@ -439,6 +439,38 @@ def bundle(first_boot: FirstBoot) -> bytes:
     return gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
 
 
+#: What the HostConfig resource runs on the host as the admin, with the converge bundle (base64) on stdin.
+CONVERGE_COMMAND = f"sudo -n {PROVISION_SCRIPT} --converge"
+#: How many hex digits of a file's SHA-256 name its content in the converge triggers and the plan.
+SHORT_DIGEST = 12
+
+
+def converge_files(spec: HostSpec) -> FirstBoot:
+    """The files a converge writes: first boot's, without the host's private key (never rotated by a converge,
+    and never sent in plain text: the converge bundle is an ordinary, non-secret input)."""
+    every = describe_first_boot(spec)
+    return FirstBoot(tuple(f for f in every.files if f.path != HOST_KEY_PATH), every.admin_user)
+
+
+def converge_bundle(spec: HostSpec) -> bytes:
+    """The tar.gz `hvps-provision --converge` reads (base64) on stdin: reproducible, like first boot's bundle."""
+    return bundle(converge_files(spec))
+
+
+def short_digest(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()[:SHORT_DIGEST]
+
+
+def file_digest(f: HostFile) -> str:
+    """A host file's short SHA-256 over its mode and content: what the converge triggers and the plan show."""
+    return short_digest(f"{f.mode}\0{f.content}")
+
+
+def converge_digests(spec: HostSpec) -> dict[str, str]:
+    """{host path: file_digest}: the converge's triggers, so a preview's diff names the files an edit changes."""
+    return {f.path: file_digest(f) for f in converge_files(spec).files}
+
+
 def _header(first_boot: FirstBoot, form: str) -> list[str]:
     """Comment lines naming what the opaque bundle holds, so the data explains itself on the host."""
     return [f"# hardened-vps first boot {first_boot.digest[:16]}, {form} form (rendered by components/firstboot).",

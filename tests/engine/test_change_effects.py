@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -33,6 +33,7 @@ import pytest
 
 from components import catalog, changes
 from components.config import PROJECT
+from components.firstboot import PROVISION_SCRIPT
 from components.mockrun import RecordedResource
 from components.providers import host_class
 from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, full_config
@@ -94,6 +95,7 @@ class Host:
     release: dict[str, Any]
     digest: str
     urns: RegistrationLog
+    converged: dict[str, str] = field(default_factory=dict)  # HostConfig's triggers: host path -> file digest
 
     @property
     def server_urn(self) -> str:
@@ -119,11 +121,12 @@ def _run_main(values: dict[str, object]) -> Host:
                                      [f"{PROJECT}:{k}" for k in SECRETS if k in values])
     assert log.run is not None
     server = next(r for r in log.run.resources if r.type in changes.SERVER_INPUTS)
-    release_names = {r.name for r in log.registrations if r.type.startswith("command:remote:")}
+    converge = next(r for r in log.run.resources if r.name.endswith("-config-converge"))
+    release_names = {r.name for r in log.registrations if r.type.startswith("command:remote:")} - {converge.name}
     # the rest of the release's inputs, with the server's identity named: a key change keeps the same server
     release = {r.name: _plain(r.inputs, {server.id: "<server id>"}) for r in log.run.resources
                if r.name in release_names}
-    return Host(server, release, log.run.outputs["firstBootDigest"], log)
+    return Host(server, release, log.run.outputs["firstBootDigest"], log, converge.inputs["triggers"][1])
 
 
 def _build_all(vendor: str) -> dict[tuple[str, bool], Host]:
@@ -176,10 +179,20 @@ def observed_effect(vendor: str, before: Host, after: Host) -> str:
     if changed:
         return changes.IN_PLACE
     if before.digest != after.digest:
-        return changes.FIRST_BOOT
+        return _first_boot_effect(before, after)
     if before.release != after.release:
         return changes.RELEASE
     return changes.NONE
+
+
+def _first_boot_effect(before: Host, after: Host) -> str:
+    """A first-boot change on a running server: HostConfig converges the files it changes, unless the value also
+    reaches the provisioner, whose one-time steps (accounts, swap, the sample release, TLS set-up) read it: those
+    need a new server."""
+    changed = {p for p in set(before.converged) | set(after.converged)
+               if before.converged.get(p) != after.converged.get(p)}
+    assert changed, "first boot changed but the converge's triggers name no file"
+    return changes.FIRST_BOOT if PROVISION_SCRIPT in changed else changes.CONVERGE
 
 
 @pytest.fixture(scope="module", params=catalog.VENDORS)
@@ -207,11 +220,11 @@ DROPLET = "digitalocean:index/droplet:Droplet"
 
 
 def _host(inputs: dict[str, Any], digest: str = "d", name: str = "host-server",
-          aliases: tuple[AliasSpec, ...] = ()) -> Host:
-    """A host of one droplet named `name` under the stack, with these inputs."""
+          aliases: tuple[AliasSpec, ...] = (), converged: dict[str, str] | None = None) -> Host:
+    """A host of one droplet named `name` under the stack, with these inputs (and converged file digests)."""
     log = RegistrationLog("s", registrations=[
         Registration(urns.new_urn("s", PROJECT, "", DROPLET, name), DROPLET, name, "", True, aliases)])
-    return Host(RecordedResource(DROPLET, name, inputs, True, "1"), {}, digest, log)
+    return Host(RecordedResource(DROPLET, name, inputs, True, "1"), {}, digest, log, converged or {})
 
 
 def test_the_model_tells_replacement_from_in_place() -> None:
@@ -222,7 +235,13 @@ def test_the_model_tells_replacement_from_in_place() -> None:
     assert observed_effect("digitalocean", host({"ipv6": True}), host({"ipv6": False})) == changes.REPLACE
     assert observed_effect("digitalocean", host({"ipv6": False}), host({"ipv6": True})) == changes.IN_PLACE
     assert observed_effect("digitalocean", host({"size": "a"}), host({"size": "b"})) == changes.REBOOT
-    assert observed_effect("digitalocean", host({}, "a"), host({}, "b")) == changes.FIRST_BOOT
+    files = {"/etc/nftables.conf": "1", PROVISION_SCRIPT: "1"}
+    nft = {**files, "/etc/nftables.conf": "2"}
+    provisioner = {**files, PROVISION_SCRIPT: "2"}
+    assert observed_effect("digitalocean", host({}, "a", converged=files), host({}, "b", converged=nft)) == \
+        changes.CONVERGE
+    assert observed_effect("digitalocean", host({}, "a", converged=files),
+                           host({}, "b", converged=provisioner)) == changes.FIRST_BOOT
 
 
 def test_the_model_replaces_a_server_whose_urn_changes_unless_aliased() -> None:

@@ -8,6 +8,11 @@ mocks never show (they only record one run's inputs). Read from pulumi/pulumi-co
   `pkg/resource/deploy/step_generator.go`).
 - `provider/pkg/provider/remote/commandController.go`: Command has no custom diff, so ANY other input change is
   an Update, which runs `update`, or `create` again when there is no `update`. Delete runs `delete` (none here).
+  The Python SDK (`pulumi_command/remote/command.py`) adds `replace_on_changes=["triggers[*]"]` itself, so a
+  trigger change replaces even a Command that has an `update` (the HostConfig converge: a changed file digest
+  replaces it; its `create` converges; the old one's delete runs nothing).
+- `provider/pkg/provider/remote/command.go`: `stdin` is an ordinary input (diffed, stored in state); the
+  command reads it (the converge bundle, the app's secrets).
 - `provider/pkg/provider/remote/copyController.go`: CopyToRemote.Update copies again only when the source
   asset's hash or `remotePath` changed; it has no Delete, so nothing is ever removed from the host.
 - `provider/pkg/provider/remote/connection.go` (+ `connection_unix.go`): the connection is an ordinary input,
@@ -38,12 +43,14 @@ import pytest
 from pulumi.runtime import rpc
 
 from components import mockrun
+from components.firstboot import CONVERGE_COMMAND, HOST_KEY_PATH
 from components.mockrun import RecordedResource, StackRun, run_program
-from tests.conftest import ROOT, full_config
+from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, full_config
 from tests.engine.test_env_file import systemd_env_file
 from tests.test_release_script import STUBS
 
 EXAMPLE = ROOT / "examples" / "flask-app"
+ADMIN_KEYS = "/etc/hvps/admin_authorized_keys"
 DEPLOY_KEY_1 = "-----BEGIN OPENSSH PRIVATE KEY-----\nZGVwbG95LWtleS0x\n-----END OPENSSH PRIVATE KEY-----\n"
 DEPLOY_KEY_2 = "-----BEGIN OPENSSH PRIVATE KEY-----\nZGVwbG95LWtleS0y\n-----END OPENSSH PRIVATE KEY-----\n"
 
@@ -92,6 +99,7 @@ class Engine:
 
     stubs: Path
     state: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    ran: list[tuple[str, str]] = field(default_factory=list)  # (resource, command) as run on the host
 
     def up(self, run: StackRun, host: FakeHost) -> list[str]:
         """Apply one run's remote resources: uploads first (the deploy depends on them). Returns the actions."""
@@ -111,22 +119,26 @@ class Engine:
                           or old["remotePath"] != new["remotePath"])
             actions.append(f"{verb} {r.name}" + ("" if run_it else " (no copy)"))
             if run_it:
-                self._apply(r, new, host, upload_dirs)
+                self._apply(r, new, host, upload_dirs, verb)
             self.state[r.name] = (r.type, new)
         return actions
 
-    def _apply(self, r: RecordedResource, inputs: dict[str, Any], host: FakeHost, upload_dirs: set[str]) -> None:
+    def _apply(self, r: RecordedResource, inputs: dict[str, Any], host: FakeHost, upload_dirs: set[str],
+               verb: str) -> None:
         if r.type.endswith("CopyToRemote"):
             target = host.path(inputs["remotePath"])
             target.parent.mkdir(parents=True, exist_ok=True)  # sftp MkdirAll
             target.write_bytes(Path(str(r.inputs["source"].path)).read_bytes())
             return
-        command = inputs["create"]
+        command = (inputs.get("update") or inputs["create"]) if verb == "update" else inputs["create"]
+        self.ran.append((r.name, command))
         for d in sorted(upload_dirs, key=len, reverse=True):  # the host's paths, inside the fake root
             command = command.replace(d, str(host.path(d)))
-        # The fake host finished first boot: `hvps-provision --status` answers `complete` (see test_provision_script).
+        # The fake host finished first boot: `hvps-provision --status` answers `complete` (see test_provision_script);
+        # `--converge` stands in for the host side: it unpacks the bundle read (base64) on stdin, as root would.
         prelude = ('sudo() { [ "$1" != -n ] || shift; if [ "$1" = /usr/local/sbin/hvps-provision ]; then '
-                   'echo complete; else "$@"; fi; }\n')
+                   'if [ "$2" = --converge ]; then base64 -d | tar -xzf - -C "$HVPS_ROOT"; '
+                   'else echo complete; fi; else "$@"; fi; }\n')
         env = os.environ | {"HVPS_ROOT": str(host.root), "PATH": f"{self.stubs}:{os.environ['PATH']}",
                             "HVPS_HEALTH_TRIES": "2", "HVPS_HEALTH_DELAY": "0"}
         done = subprocess.run(["bash", "-c", prelude + command], env=env, input=inputs.get("stdin") or "",
@@ -201,10 +213,13 @@ def servers(monkeypatch: pytest.MonkeyPatch, vendor: str) -> Iterator[Servers]:
 
 
 def program_run(monkeypatch: pytest.MonkeyPatch, agent: str = "/run/user/1000/agent.1", secrets: str | None = None,
-                deploy_key: str | None = None, source: Path = EXAMPLE, vendor: str = "digitalocean") -> StackRun:
+                deploy_key: str | None = None, source: Path = EXAMPLE, vendor: str = "digitalocean",
+                keys: list[str] | None = None) -> StackRun:
     """One `pulumi up`'s registrations, from a shell whose ssh-agent socket is `agent`."""
     monkeypatch.setenv("SSH_AUTH_SOCK", agent)
     overrides: dict[str, object] = {"appSource": str(source), "vendor": vendor, "region": REGIONS[vendor]}
+    if keys is not None:
+        overrides["sshPublicKeys"] = keys
     secret_keys = []
     if secrets is not None:
         overrides["appSecrets"] = secrets
@@ -221,8 +236,9 @@ def test_first_up_deploys(engine: Engine, servers: Servers, tmp_path: Path,
     host = FakeHost.new(tmp_path, servers.label)
     run = program_run(monkeypatch, vendor=servers.vendor)
     actions = engine.up(run, host)
-    assert sorted(a.split()[0] for a in actions) == ["create"] * 4, actions
+    assert sorted(a.split()[0] for a in actions) == ["create"] * 5, actions
     assert [a for a in actions if a.endswith("-first-boot-ready")], actions  # the host's readiness wait
+    assert [n for n, _ in engine.ran].index("host-config-converge") < [n for n, _ in engine.ran].index("app-deploy")
     assert host.current() == run.outputs["appRelease"]
 
 
@@ -282,7 +298,8 @@ def test_rebuilt_server_gets_the_current_release_back(engine: Engine, servers: S
     rebuilt = FakeHost.new(tmp_path, servers.label)
     run = program_run(monkeypatch, vendor=servers.vendor)
     actions = engine.up(run, rebuilt)
-    assert sorted(a.split()[0] for a in actions) == ["replace"] * 4, actions  # first-boot-ready waits again
+    assert sorted(a.split()[0] for a in actions) == ["replace"] * 5, actions  # first-boot-ready waits again
+    assert rebuilt.path(ADMIN_KEYS).is_file()  # the rebuilt server is converged again
     assert rebuilt.current() == run.outputs["appRelease"]
 
 
@@ -304,3 +321,31 @@ def test_a_new_release_keeps_only_the_uploads_its_command_names(engine: Engine, 
     left = {f"/{p.relative_to(host.root)}" for d in dirs for p in host.path(str(d)).iterdir()}
     assert left == named
     engine.up(program_run(monkeypatch, agent="/tmp/other", source=app, secrets="A=1"), host)  # re-run finds them
+
+
+@pytest.mark.parametrize("vendor", list(SERVER_TYPES), indirect=True)
+def test_a_host_config_edit_converges_the_host_and_nothing_else(engine: Engine, servers: Servers, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """An added admin key: only the converge re-runs (replaced: its triggers name the changed file), with the real
+    command and the bundle on stdin; the release and the readiness wait are left alone, the server is not an input."""
+    host = FakeHost.new(tmp_path, servers.label)
+    engine.up(program_run(monkeypatch, vendor=servers.vendor), host)
+    assert host.path(ADMIN_KEYS).read_text() == ED25519_KEY + "\n"
+    assert not host.path(HOST_KEY_PATH).exists()  # a converge never carries the host key
+    engine.ran.clear()
+    actions = engine.up(program_run(monkeypatch, vendor=servers.vendor, keys=[ED25519_KEY, RSA_4096_KEY]), host)
+    assert actions == ["replace host-config-converge"]
+    assert engine.ran == [("host-config-converge", CONVERGE_COMMAND)]
+    assert host.path(ADMIN_KEYS).read_text() == f"{ED25519_KEY}\n{RSA_4096_KEY}\n"
+
+
+def test_a_new_connection_reruns_the_converge_as_an_update(engine: Engine, servers: Servers, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rotated deploy key changes the converge's connection only: an Update, which runs `update`, the same
+    converge command (idempotent on the host)."""
+    host = FakeHost.new(tmp_path, servers.label)
+    engine.up(program_run(monkeypatch, deploy_key=DEPLOY_KEY_1), host)
+    engine.ran.clear()
+    actions = engine.up(program_run(monkeypatch, deploy_key=DEPLOY_KEY_2), host)
+    assert "update host-config-converge" in actions, actions
+    assert ("host-config-converge", CONVERGE_COMMAND) in engine.ran

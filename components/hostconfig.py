@@ -1,0 +1,80 @@
+"""Every `pulumi up` converges the running host to the files first boot would write today.
+
+First boot writes the host's configuration once, and the server resource ignores later first-boot edits (a new
+one would mean a new server). `HostConfig`, a child of the host component, closes that gap over SSH: a
+pulumi-command remote.Command that runs `hvps-provision --converge` as the admin (pinning the server's host
+key), with the converge bundle (first boot's files minus the host's private key, base64) on stdin. The host
+compares each concern's files with the live ones and writes, validates and reloads only what changed.
+
+How the engine treats it (pulumi/pulumi-command v1.2.1): `triggers` is replaceOnChanges (the Python SDK adds
+`replace_on_changes=["triggers[*]"]`), so a changed file digest or a rebuilt server REPLACES this command
+resource: the new one's `create` converges, the old one's delete runs nothing (it has no `delete`). Any other
+input change (the connection: a rotated deploy key, a new address) is an Update, which runs `update`, the same
+converge. The server is a separate resource: nothing here is an input of it, so a converge never replaces it.
+Deleting HostConfig (or a replaced copy) leaves the host as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+from components import ssh
+from components.config import HostSpec
+from components.firstboot import CONVERGE_COMMAND, converge_bundle, converge_digests
+
+#: One converge validates, installs and health-checks each changed concern; the dial retries until then.
+CONVERGE_TIMEOUT = "15m"
+
+
+def converge_stdin(spec: HostSpec) -> str:
+    """What the converge command reads on stdin: base64 of the converge bundle (pure; the policy pack recomputes
+    it)."""
+    return base64.b64encode(converge_bundle(spec)).decode()
+
+
+@dataclass
+class HostConfigArgs:
+    """Inputs of the host's configuration converge.
+
+    spec: the validated host spec; the files are rendered from it exactly as first boot renders them.
+    host: the address Pulumi connects to (the host's stable IPv4).
+    host_key: the server's SSH public host key (`WebHost.ssh_host_key`); the connection pins it.
+    server_identity: what tells the server from a rebuilt one (`WebHost.server_identity`): a rebuilt server is
+        converged again (its first boot wrote the same files, so every concern reports unchanged).
+    private_key: the deploy key (a Pulumi secret), or None to use the local ssh-agent.
+    depends_on: what must be done first: the first-boot readiness wait (lockdown and install complete).
+    """
+
+    spec: HostSpec
+    host: pulumi.Input[str]
+    host_key: pulumi.Input[str]
+    server_identity: pulumi.Input[str]
+    private_key: pulumi.Input[str] | None = None
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+class HostConfig(pulumi.ComponentResource):
+    """The host's configuration, converged over SSH on every `pulumi up` whose files changed.
+
+    Child: `converge` (remote.Command). Outputs: `files` ({host path: short SHA-256}, what the preview diffs).
+    """
+
+    type_token = "hardened-vps:index:HostConfig"
+
+    def __init__(self, name: str, args: HostConfigArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(self.type_token, name, None, opts)
+        from pulumi_command import remote  # every stack connects (the readiness wait), so the SDK is there
+
+        self.files = converge_digests(args.spec)
+        self.converge = remote.Command(
+            f"{name}-converge", connection=ssh.connection(args.spec, args.host, args.host_key, args.private_key),
+            create=CONVERGE_COMMAND, update=CONVERGE_COMMAND, stdin=converge_stdin(args.spec),
+            triggers=[args.server_identity, self.files],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
+                                        custom_timeouts=pulumi.CustomTimeouts(create=CONVERGE_TIMEOUT,
+                                                                              update=CONVERGE_TIMEOUT)))
+        self.register_outputs({"files": self.files})

@@ -1,0 +1,158 @@
+"""HostConfig under mocks: every vendor converges the running host after first boot, before the app, and a
+config edit reaches only the converge, never the server."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import re
+import runpy
+import tarfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pulumi
+import pytest
+
+from components import changes, firstboot
+from components.config import parse_host_spec
+from components.firstboot import CONVERGE_COMMAND, HOST_KEY_PATH, converge_bundle, converge_digests
+from components.hostconfig import converge_stdin
+from components.mockrun import PLACEHOLDER_PUBLIC_HOST_KEY, RecordedResource, StackRun, run_program
+from components.providers import host_class
+from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, full_config, raw_config
+
+REGIONS = {"digitalocean": "fra1", "linode": "fr-par", "lightsail": "eu-central-1"}
+SERVER_TYPES = {"digitalocean": "digitalocean:index/droplet:Droplet", "linode": "linode:index/instance:Instance",
+                "lightsail": "aws:lightsail/instance:Instance"}
+EXAMPLE = ROOT / "examples" / "flask-app"
+
+
+def options_run(vendor: str, **overrides: object) -> tuple[StackRun, dict[str, pulumi.ResourceOptions]]:
+    """The real program (with the example app) on `vendor`, and the options each resource was given."""
+    options: dict[str, pulumi.ResourceOptions] = {}
+
+    def record(args: pulumi.ResourceTransformationArgs) -> None:
+        options[args.name] = args.opts
+
+    def program() -> None:
+        pulumi.runtime.register_stack_transformation(record)
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+    config = full_config(vendor=vendor, region=REGIONS[vendor], appSource=str(EXAMPLE), **overrides)
+    return run_program(config, stack="hc", program=program), options
+
+
+def names(resources: object) -> list[str]:
+    return [getattr(r, "_name", "") for r in (resources if isinstance(resources, list) else [])]
+
+
+def converge_of(run: StackRun) -> RecordedResource:
+    (found,) = [r for r in run.of_type("remote:Command") if r.name == "host-config-converge"]
+    return found
+
+
+@pytest.mark.parametrize("vendor", list(REGIONS))
+def test_every_vendor_converges_after_first_boot_and_before_the_app(vendor: str) -> None:
+    run, options = options_run(vendor)
+    spec = parse_host_spec(raw_config(vendor=vendor, region=REGIONS[vendor], appSource=str(EXAMPLE)), stack="hc")
+    component = run.one("index:HostConfig")
+    assert not component.custom and component.name == "host-config"
+    assert getattr(options["host-config"].parent, "_name", None) == "host"  # a child of the WebHost component
+    assert getattr(options["host-config-converge"].parent, "_name", None) == "host-config"
+    assert names(options["host-config-converge"].depends_on) == ["host-first-boot-ready"]
+    for child in ("app-deploy", "app-script", "app-archive"):  # config before app
+        assert "host-config-converge" in names(options[child].depends_on), child
+
+    converge = converge_of(run)
+    assert converge.inputs["create"] == converge.inputs["update"] == CONVERGE_COMMAND
+    assert "delete" not in converge.inputs  # removing HostConfig (or a replaced copy) runs nothing on the host
+    assert converge.inputs["stdin"] == base64.b64encode(converge_bundle(spec)).decode() == converge_stdin(spec)
+    ready = next(r for r in run.resources if r.name == "host-first-boot-ready")
+    identity, files = converge.inputs["triggers"]
+    assert identity == ready.inputs["triggers"][0] and identity  # a rebuilt server is converged again
+    assert files == converge_digests(spec) and all(re.fullmatch(r"[0-9a-f]{12}", d) for d in files.values())
+    connection = converge.inputs["connection"]["value"]  # the SDK keeps the connection secret
+    assert connection["user"] == spec.admin_user and connection["hostKey"] == PLACEHOLDER_PUBLIC_HOST_KEY.strip()
+    timeouts = options["host-config-converge"].custom_timeouts
+    assert timeouts is not None and timeouts.create == timeouts.update
+
+
+def test_the_converge_bundle_is_first_boots_files_without_the_host_key() -> None:
+    spec = parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com"), stack="hc")
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(converge_bundle(spec)))) as tar:
+        members = {m.name: (tar.extractfile(m).read().decode(), f"{m.mode:04o}")  # type: ignore[union-attr]
+                   for m in tar.getmembers()}
+    boot = firstboot.describe_first_boot(spec).files
+    assert {"/" + name: v for name, v in members.items()} == {f.path: (f.content, f.mode) for f in boot
+                                                              if f.path != HOST_KEY_PATH}
+    assert HOST_KEY_PATH not in converge_digests(spec) and not any("PRIVATE KEY" in c for c, _ in members.values())
+    assert converge_bundle(spec) == converge_bundle(spec)  # reproducible: no change, no new input
+
+
+def _server_inputs_seen(run: StackRun, vendor: str) -> dict[str, Any]:
+    """The server's inputs as the engine diffs them: the first-boot inputs it ignores after creation left out."""
+    ignored = {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), n) for n in host_class(vendor).first_boot_inputs}
+    server = run.one(SERVER_TYPES[vendor].rsplit(":", 1)[-1])
+    return {k: v for k, v in server.inputs.items() if k not in ignored}
+
+
+def inputs_of(run: StackRun, name: str, vendor: str) -> str:
+    """A resource's inputs, the mock's server id named (mock ids count registrations: an added key shifts them)."""
+    server = run.one(SERVER_TYPES[vendor].rsplit(":", 1)[-1])
+    text = json.dumps(next(r for r in run.resources if r.name == name).inputs, sort_keys=True, default=str)
+    return text.replace(f'"{server.id}"', '"<server id>"')
+
+
+@pytest.fixture
+def edited_template(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Append a comment-free line to one template, as an edit in the repository would."""
+    original = firstboot._template
+
+    def edit(name: str) -> None:
+        monkeypatch.setattr(firstboot, "_template", lambda n: original(n) + ("x = 1\n" if n == name else ""))
+
+    yield edit
+
+
+EDITS = {
+    "sysctl": ("template", "sysctl_hardening.conf", {"/etc/sysctl.d/90-hvps-hardening.conf"}),
+    "nginx": ("template", "nginx_security_headers.conf", {"/etc/nginx/snippets/hvps-security-headers.conf"}),
+    "admin-key": ("config", "sshPublicKeys", {"/etc/hvps/admin_authorized_keys"}),
+}
+
+
+@pytest.mark.parametrize("vendor", list(REGIONS))
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_an_edit_changes_only_the_converge(vendor: str, edit: str, edited_template: Callable[[str], None]) -> None:
+    before, _ = options_run(vendor)
+    kind, what, paths = EDITS[edit]
+    if kind == "template":
+        edited_template(what)
+        after, _ = options_run(vendor)
+    else:
+        after, _ = options_run(vendor, sshPublicKeys=[ED25519_KEY, RSA_4096_KEY])
+    assert _server_inputs_seen(after, vendor) == _server_inputs_seen(before, vendor)  # the server is not touched
+    old, new = converge_of(before).inputs, converge_of(after).inputs
+    assert new["stdin"] != old["stdin"]
+    changed = {p for p in old["triggers"][1] | new["triggers"][1]
+               if old["triggers"][1].get(p) != new["triggers"][1].get(p)}
+    assert changed == paths  # the preview's diff names exactly the files the edit changes
+    for name in ("host-first-boot-ready", "app-deploy"):  # neither waits nor redeploys
+        assert inputs_of(after, name, vendor) == inputs_of(before, name, vendor), name
+
+
+def test_no_change_registers_the_same_converge() -> None:
+    first, second = options_run("digitalocean")[0], options_run("digitalocean")[0]
+    assert converge_of(first).inputs == converge_of(second).inputs
+
+
+def test_first_boot_applied_says_what_converges_and_what_needs_reprovision() -> None:
+    run = run_program(full_config(), stack="hc")
+    needs = changes.keys_by_effect("digitalocean").get(changes.FIRST_BOOT, [])
+    applied = run.outputs["firstBootApplied"]
+    assert "HostConfig" in applied and applied.endswith(", ".join(needs)) and "sshPublicKeys" not in applied
+    rebuilt = run_program(full_config(reprovision=True), stack="hc").outputs["firstBootApplied"]
+    assert "rebuilding the server" in rebuilt
