@@ -322,7 +322,8 @@ def test_hostile_value_in_a_spec_cannot_reach_a_config_file_unencoded(domain_spe
 
 
 def test_comment_lines_stay_in_the_templates_not_in_the_bytes_sent(domain_spec) -> None:
-    """Below its header a file keeps every line but whole `#` comments (the 16 KiB limit); sudoers keeps all."""
+    """On the host a file keeps every line but whole comments, of which only a `#!` line and the marker stay;
+    the languages where a comment-looking line may be data (sudoers, Python, the banner) keep all."""
     values = firstboot.template_values(domain_spec)
     stripped = 0
     for template in sorted(firstboot.TEMPLATES.iterdir()):
@@ -331,12 +332,33 @@ def test_comment_lines_stay_in_the_templates_not_in_the_bytes_sent(domain_spec) 
         if template.name in firstboot.KEEP_COMMENT_LINES:
             assert sent == full, template.name
             continue
+        prefix = firstboot.COMMENT_PREFIX.get(template.name, "#")
         lines = full.splitlines()
-        header = next((i for i, line in enumerate(lines) if i and not line.startswith("#")), len(lines))
-        assert sent.splitlines() == lines[:header] + [s for s in lines[header:] if not s.lstrip().startswith("#")]
+        code = [s for i, s in enumerate(lines) if not s.lstrip().startswith(prefix) or (i == 0 and s.startswith("#!"))]
+        sent_lines = sent.splitlines()
+        markers = [s for s in sent_lines if s.lstrip().startswith(prefix) and not s.startswith("#!")]
+        assert [s for s in sent_lines if s not in markers] == code, template.name
+        had_marker = any(firstboot.MANAGED_MARKER in s for s in lines if s.lstrip().startswith(prefix))
+        assert markers == ([f"{prefix[0] * (2 if s.startswith('##') else 1) if prefix == '#' else prefix} "
+                            f"{firstboot.MANAGED_MARKER}" for s in lines if firstboot.MANAGED_MARKER in s][:1]
+                           if had_marker else []), template.name
         stripped += len(full) - len(sent)
-    assert stripped > 2000  # provision.sh alone documents itself in about 2 KB of comments
+    assert stripped > 4000  # provision.sh alone documents itself in about 2 KB of comments
     assert firstboot.render_host_file("sudoers_admin", values).count("\n") == 4
+
+
+def test_apt_files_lose_their_slash_comments_but_keep_quoted_slashes() -> None:
+    """apt.conf comments start with `//`; a `//` inside a value (a URL) is data and stays."""
+    text = '// Managed by hardened-vps. Why.\n// more\nAcquire::http::Proxy "http://x:3142";\n  // indented\n'
+    assert firstboot.without_comment_lines(text, "//") == \
+        '// Managed by hardened-vps.\nAcquire::http::Proxy "http://x:3142";\n'
+
+
+def test_only_the_marker_of_the_header_stays() -> None:
+    text = "#!/bin/bash\n# Managed by hardened-vps. A script.\n# More.\nset -e\n  # indented\necho '#'\n"
+    assert firstboot.without_comment_lines(text) == "#!/bin/bash\n# Managed by hardened-vps.\nset -e\necho '#'\n"
+    assert firstboot.without_comment_lines("# Managed by hardened-vps.\n# Managed by hardened-vps.\nx\n") == \
+        "# Managed by hardened-vps.\nx\n"
 
 
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=lambda p: p.name)

@@ -77,8 +77,9 @@ def test_plan_summarises_first_boot_instead_of_printing_it(stack_file, plans):
 
     boot = _section(text, "First boot")
     first_boot = describe_first_boot(spec)
+    sources = plan.template_texts(spec)
     for f in first_boot.files:
-        purpose = plan.file_purpose(f, first_boot.files)
+        purpose = plan.file_purpose(f, first_boot.files, sources)
         assert purpose, f"no purpose derivable for {f.path}"
         assert re.search(rf"^\| `{re.escape(f.path)}` \| {f.mode} \| [0-9a-f]{{10}} \| {re.escape(purpose)} \|$",
                          boot, re.MULTILINE), f.path

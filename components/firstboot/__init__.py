@@ -281,26 +281,37 @@ def render_template(name: str, values: Mapping[str, object]) -> str:
     return render_text(_template(name), values, name)
 
 
-#: Templates whose language does not take every whole line starting with `#` as a comment (sudoers has
-#: `#include`, Python has strings, apt.conf and the login banner are kept as written): rendered as they are.
-KEEP_COMMENT_LINES = frozenset({"sudoers_admin", "issue.net", "auto_upgrades.conf", "unattended_upgrades.conf",
-                                "gunicorn.conf.py", "sample_app.py"})
+#: Templates whose language does not take every whole line starting with its comment prefix as a comment
+#: (sudoers has `#include`, Python has strings, the login banner is shown as written): rendered as they are.
+KEEP_COMMENT_LINES = frozenset({"sudoers_admin", "issue.net", "gunicorn.conf.py", "sample_app.py"})
+#: Comment prefix per template where it is not `#` (apt.conf: `//` at the start of a line is always a comment).
+COMMENT_PREFIX: Mapping[str, str] = {"auto_upgrades.conf": "//", "unattended_upgrades.conf": "//"}
+#: What stays of a file's header on the host: its comment prefix and this marker, so the file says who wrote it.
+MANAGED_MARKER = "Managed by hardened-vps."
 
 
-def without_comment_lines(text: str) -> str:
-    """A file without its comment lines below the header (the first line and the comment block right below it
-    stay, so the file still says what it is). The templates keep their comments for readers of the repository;
-    on the host every byte counts against the 16 KiB user-data limit of Linode and Lightsail. Only whole `#`
-    lines go, and only in files where such a line is never data (no here-documents, see KEEP_COMMENT_LINES)."""
-    lines = text.splitlines(keepends=True)
-    header = next((i for i, line in enumerate(lines) if i and not line.startswith("#")), len(lines))
-    return "".join(lines[:header] + [line for line in lines[header:] if not line.lstrip().startswith("#")])
+def without_comment_lines(text: str, prefix: str = "#") -> str:
+    """A file without its comment lines: only a `#!` first line and the header's marker stay, shortened to
+    `<prefix> Managed by hardened-vps.` (see MANAGED_MARKER). The templates keep their comments for readers of
+    the repository; on the host every byte counts against the 16 KiB user-data limit of Linode and Lightsail.
+    Only whole comment lines go, and only in files where such a line is never data (see KEEP_COMMENT_LINES)."""
+    kept: list[str] = []
+    marked = False
+    for i, line in enumerate(text.splitlines(keepends=True)):
+        stripped = line.lstrip()
+        if (i == 0 and line.startswith("#!")) or not stripped.startswith(prefix):
+            kept.append(line)
+        elif not marked and MANAGED_MARKER in line:
+            lead = stripped[:len(stripped) - len(stripped.lstrip(prefix[0]))]  # `#`, `##` or `//`
+            kept.append(f"{lead} {MANAGED_MARKER}\n")
+            marked = True
+    return "".join(kept)
 
 
 def render_host_file(name: str, values: Mapping[str, object]) -> str:
-    """A template rendered as it is written on the host: comment lines below its header dropped (see above)."""
+    """A template rendered as it is written on the host: comment lines dropped but the marker (see above)."""
     text = render_template(name, values)
-    return text if name in KEEP_COMMENT_LINES else without_comment_lines(text)
+    return text if name in KEEP_COMMENT_LINES else without_comment_lines(text, COMMENT_PREFIX.get(name, "#"))
 
 
 def ssh_firewall_rules(spec: HostSpec) -> Trusted:
