@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import base64
 import gzip
-import io
 import re
 import shutil
 import subprocess
-import tarfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,11 +18,11 @@ from components.config import ConfigError, load_stack_file, parse_host_spec, par
 from components.firstboot import (
     BUNDLE_PATH,
     MAX_FIRST_BOOT_BYTES,
-    PAYLOAD_END,
     FirstBootTooLarge,
     describe_first_boot,
     linode_user_data,
     render_first_boot,
+    wire,
 )
 from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, STACK_FILES, random_rsa_key, raw_config
 
@@ -33,23 +31,16 @@ def bundle_of_cloud_config(text: str) -> dict[str, tuple[str, int]]:
     document = yaml.safe_load(text)
     (entry,) = document["write_files"]
     assert entry["path"] == BUNDLE_PATH and entry["encoding"] == "b64"
-    return _untar(base64.b64decode(entry["content"]))
+    assert wire.bundle_of_cloud_config(text) == base64.b64decode(entry["content"])
+    return _files(wire.bundle_of_cloud_config(text))
 
 
 def bundle_of_launch_script(text: str) -> dict[str, tuple[str, int]]:
-    payload = text.split(f"<<'{PAYLOAD_END}'\n", 1)[1].split(f"\n{PAYLOAD_END}\n", 1)[0]
-    return _untar(base64.b64decode(payload))
+    return _files(wire.bundle_of_launch_script(text))
 
 
-def _untar(data: bytes) -> dict[str, tuple[str, int]]:
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        out = {}
-        for member in tar.getmembers():
-            assert member.uid == 0 and member.gid == 0
-            fh = tar.extractfile(member)
-            assert fh is not None
-            out["/" + member.name] = (fh.read().decode(), member.mode)
-        return out
+def _files(bundle: bytes) -> dict[str, tuple[str, int]]:
+    return {e.path: (e.content.decode(), e.mode) for e in wire.unpack(bundle)}
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,9 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import io
 import ipaddress
 import re
 import shlex
-import tarfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -26,6 +24,9 @@ import pulumi
 import yaml
 
 from components.config import HostSpec
+from components.firstboot import wire
+from components.firstboot.wire import BUNDLE_PATH as BUNDLE_PATH  # the wire format's, re-exported
+from components.firstboot.wire import PAYLOAD_END as PAYLOAD_END
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: Linode's metadata service takes at most 16 KiB of base64-encoded user data, EC2/Lightsail 16 KB raw.
@@ -431,23 +432,9 @@ def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) ->
     return FirstBoot(tuple(rendered), spec.admin_user)
 
 
-BUNDLE_PATH = "/var/lib/hvps/first-boot.tar.gz"
-#: Ends the launch script's base64 heredoc. The '.' is in neither base64 alphabet, so nothing reading the
-#: script (the policy pack's secrets scan decodes base64 blocks, URL-safe included) takes it for payload.
-PAYLOAD_END = "HVPS.EOF"
-
-
 def bundle(first_boot: FirstBoot) -> bytes:
-    """The files as a reproducible tar.gz (fixed order, owner root, mtime 0): same input, same bytes."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        for f in first_boot.files:
-            data = f.content.encode()
-            info = tarfile.TarInfo(f.path.lstrip("/"))
-            info.size, info.mode, info.mtime, info.uid, info.gid = len(data), int(f.mode, 8), 0, 0, 0
-            info.uname = info.gname = "root"
-            tar.addfile(info, io.BytesIO(data))
-    return gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
+    """The files in the wire format (see wire.py), compressed: same input, same bytes."""
+    return wire.compress(wire.pack(wire.Entry(f.path, int(f.mode, 8), f.content.encode()) for f in first_boot.files))
 
 
 def _header(first_boot: FirstBoot, form: str) -> list[str]:
@@ -459,15 +446,15 @@ def _header(first_boot: FirstBoot, form: str) -> list[str]:
 
 def render_cloud_config(first_boot: FirstBoot) -> str:
     """cloud-config form: cloud-init writes the bundle, then unpacks it and runs the provisioning script."""
+    bundle_file, unpack = wire.cloud_config_parts(bundle(first_boot))
     document = {
         "disable_root": True,
         "ssh_pwauth": False,
         # Naming the admin here keeps cloud-init from creating the distro's default user; the provisioning
         # script adds the groups and keys, as it does in the launch-script form.
         "users": [{"name": first_boot.admin_user, "shell": "/bin/bash", "lock_passwd": True}],
-        "write_files": [{"path": BUNDLE_PATH, "encoding": "b64", "permissions": "0600", "owner": "root:root",
-                         "content": base64.b64encode(bundle(first_boot)).decode()}],
-        "runcmd": [["tar", "-xzf", BUNDLE_PATH, "-C", "/"], [PROVISION_SCRIPT]],
+        "write_files": [bundle_file],
+        "runcmd": [unpack, [PROVISION_SCRIPT]],
     }
     lines = ["#cloud-config", *_header(first_boot, "cloud-config")]
     return "\n".join(lines) + "\n" + yaml.safe_dump(document, sort_keys=False, width=100_000)
@@ -480,17 +467,12 @@ def render_launch_script(first_boot: FirstBoot) -> str:
     script run by /bin/sh (dash on Debian and Ubuntu). Only POSIX sh belongs here: `set -o pipefail` alone
     would stop dash before first boot starts. The provisioning script is bash by its own `#!/bin/bash`.
     """
-    payload = base64.encodebytes(bundle(first_boot)).decode().rstrip("\n")
     lines = [
         "#!/bin/sh",
         *_header(first_boot, "launch-script"),
         "set -eu",
         "# POSIX sh up to the exec: Lightsail may run this after its own lines with sh; bash starts there.",
-        f"install -d -m 0700 {shlex.quote(str(Path(BUNDLE_PATH).parent))}",
-        f"base64 -d >{BUNDLE_PATH} <<'{PAYLOAD_END}'",
-        payload,
-        PAYLOAD_END,
-        f"tar -xzf {BUNDLE_PATH} -C /",
+        *wire.launch_script_lines(bundle(first_boot)),
         f"exec {PROVISION_SCRIPT}",
     ]
     return "\n".join(lines) + "\n"
