@@ -680,8 +680,9 @@ def test_launch_script_lines_are_scanned(stacks: dict[str, StackCase]) -> None:
     server = stacks["lightsail-dev"].one(hp.LIGHTSAIL_INSTANCE)
     data = hp.plain(server.inputs["userData"]).replace("set -eu\n",
                                              f"set -eu\nexport GITHUB_TOKEN=ghp_{'a1B2' * 9}\n", 1)
+    lineno = data.splitlines().index(f"export GITHUB_TOKEN=ghp_{'a1B2' * 9}") + 1
     (message,) = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
-    assert "GitHub token" in message and "userData:5" in message
+    assert "GitHub token" in message and f"userData:{lineno}" in message
 
 
 def test_multipart_user_data_parts_are_scanned(stacks: dict[str, StackCase]) -> None:

@@ -283,8 +283,9 @@ def render_template(name: str, values: Mapping[str, object]) -> str:
 
 
 #: Templates whose language does not take every whole line starting with its comment prefix as a comment
-#: (sudoers has `#include`, Python has strings, the login banner is shown as written): rendered as they are.
-KEEP_COMMENT_LINES = frozenset({"sudoers_admin", "issue.net", "gunicorn.conf.py", "sample_app.py"})
+#: (sudoers has `#include`, the sample app's docstring is data, the login banner is shown as written): rendered
+#: as they are. Other Python templates lose their comment lines only while they hold no triple-quoted string.
+KEEP_COMMENT_LINES = frozenset({"sudoers_admin", "issue.net", "sample_app.py"})
 #: Comment prefix per template where it is not `#` (apt.conf: `//` at the start of a line is always a comment).
 COMMENT_PREFIX: Mapping[str, str] = {"auto_upgrades.conf": "//", "unattended_upgrades.conf": "//"}
 #: What stays of a file's header on the host: its comment prefix and this marker, so the file says who wrote it.
@@ -312,7 +313,11 @@ def without_comment_lines(text: str, prefix: str = "#") -> str:
 def render_host_file(name: str, values: Mapping[str, object]) -> str:
     """A template rendered as it is written on the host: comment lines dropped but the marker (see above)."""
     text = render_template(name, values)
-    return text if name in KEEP_COMMENT_LINES else without_comment_lines(text, COMMENT_PREFIX.get(name, "#"))
+    if name in KEEP_COMMENT_LINES:
+        return text
+    if name.endswith(".py") and ('"""' in text or "'''" in text):
+        raise TemplateError(f"{name}: a `#` line may be inside a triple-quoted string: add it to KEEP_COMMENT_LINES")
+    return without_comment_lines(text, COMMENT_PREFIX.get(name, "#"))
 
 
 def ssh_firewall_rules(spec: HostSpec) -> Trusted:
@@ -438,9 +443,8 @@ def bundle(first_boot: FirstBoot) -> bytes:
 
 
 def _header(first_boot: FirstBoot, form: str) -> list[str]:
-    """Comment lines naming what the opaque bundle holds, so the data explains itself on the host."""
-    return [f"# hardened-vps first boot {first_boot.digest[:16]}, {form} form (rendered by components/firstboot).",
-            f"# Unpacks {len(first_boot.files)} files (templates in components/firstboot/templates), "
+    """A comment line naming what the opaque bundle holds, so the data explains itself on the host."""
+    return [f"# hardened-vps first boot {first_boot.digest[:16]} ({form}): unpacks {len(first_boot.files)} files, "
             f"then runs {PROVISION_SCRIPT}."]
 
 
@@ -471,7 +475,6 @@ def render_launch_script(first_boot: FirstBoot) -> str:
         "#!/bin/sh",
         *_header(first_boot, "launch-script"),
         "set -eu",
-        "# POSIX sh up to the exec: Lightsail may run this after its own lines with sh; bash starts there.",
         *wire.launch_script_lines(bundle(first_boot)),
         f"exec {PROVISION_SCRIPT}",
     ]
