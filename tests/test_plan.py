@@ -408,3 +408,9 @@ def test_cli_errors(capsys, tmp_path):
     for argv in (["do-dev", "--tier", "small"], []):
         with pytest.raises(SystemExit):
             plan.main(argv)
+
+
+def test_plan_lists_the_files_read_back_from_the_sent_bundle(stack_file):
+    """The plan's file table comes from the bytes sent (the wire format's parser), and they are the render's."""
+    spec = load_stack_file(stack_file)
+    assert plan.bundled_files(render_first_boot(spec)) == list(describe_first_boot(spec).files)

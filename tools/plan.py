@@ -57,6 +57,7 @@ from components.firstboot import (
     linode_user_data,
     packages_for,
     render_first_boot,
+    wire,
 )
 from components.host import server_lifecycle
 from components.providers import host_class
@@ -590,19 +591,26 @@ def output_rows(run: mockrun.StackRun, shown: Shown) -> list[list[str]]:
             for name, value in run.outputs.items()]
 
 
+def bundled_files(rendered: RenderedFirstBoot) -> list[HostFile]:
+    """The files as sent: read back from the cloud-config form with the wire format's own parser."""
+    return [HostFile(e.path, e.content.decode(), f"{e.mode:04o}")
+            for e in wire.unpack(wire.bundle_of_cloud_config(rendered.cloud_config))]
+
+
 def first_boot_blocks(spec: HostSpec, first_boot: FirstBoot, rendered: RenderedFirstBoot, sent: Mapping[str, str],
                       run: mockrun.StackRun) -> list[Block]:
     applied = run.outputs.get("firstBootApplied")
-    summary = (f"Digest {rendered.digest[:16]}: {len(first_boot.files)} files unpacked, then {PROVISION_SCRIPT} "
+    summary = (f"Digest {rendered.digest[:16]}: {len(bundled_files(rendered))} files unpacked, then {PROVISION_SCRIPT} "
                "runs once as root." + (f" Applied {applied}." if applied else ""))
     limit = MAX_FIRST_BOOT_BYTES
     sources = template_texts(spec)
     sizes = Table(["Form", "Bytes", f"Of the {limit // 1024} KiB limit", "Sent by"], [
         [form, f"{n:,}", f"{n / limit:.0%}", sent.get(form, "")] for form, n in rendered.sizes.items()
     ], right=frozenset({1, 2}))
+    sent_files = bundled_files(rendered)
     files = Table(["File", "Mode", "sha256", "Purpose"],
                   [[f.path, f.mode, hashlib.sha256(f.content.encode()).hexdigest()[:10],
-                    file_purpose(f, first_boot.files, sources)] for f in first_boot.files],
+                    file_purpose(f, sent_files, sources)] for f in sent_files],
                   code=frozenset({0}))
     return [
         Para(summary),
