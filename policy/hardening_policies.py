@@ -56,7 +56,7 @@ from pulumi_policy.proxy import UnknownValueError
 
 from components import catalog, firstboot
 from components.config import CONFIG_KEYS, PROJECT, PROJECT_DIR, ConfigError, HostSpec, parse_host_spec
-from components.firstboot import HOST_KEY_PATH, PROVISION_SCRIPT
+from components.firstboot import HOST_KEY_PATH, PROVISION_SCRIPT, wire
 
 PACK_NAME = "hardened-vps-guardrails"
 PACK_DESCRIPTION = ("Refuses changes that weaken a hardened-vps host: firewall, open ports, SSH exposure, "
@@ -377,7 +377,7 @@ def _inflate(data: bytes) -> bytes | None:
 
 @dataclass(frozen=True)
 class TarEntry:
-    """A regular file of a tar archive, in archive order."""
+    """A regular file of an archive (tar, or a first-boot bundle), in archive order."""
 
     name: str
     mode: int
@@ -399,6 +399,14 @@ def _tar_entries(data: bytes) -> list[TarEntry] | None:
     except (tarfile.TarError, EOFError):
         return None
     return entries
+
+
+def _bundle_entries(data: bytes) -> list[TarEntry] | None:
+    """The files of a first-boot bundle archive, read by the wire format's own parser (None: not one).
+    WireError when it starts like one but is malformed: the caller records it as unreadable."""
+    if not data.startswith(wire.MAGIC):
+        return None
+    return [TarEntry(e.path.lstrip("/"), e.mode, e.content) for e in wire.parse(data)]
 
 
 def decode_linode_user_data(data: str) -> str | None:
@@ -767,7 +775,13 @@ class _Expander:
         if not data:
             return
         fmt = compression_of(data)
-        entries = None if fmt else _tar_entries(data)
+        try:
+            entries = None if fmt else _bundle_entries(data)
+        except wire.WireError as err:
+            self.unreadable.append((f"a first-boot bundle that does not parse ({err})", where))
+            return
+        if fmt is None and entries is None:
+            entries = _tar_entries(data)
         decoded = None
         if fmt is None and entries is None:
             try:

@@ -87,8 +87,9 @@ def test_plan_summarises_first_boot_instead_of_printing_it(stack_file, plans):
 
     boot = _section(text, "First boot")
     first_boot = describe_first_boot(spec)
+    sources = plan.template_texts(spec)
     for f in first_boot.files:
-        purpose = plan.file_purpose(f, first_boot.files)
+        purpose = plan.file_purpose(f, first_boot.files, sources)
         assert purpose, f"no purpose derivable for {f.path}"
         assert re.search(rf"^\| `{re.escape(f.path)}` \| {f.mode} \| {file_digest(f)} \| {re.escape(purpose)} \|$",
                          boot, re.MULTILINE), f.path
@@ -436,3 +437,9 @@ def test_plan_shows_what_host_config_converges_file_by_file(stack_file, plans):
     assert CONVERGE_COMMAND in section and "never the server" in section
     needs = changes.keys_by_effect(spec.vendor).get(changes.FIRST_BOOT, [])
     assert needs and ", ".join(needs) in section
+
+
+def test_plan_lists_the_files_read_back_from_the_sent_bundle(stack_file):
+    """The plan's file table comes from the bytes sent (the wire format's parser), and they are the render's."""
+    spec = load_stack_file(stack_file)
+    assert plan.bundled_files(render_first_boot(spec)) == list(describe_first_boot(spec).files)

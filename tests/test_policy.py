@@ -402,7 +402,7 @@ def _weakened(document: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("stack", "weaken"), [
-    ("lightsail-dev", lambda d: d.replace("\ntar -xzf", "\nexit 0\ntar -xzf", 1)),
+    ("lightsail-dev", lambda d: d.replace("\npython3 -c", "\nexit 0\npython3 -c", 1)),
     ("lightsail-dev", lambda d: d.replace("set -eu\n", "set -eu\nsleep 1 && exit\n", 1)),
     ("lightsail-dev", lambda d: d + "passwd -d root\n"),  # after exec: never runs, still not ours
     ("do-dev", lambda d: _cloud_config_edited(d, _weakened)),
@@ -641,7 +641,7 @@ def test_private_key_inside_the_bundle_is_found(stacks: dict[str, StackCase], st
     assert "/root/.ssh/id_ed25519" in refused and "holds files the render does not" in refused
     (message,) = check_resource(hp.first_boot_secrets, server, props)
     assert "private key" in message and "root/.ssh/id_ed25519:1" in message
-    assert "gzip" in message and names_resource_and_fix(message, server)
+    assert "> xz > root/.ssh/id_ed25519" in message and names_resource_and_fix(message, server)
 
 
 @pytest.mark.parametrize(("content", "what"), [
@@ -680,8 +680,9 @@ def test_launch_script_lines_are_scanned(stacks: dict[str, StackCase]) -> None:
     server = stacks["lightsail-dev"].one(hp.LIGHTSAIL_INSTANCE)
     data = hp.plain(server.inputs["userData"]).replace("set -eu\n",
                                              f"set -eu\nexport GITHUB_TOKEN=ghp_{'a1B2' * 9}\n", 1)
+    lineno = data.splitlines().index(f"export GITHUB_TOKEN=ghp_{'a1B2' * 9}") + 1
     (message,) = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
-    assert "GitHub token" in message and "userData:5" in message
+    assert "GitHub token" in message and f"userData:{lineno}" in message
 
 
 def test_multipart_user_data_parts_are_scanned(stacks: dict[str, StackCase]) -> None:

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/pl
 import pulumi
 from pulumi.runtime import rpc
 
-from components import catalog, changes, mockrun
+from components import catalog, changes, firstboot, mockrun
 from components.config import (
     DEFAULT_REGIONS,
     PROJECT,
@@ -62,6 +62,7 @@ from components.firstboot import (
     linode_user_data,
     packages_for,
     render_first_boot,
+    wire,
 )
 from components.host import server_lifecycle
 from components.hostconfig import converge_stdin
@@ -343,10 +344,18 @@ _MANAGED = "Managed by hardened-vps."
 _COMMENT = re.compile(r"^\s*(#|//)\s?")
 
 
-def file_purpose(f: HostFile, files: Sequence[HostFile]) -> str:
-    """What a first-boot file is for, read from the file (its header comment, unit Description, docstring),
-    or from the line of another first-boot file that uses it."""
-    lines = f.content.splitlines()
+def template_texts(spec: HostSpec) -> dict[str, str]:
+    """Each template as rendered for the host (header comment cut to the marker) -> as written, header and all:
+    the host copy no longer says what it is for, its template does."""
+    values = firstboot.template_values(spec)
+    return {firstboot.render_host_file(t.name, values): firstboot.render_template(t.name, values)
+            for t in sorted(firstboot.TEMPLATES.iterdir())}
+
+
+def file_purpose(f: HostFile, files: Sequence[HostFile], sources: Mapping[str, str] | None = None) -> str:
+    """What a first-boot file is for, read from the file (the header comment of its template, unit Description,
+    docstring), or from the line of another first-boot file that uses it. `sources`: see template_texts."""
+    lines = (sources or {}).get(f.content, f.content).splitlines()
     for i, line in enumerate(lines):
         if _MANAGED in line:
             text = line.split(_MANAGED, 1)[1].strip()
@@ -598,17 +607,25 @@ def output_rows(run: mockrun.StackRun, shown: Shown) -> list[list[str]]:
             for name, value in run.outputs.items()]
 
 
+def bundled_files(rendered: RenderedFirstBoot) -> list[HostFile]:
+    """The files as sent: read back from the cloud-config form with the wire format's own parser."""
+    return [HostFile(e.path, e.content.decode(), f"{e.mode:04o}")
+            for e in wire.unpack(wire.bundle_of_cloud_config(rendered.cloud_config))]
+
+
 def first_boot_blocks(spec: HostSpec, first_boot: FirstBoot, rendered: RenderedFirstBoot, sent: Mapping[str, str],
                       run: mockrun.StackRun) -> list[Block]:
     applied = run.outputs.get("firstBootApplied")
-    summary = (f"Digest {rendered.digest[:16]}: {len(first_boot.files)} files unpacked, then {PROVISION_SCRIPT} "
+    summary = (f"Digest {rendered.digest[:16]}: {len(bundled_files(rendered))} files unpacked, then {PROVISION_SCRIPT} "
                "runs once as root." + (f" Applied {applied}." if applied else ""))
     limit = MAX_FIRST_BOOT_BYTES
+    sources = template_texts(spec)
     sizes = Table(["Form", "Bytes", f"Of the {limit // 1024} KiB limit", "Sent by"], [
         [form, f"{n:,}", f"{n / limit:.0%}", sent.get(form, "")] for form, n in rendered.sizes.items()
     ], right=frozenset({1, 2}))
+    sent_files = bundled_files(rendered)
     files = Table(["File", "Mode", "Digest", "Purpose"],
-                  [[f.path, f.mode, file_digest(f), file_purpose(f, first_boot.files)] for f in first_boot.files],
+                  [[f.path, f.mode, file_digest(f), file_purpose(f, sent_files, sources)] for f in sent_files],
                   code=frozenset({0}))
     return [
         Para(summary),

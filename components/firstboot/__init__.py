@@ -11,11 +11,9 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import io
 import ipaddress
 import re
 import shlex
-import tarfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -26,6 +24,9 @@ import pulumi
 import yaml
 
 from components.config import HostSpec
+from components.firstboot import wire
+from components.firstboot.wire import BUNDLE_PATH as BUNDLE_PATH  # the wire format's, re-exported
+from components.firstboot.wire import PAYLOAD_END as PAYLOAD_END
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: Linode's metadata service takes at most 16 KiB of base64-encoded user data, EC2/Lightsail 16 KB raw.
@@ -281,26 +282,42 @@ def render_template(name: str, values: Mapping[str, object]) -> str:
     return render_text(_template(name), values, name)
 
 
-#: Templates whose language does not take every whole line starting with `#` as a comment (sudoers has
-#: `#include`, Python has strings, apt.conf and the login banner are kept as written): rendered as they are.
-KEEP_COMMENT_LINES = frozenset({"sudoers_admin", "issue.net", "auto_upgrades.conf", "unattended_upgrades.conf",
-                                "gunicorn.conf.py", "sample_app.py"})
+#: Templates whose language does not take every whole line starting with its comment prefix as a comment
+#: (sudoers has `#include`, the sample app's docstring is data, the login banner is shown as written): rendered
+#: as they are. Other Python templates lose their comment lines only while they hold no triple-quoted string.
+KEEP_COMMENT_LINES = frozenset({"sudoers_admin", "issue.net", "sample_app.py"})
+#: Comment prefix per template where it is not `#` (apt.conf: `//` at the start of a line is always a comment).
+COMMENT_PREFIX: Mapping[str, str] = {"auto_upgrades.conf": "//", "unattended_upgrades.conf": "//"}
+#: What stays of a file's header on the host: its comment prefix and this marker, so the file says who wrote it.
+MANAGED_MARKER = "Managed by hardened-vps."
 
 
-def without_comment_lines(text: str) -> str:
-    """A file without its comment lines below the header (the first line and the comment block right below it
-    stay, so the file still says what it is). The templates keep their comments for readers of the repository;
-    on the host every byte counts against the 16 KiB user-data limit of Linode and Lightsail. Only whole `#`
-    lines go, and only in files where such a line is never data (no here-documents, see KEEP_COMMENT_LINES)."""
-    lines = text.splitlines(keepends=True)
-    header = next((i for i, line in enumerate(lines) if i and not line.startswith("#")), len(lines))
-    return "".join(lines[:header] + [line for line in lines[header:] if not line.lstrip().startswith("#")])
+def without_comment_lines(text: str, prefix: str = "#") -> str:
+    """A file without its comment lines: only a `#!` first line and the header's marker stay, shortened to
+    `<prefix> Managed by hardened-vps.` (see MANAGED_MARKER). The templates keep their comments for readers of
+    the repository; on the host every byte counts against the 16 KiB user-data limit of Linode and Lightsail.
+    Only whole comment lines go, and only in files where such a line is never data (see KEEP_COMMENT_LINES)."""
+    kept: list[str] = []
+    marked = False
+    for i, line in enumerate(text.splitlines(keepends=True)):
+        stripped = line.lstrip()
+        if (i == 0 and line.startswith("#!")) or not stripped.startswith(prefix):
+            kept.append(line)
+        elif not marked and MANAGED_MARKER in line:
+            lead = stripped[:len(stripped) - len(stripped.lstrip(prefix[0]))]  # `#`, `##` or `//`
+            kept.append(f"{lead} {MANAGED_MARKER}\n")
+            marked = True
+    return "".join(kept)
 
 
 def render_host_file(name: str, values: Mapping[str, object]) -> str:
-    """A template rendered as it is written on the host: comment lines below its header dropped (see above)."""
+    """A template rendered as it is written on the host: comment lines dropped but the marker (see above)."""
     text = render_template(name, values)
-    return text if name in KEEP_COMMENT_LINES else without_comment_lines(text)
+    if name in KEEP_COMMENT_LINES:
+        return text
+    if name.endswith(".py") and ('"""' in text or "'''" in text):
+        raise TemplateError(f"{name}: a `#` line may be inside a triple-quoted string: add it to KEEP_COMMENT_LINES")
+    return without_comment_lines(text, COMMENT_PREFIX.get(name, "#"))
 
 
 def ssh_firewall_rules(spec: HostSpec) -> Trusted:
@@ -420,23 +437,9 @@ def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) ->
     return FirstBoot(tuple(rendered), spec.admin_user)
 
 
-BUNDLE_PATH = "/var/lib/hvps/first-boot.tar.gz"
-#: Ends the launch script's base64 heredoc. The '.' is in neither base64 alphabet, so nothing reading the
-#: script (the policy pack's secrets scan decodes base64 blocks, URL-safe included) takes it for payload.
-PAYLOAD_END = "HVPS.EOF"
-
-
 def bundle(first_boot: FirstBoot) -> bytes:
-    """The files as a reproducible tar.gz (fixed order, owner root, mtime 0): same input, same bytes."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        for f in first_boot.files:
-            data = f.content.encode()
-            info = tarfile.TarInfo(f.path.lstrip("/"))
-            info.size, info.mode, info.mtime, info.uid, info.gid = len(data), int(f.mode, 8), 0, 0, 0
-            info.uname = info.gname = "root"
-            tar.addfile(info, io.BytesIO(data))
-    return gzip.compress(raw.getvalue(), compresslevel=9, mtime=0)
+    """The files in the wire format (see wire.py), compressed: same input, same bytes."""
+    return wire.compress(wire.pack(wire.Entry(f.path, int(f.mode, 8), f.content.encode()) for f in first_boot.files))
 
 
 #: What the HostConfig resource runs on the host as the admin, with the converge bundle (base64) on stdin.
@@ -472,23 +475,22 @@ def converge_digests(spec: HostSpec) -> dict[str, str]:
 
 
 def _header(first_boot: FirstBoot, form: str) -> list[str]:
-    """Comment lines naming what the opaque bundle holds, so the data explains itself on the host."""
-    return [f"# hardened-vps first boot {first_boot.digest[:16]}, {form} form (rendered by components/firstboot).",
-            f"# Unpacks {len(first_boot.files)} files (templates in components/firstboot/templates), "
+    """A comment line naming what the opaque bundle holds, so the data explains itself on the host."""
+    return [f"# hardened-vps first boot {first_boot.digest[:16]} ({form}): unpacks {len(first_boot.files)} files, "
             f"then runs {PROVISION_SCRIPT}."]
 
 
 def render_cloud_config(first_boot: FirstBoot) -> str:
     """cloud-config form: cloud-init writes the bundle, then unpacks it and runs the provisioning script."""
+    bundle_file, unpack = wire.cloud_config_parts(bundle(first_boot))
     document = {
         "disable_root": True,
         "ssh_pwauth": False,
         # Naming the admin here keeps cloud-init from creating the distro's default user; the provisioning
         # script adds the groups and keys, as it does in the launch-script form.
         "users": [{"name": first_boot.admin_user, "shell": "/bin/bash", "lock_passwd": True}],
-        "write_files": [{"path": BUNDLE_PATH, "encoding": "b64", "permissions": "0600", "owner": "root:root",
-                         "content": base64.b64encode(bundle(first_boot)).decode()}],
-        "runcmd": [["tar", "-xzf", BUNDLE_PATH, "-C", "/"], [PROVISION_SCRIPT]],
+        "write_files": [bundle_file],
+        "runcmd": [unpack, [PROVISION_SCRIPT]],
     }
     lines = ["#cloud-config", *_header(first_boot, "cloud-config")]
     return "\n".join(lines) + "\n" + yaml.safe_dump(document, sort_keys=False, width=100_000)
@@ -501,17 +503,11 @@ def render_launch_script(first_boot: FirstBoot) -> str:
     script run by /bin/sh (dash on Debian and Ubuntu). Only POSIX sh belongs here: `set -o pipefail` alone
     would stop dash before first boot starts. The provisioning script is bash by its own `#!/bin/bash`.
     """
-    payload = base64.encodebytes(bundle(first_boot)).decode().rstrip("\n")
     lines = [
         "#!/bin/sh",
         *_header(first_boot, "launch-script"),
         "set -eu",
-        "# POSIX sh up to the exec: Lightsail may run this after its own lines with sh; bash starts there.",
-        f"install -d -m 0700 {shlex.quote(str(Path(BUNDLE_PATH).parent))}",
-        f"base64 -d >{BUNDLE_PATH} <<'{PAYLOAD_END}'",
-        payload,
-        PAYLOAD_END,
-        f"tar -xzf {BUNDLE_PATH} -C /",
+        *wire.launch_script_lines(bundle(first_boot)),
         f"exec {PROVISION_SCRIPT}",
     ]
     return "\n".join(lines) + "\n"

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from components import mockrun
-from components.firstboot import CONVERGE_COMMAND, HOST_KEY_PATH
+from components.firstboot import CONVERGE_COMMAND, HOST_KEY_PATH, wire
 from components.mockrun import RecordedResource, StackRun, run_program
 from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, full_config
 from tests.engine.test_env_file import systemd_env_file
@@ -137,10 +138,12 @@ class Engine:
         # The fake host finished first boot: `hvps-provision --status` answers `complete` (see test_provision_script);
         # `--converge` stands in for the host side: it unpacks the bundle read (base64) on stdin, as root would.
         prelude = ('sudo() { [ "$1" != -n ] || shift; if [ "$1" = /usr/local/sbin/hvps-provision ]; then '
-                   'if [ "$2" = --converge ]; then base64 -d | tar -xzf - -C "$HVPS_ROOT"; '
+                   'if [ "$2" = --converge ]; then base64 -d >"$HVPS_ROOT/.bundle" && '
+                   '"$HVPS_PYTHON" -c "$HVPS_UNPACK" "$HVPS_ROOT/.bundle" "$HVPS_ROOT" && rm "$HVPS_ROOT/.bundle"; '
                    'else echo complete; fi; else "$@"; fi; }\n')
         env = os.environ | {"HVPS_ROOT": str(host.root), "PATH": f"{self.stubs}:{os.environ['PATH']}",
-                            "HVPS_HEALTH_TRIES": "2", "HVPS_HEALTH_DELAY": "0"}
+                            "HVPS_HEALTH_TRIES": "2", "HVPS_HEALTH_DELAY": "0",
+                            "HVPS_UNPACK": wire.HOST_UNPACK, "HVPS_PYTHON": sys.executable}
         done = subprocess.run(["bash", "-c", prelude + command], env=env, input=inputs.get("stdin") or "",
                               capture_output=True, text=True, timeout=120)
         if done.returncode != 0:

@@ -9,9 +9,10 @@ the kernel reads its first line) then executes the whole with /bin/sh, which is 
 
 The test runs the rendered script under the real dash with such a prefix. Only what would touch this machine is
 adapted: the absolute paths of the bundle, the unpack root and the provisioning script point into a temporary
-directory, and `install`, `base64` and `tar` are logging wrappers around the real tools. The provisioning
-script keeps its real first line (`#!/bin/bash`) but its body is swapped for one that records which shell runs
-it, so the test proves the hand-over to bash without provisioning anything.
+directory, and `install`, `base64` and `python3` (the unpack step) are logging wrappers around the real tools.
+The provisioning script keeps its real first line (`#!/bin/bash`) but its body is swapped for one that records
+which shell runs it, so the test proves the hand-over to bash without provisioning anything; every other file
+must be on disk as rendered, with its mode.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from components.config import HostSpec, load_stack_file
-from components.firstboot import BUNDLE_PATH, PROVISION_SCRIPT, render_first_boot
+from components.firstboot import BUNDLE_PATH, PROVISION_SCRIPT, describe_first_boot, render_first_boot
 from components.mockrun import ROOT
 
 DASH = shutil.which("dash")
@@ -43,7 +44,7 @@ PROBE_BODY = 'printf "bash=%s args=%s\\n" "${BASH_VERSION:-none}" "$*" >"$HVPS_R
 
 
 def _wrapper(tool: str, real: str, after: str = "") -> str:
-    return (f'#!/bin/sh\necho "{tool} $*" >>"$HVPS_ROOT/calls.log"\n"{real}" "$@" || exit $?\n{after}')
+    return (f'#!/bin/sh\necho "{tool} $#" >>"$HVPS_ROOT/calls.log"\n"{real}" "$@" || exit $?\n{after}')
 
 
 def _sandbox(tmp_path: Path) -> tuple[Path, dict[str, str]]:
@@ -54,7 +55,7 @@ def _sandbox(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     provision = f'"$HVPS_ROOT/root{PROVISION_SCRIPT}"'
     swap_body = (f'head -n 1 {provision} >"$HVPS_ROOT/first-line"\n'
                  f'cat "$HVPS_ROOT/first-line" "$HVPS_ROOT/probe" >{provision}\n')
-    for tool, after in (("install", ""), ("base64", ""), ("tar", swap_body)):
+    for tool, after in (("install", ""), ("base64", ""), ("python3", swap_body)):
         real = shutil.which(tool)
         assert real is not None, tool
         path = stubs / tool
@@ -69,7 +70,7 @@ def _relocated(script: str, root: Path) -> str:
     """The script with its absolute host paths pointing into the sandbox; every one must be found."""
     swaps = {f" {Path(BUNDLE_PATH).parent}\n": f" {root}{Path(BUNDLE_PATH).parent}\n",
              f">{BUNDLE_PATH} <<": f">{root}{BUNDLE_PATH} <<",
-             f"tar -xzf {BUNDLE_PATH} -C /\n": f"tar -xzf {root}{BUNDLE_PATH} -C {root}/\n",
+             f"' {BUNDLE_PATH} /\n": f"' {root}{BUNDLE_PATH} {root}/\n",
              f"exec {PROVISION_SCRIPT}\n": f"exec {root}{PROVISION_SCRIPT}\n"}
     for old, new in swaps.items():
         assert script.count(old) == 1, f"launch script no longer has {old!r}"
@@ -92,8 +93,12 @@ def test_dash_runs_lightsail_prefix_plus_launch_script_and_hands_over_to_bash(tm
     assert "Illegal option" not in done.stderr
     assert (root / "etc/ssh/sshd_config").read_text().startswith("TrustedUserCAKeys")  # the prefix ran too
     calls = [line.split()[0] for line in (tmp_path / "calls.log").read_text().splitlines()]
-    assert calls == ["install", "base64", "tar"]
+    assert calls == ["install", "base64", "python3"]
     assert (tmp_path / "first-line").read_text() == "#!/bin/bash\n"
+    for f in describe_first_boot(_spec()).files:  # the real unpack step wrote every other file as rendered
+        if f.path != PROVISION_SCRIPT:
+            written = root / f.path.lstrip("/")
+            assert (written.read_text(), oct(written.stat().st_mode & 0o7777)) == (f.content, oct(int(f.mode, 8)))
     handed = (tmp_path / "handed-over").read_text()
     assert handed.startswith("bash=") and not handed.startswith("bash=none"), handed
 

@@ -1,0 +1,138 @@
+"""The first-boot wire format: what pack() makes parse() reads back exactly, nothing else parses, and the
+host's own unpack command (python3 -c HOST_UNPACK, run here in a scratch root) writes exactly the rendered files."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.config import load_stack_file
+from components.firstboot import PROVISION_SCRIPT, bundle, describe_first_boot, render_first_boot, wire
+from policy import hardening_policies as hp
+from tests.conftest import ROOT
+
+PYTHON3 = shutil.which("python3")
+needs_python3 = pytest.mark.skipif(PYTHON3 is None, reason="python3 is the host's unpacker")
+ENTRIES = [wire.Entry("/etc/a.conf", 0o644, b"one\n"), wire.Entry("/etc/x/y", 0o600, b""),
+           wire.Entry("/usr/local/sbin/s", 0o700, "#!/bin/sh\nécho\n\n".encode())]
+
+
+def test_pack_then_parse_gives_back_the_files_in_order() -> None:
+    archive = wire.pack(ENTRIES)
+    assert archive.startswith(wire.MAGIC)
+    assert wire.parse(archive) == ENTRIES
+    assert wire.unpack(wire.compress(archive)) == ENTRIES
+    assert wire.compress(archive) == wire.compress(archive)  # reproducible
+
+
+@pytest.mark.parametrize("archive", [
+    b"", b"hvps-bundle 2\n", wire.pack(ENTRIES)[:-1], wire.pack(ENTRIES) + b"x",
+    wire.MAGIC + b"0644 5 /etc/a\nabc",  # runs past the end
+    wire.MAGIC + b"644 0 /etc/a\n", wire.MAGIC + b"0644 -1 /etc/a\n", wire.MAGIC + b"0644 01 /etc/a\nx",
+    wire.MAGIC + b"0644 0 etc/a\n", wire.MAGIC + b"0644 0 /etc/../root/x\n", wire.MAGIC + b"0644 0 /\xff\n",
+], ids=["empty", "version", "truncated", "trailing", "past-end", "mode", "negative", "leading-zero", "relative",
+        "dotdot", "not-utf8"])
+def test_parse_refuses_what_pack_would_not_make(archive: bytes) -> None:
+    with pytest.raises(wire.WireError):
+        wire.parse(archive)
+
+
+@pytest.mark.parametrize("path", ["etc/a", "/etc/../x", "/etc/a\nb", "/etc/"])
+def test_pack_refuses_paths_the_host_would_write_elsewhere(path: str) -> None:
+    with pytest.raises(wire.WireError):
+        wire.pack([wire.Entry(path, 0o644, b"")])
+
+
+def test_unpack_refuses_what_is_not_xz() -> None:
+    with pytest.raises(wire.WireError, match="xz"):
+        wire.unpack(wire.pack(ENTRIES))
+
+
+def test_host_unpack_fits_in_one_single_quoted_sh_word() -> None:
+    assert "'" not in wire.HOST_UNPACK
+
+
+def _run_host_unpack(bundle_file: Path, root: Path) -> subprocess.CompletedProcess[str]:
+    argv = wire.host_unpack_argv(f"{root}/")
+    assert argv[-2] == wire.BUNDLE_PATH
+    argv[-2] = str(bundle_file)
+    assert PYTHON3 is not None
+    return subprocess.run([PYTHON3, *argv[1:]], capture_output=True, text=True, timeout=30,
+                          preexec_fn=lambda: os.umask(0o077))  # a strict umask: the modes must not follow it
+
+
+@needs_python3
+@pytest.mark.parametrize("stack", ["do-dev", "prod"])
+def test_cloud_config_form_unpacks_with_the_host_command(tmp_path: Path, stack: str) -> None:
+    """write_files' bytes, then runcmd's unpack argv as cloud-init runs it (root relocated): every file, its
+    bytes and mode; a symlink planted at a path is replaced, never followed; missing directories are made."""
+    spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    document = yaml.safe_load(render_first_boot(spec).cloud_config)
+    (entry,) = document["write_files"]
+    assert document["runcmd"] == [wire.host_unpack_argv(), [PROVISION_SCRIPT]]
+    bundle_file = tmp_path / "bundle"
+    bundle_file.write_bytes(base64.b64decode(entry["content"]))
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.write_text("untouched\n")
+    (root / "etc/issue.net").symlink_to(outside)
+
+    done = _run_host_unpack(bundle_file, root)
+
+    assert done.returncode == 0, done.stderr
+    assert outside.read_text() == "untouched\n"
+    written = {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file() or p.is_symlink()}
+    expected = describe_first_boot(spec).files
+    assert sorted(written) == sorted(f.path.lstrip("/") for f in expected)
+    for f in expected:
+        path = written[f.path.lstrip("/")]
+        assert not path.is_symlink() and path.read_text() == f.content, f.path
+        assert oct(path.stat().st_mode & 0o7777) == oct(int(f.mode, 8)), f.path
+
+
+@needs_python3
+@pytest.mark.parametrize("archive", [
+    wire.MAGIC + b"0644 3 /../escaped\nabc", wire.MAGIC + b"0644 9 /etc/a\nabc", b"not a bundle\n",
+    wire.MAGIC + b"0644 -3 /etc/a\nabc",
+], ids=["dotdot", "past-end", "magic", "negative"])
+def test_host_unpack_stops_on_a_malformed_bundle(tmp_path: Path, archive: bytes) -> None:
+    bundle_file = tmp_path / "bundle"
+    bundle_file.write_bytes(wire.compress(archive))
+    root = tmp_path / "root"
+    root.mkdir()
+    done = _run_host_unpack(bundle_file, root)
+    assert done.returncode != 0 and "hvps:" in done.stderr
+    assert not (tmp_path / "escaped").exists() and list(root.rglob("*")) == []
+
+
+def test_forms_are_read_back_by_the_wire_readers() -> None:
+    spec = load_stack_file(ROOT / "stacks" / "Pulumi.lightsail-dev.yaml")
+    rendered = render_first_boot(spec)
+    expected = bundle(describe_first_boot(spec))
+    assert wire.bundle_of_cloud_config(rendered.cloud_config) == expected
+    assert wire.bundle_of_launch_script(rendered.launch_script) == expected
+    with pytest.raises(wire.WireError):
+        wire.bundle_of_launch_script(rendered.launch_script.replace(wire.PAYLOAD_END, "EOF"))
+    with pytest.raises(wire.WireError):
+        wire.bundle_of_cloud_config("#cloud-config\nruncmd: []\n")
+
+
+def test_launch_script_payload_is_one_line() -> None:
+    """A wrapped payload's last line can be 40 base64 characters, which the secrets scan takes for an AWS key."""
+    script = render_first_boot(load_stack_file(ROOT / "stacks" / "Pulumi.lightsail-dev.yaml")).launch_script
+    body = script.split(f"<<'{wire.PAYLOAD_END}'\n", 1)[1].split(f"\n{wire.PAYLOAD_END}\n", 1)[0]
+    assert "\n" not in body and len(body) > 1000
+
+
+def test_a_malformed_bundle_is_unreadable_to_the_secrets_scan() -> None:
+    """The pack reads bundles with wire.parse: one that does not parse is refused (fail closed), not skipped."""
+    data = base64.b64encode(wire.compress(wire.MAGIC + b"0600 99 /etc/hvps/app.env\nTOKEN=x")).decode()
+    findings = hp.find_secrets(hp.RawFirstBoot(data, "userData"))
+    assert [f.unreadable for f in findings] == [True] and "does not parse" in findings[0].what
