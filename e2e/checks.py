@@ -43,6 +43,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from components.firstboot import effective_origins
+from components.firstboot.sandbox import exposures
+
 try:
     from .vm import VM
 except ImportError:
@@ -336,16 +339,21 @@ def fail2ban_sshd(vm: VM, admin: str, key: Path) -> CheckResult:
     return CheckResult("fail2ban_sshd_jail", ok, p.stdout.strip() or p.stderr.strip()[-300:])
 
 
-def unattended_upgrades(vm: VM, admin: str, key: Path) -> CheckResult:
+def unattended_upgrades(vm: VM, admin: str, key: Path, origins: list[str] | None = None) -> CheckResult:
+    """Installed, enabled daily, and (with `origins`, the documented list) the EFFECTIVE origins are exactly
+    those: `apt-config dump` after every apt.conf.d file, Debian's 50unattended-upgrades included."""
     cmd = ("dpkg-query -W -f='${Status}\\n' unattended-upgrades; "
            "apt-config dump APT::Periodic::Unattended-Upgrade APT::Periodic::Update-Package-Lists; "
            "systemctl is-enabled apt-daily.timer apt-daily-upgrade.timer; "
-           "grep -rh -- '-security' /etc/apt/apt.conf.d/50unattended-upgrades | grep -v '^ *//' | head -3")
+           "apt-config dump Unattended-Upgrade")
     p = _sh(vm, admin, key, cmd)
     out = p.stdout
+    effective = effective_origins(out)
     ok = ("install ok installed" in out and 'Unattended-Upgrade "1"' in out
-          and 'Update-Package-Lists "1"' in out and out.count("enabled") >= 2 and "-security" in out)
-    return CheckResult("unattended_upgrades", ok, out.strip().splitlines())
+          and 'Update-Package-Lists "1"' in out and out.count("enabled") >= 2 and bool(effective)
+          and (origins is None or effective == origins))
+    return CheckResult("unattended_upgrades", ok, {"effective_origins": effective, "documented": origins},
+                       figures={"origins": len(effective)})
 
 
 def auditd_running(vm: VM, admin: str, key: Path) -> CheckResult:
@@ -378,6 +386,49 @@ def systemd_security(vm: VM, admin: str, key: Path, unit: str, max_exposure: flo
     ok = exposure is not None and exposure <= max_exposure
     return CheckResult(f"systemd_security:{unit}", ok, p.stdout.strip()[-200:],
                        figures={"exposure": exposure, "max": max_exposure})
+
+
+def sandbox_exposure(vm: VM, admin: str, key: Path, bounds: dict[str, float]) -> CheckResult:
+    """`systemd-analyze security` of every unit the project adds or configures (components/firstboot/sandbox.py,
+    with its bound there): each must be at or under its bound; a unit the host does not know fails."""
+    cmd = "; ".join(f"sudo systemd-analyze security --no-pager {shlex.quote(u)} 2>&1 | tail -n 1" for u in bounds)
+    p = _sh(vm, admin, key, cmd)
+    got = exposures(p.stdout)
+    over = {u: {"exposure": got.get(u), "max": b} for u, b in bounds.items() if got.get(u) is None or got[u] > b}
+    return CheckResult("sandbox_exposure", p.returncode == 0 and not over, over or "every unit within its bound",
+                       figures={u: got.get(u) for u in bounds})
+
+
+INTEGRITY_SCRIPT = r"""
+set -u
+systemctl start hvps-integrity.service >/dev/null 2>&1
+echo "status=$(systemctl show -p ExecMainStatus --value hvps-integrity.service)"
+journalctl -o cat _SYSTEMD_INVOCATION_ID="$(systemctl show -p InvocationID --value hvps-integrity.service)"
+echo @@PLAIN@@
+rc=0; aide -c /etc/aide/aide.conf --check 2>&1 || rc=1; debsums -s 2>&1 || rc=1; echo "status=$rc"
+"""
+# The same two commands in the unit's sandbox and as plain root: a sandbox that hid a path would differ.
+
+
+def integrity_findings(text: str) -> set[str]:
+    """AIDE's entry lines ("<flags>: /path") and debsums' complaints, without timestamps or hashes."""
+    return {line.strip() for line in text.splitlines()
+            if line.startswith("debsums:") or re.match(r"^[a-zA-Z=+.-][^:]*: /", line)}
+
+
+def integrity_sandboxed(vm: VM, admin: str, key: Path) -> CheckResult:
+    """hvps-integrity.service under its sandbox ends as AIDE and debsums do as plain root, with exactly their
+    findings: a read-only view with one capability must not hide a path (ProtectKernelModules hid the kernel's
+    modules from debsums: every one reported missing)."""
+    p = _sh(vm, admin, key, "sudo bash -c " + shlex.quote(INTEGRITY_SCRIPT), timeout=900)
+    unit, _, plain = p.stdout.partition("@@PLAIN@@")
+    in_unit, as_root = integrity_findings(unit), integrity_findings(plain)
+    status = [re.findall(r"^status=(\d+)$", part, re.M) for part in (unit, plain)]
+    ok = status[0] == status[1] and len(status[0]) == 1 and in_unit == as_root
+    return CheckResult("integrity_sandboxed", ok, {"exit_status_unit_vs_root": status,
+                                                   "only_as_root": sorted(as_root - in_unit)[:20],
+                                                   "only_in_unit": sorted(in_unit - as_root)[:20]},
+                       figures={"findings": len(as_root)})
 
 
 LYNIS_SCRIPT = r"""
@@ -446,9 +497,13 @@ def run_all_outside(vm: VM, admin: str, key: Path, accepted_warn: dict[str, str]
 
 
 def run_all_inside(vm: VM, admin: str, key: Path, app_unit: str | None = None,
-                   sysctl: dict[str, str] | None = None) -> list[CheckResult]:
+                   sysctl: dict[str, str] | None = None, sandbox: dict[str, float] | None = None,
+                   origins: list[str] | None = None) -> list[CheckResult]:
     res = [listeners(vm, admin, key), nftables_enforcing(vm, admin, key), sysctl_values(vm, admin, key, sysctl),
-           fail2ban_sshd(vm, admin, key), unattended_upgrades(vm, admin, key), auditd_running(vm, admin, key)]
-    if app_unit:
+           fail2ban_sshd(vm, admin, key), unattended_upgrades(vm, admin, key, origins),
+           auditd_running(vm, admin, key)]
+    if sandbox:
+        res += [sandbox_exposure(vm, admin, key, sandbox), integrity_sandboxed(vm, admin, key)]
+    elif app_unit:
         res.append(systemd_security(vm, admin, key, app_unit))
     return res

@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 from components.config import load_stack_file, parse_ssh_key
-from components.firstboot import HostFile, describe_first_boot, render_cloud_config, render_first_boot
+from components.firstboot import HostFile, describe_first_boot, render_cloud_config, render_first_boot, upgrade_origins
+from components.firstboot.sandbox import sandboxed_units
 
 from . import apt_outage as apt_outage_steps
 from . import checks, converge, hostile_release, release, tls
@@ -88,7 +89,9 @@ def expected_ports(spec) -> tuple[set[int], set[int]]:
 
 def _inside(vm: VM, spec, admin: str, key: Path) -> list[checks.CheckResult]:
     return checks.run_all_inside(vm, admin, key, app_unit=f"{spec.app_name}.service",
-                                 sysctl=declared_sysctl(spec) or None)
+                                 sysctl=declared_sysctl(spec) or None,
+                                 sandbox={u.unit: u.bound for u in sandboxed_units(spec)},
+                                 origins=upgrade_origins(spec))
 
 
 @dataclasses.dataclass(frozen=True)

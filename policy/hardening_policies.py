@@ -679,6 +679,10 @@ def _looks_like_aws_secret(token: str) -> bool:
             and any(c.isdigit() or c in "+/" for c in token))
 
 
+#: The least specific pattern (any 40 base64 characters of that shape): checked last.
+AWS_SECRET = SecretPattern("AWS secret access key",
+                           re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])"),
+                           _looks_like_aws_secret)
 SECRET_PATTERNS: tuple[SecretPattern, ...] = (
     SecretPattern("private key", re.compile(
         r"-{4,5} ?BEGIN (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY|PuTTY-User-Key-File-\d{1,2}:|AGE-SECRET-KEY-1")),
@@ -699,8 +703,7 @@ SECRET_PATTERNS: tuple[SecretPattern, ...] = (
         r"|secret[_-]?key|private[_-]?key|client[_-]?secret)\b[\"']?\s*+[:=]\s*+[\"']?"
         r"(?![$%<{/@]|\(|true\b|false\b|none\b|null\b|yes\b|no\b)[^\s\"'#;,]{8,}+"
         r"(?=[\"']?\s*+(?:$|[#;&|)]))")),  # the value ends the statement: "password: possession of ..." is prose
-    SecretPattern("AWS secret access key", re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])"),
-                  _looks_like_aws_secret),
+    AWS_SECRET,
 )
 
 
@@ -750,6 +753,7 @@ class _Expander:
         self.archives: list[tuple[str, list[TarEntry]]] = []
         self.unreadable: list[tuple[str, str]] = []  # (what, where)
         self.inflated = 0  # bytes decompressed so far (bomb guard)
+        self.decoded_lines: set[tuple[str, int]] = set()  # (where, line number) of lines read as one base64 body
 
     def textual(self, where: str, value: str, depth: int = 0) -> None:
         if depth > _MAX_DEPTH:
@@ -762,7 +766,7 @@ class _Expander:
                     self.binary(f"{where} > part {i}", payload, depth + 1)
             return
         self.layers.append((where, value))
-        for kind, decoded in self._encoded_runs(value):
+        for kind, decoded in self._encoded_runs(value, where):
             self.binary(f"{where} > {kind}", decoded, depth + 1, only_if_meaningful=True)
         if value.startswith("#cloud-config"):
             for scalar in _yaml_strings(_yaml_document(value)):
@@ -810,17 +814,17 @@ class _Expander:
         elif decoded is not None:
             self.textual(where, decoded, depth + 1)
 
-    def _encoded_runs(self, value: str) -> Iterator[tuple[str, bytes]]:
+    def _encoded_runs(self, value: str, where: str) -> Iterator[tuple[str, bytes]]:
         """Base64 and hex in `value`: blocks of whole lines (a heredoc, a body wrapped at any width), long
         inline tokens and \\xNN escapes. Each character is read a bounded number of times."""
-        block: list[str] = []
-        for line in [*value.splitlines(), ""]:
+        block: list[tuple[int, str]] = []
+        for lineno, line in enumerate([*value.splitlines(), ""], 1):
             stripped = line.strip()
             if stripped and self._B64_LINE.fullmatch(stripped):
-                block.append(stripped)
+                block.append((lineno, stripped))
                 continue
             if block:
-                yield from self._decode_block(block)
+                yield from self._decode_block(block, where)
                 block = []
             for match in self._B64_TOKEN.finditer(line):
                 decoded = b64decode_any(match.group(0))
@@ -830,6 +834,14 @@ class _Expander:
                 yield "hex", bytes.fromhex(match.group(0))
             for match in self._HEX_ESCAPES.finditer(line):
                 yield "hex", bytes.fromhex(match.group(0).replace("\\x", ""))
+
+    @classmethod
+    def _wrapped_runs_at(cls, lines: list[str]) -> Iterator[tuple[int, list[str]]]:
+        """_wrapped_runs, each with the index of its first line."""
+        at = 0
+        for run in cls._wrapped_runs(lines):
+            yield at, run
+            at += len(run)
 
     @staticmethod
     def _wrapped_runs(lines: list[str]) -> Iterator[list[str]]:
@@ -844,10 +856,12 @@ class _Expander:
         if run:
             yield run
 
-    def _decode_block(self, lines: list[str]) -> Iterator[tuple[str, bytes]]:
+    def _decode_block(self, block: list[tuple[int, str]], where: str) -> Iterator[tuple[str, bytes]]:
         """Base64 (or all-hex) runs of a block of lines; a run that does not decode is retried without its first
-        or last line."""
-        for run in self._wrapped_runs(lines):
+        or last line. The lines of a multi-line run that decodes to compressed data are recorded: each is a slice
+        of that body, read decoded in the next layer (which refuses bytes past the end of the stream)."""
+        lines = [text for _, text in block]
+        for run_at, run in self._wrapped_runs_at(lines):
             if sum(map(len, run)) < 16:
                 continue
             n = len(run)
@@ -855,8 +869,12 @@ class _Expander:
             joined = next((j for j in ("".join(run[a:b]) for a, b in variants) if self._HEX_LINE.fullmatch(j)), None)
             if joined is not None and len(joined) >= 32:
                 yield "hex", bytes.fromhex(joined)  # and as base64 too: hex digits are base64 characters
-            decoded = next((d for d in (b64decode_any("".join(run[a:b])) for a, b in variants) if d is not None), None)
-            if decoded is not None:
+            found = next(((a, b, d) for a, b in variants if (d := b64decode_any("".join(run[a:b]))) is not None), None)
+            if found is not None:
+                a, b, decoded = found
+                if b - a > 1 and compression_of(decoded):  # a line glued to the body would break its stream
+                    first = block[run_at + a][0]
+                    self.decoded_lines.update((where, first + i) for i in range(b - a))
                 yield "base64", decoded
 
 
@@ -952,6 +970,8 @@ def find_secrets(raw: RawFirstBoot, pinned_host_key: bool = True) -> list[Secret
             if len(line) < 8:
                 continue  # shorter than anything a pattern matches
             hit = next((p for p in SECRET_PATTERNS if p.found_in(line)), None)  # most specific first
+            if hit is AWS_SECRET and (where, lineno) in expander.decoded_lines:
+                continue  # 40 characters of a wrapped base64 body (its last line), read decoded in the next layer
             if hit is not None and not (host_key and hit.what == "private key"):
                 add(hit.what, f"{where}:{lineno}")
         if layer.startswith("#cloud-config"):

@@ -21,8 +21,10 @@ from components.firstboot import (
     MAX_FIRST_BOOT_BYTES,
     FirstBootTooLarge,
     describe_first_boot,
+    effective_origins,
     linode_user_data,
     render_first_boot,
+    upgrade_origins,
     wire,
 )
 from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, STACK_FILES, random_rsa_key, raw_config, ssh_blob
@@ -101,9 +103,10 @@ def test_no_placeholder_left_unfilled(domain_spec) -> None:
 
 def test_every_template_is_used() -> None:
     spec = parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com"))
-    used = {line for line in Path(firstboot.__file__).read_text().splitlines() if '.conf"' in line or '.sh"' in line}
+    sources = Path(firstboot.__file__).read_text() + (Path(firstboot.__file__).parent / "sandbox.py").read_text()
+    used = {line for line in sources.splitlines() if '.conf"' in line or '.sh"' in line}
     names = {p.name for p in firstboot.TEMPLATES.iterdir()}
-    text = "\n".join(used) + Path(firstboot.__file__).read_text()
+    text = "\n".join(used) + sources
     assert all(f'"{n}"' in text for n in names), sorted(n for n in names if f'"{n}"' not in text)
     # + the admin's authorized_keys, the pinned host key and (DigitalOcean with monitoring) do-agent's drop-in
     assert len(describe_first_boot(spec).files) == len(names) + 3
@@ -135,6 +138,24 @@ def test_host_firewall_admits_ssh_only_from_the_stack_cidrs(domain_spec) -> None
     assert "ip6 saddr { 2001:db8::/32 } tcp dport 22 accept" in nft
     opened = re.findall(r"(tcp|udp) dport (\{[^}]*\}|\S+)", nft)
     assert opened == [("udp", "68"), ("udp", "546"), ("tcp", "22"), ("tcp", "22"), ("tcp", "{ 80, 443 }")]
+
+
+def _accept_rules(nft: str) -> list[str]:
+    return [line.strip() for line in nft.splitlines() if line.strip().split(" comment ")[0].endswith(" accept")]
+
+
+@pytest.mark.parametrize(("vendor", "region", "ipv6", "dhcpv6"), [
+    ("digitalocean", "fra1", True, True), ("digitalocean", "fra1", False, False),
+    ("lightsail", "eu-central-1", False, False), ("linode", "fr-par", False, True)])
+def test_host_firewall_admits_dhcp_server_replies_only(vendor: str, region: str, ipv6: bool, dhcpv6: bool) -> None:
+    """UDP is open only to DHCP replies: from the server port to the client port, DHCPv6 from link-local and
+    only on a host with IPv6 (every Linode has it). A bare `udp dport 68` would admit any sender's packets."""
+    spec = parse_host_spec(raw_config(vendor=vendor, region=region, ipv6=ipv6))
+    nft = next(f.content for f in describe_first_boot(spec).files if f.path == "/etc/nftables.conf")
+    udp = [rule for rule in _accept_rules(nft) if "udp" in rule]
+    v4 = 'meta nfproto ipv4 udp sport 67 udp dport 68 accept comment "DHCPv4 server replies"'
+    v6 = 'ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept comment "DHCPv6 server replies"'
+    assert udp == ([v4, v6] if dhcpv6 else [v4])
 
 
 def test_tls_only_with_a_domain(domain_spec) -> None:
@@ -223,7 +244,7 @@ def test_every_placeholder_names_a_known_encoder() -> None:
             assert sep and encoder.strip() in firstboot.ENCODERS, f"{template.name}: {{{{{inner}}}}}"
             found.setdefault(encoder.strip(), set()).add(key.strip())
     # raw is only for text the renderer builds itself (rule blocks, script steps), never a config value
-    assert found["raw"] == {"ssh_rules", "upgrade_origins", "tls_steps", "acme_ca_env"}
+    assert found["raw"] == {"ssh_rules", "dhcp_rules", "upgrade_origins", "tls_steps", "acme_ca_env"}
     values = firstboot.template_values(parse_host_spec(raw_config(domain="app.example.com",
                                                                   acmeEmail="ops@example.com")))
     assert all(isinstance(values[key], firstboot.Trusted) for key in found["raw"])
@@ -376,3 +397,29 @@ def test_a_python_template_with_a_triple_quoted_string_must_keep_its_comment_lin
     with pytest.raises(firstboot.TemplateError, match="KEEP_COMMENT_LINES"):
         firstboot.render_host_file("new.py", {})
     assert firstboot.render_host_file("new.conf", {}) == 'X = """\n"""\n'
+
+
+def _apt_dump(parts: Path) -> str:
+    """`apt-config dump` of the apt.conf.d files in `parts` alone, in apt's own reading order."""
+    cfg = parts.parent / "apt.conf"
+    cfg.write_text(f'Dir::Etc::parts "{parts}";\n')
+    apt_config = shutil.which("apt-config")
+    assert apt_config
+    return subprocess.run([apt_config, "dump", "Unattended-Upgrade"], env={"APT_CONFIG": str(cfg)},
+                          capture_output=True, text=True, check=True, timeout=30).stdout
+
+
+@pytest.mark.skipif(shutil.which("apt-config") is None, reason="apt-config is not installed here")
+def test_effective_upgrade_origins_are_the_security_pockets_only(tmp_path: Path) -> None:
+    """Debian's 50unattended-upgrades, read first, adds the point-release origin (label=Debian): our file clears
+    both origin lists, so what apt resolves is exactly the documented list (e2e checks the same on the host)."""
+    spec = parse_host_spec(raw_config())
+    parts = tmp_path / "apt.conf.d"
+    parts.mkdir()
+    shutil.copy(ROOT / "tests" / "data" / "debian-50unattended-upgrades", parts / "50unattended-upgrades")
+    stock = effective_origins(_apt_dump(parts))
+    assert "origin=Debian,codename=${distro_codename},label=Debian" in stock
+    ours = next(f for f in describe_first_boot(spec).files if f.path.startswith("/etc/apt/apt.conf.d/52"))
+    (parts / Path(ours.path).name).write_text(ours.content)
+    assert effective_origins(_apt_dump(parts)) == upgrade_origins(spec)
+    assert all("security" in o.lower() for o in upgrade_origins(spec))

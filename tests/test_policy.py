@@ -13,6 +13,7 @@ import base64
 import bz2
 import copy
 import gzip
+import hashlib
 import io
 import json
 import lzma
@@ -1174,3 +1175,23 @@ def test_launch_script_payload_is_never_read_past_its_end(host_name: str) -> Non
     spec = parse_host_spec(raw_config(vendor="lightsail", region="eu-central-1", hostName=host_name))
     raw = hp.RawFirstBoot(render_first_boot(spec).launch_script, "userData")
     assert hp.find_secrets(raw) == []
+
+
+def _gzip_body_ending_in_a_40_character_line() -> str:
+    """A wrapped base64 body of gzip data whose last line has the shape of an AWS secret access key."""
+    noise = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(64))  # does not compress
+    for size in range(200, 2048):
+        lines = base64.encodebytes(gzip.compress(noise[:size], mtime=0)).decode().split()
+        if len(lines) > 1 and re.fullmatch(r"[A-Za-z0-9+/]{40}", lines[-1]) and hp._looks_like_aws_secret(lines[-1]):
+            return "\n".join(lines)
+    raise AssertionError("no such payload")
+
+
+def test_the_last_line_of_a_wrapped_payload_is_not_an_aws_secret() -> None:
+    """A launch script's heredoc ends in a line of any length: 40 mixed-case characters are the end of the gzip
+    body, read decoded, not a secret. The same 40 characters as a line of their own after it are still found."""
+    body = _gzip_body_ending_in_a_40_character_line()
+    script = f"#!/bin/sh\nbase64 -d >/tmp/x <<'HVPS.EOF'\n{body}\nHVPS.EOF\n"
+    assert hp.find_secrets(hp.RawFirstBoot(script, "userData")) == []
+    leaked = script.replace("\nHVPS.EOF", f"\n{AWS_SECRET}\nHVPS.EOF")
+    assert [f.what for f in hp.find_secrets(hp.RawFirstBoot(leaked, "userData"))] == ["AWS secret access key"]

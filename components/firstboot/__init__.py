@@ -25,6 +25,7 @@ import yaml
 
 from components.config import HostSpec
 from components.firstboot import wire
+from components.firstboot.sandbox import sandbox_dropins
 from components.firstboot.wire import BUNDLE_PATH as BUNDLE_PATH  # the wire format's, re-exported
 from components.firstboot.wire import PAYLOAD_END as PAYLOAD_END
 
@@ -76,12 +77,24 @@ BASE_PACKAGES = ("nginx", "fail2ban", "python3-systemd", "nftables", "unattended
                  "git", "curl", "sudo", "openssh-server", "systemd-timesyncd", "libpam-tmpdir", "needrestart",
                  "apt-listchanges", "auditd", "aide", "debsums", "libpam-pwquality")
 
-# Security pockets that unattended-upgrades may install from (Debian wiki UnattendedUpgrades; Ubuntu docs).
+# Security pockets that unattended-upgrades may install from (Debian wiki UnattendedUpgrades; Ubuntu docs): the
+# whole effective list. apt reads apt.conf.d in name order and Debian's 50unattended-upgrades, read before ours,
+# also lists the point-release origin (label=Debian): our file starts with `#clear` of both origin lists.
 _UPGRADE_ORIGINS = {
-    "debian": ('"origin=Debian,codename=${distro_codename},label=Debian-Security";',
-               '"origin=Debian,codename=${distro_codename}-security,label=Debian-Security";'),
-    "ubuntu": ('"origin=${distro_id},archive=${distro_codename}-security";',),
+    "debian": ("origin=Debian,codename=${distro_codename},label=Debian-Security",
+               "origin=Debian,codename=${distro_codename}-security,label=Debian-Security"),
+    "ubuntu": ("origin=${distro_id},archive=${distro_codename}-security",),
 }
+
+
+def upgrade_origins(spec: HostSpec) -> list[str]:
+    """The origin patterns unattended-upgrades may install from on this host: the whole effective list."""
+    return list(_UPGRADE_ORIGINS[spec.os_family])
+
+
+def effective_origins(apt_config_dump: str) -> list[str]:
+    """The origins unattended-upgrades would use, from `apt-config dump` (every apt.conf.d file read; both lists)."""
+    return re.findall(r'^Unattended-Upgrade::(?:Origins-Pattern|Allowed-Origins):: "(.*)";$', apt_config_dump, re.M)
 
 # Key exchange per image: post-quantum hybrids first where that image's OpenSSH has them (ssh-audit guide).
 # curve25519 stays as the one fallback, for clients without them (Paramiko, older Go x/crypto as used by
@@ -331,6 +344,19 @@ def ssh_firewall_rules(spec: HostSpec) -> Trusted:
     return Trusted("\n".join(rules))
 
 
+def has_ipv6(spec: HostSpec) -> bool:
+    """The host gets IPv6: where the stack asks for it, and always on Linode (every Linode has an address)."""
+    return spec.ipv6 or spec.vendor == "linode"
+
+
+def dhcp_firewall_rules(spec: HostSpec) -> Trusted:
+    """nftables rules admitting DHCP server replies only (server port to client port), v6 only with IPv6."""
+    rules = ['    meta nfproto ipv4 udp sport 67 udp dport 68 accept comment "DHCPv4 server replies"']
+    if has_ipv6(spec):
+        rules.append('    ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept comment "DHCPv6 server replies"')
+    return Trusted("\n".join(rules))
+
+
 def packages_for(spec: HostSpec) -> tuple[str, ...]:
     return BASE_PACKAGES + (("certbot",) if spec.domain else ())
 
@@ -354,7 +380,8 @@ def template_values(spec: HostSpec) -> dict[str, object]:
         "ssh_group": "sshusers",
         "ssh_kex": _SSH_KEX[spec.image],
         "ssh_rules": ssh_firewall_rules(spec),
-        "upgrade_origins": Trusted("\n".join(f"  {o}" for o in _UPGRADE_ORIGINS[spec.os_family])),
+        "dhcp_rules": dhcp_firewall_rules(spec),
+        "upgrade_origins": Trusted("\n".join(f'  "{o}";' for o in upgrade_origins(spec))),
         "auto_reboot": "true" if spec.reboot_window else "false",
         "reboot_time": spec.reboot_window or "04:00",
         "swap_mb": spec.swap_size_mb,
@@ -420,6 +447,8 @@ def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) ->
             ("/etc/systemd/system/hvps-tls.service", "hvps-tls.service", "0644"),
             ("/etc/systemd/system/hvps-tls.timer", "hvps-tls.timer", "0644"),
         ]
+    # systemd sandbox drop-ins for Debian's units we configure (sandbox.py: the units and their exposure bounds)
+    files += sandbox_dropins(spec)
     rendered = [HostFile(path, render_host_file(name, v), mode) for path, name, mode in files]
     if spec.domain and spec.acme_ca_certificate:
         rendered.append(HostFile(ACME_CA_PATH, spec.acme_ca_certificate, "0644"))

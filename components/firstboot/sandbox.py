@@ -1,0 +1,74 @@
+"""systemd sandboxing of every unit the project adds or configures, and the exposure each must stay under.
+
+`systemd-analyze security UNIT` rates a unit's confinement from 0 (locked down) to 10 (none). Units the project
+ships whole (the app, hvps-*) carry their sandbox in their templates; Debian's units that the project configures
+get a drop-in `/etc/systemd/system/<unit>.d/hvps-sandbox.conf`. The e2e run and the unit tests read the bounds
+from here, so the figure a check requires is the one this file promises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from components.config import HostSpec
+
+#: The bound every unit the project adds or configures must meet, unless its entry says why it cannot.
+DEFAULT_BOUND = 5.0
+APP_BOUND = 1.5
+DROPIN_NAME = "hvps-sandbox.conf"
+
+
+@dataclass(frozen=True)
+class SandboxedUnit:
+    """One unit, the most exposure it may show, and where its sandbox comes from."""
+
+    unit: str
+    bound: float = DEFAULT_BOUND
+    #: template of its drop-in (/etc/systemd/system/<unit>.d/hvps-sandbox.conf); None: shipped whole or stock
+    dropin: str | None = None
+    #: why it is above DEFAULT_BOUND (README, "systemd sandboxing"); empty when it meets it
+    reason: str = ""
+    #: only on hosts with a domain (certbot and hvps-tls)
+    tls_only: bool = False
+
+    @property
+    def dropin_path(self) -> str:
+        return f"/etc/systemd/system/{self.unit}.d/{DROPIN_NAME}"
+
+
+def sandboxed_units(spec: HostSpec) -> tuple[SandboxedUnit, ...]:
+    """Every unit the project adds or configures on this host, with its bound (units of the spec's own)."""
+    units = (
+        SandboxedUnit(f"{spec.app_name}.service", APP_BOUND),
+        SandboxedUnit("hvps-integrity.service"),
+        SandboxedUnit("hvps-tls.service", tls_only=True),
+        SandboxedUnit("nginx.service", dropin="nginx-sandbox.conf"),
+        SandboxedUnit("fail2ban.service", dropin="fail2ban-sandbox.conf"),
+        SandboxedUnit("nftables.service", dropin="nftables-sandbox.conf"),
+        SandboxedUnit("certbot.service", dropin="certbot-sandbox.conf", tls_only=True),
+        SandboxedUnit("systemd-journald.service"),      # configured (journald.conf.d); Debian's sandbox meets it
+        SandboxedUnit("systemd-timesyncd.service"),     # enabled; Debian's sandbox meets it
+        SandboxedUnit("hvps-provision.service", 7.0, reason=(
+            "the installer runs apt as root: maintainer scripts write /usr, /etc, /boot and /usr/lib/modules, "
+            "it adds users, remounts /dev/shm, turns on swap, and needrestart reads every process's memory maps; "
+            "confined where it can be (see its unit), and stopped for good once first boot completes")),
+        SandboxedUnit("ssh.service", 9.6, reason=(
+            "sshd starts the admin's login sessions, which must be able to administer the host (sudo): a sandbox "
+            "on sshd confines every admin session with it; sshd separates its own privileges per connection")),
+        SandboxedUnit("unattended-upgrades.service", 9.6, reason=(
+            "Debian's unit waits at shutdown for an upgrade in progress and, with InstallOnShutdown, runs it; "
+            "upgrades (there and from apt-daily-upgrade.service) run dpkg as root, whose maintainer scripts "
+            "write anywhere, restart services and rebuild the initramfs: confined, they fail half-way")),
+    )
+    return tuple(u for u in units if spec.domain or not u.tls_only)
+
+
+def sandbox_dropins(spec: HostSpec) -> list[tuple[str, str, str]]:
+    """(path, template, mode) of the sandbox drop-ins first boot writes for this host."""
+    return [(u.dropin_path, u.dropin, "0644") for u in sandboxed_units(spec) if u.dropin]
+
+
+def exposures(text: str) -> dict[str, float]:
+    """unit -> overall exposure, from `systemd-analyze security UNIT` outputs (each line names its unit)."""
+    return {u: float(x) for u, x in re.findall(r"Overall exposure level for (\S+): ([0-9.]+)", text)}
