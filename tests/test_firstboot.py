@@ -109,9 +109,8 @@ def test_no_placeholder_left_unfilled(domain_spec) -> None:
 
 def test_every_template_is_used() -> None:
     spec = parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com"))
-    used = {line for line in Path(firstboot.__file__).read_text().splitlines() if '.conf"' in line or '.sh"' in line}
-    names = {p.name for p in firstboot.TEMPLATES.iterdir()}
-    text = "\n".join(used) + Path(firstboot.__file__).read_text()
+    names = set(firstboot.template_names())
+    text = Path(firstboot.__file__).read_text()
     assert all(f'"{n}"' in text for n in names), sorted(n for n in names if f'"{n}"' not in text)
     # + the admin's authorized_keys, the pinned host key and (DigitalOcean with monitoring) do-agent's drop-in
     assert len(describe_first_boot(spec).files) == len(names) + 3
@@ -225,10 +224,10 @@ def test_private_acme_ca_is_trusted_by_certbot_only_when_given() -> None:
 
 def test_every_placeholder_names_a_known_encoder() -> None:
     found: dict[str, set[str]] = {}
-    for template in firstboot.TEMPLATES.iterdir():
-        for inner in re.findall(r"\{\{(.*?)\}\}", template.read_text(), re.DOTALL):
+    for name in firstboot.template_names():
+        for inner in re.findall(r"\{\{(.*?)\}\}", (firstboot.TEMPLATES / name).read_text(), re.DOTALL):
             key, sep, encoder = inner.partition("|")
-            assert sep and encoder.strip() in firstboot.ENCODERS, f"{template.name}: {{{{{inner}}}}}"
+            assert sep and encoder.strip() in firstboot.ENCODERS, f"{name}: {{{{{inner}}}}}"
             found.setdefault(encoder.strip(), set()).add(key.strip())
     # raw is only for text the renderer builds itself (rule blocks, script steps), never a config value
     assert found["raw"] == {"ssh_rules", "upgrade_origins", "tls_steps", "acme_ca_env"}
@@ -314,8 +313,9 @@ def test_systemd_escapes_specifiers_and_sudoers_names_one_user() -> None:
 def test_hostile_value_in_a_spec_cannot_reach_a_config_file_unencoded(domain_spec) -> None:
     """A spec built around validation: the renderer still refuses or encodes, never pastes."""
     with pytest.raises(firstboot.TemplateError, match=r"\{\{ app_name \| systemd \}\}: '\\n' cannot"):
-        firstboot.render_template("app.service", {"app_name": "app\nExecStartPre=/bin/touch /x"})
-    with pytest.raises(firstboot.TemplateError, match="sudoers_admin"):
+        firstboot.render_template("etc/systemd/system/{app_name}.service",
+                                  {"app_name": "app\nExecStartPre=/bin/touch /x"})
+    with pytest.raises(firstboot.TemplateError, match="90-hvps-admin"):
         describe_first_boot(replace(domain_spec, admin_user="ALL"))
     files = {f.path: f.content for f in describe_first_boot(replace(domain_spec, domain='a"b.example.com')).files}
     assert 'server_name "a\\"b.example.com";' in files["/etc/hvps/nginx-site-https.conf"]
@@ -325,18 +325,18 @@ def test_comment_lines_stay_in_the_templates_not_in_the_bytes_sent(domain_spec) 
     """Below its header a file keeps every line but whole `#` comments (the 16 KiB limit); sudoers keeps all."""
     values = firstboot.template_values(domain_spec)
     stripped = 0
-    for template in sorted(firstboot.TEMPLATES.iterdir()):
-        full = firstboot.render_template(template.name, values)
-        sent = firstboot.render_host_file(template.name, values)
-        if template.name in firstboot.KEEP_COMMENT_LINES:
-            assert sent == full, template.name
+    for name in firstboot.template_names():
+        full = firstboot.render_template(name, values)
+        sent = firstboot.render_host_file(name, values)
+        if name in firstboot.KEEP_COMMENT_LINES:
+            assert sent == full, name
             continue
         lines = full.splitlines()
         header = next((i for i, line in enumerate(lines) if i and not line.startswith("#")), len(lines))
         assert sent.splitlines() == lines[:header] + [s for s in lines[header:] if not s.lstrip().startswith("#")]
         stripped += len(full) - len(sent)
     assert stripped > 2000  # provision.sh alone documents itself in about 2 KB of comments
-    assert firstboot.render_host_file("sudoers_admin", values).count("\n") == 4
+    assert firstboot.render_host_file("etc/sudoers.d/90-hvps-admin", values).count("\n") == 4
 
 
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=lambda p: p.name)

@@ -177,11 +177,11 @@ def check_first_boot(spec: HostSpec, tmp: Path) -> None:
     # No value adds a line to a config file (a newline would start a directive of its own), and the
     # Python files still parse with the health path as a literal.
     values = firstboot.template_values(spec)
-    for template in firstboot.TEMPLATES.iterdir():
-        text = template.read_text()
+    for name in firstboot.template_names():
+        text = (firstboot.TEMPLATES / name).read_text()
         if "| raw }}" not in text and "| sh }}" not in text:
-            rendered = firstboot.render_template(template.name, values)
-            assert rendered.count("\n") == text.count("\n"), template.name
+            rendered = firstboot.render_template(name, values)
+            assert rendered.count("\n") == text.count("\n"), name
     sample = ast.parse(files["/etc/hvps/sample_app.py"])
     assert spec.app_health_path in [n.value for n in ast.walk(sample) if isinstance(n, ast.Constant)]
     ast.parse(files["/etc/hvps/gunicorn.conf.py"])

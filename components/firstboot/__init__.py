@@ -244,6 +244,11 @@ _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _PLACEHOLDER_PARTS = re.compile(r"\s*([a-z_]+)\s*\|\s*([a-z]+)\s*")
 
 
+def template_names() -> list[str]:
+    """Every template, named by its path on the host relative to / (`{app_name}` stands for the app's name)."""
+    return sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*") if p.is_file())
+
+
 @cache
 def _template(name: str) -> str:
     return (TEMPLATES / name).read_text()
@@ -283,8 +288,9 @@ def render_template(name: str, values: Mapping[str, object]) -> str:
 
 #: Templates whose language does not take every whole line starting with `#` as a comment (sudoers has
 #: `#include`, Python has strings, apt.conf and the login banner are kept as written): rendered as they are.
-KEEP_COMMENT_LINES = frozenset({"sudoers_admin", "issue.net", "auto_upgrades.conf", "unattended_upgrades.conf",
-                                "gunicorn.conf.py", "sample_app.py"})
+KEEP_COMMENT_LINES = frozenset({"etc/sudoers.d/90-hvps-admin", "etc/issue.net", "etc/apt/apt.conf.d/20auto-upgrades",
+                                "etc/apt/apt.conf.d/52hvps-unattended-upgrades", "etc/hvps/gunicorn.conf.py",
+                                "etc/hvps/sample_app.py"})
 
 
 def without_comment_lines(text: str) -> str:
@@ -365,43 +371,44 @@ def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) ->
     v = template_values(spec)
     app = spec.app_name
     files = [
-        ("/etc/ssh/sshd_config.d/10-hvps-hardening.conf", "sshd_hardening.conf", "0600"),
-        ("/etc/sysctl.d/90-hvps-hardening.conf", "sysctl_hardening.conf", "0644"),
-        ("/etc/modprobe.d/hvps-blacklist.conf", "modprobe_blacklist.conf", "0644"),
-        ("/etc/security/limits.d/90-hvps-no-core.conf", "limits_no_core.conf", "0644"),
-        ("/etc/systemd/coredump.conf.d/hvps.conf", "coredump.conf", "0644"),
-        ("/etc/systemd/journald.conf.d/hvps.conf", "journald.conf", "0644"),
-        ("/etc/systemd/resolved.conf.d/hvps.conf", "resolved.conf", "0644"),
-        ("/etc/sudoers.d/90-hvps-admin", "sudoers_admin", "0440"),
-        ("/etc/issue.net", "issue.net", "0644"),
-        ("/etc/apt/apt.conf.d/20auto-upgrades", "auto_upgrades.conf", "0644"),
-        ("/etc/apt/apt.conf.d/52hvps-unattended-upgrades", "unattended_upgrades.conf", "0644"),
-        ("/etc/fail2ban/jail.local", "fail2ban_jail.local", "0644"),
-        ("/etc/profile.d/hvps.sh", "profile_hvps.sh", "0644"),
-        ("/etc/audit/rules.d/hvps.rules", "audit.rules", "0640"),
-        ("/etc/aide/aide.conf", "aide.conf", "0600"),
-        ("/etc/systemd/system/hvps-integrity.service", "hvps-integrity.service", "0644"),
-        ("/etc/systemd/system/hvps-integrity.timer", "hvps-integrity.timer", "0644"),
-        ("/etc/systemd/system/hvps-provision.service", "hvps-provision.service", "0644"),
-        ("/etc/systemd/system/hvps-provision.timer", "hvps-provision.timer", "0644"),
-        ("/etc/nftables.conf", "nftables.conf", "0755"),
-        ("/etc/nginx/conf.d/hvps-hardening.conf", "nginx_hardening.conf", "0644"),
-        ("/etc/nginx/snippets/hvps-security-headers.conf", "nginx_security_headers.conf", "0644"),
-        ("/etc/nginx/snippets/hvps-app-locations.conf", "nginx_app_locations.conf", "0644"),
-        ("/etc/hvps/nginx-site-http.conf", "nginx_site_http.conf", "0644"),
-        (f"/etc/systemd/system/{app}.socket", "app.socket", "0644"),
-        (f"/etc/systemd/system/{app}.service", "app.service", "0644"),
-        ("/etc/hvps/gunicorn.conf.py", "gunicorn.conf.py", "0644"),
-        ("/etc/hvps/sample_app.py", "sample_app.py", "0644"),
+        ("/etc/ssh/sshd_config.d/10-hvps-hardening.conf", "etc/ssh/sshd_config.d/10-hvps-hardening.conf", "0600"),
+        ("/etc/sysctl.d/90-hvps-hardening.conf", "etc/sysctl.d/90-hvps-hardening.conf", "0644"),
+        ("/etc/modprobe.d/hvps-blacklist.conf", "etc/modprobe.d/hvps-blacklist.conf", "0644"),
+        ("/etc/security/limits.d/90-hvps-no-core.conf", "etc/security/limits.d/90-hvps-no-core.conf", "0644"),
+        ("/etc/systemd/coredump.conf.d/hvps.conf", "etc/systemd/coredump.conf.d/hvps.conf", "0644"),
+        ("/etc/systemd/journald.conf.d/hvps.conf", "etc/systemd/journald.conf.d/hvps.conf", "0644"),
+        ("/etc/systemd/resolved.conf.d/hvps.conf", "etc/systemd/resolved.conf.d/hvps.conf", "0644"),
+        ("/etc/sudoers.d/90-hvps-admin", "etc/sudoers.d/90-hvps-admin", "0440"),
+        ("/etc/issue.net", "etc/issue.net", "0644"),
+        ("/etc/apt/apt.conf.d/20auto-upgrades", "etc/apt/apt.conf.d/20auto-upgrades", "0644"),
+        ("/etc/apt/apt.conf.d/52hvps-unattended-upgrades", "etc/apt/apt.conf.d/52hvps-unattended-upgrades", "0644"),
+        ("/etc/fail2ban/jail.local", "etc/fail2ban/jail.local", "0644"),
+        ("/etc/profile.d/hvps.sh", "etc/profile.d/hvps.sh", "0644"),
+        ("/etc/audit/rules.d/hvps.rules", "etc/audit/rules.d/hvps.rules", "0640"),
+        ("/etc/aide/aide.conf", "etc/aide/aide.conf", "0600"),
+        ("/etc/systemd/system/hvps-integrity.service", "etc/systemd/system/hvps-integrity.service", "0644"),
+        ("/etc/systemd/system/hvps-integrity.timer", "etc/systemd/system/hvps-integrity.timer", "0644"),
+        ("/etc/systemd/system/hvps-provision.service", "etc/systemd/system/hvps-provision.service", "0644"),
+        ("/etc/systemd/system/hvps-provision.timer", "etc/systemd/system/hvps-provision.timer", "0644"),
+        ("/etc/nftables.conf", "etc/nftables.conf", "0755"),
+        ("/etc/nginx/conf.d/hvps-hardening.conf", "etc/nginx/conf.d/hvps-hardening.conf", "0644"),
+        ("/etc/nginx/snippets/hvps-security-headers.conf", "etc/nginx/snippets/hvps-security-headers.conf", "0644"),
+        ("/etc/nginx/snippets/hvps-app-locations.conf", "etc/nginx/snippets/hvps-app-locations.conf", "0644"),
+        ("/etc/hvps/nginx-site-http.conf", "etc/hvps/nginx-site-http.conf", "0644"),
+        (f"/etc/systemd/system/{app}.socket", "etc/systemd/system/{app_name}.socket", "0644"),
+        (f"/etc/systemd/system/{app}.service", "etc/systemd/system/{app_name}.service", "0644"),
+        ("/etc/hvps/gunicorn.conf.py", "etc/hvps/gunicorn.conf.py", "0644"),
+        ("/etc/hvps/sample_app.py", "etc/hvps/sample_app.py", "0644"),
     ]
     if spec.domain:
         files += [
-            ("/etc/nginx/snippets/hvps-tls.conf", "nginx_tls.conf", "0644"),
-            ("/etc/hvps/nginx-site-https.conf", "nginx_site_https.conf", "0644"),
-            ("/usr/local/sbin/hvps-tls-issue", "tls_issue.sh", "0755"),
-            ("/etc/letsencrypt/renewal-hooks/deploy/hvps-reload-nginx", "tls_reload_hook.sh", "0755"),
-            ("/etc/systemd/system/hvps-tls.service", "hvps-tls.service", "0644"),
-            ("/etc/systemd/system/hvps-tls.timer", "hvps-tls.timer", "0644"),
+            ("/etc/nginx/snippets/hvps-tls.conf", "etc/nginx/snippets/hvps-tls.conf", "0644"),
+            ("/etc/hvps/nginx-site-https.conf", "etc/hvps/nginx-site-https.conf", "0644"),
+            ("/usr/local/sbin/hvps-tls-issue", "usr/local/sbin/hvps-tls-issue", "0755"),
+            ("/etc/letsencrypt/renewal-hooks/deploy/hvps-reload-nginx",
+             "etc/letsencrypt/renewal-hooks/deploy/hvps-reload-nginx", "0755"),
+            ("/etc/systemd/system/hvps-tls.service", "etc/systemd/system/hvps-tls.service", "0644"),
+            ("/etc/systemd/system/hvps-tls.timer", "etc/systemd/system/hvps-tls.timer", "0644"),
         ]
     rendered = [HostFile(path, render_host_file(name, v), mode) for path, name, mode in files]
     if spec.domain and spec.acme_ca_certificate:
@@ -416,7 +423,7 @@ def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) ->
     keys = "".join(k.line + "\n" for k in spec.ssh_keys)
     rendered.append(HostFile("/etc/hvps/admin_authorized_keys", keys, "0600"))
     rendered.append(HostFile(HOST_KEY_PATH, host_key, "0600"))
-    rendered.append(HostFile(PROVISION_SCRIPT, render_host_file("provision.sh", v), "0700"))
+    rendered.append(HostFile(PROVISION_SCRIPT, render_host_file("usr/local/sbin/hvps-provision", v), "0700"))
     return FirstBoot(tuple(rendered), spec.admin_user)
 
 
