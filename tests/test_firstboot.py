@@ -110,8 +110,8 @@ def test_no_placeholder_left_unfilled(domain_spec) -> None:
 def test_every_template_is_used() -> None:
     spec = parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com"))
     names = set(firstboot.template_names())
-    text = Path(firstboot.__file__).read_text()
-    assert all(f'"{n}"' in text for n in names), sorted(n for n in names if f'"{n}"' not in text)
+    owned = {f.path.lstrip("/") for c in firstboot.CONCERNS for f in c.files if f.template}
+    assert names == owned
     # + the admin's authorized_keys, the pinned host key and (DigitalOcean with monitoring) do-agent's drop-in
     assert len(describe_first_boot(spec).files) == len(names) + 3
 
@@ -230,7 +230,8 @@ def test_every_placeholder_names_a_known_encoder() -> None:
             assert sep and encoder.strip() in firstboot.ENCODERS, f"{name}: {{{{{inner}}}}}"
             found.setdefault(encoder.strip(), set()).add(key.strip())
     # raw is only for text the renderer builds itself (rule blocks, script steps), never a config value
-    assert found["raw"] == {"ssh_rules", "upgrade_origins", "tls_steps", "acme_ca_env"}
+    assert found["raw"] == {"ssh_rules", "upgrade_origins", "acme_ca_env", "sshd_options", "sysctl_settings",
+                            "concern_functions"}
     values = firstboot.template_values(parse_host_spec(raw_config(domain="app.example.com",
                                                                   acmeEmail="ops@example.com")))
     assert all(isinstance(values[key], firstboot.Trusted) for key in found["raw"])

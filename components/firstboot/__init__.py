@@ -26,6 +26,26 @@ import pulumi
 import yaml
 
 from components.config import HostSpec
+from components.firstboot.concerns import (
+    ACME_CA_PATH,
+    ADMIN_KEYS_PATH,
+    CERTBOT_CA_DROPIN,
+    DEFERRED,
+    DO_AGENT_DROPIN,
+    HOST_KEY_PATH,
+    LOGIN_DEFS,
+    MANIFEST_PATH,
+    SERVE,
+    SSH_GROUP,
+    SSH_KEX,
+    SSHD_OPTIONS,
+    SYSCTL_SETTINGS,
+    Concern,
+    concerns_for,
+)
+from components.firstboot.concerns import (
+    CONCERNS as CONCERNS,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: Linode's metadata service takes at most 16 KiB of base64-encoded user data, EC2/Lightsail 16 KB raw.
@@ -35,12 +55,9 @@ MAX_FIRST_BOOT_BYTES = 16 * 1024
 SENT_FORM_LIMITS = {"digitalocean": ("cloud-config", 64 * 1024), "linode": ("linode-metadata", MAX_FIRST_BOOT_BYTES),
                     "lightsail": ("launch-script", MAX_FIRST_BOOT_BYTES)}
 PROVISION_SCRIPT = "/usr/local/sbin/hvps-provision"
-CERTBOT_CA_DROPIN = "/etc/systemd/system/certbot.service.d/hvps-acme-ca.conf"
-ACME_CA_PATH = "/etc/hvps/acme-ca.pem"  # trusted by certbot for a private ACME server (acmeCaCertificate)
 SAMPLE_APP_MODULE = "app:app"
-#: Where the bundle drops the program's ed25519 host key; provision.sh installs it as sshd's only host key.
-HOST_KEY_PATH = "/etc/hvps/ssh_host_ed25519_key"
-DO_AGENT_DROPIN = "/etc/systemd/system/do-agent.service.d/hvps-metadata.conf"
+#: What the Pulumi program runs over SSH (as the admin, pinned host key) with base64(converge_bundle(spec)) on stdin.
+CONVERGE_COMMAND = f"sudo -n {PROVISION_SCRIPT} --converge"
 
 
 def _ssh_string(data: bytes) -> bytes:
@@ -71,26 +88,11 @@ def _placeholder_host_key() -> str:
 
 PLACEHOLDER_HOST_KEY = _placeholder_host_key()
 
-BASE_PACKAGES = ("nginx", "fail2ban", "python3-systemd", "nftables", "unattended-upgrades", "gunicorn", "python3-venv",
-                 "git", "curl", "sudo", "openssh-server", "systemd-timesyncd", "libpam-tmpdir", "needrestart",
-                 "apt-listchanges", "auditd", "aide", "debsums", "libpam-pwquality")
-
 # Security pockets that unattended-upgrades may install from (Debian wiki UnattendedUpgrades; Ubuntu docs).
 _UPGRADE_ORIGINS = {
     "debian": ('"origin=Debian,codename=${distro_codename},label=Debian-Security";',
                '"origin=Debian,codename=${distro_codename}-security,label=Debian-Security";'),
     "ubuntu": ('"origin=${distro_id},archive=${distro_codename}-security";',),
-}
-
-# Key exchange per image: post-quantum hybrids first where that image's OpenSSH has them (ssh-audit guide).
-# curve25519 stays as the one fallback, for clients without them (Paramiko, older Go x/crypto as used by
-# deploy tools, PuTTY < 0.78); ssh-audit warns about it, accepted in e2e/run.py. The finite-field DH groups
-# of the ssh-audit guide are dropped: every client that lacks curve25519 is older than a decade.
-_KEX_COMMON = "curve25519-sha256,curve25519-sha256@libssh.org"
-_SSH_KEX = {
-    "debian-13": "mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com," + _KEX_COMMON,
-    "debian-12": "sntrup761x25519-sha512@openssh.com," + _KEX_COMMON,
-    "ubuntu-24.04": "sntrup761x25519-sha512@openssh.com," + _KEX_COMMON,
 }
 
 
@@ -320,28 +322,41 @@ def ssh_firewall_rules(spec: HostSpec) -> Trusted:
     return Trusted("\n".join(rules))
 
 
-def packages_for(spec: HostSpec) -> tuple[str, ...]:
-    return BASE_PACKAGES + (("certbot",) if spec.domain else ())
+def packages_for(spec: HostSpec, phase: str | None = None) -> tuple[str, ...]:
+    """The packages the stack's concerns need, in concern order (only those installed in `phase` if given)."""
+    return tuple(p for c in concerns_for(spec) if phase in (None, c.package_phase) for p in c.packages)
+
+
+def sysctl_settings() -> Trusted:
+    """The sysctl drop-in's lines, from SYSCTL_SETTINGS (keys and values are this module's own constants)."""
+    for key, value in SYSCTL_SETTINGS:
+        if not re.fullmatch(r"[a-z0-9_.-]+", key) or not re.fullmatch(r"[0-9]+", value):
+            raise TemplateError(f"sysctl setting {key!r} = {value!r} is not a key and a number")
+    return Trusted("\n".join(f"{key} = {value}" for key, value in SYSCTL_SETTINGS))
+
+
+def sshd_options(spec: HostSpec) -> Trusted:
+    """The sshd drop-in's lines, from SSHD_OPTIONS with the image's key exchange and the SSH group filled in."""
+    fill = {"{kex}": SSH_KEX[spec.image], "{group}": SSH_GROUP}
+    return Trusted("\n".join(f"{keyword} {encode_sshd(fill.get(value, value))}" for keyword, value in SSHD_OPTIONS))
 
 
 def template_values(spec: HostSpec) -> dict[str, object]:
-    """Every placeholder value the templates use, derived from the spec.
+    """Every placeholder value the templates and concern steps use, derived from the spec.
 
     Plain values are encoded by the placeholder's encoder; `Trusted` ones are script or rule text built here,
     with every spec value inside them already encoded for its language.
     """
-    tls_steps = Trusted("")
-    if spec.domain:
-        note = f"TLS certificate for {spec.domain} (retried by hvps-tls.timer until DNS points here)"
-        tls_steps = Trusted(f'log "{sh_double_quoted(note)}"\nsystemctl enable --now hvps-tls.timer\n')
     live = f"/etc/letsencrypt/live/{spec.domain or '_'}"
-    return {
+    values: dict[str, object] = {
         "admin_user": spec.admin_user,
         "app_name": spec.app_name,
         "app_module": SAMPLE_APP_MODULE,
         "host_name": spec.host_name,
-        "ssh_group": "sshusers",
-        "ssh_kex": _SSH_KEX[spec.image],
+        "ssh_group": SSH_GROUP,
+        "sshd_options": sshd_options(spec),
+        "sysctl_settings": sysctl_settings(),
+        "login_defs": tuple(f"{k} {v}" for k, v in LOGIN_DEFS),
         "ssh_rules": ssh_firewall_rules(spec),
         "upgrade_origins": Trusted("\n".join(f"  {o}" for o in _UPGRADE_ORIGINS[spec.os_family])),
         "auto_reboot": "true" if spec.reboot_window else "false",
@@ -358,73 +373,92 @@ def template_values(spec: HostSpec) -> dict[str, object]:
         "acme_email": spec.acme_email or "",
         "acme_server": spec.acme_server,
         "acme_ca_env": Trusted(f"REQUESTS_CA_BUNDLE={encode_sh(ACME_CA_PATH)} " if spec.acme_ca_certificate else ""),
-        "packages": packages_for(spec),
-        "tls_steps": tls_steps,
+        "serve_packages": packages_for(spec, SERVE),
+        "deferred_packages": packages_for(spec, DEFERRED),
     }
+    values["concern_functions"] = Trusted("".join(concern_functions(c, values) for c in concerns_for(spec)))
+    return values
+
+
+#: The bash functions a concern's steps become (validate and health: every line must succeed).
+_STEPS = (("once", "\n"), ("validate", " &&\n"), ("activate", "\n"), ("health", " &&\n"))
+
+
+def concern_functions(concern: Concern, values: Mapping[str, object]) -> str:
+    """The concern's steps as bash functions (`activate_<name>`, ...), placeholders filled like a template's."""
+    out = []
+    for step, joiner in _STEPS:
+        text = getattr(concern, step)
+        if text:
+            lines = [line for line in text.splitlines() if line.strip()]
+            body = render_text(joiner.join(lines), values, f"{concern.name} {step}")
+            out.append(f"{step}_{concern.function}() {{\n{body}\n}}\n")
+    return "".join(out)
+
+
+def concern_digest(concern: Concern, values: Mapping[str, object]) -> str:
+    """Fingerprint of what activating the concern runs: convergence re-activates a concern when it changed."""
+    return hashlib.sha256(concern_functions(concern, values).encode()).hexdigest()[:12]
+
+
+def concern_paths(concern: Concern, spec: HostSpec) -> tuple[str, ...]:
+    """The host paths of the concern's files for this stack."""
+    return tuple(f.host_path(spec) for f in concern.files if f.applies(spec))
+
+
+def manifest(spec: HostSpec, values: Mapping[str, object]) -> str:
+    """The concern list as the provisioner reads it: `name phases digest path...`, one concern a line, in order."""
+    return "".join(f"{c.name} {','.join(c.phases)} {concern_digest(c, values)} {' '.join(concern_paths(c, spec))}\n"
+                   for c in concerns_for(spec))
+
+
+def _stack_file(path: str, spec: HostSpec) -> str:
+    """Content of the files that come from the stack itself rather than from a template."""
+    if path == ADMIN_KEYS_PATH:
+        return "".join(k.line + "\n" for k in spec.ssh_keys)
+    if path == ACME_CA_PATH:
+        return spec.acme_ca_certificate or ""
+    if path == CERTBOT_CA_DROPIN:
+        # renewals run from Debian's certbot.timer/certbot.service: they must trust the private ACME server too
+        return f"[Service]\nEnvironment=REQUESTS_CA_BUNDLE={ACME_CA_PATH}\n"
+    if path == DO_AGENT_DROPIN:
+        # do-agent reads the metadata service, which nftables.conf keeps from everyone but root and this group.
+        return ("# Managed by hardened-vps. DigitalOcean's monitoring agent may reach the metadata service.\n"
+                "[Service]\nGroup=hvps-metadata\n")
+    raise TemplateError(f"no content for {path}")
 
 
 def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) -> FirstBoot:
-    """The files first boot writes, each rendered from its template.
+    """The files first boot writes: every applying concern's files, rendered from their templates, in order.
 
     host_key: the OpenSSH private ed25519 host key the deploy connections pin (its stand-in for sizing).
     """
-    v = template_values(spec)
-    app = spec.app_name
-    files = [
-        ("/etc/ssh/sshd_config.d/10-hvps-hardening.conf", "etc/ssh/sshd_config.d/10-hvps-hardening.conf", "0600"),
-        ("/etc/sysctl.d/90-hvps-hardening.conf", "etc/sysctl.d/90-hvps-hardening.conf", "0644"),
-        ("/etc/modprobe.d/hvps-blacklist.conf", "etc/modprobe.d/hvps-blacklist.conf", "0644"),
-        ("/etc/security/limits.d/90-hvps-no-core.conf", "etc/security/limits.d/90-hvps-no-core.conf", "0644"),
-        ("/etc/systemd/coredump.conf.d/hvps.conf", "etc/systemd/coredump.conf.d/hvps.conf", "0644"),
-        ("/etc/systemd/journald.conf.d/hvps.conf", "etc/systemd/journald.conf.d/hvps.conf", "0644"),
-        ("/etc/systemd/resolved.conf.d/hvps.conf", "etc/systemd/resolved.conf.d/hvps.conf", "0644"),
-        ("/etc/sudoers.d/90-hvps-admin", "etc/sudoers.d/90-hvps-admin", "0440"),
-        ("/etc/issue.net", "etc/issue.net", "0644"),
-        ("/etc/apt/apt.conf.d/20auto-upgrades", "etc/apt/apt.conf.d/20auto-upgrades", "0644"),
-        ("/etc/apt/apt.conf.d/52hvps-unattended-upgrades", "etc/apt/apt.conf.d/52hvps-unattended-upgrades", "0644"),
-        ("/etc/fail2ban/jail.local", "etc/fail2ban/jail.local", "0644"),
-        ("/etc/profile.d/hvps.sh", "etc/profile.d/hvps.sh", "0644"),
-        ("/etc/audit/rules.d/hvps.rules", "etc/audit/rules.d/hvps.rules", "0640"),
-        ("/etc/aide/aide.conf", "etc/aide/aide.conf", "0600"),
-        ("/etc/systemd/system/hvps-integrity.service", "etc/systemd/system/hvps-integrity.service", "0644"),
-        ("/etc/systemd/system/hvps-integrity.timer", "etc/systemd/system/hvps-integrity.timer", "0644"),
-        ("/etc/systemd/system/hvps-provision.service", "etc/systemd/system/hvps-provision.service", "0644"),
-        ("/etc/systemd/system/hvps-provision.timer", "etc/systemd/system/hvps-provision.timer", "0644"),
-        ("/etc/nftables.conf", "etc/nftables.conf", "0755"),
-        ("/etc/nginx/conf.d/hvps-hardening.conf", "etc/nginx/conf.d/hvps-hardening.conf", "0644"),
-        ("/etc/nginx/snippets/hvps-security-headers.conf", "etc/nginx/snippets/hvps-security-headers.conf", "0644"),
-        ("/etc/nginx/snippets/hvps-app-locations.conf", "etc/nginx/snippets/hvps-app-locations.conf", "0644"),
-        ("/etc/hvps/nginx-site-http.conf", "etc/hvps/nginx-site-http.conf", "0644"),
-        (f"/etc/systemd/system/{app}.socket", "etc/systemd/system/{app_name}.socket", "0644"),
-        (f"/etc/systemd/system/{app}.service", "etc/systemd/system/{app_name}.service", "0644"),
-        ("/etc/hvps/gunicorn.conf.py", "etc/hvps/gunicorn.conf.py", "0644"),
-        ("/etc/hvps/sample_app.py", "etc/hvps/sample_app.py", "0644"),
-    ]
-    if spec.domain:
-        files += [
-            ("/etc/nginx/snippets/hvps-tls.conf", "etc/nginx/snippets/hvps-tls.conf", "0644"),
-            ("/etc/hvps/nginx-site-https.conf", "etc/hvps/nginx-site-https.conf", "0644"),
-            ("/usr/local/sbin/hvps-tls-issue", "usr/local/sbin/hvps-tls-issue", "0755"),
-            ("/etc/letsencrypt/renewal-hooks/deploy/hvps-reload-nginx",
-             "etc/letsencrypt/renewal-hooks/deploy/hvps-reload-nginx", "0755"),
-            ("/etc/systemd/system/hvps-tls.service", "etc/systemd/system/hvps-tls.service", "0644"),
-            ("/etc/systemd/system/hvps-tls.timer", "etc/systemd/system/hvps-tls.timer", "0644"),
-        ]
-    rendered = [HostFile(path, render_host_file(name, v), mode) for path, name, mode in files]
-    if spec.domain and spec.acme_ca_certificate:
-        rendered.append(HostFile(ACME_CA_PATH, spec.acme_ca_certificate, "0644"))
-        # renewals run from Debian's certbot.timer/certbot.service: they must trust the private ACME server too
-        rendered.append(HostFile(CERTBOT_CA_DROPIN, f"[Service]\nEnvironment=REQUESTS_CA_BUNDLE={ACME_CA_PATH}\n",
-                                 "0644"))
-    if spec.vendor == "digitalocean" and spec.monitoring:
-        # do-agent reads the metadata service, which nftables.conf keeps from everyone but root and this group.
-        rendered.append(HostFile(DO_AGENT_DROPIN, "# Managed by hardened-vps. DigitalOcean's monitoring agent may "
-                                 "reach the metadata service.\n[Service]\nGroup=hvps-metadata\n", "0644"))
-    keys = "".join(k.line + "\n" for k in spec.ssh_keys)
-    rendered.append(HostFile("/etc/hvps/admin_authorized_keys", keys, "0600"))
-    rendered.append(HostFile(HOST_KEY_PATH, host_key, "0600"))
-    rendered.append(HostFile(PROVISION_SCRIPT, render_host_file("usr/local/sbin/hvps-provision", v), "0700"))
+    values = template_values(spec)
+    rendered = []
+    for concern in concerns_for(spec):
+        for f in concern.files:
+            if not f.applies(spec):
+                continue
+            path = f.host_path(spec)
+            if path == MANIFEST_PATH:
+                content = manifest(spec, values)
+            elif f.template:
+                content = render_host_file(f.path.lstrip("/"), values)
+            else:
+                content = _stack_file(path, spec)
+            rendered.append(HostFile(path, content, f.mode))
+        if concern.name == "admin-and-ssh":
+            rendered.append(HostFile(HOST_KEY_PATH, host_key, "0600"))
     return FirstBoot(tuple(rendered), spec.admin_user)
+
+
+def converge_bundle(spec: HostSpec) -> bytes:
+    """What `hvps-provision --converge` reads (base64 of it, on stdin): first boot's files without the host key.
+
+    Reproducible (see `bundle`); it carries no secret, as the host key is the only one first boot has.
+    """
+    first_boot = describe_first_boot(spec)
+    return bundle(FirstBoot(tuple(f for f in first_boot.files if f.path != HOST_KEY_PATH), first_boot.admin_user))
 
 
 BUNDLE_PATH = "/var/lib/hvps/first-boot.tar.gz"
