@@ -28,7 +28,7 @@ from components.config import load_stack_file, parse_ssh_key
 from components.firstboot import HostFile, describe_first_boot, render_cloud_config, render_first_boot
 
 from . import apt_outage as apt_outage_steps
-from . import checks, hostile_release, release, tls
+from . import checks, converge, hostile_release, release, tls
 from .vm import VM, AptCache, VMError, log
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,9 +43,29 @@ ACCEPTED_SSH_AUDIT_WARN: dict[str, str] = {
 # Lynis on the plain (stock) image, from an earlier measurement: quoted, not re-measured here.
 LYNIS_STOCK_BASELINE = 61
 
-def test_spec(stack: str, pub: str):
+def test_spec(stack: str, *pubs: str):
+    """The stack with the harness's admin key(s) in place of its own: the first is the harness's, a second
+    one (when given) is the key the day-2 converge removes."""
     spec = load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml")
-    return dataclasses.replace(spec, ssh_keys=(parse_ssh_key(pub),))
+    return dataclasses.replace(spec, ssh_keys=tuple(parse_ssh_key(p) for p in pubs))
+
+
+@dataclasses.dataclass(frozen=True)
+class Day2Keys:
+    """Admin keys for the converge check: first boot installs `removed`; the converged stack has `added`."""
+
+    removed: Path
+    added: Path
+
+    @classmethod
+    def generate(cls, work: Path) -> Day2Keys:
+        for name in ("removed", "added"):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"e2e-{name}", "-f",
+                            str(work / name)], check=True)
+        return cls(work / "removed", work / "added")
+
+    def public(self, which: Path) -> str:
+        return which.with_suffix(".pub").read_text().strip()
 
 
 def declared_sysctl(spec) -> dict[str, str]:
@@ -89,7 +109,8 @@ class HostKeys:
 
 
 def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None, lynis: bool,
-             scan: bool = True, releases: bool = False, host_keys: HostKeys | None = None) -> dict:
+             scan: bool = True, releases: bool = False, host_keys: HostKeys | None = None,
+             day2: Day2Keys | None = None) -> dict:
     admin = spec.admin_user
     res: dict = {"form": form, "stack_admin": admin, "checks": [], "timings": {}}
     vm = VM(user_data, vendor_data=cache.vendor_data() if cache else None, name=form)
@@ -154,6 +175,13 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
                         vm, spec, admin, key)))
                 except Exception as exc:        # a harness bug must not lose the other results
                     add("releases", [checks.CheckResult("releases", False, f"{type(exc).__name__}: {exc}")])
+            if day2:                            # day 2: the running host converged as HostConfig does it
+                try:
+                    add("day-2", timed("converge_s", lambda: converge.converge_check(
+                        vm, spec, admin, key, day2.removed, (day2.added, parse_ssh_key(day2.public(day2.added))),
+                        spec.ssh_keys[0])))
+                except Exception as exc:        # a harness bug must not lose the other results
+                    add("day-2", [checks.CheckResult("converge", False, f"{type(exc).__name__}: {exc}")])
             if not all(c["ok"] for c in out):
                 vm.print_diagnostics()          # while the admin's ssh still works
             # the probes sshd logs as failures, last; then fail2ban must have banned the harness's address
@@ -340,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--releases-form", default="cloud-config",
                     help="the form the app releases run on, once per run")
     ap.add_argument("--skip-releases", action="store_true", help="dev: no app releases")
+    ap.add_argument("--skip-converge", action="store_true", help="dev: no day-2 converge (on the releases form)")
     ap.add_argument("--negative", action="store_true",
                     help="boot a deliberately weakened config; exit 0 only when the checks catch it")
     ap.add_argument("--tls", action="store_true",
@@ -361,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="e2e-keys-") as d:
         key = Path(d) / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", str(key)], check=True)
-        spec = test_spec(a.stack, (Path(d) / "id_ed25519.pub").read_text().strip())
+        day2 = Day2Keys.generate(Path(d))
+        spec = test_spec(a.stack, (Path(d) / "id_ed25519.pub").read_text().strip(), day2.public(day2.removed))
         # A real ed25519 host key in place of the one the Pulumi program makes (the renderer's default is a
         # size-only stand-in that first boot refuses).
         host_keys = HostKeys.generate(Path(d))
@@ -378,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(run_form(form, data[form], spec, key, cache,
                                             lynis=not a.skip_lynis and form == a.lynis_form, scan=not a.skip_scan,
                                             releases=not a.skip_releases and form == a.releases_form,
-                                            host_keys=host_keys))
+                                            host_keys=host_keys,
+                                            day2=day2 if not a.skip_converge and form == a.releases_form else None))
                     (a.out / f"{name}.json").write_text(json.dumps(results, indent=2))
                 if a.tls:
                     results.extend(run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage,

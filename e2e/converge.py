@@ -1,0 +1,211 @@
+"""Day 2 in the VM: converge a running host over SSH exactly as `pulumi up`'s HostConfig does.
+
+The HostConfig resource sends `base64(converge bundle)` as the stdin of CONVERGE_COMMAND, connected as the admin.
+Here the same bundle (the product's `bundle()` of the first-boot files minus the host key) goes through ssh with
+the same command. On one booted host:
+
+  1. a sysctl value, an nginx header and the admin keys (one added, one removed) change; converge while a request
+     loop runs through nginx from before the converge starts until after it returns: every change is live, the
+     loop saw the old header and then the new one with 0 failed requests, the removed key is refused ("Permission
+     denied"), the new key logs in, no reboot (same boot id), the app not restarted (same main PID);
+  2. a broken nginx file: the converge is refused by validation (non-zero, "refused" in its output), the live file
+     is the previous one, the host keeps serving the previous header;
+  3. the good bundle again: every concern "unchanged", no file under /etc, /usr/local/sbin or the admin's ~/.ssh
+     written, nginx, sshd and the app keep their PIDs.
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import re
+import shlex
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from components.config import HostSpec, SshKey
+from components.firstboot import CONVERGE_COMMAND, HOST_KEY_PATH, FirstBoot, HostFile, bundle, describe_first_boot
+
+from .checks import CheckResult
+from .vm import VM, log
+
+SYSCTL_FILE = "/etc/sysctl.d/90-hvps-hardening.conf"
+HEADERS_FILE = "/etc/nginx/snippets/hvps-security-headers.conf"
+#: The two edits a template fix would make: one sysctl value, one nginx header value.
+SYSCTL_KEY, SYSCTL_NEW = "vm.swappiness", "30"
+HEADER, HEADER_NEW = "Referrer-Policy", "no-referrer"
+
+
+def converge_stdin(first_boot: FirstBoot) -> bytes:
+    """What the HostConfig sends: base64 of the bundle of every first-boot file but the host's private key."""
+    files = tuple(f for f in first_boot.files if f.path != HOST_KEY_PATH)
+    return base64.b64encode(bundle(dataclasses.replace(first_boot, files=files)))
+
+
+def edit_file(first_boot: FirstBoot, path: str, edit: Callable[[str], str]) -> FirstBoot:
+    """The first boot with one file's content changed (as a template edit would change it)."""
+    if path not in {f.path for f in first_boot.files}:
+        raise KeyError(f"{path} is not a first-boot file")
+    return dataclasses.replace(first_boot, files=tuple(
+        HostFile(f.path, edit(f.content), f.mode) if f.path == path else f for f in first_boot.files))
+
+
+def day2_first_boot(spec: HostSpec, keys: tuple[SshKey, ...]) -> FirstBoot:
+    """The stack after the day-2 edits: new admin keys, one sysctl value, one nginx header."""
+    fb = describe_first_boot(dataclasses.replace(spec, ssh_keys=keys))
+    fb = edit_file(fb, SYSCTL_FILE, lambda t: _set_line(t, rf"^{re.escape(SYSCTL_KEY)}\s*=.*$",
+                                                        f"{SYSCTL_KEY} = {SYSCTL_NEW}"))
+    return edit_file(fb, HEADERS_FILE, lambda t: _set_line(t, rf"^add_header {HEADER} .*$",
+                                                           f'add_header {HEADER} "{HEADER_NEW}" always;'))
+
+
+def broken_first_boot(good: FirstBoot) -> FirstBoot:
+    """The day-2 first boot with an nginx file nginx -t refuses (a directive with a wrong argument count)."""
+    return edit_file(good, HEADERS_FILE, lambda t: t + 'add_header X-Hvps-Broken;\nadd_header X-Unseen "1" always;\n')
+
+
+def _set_line(text: str, pattern: str, line: str) -> str:
+    new, n = re.subn(pattern, line, text, count=1, flags=re.MULTILINE)
+    if n != 1:
+        raise ValueError(f"no line matches {pattern!r}")
+    return new
+
+
+class HeaderLoop(threading.Thread):
+    """GET the health path through nginx at `rate` req/s; records each answer's `header` value in order."""
+
+    def __init__(self, url: str, header: str, rate: float = 10, max_s: float = 300):
+        super().__init__(daemon=True)
+        self.url, self.header, self.interval, self.max_s = url, header, 1 / rate, max_s
+        self.sent = self.failed = 0
+        self.values: list[str] = []
+        self.errors: list[str] = []
+        self.started = self.ended = 0.0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self.started = time.monotonic()
+        nxt = self.started
+        while not self._halt.is_set() and time.monotonic() - self.started < self.max_s:
+            self.sent += 1
+            try:
+                with opener.open(self.url, timeout=10) as r:
+                    r.read()
+                    if r.status != 200:
+                        raise OSError(f"status {r.status}")
+                    self.values.append(r.headers.get(self.header, ""))
+            except (OSError, urllib.error.URLError) as exc:
+                self.failed += 1
+                if len(self.errors) < 10:
+                    self.errors.append(str(exc))
+            nxt = max(nxt + self.interval, time.monotonic())
+            time.sleep(max(0.0, nxt - time.monotonic()))
+        self.ended = time.monotonic()
+
+    def stop(self) -> None:
+        self._halt.set()
+
+    def sequence(self) -> list[str]:
+        """The distinct values in the order seen (A, A, B, B -> [A, B])."""
+        out: list[str] = []
+        for v in self.values:
+            if not out or out[-1] != v:
+                out.append(v)
+        return out
+
+
+def converge(vm: VM, admin: str, key: Path, first_boot: FirstBoot, timeout: float = 300) -> tuple[int, str]:
+    """Run the HostConfig's command with the bundle on stdin; (exit code, combined output)."""
+    p = subprocess.run([*vm.ssh_base(admin, key), CONVERGE_COMMAND], input=converge_stdin(first_boot),
+                       capture_output=True, timeout=timeout)
+    return p.returncode, (p.stdout + p.stderr).decode(errors="replace")
+
+
+def _probe(vm: VM, admin: str, key: Path, app: str) -> dict[str, str]:
+    """What must not change needlessly: boot id, the PIDs of nginx, sshd and the app; and the sysctl value."""
+    cmd = (f"cat /proc/sys/kernel/random/boot_id; for u in nginx ssh {shlex.quote(app)}; do "
+           f"systemctl show -p MainPID --value $u; done; sysctl -n {SYSCTL_KEY}")
+    out = vm.ssh(admin, key, cmd, timeout=60, check=True).stdout.split()
+    return dict(zip(("boot_id", "nginx_pid", "sshd_pid", "app_pid", "sysctl"), out, strict=False))
+
+
+def _login(vm: VM, admin: str, key: Path) -> subprocess.CompletedProcess:
+    return vm.ssh(admin, key, "echo logged-in", timeout=60)
+
+
+def converge_check(vm: VM, spec: HostSpec, admin: str, key: Path, removed: Path, added: tuple[Path, SshKey],
+                   kept: SshKey) -> list[CheckResult]:
+    """The three day-2 steps above on one running host. `removed` is a private key first boot installed and the
+    day-2 stack drops; `added` the new key (private path, parsed public key); `kept` the harness's own key."""
+    results: list[CheckResult] = []
+    url = f"http://127.0.0.1:{vm.ports[80]}{spec.app_health_path}"
+    before_removed = _login(vm, admin, removed)
+    before = _probe(vm, admin, key, spec.app_name)
+    good = day2_first_boot(spec, (kept, added[1]))
+
+    loop = HeaderLoop(url, HEADER, rate=10)
+    loop.start()
+    while len(loop.values) < 20 and loop.is_alive():        # 2 s of answers with the old header first
+        time.sleep(0.2)
+    t = time.monotonic()
+    rc, out = converge(vm, admin, key, good)
+    converge_s = round(time.monotonic() - t, 1)
+    n_at_end = len(loop.values)
+    while len(loop.values) < n_at_end + 20 and loop.is_alive():     # and 2 s after it returned
+        time.sleep(0.2)
+    loop.stop()
+    loop.join(timeout=30)
+    after = _probe(vm, admin, key, spec.app_name)
+    removed_now = _login(vm, admin, removed)
+    added_now = _login(vm, admin, added[0])
+    seq = loop.sequence()
+    log(f"converge: rc {rc} in {converge_s}s; loop {loop.sent} sent, {loop.failed} failed, header sequence {seq}")
+    results.append(CheckResult(
+        "converge_applies_live",
+        rc == 0 and loop.failed == 0 and len(seq) == 2 and seq[-1] == HEADER_NEW and seq[0] != HEADER_NEW
+        and after.get("sysctl") == SYSCTL_NEW and after["boot_id"] == before["boot_id"]
+        and after["app_pid"] == before["app_pid"] and after["app_pid"] not in ("", "0"),
+        {"output": out.strip().splitlines()[-20:], "header_sequence": seq, "errors": loop.errors,
+         "before": before, "after": after},
+        figures={"converge_s": converge_s, "requests_sent": loop.sent, "requests_failed": loop.failed,
+                 "loop_s": round(loop.ended - loop.started, 1), "rate_per_s": 10,
+                 "loop_started_before_converge_s": round(t - loop.started, 1)}))
+    results.append(CheckResult(
+        "converge_admin_keys",
+        before_removed.returncode == 0 and removed_now.returncode == 255
+        and "Permission denied" in removed_now.stderr and added_now.returncode == 0
+        and "logged-in" in added_now.stdout,
+        {"removed_key_before": before_removed.returncode, "removed_key_after": removed_now.stderr.strip()[-200:],
+         "added_key": added_now.returncode}))
+
+    # 2: a broken nginx file is refused by validation; the previous config keeps serving
+    rc2, out2 = converge(vm, admin, key, broken_first_boot(good))
+    live = vm.ssh(admin, key, f"sudo -n cat {HEADERS_FILE}", timeout=60).stdout
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=10) as r:
+        served, status = r.headers.get(HEADER, ""), r.status
+    results.append(CheckResult(
+        "converge_refuses_broken_nginx",
+        rc2 != 0 and "refused" in out2 and "X-Hvps-Broken" not in live and status == 200 and served == HEADER_NEW,
+        {"exit": rc2, "output": out2.strip().splitlines()[-10:], "served_header": served}))
+
+    # 3: the same good bundle again changes nothing
+    mark = "/run/hvps-e2e-converge.mark"
+    vm.ssh(admin, key, f"sudo -n touch {mark}", timeout=30, check=True)
+    time.sleep(1.1)                         # mtimes have a 1 s grain on some filesystems
+    again_before = _probe(vm, admin, key, spec.app_name)
+    rc3, out3 = converge(vm, admin, key, good)
+    written = vm.ssh(admin, key, f"sudo -n find /etc /usr/local/sbin /home/{admin}/.ssh -newer {mark} -type f "
+                                 f"2>/dev/null | head -20", timeout=60).stdout.split()
+    again_after = _probe(vm, admin, key, spec.app_name)
+    lines = [line for line in out3.splitlines() if line.startswith("hvps-converge:")]
+    results.append(CheckResult(
+        "converge_twice_touches_nothing",
+        rc3 == 0 and bool(lines) and all(line.rstrip().endswith(": unchanged") for line in lines)
+        and not written and again_after == again_before,
+        {"output": lines, "written": written, "before": again_before, "after": again_after}))
+    return results
