@@ -13,7 +13,8 @@ from pulumi.runtime import rpc
 from components import catalog, mockrun
 from components.config import DEFAULT_REGIONS, load_stack_file, stack_name_of
 from components.cost import monthly_cost
-from components.firstboot import HostFile, describe_first_boot, linode_user_data, render_first_boot
+from components.firstboot import describe_first_boot, linode_user_data, render_first_boot
+from components.firstboot.concerns import concern_of, concerns_for
 from components.regions import REGION_LOCATIONS, distance_km, find_place, nearest
 from policy import hardening_policies as hp
 from tests.conftest import ALL_STACK_FILES, STACK_FILES
@@ -78,16 +79,19 @@ def test_plan_summarises_first_boot_instead_of_printing_it(stack_file, plans):
     boot = _section(text, "First boot")
     first_boot = describe_first_boot(spec)
     for f in first_boot.files:
-        purpose = plan.file_purpose(f, first_boot.files)
-        assert purpose, f"no purpose derivable for {f.path}"
-        assert re.search(rf"^\| `{re.escape(f.path)}` \| {f.mode} \| [0-9a-f]{{10}} \| {re.escape(purpose)} \|$",
+        owner = concern_of(f.path, spec)
+        assert owner, f"no concern owns {f.path}"
+        assert re.search(rf"^\| `{re.escape(f.path)}` \| {f.mode} \| [0-9a-f]{{10}} \| {owner.name} \|$",
                          boot, re.MULTILINE), f.path
     for form, size in rendered.sizes.items():
         assert re.search(rf"^\| {form} \| {size:,} \| \d+% \|", boot, re.MULTILINE)
     assert "Of the 16 KiB limit" in boot
-    steps = plan.provision_steps(first_boot)
-    assert steps[-1] == "health check" and f"admin account {spec.admin_user} (key-only; sudo without password)" in steps
-    assert ("TLS certificate for" in boot) == bool(spec.domain)
+    for concern in concerns_for(spec):
+        assert f"| `{concern.name}` | {', '.join(concern.phases)} | {concern.purpose} |" in boot, concern.name
+    lockdown, serve, deferred = plan.phase_steps(spec)
+    assert lockdown.startswith("lockdown: provisioner, admin-and-ssh") and "- " + lockdown in boot
+    assert ("tls" in serve.split(": ")[1].split(", ")) == bool(spec.domain) and "- " + serve in boot
+    assert deferred.startswith("deferred: ") and "- " + deferred in boot
 
 
 def test_plan_shows_the_monthly_cost(stack_file, plans):
@@ -162,18 +166,6 @@ def test_secret_inputs_and_outputs_are_masked():
     assert "hunter2" not in text
     assert "adminPassword: [secret]" in text and "- password: [secret]" in text
     assert "| rootPassword | `[secret]` |" in text
-
-
-def test_file_purpose_falls_back_to_the_file_that_uses_it():
-    spec = load_stack_file(STACK_FILES[0])
-    files = describe_first_boot(spec).files
-    by_path = {f.path: f for f in files}
-    assert plan.file_purpose(by_path["/etc/issue.net"], files) == \
-        "used by 10-hvps-hardening.conf (Banner /etc/issue.net)"
-    assert plan.file_purpose(by_path["/etc/hvps/admin_authorized_keys"], files) == \
-        "1 SSH public key: replace-me@example"
-    orphan = HostFile("/etc/nowhere", "data\n")
-    assert plan.file_purpose(orphan, files) == ""
 
 
 # ----------------------------------------------------------------------------------------------------------
