@@ -349,3 +349,16 @@ def test_a_newer_provisioner_is_installed_first_and_converges(converged: Host) -
     assert verdicts.pop("swap") == "changed: (activation)"  # no file of its own: its steps changed
     assert set(verdicts.values()) == {"unchanged"}
     assert "2048" in converged.script.read_text()
+
+
+def test_a_concern_that_no_longer_applies_is_not_retired(converged: Host) -> None:
+    """As documented (concerns.py, README): unsetting `domain` converges the rest; tls's files and timer stay."""
+    tls_files = [converged.root / p.lstrip("/") for p in firstboot.concern_paths(
+        next(c for c in firstboot.CONCERNS if c.name == "tls"), converged.spec)]
+    assert tls_files and all(p.exists() for p in tls_files)
+    result = converge(converged, replace(converged.spec, domain=None, acme_email=None))
+    assert result.returncode == 0, result.stdout + result.stderr
+    verdicts = report(result)
+    assert "tls" not in verdicts and verdicts["nginx"].startswith("changed: ")
+    assert all(p.exists() for p in tls_files)
+    assert not [c for c in converged.calls if "hvps-tls" in c]  # its timer neither started nor stopped

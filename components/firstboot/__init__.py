@@ -428,28 +428,34 @@ def _stack_file(path: str, spec: HostSpec) -> str:
     raise TemplateError(f"no content for {path}")
 
 
+def concern_files(concern: Concern, spec: HostSpec, values: Mapping[str, object],
+                  host_key: str = PLACEHOLDER_HOST_KEY) -> tuple[HostFile, ...]:
+    """The files one concern writes for this stack, rendered on their own (its templates, or the stack's data)."""
+    rendered = []
+    for f in concern.files:
+        if not f.applies(spec):
+            continue
+        path = f.host_path(spec)
+        if path == MANIFEST_PATH:
+            content = manifest(spec, values)
+        elif f.template:
+            content = render_host_file(f.path.lstrip("/"), values)
+        else:
+            content = _stack_file(path, spec)
+        rendered.append(HostFile(path, content, f.mode))
+    if concern.name == "admin-and-ssh":
+        rendered.append(HostFile(HOST_KEY_PATH, host_key, "0600"))
+    return tuple(rendered)
+
+
 def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) -> FirstBoot:
     """The files first boot writes: every applying concern's files, rendered from their templates, in order.
 
     host_key: the OpenSSH private ed25519 host key the deploy connections pin (its stand-in for sizing).
     """
     values = template_values(spec)
-    rendered = []
-    for concern in concerns_for(spec):
-        for f in concern.files:
-            if not f.applies(spec):
-                continue
-            path = f.host_path(spec)
-            if path == MANIFEST_PATH:
-                content = manifest(spec, values)
-            elif f.template:
-                content = render_host_file(f.path.lstrip("/"), values)
-            else:
-                content = _stack_file(path, spec)
-            rendered.append(HostFile(path, content, f.mode))
-        if concern.name == "admin-and-ssh":
-            rendered.append(HostFile(HOST_KEY_PATH, host_key, "0600"))
-    return FirstBoot(tuple(rendered), spec.admin_user)
+    files = tuple(f for concern in concerns_for(spec) for f in concern_files(concern, spec, values, host_key))
+    return FirstBoot(files, spec.admin_user)
 
 
 def converge_bundle(spec: HostSpec) -> bytes:

@@ -14,6 +14,11 @@ Phases, in the order first boot runs them:
   packages, fail2ban, auditd, the AIDE baseline; nothing that changes what is exposed.
 
 `once` steps run at first boot only (host key install, full upgrade, AIDE --init): convergence skips them.
+
+Convergence walks the concerns the new bundle lists. A concern that no longer applies (`tls` once `domain` is
+unset, `vendor-agent` once monitoring is off) is not retired: its files and units stay as they were, because
+undoing it (a certificate, a renewal timer, an HTTPS site) needs steps first boot never ran and that no test
+here proves; a rebuilt server (`reprovision`) is the way to drop it.
 """
 
 from __future__ import annotations
