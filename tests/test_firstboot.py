@@ -112,8 +112,9 @@ def test_every_template_is_used() -> None:
     names = set(firstboot.template_names())
     owned = {f.path.lstrip("/") for c in firstboot.CONCERNS for f in c.files if f.template}
     assert names == owned
-    # + the admin's authorized_keys, the pinned host key and (DigitalOcean with monitoring) do-agent's drop-in
-    assert len(describe_first_boot(spec).files) == len(names) + 3
+    # + the admin's authorized_keys, the pinned host key, the concern manifest and (DigitalOcean with monitoring)
+    # do-agent's drop-in
+    assert len(describe_first_boot(spec).files) == len(names) + 4
 
 
 def test_sshd_drop_in_has_the_baseline(domain_spec) -> None:
