@@ -2,7 +2,7 @@
 
 First boot writes the host's configuration once, and the server resource ignores later first-boot edits (a new
 one would mean a new server). `HostConfig`, a child of the host component, closes that gap over SSH: a
-pulumi-command remote.Command that runs `hvps-provision --converge` as the admin (pinning the server's host
+pulumi-command remote.Command that runs `hvps-converge` (`hvps-provision --converge`) as the admin (pinning the server's host
 key), with the converge bundle (first boot's files minus the host's private key, base64) on stdin. The host
 compares each concern's files with the live ones and writes, validates and reloads only what changed.
 

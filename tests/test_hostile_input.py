@@ -1,9 +1,10 @@
 """Hostile stack values: every value from a stack file is refused with a ConfigError or lands encoded.
 
 The rendered scripts are not only read: `bash -n` parses every one, and the parts that carry config values
-(tls_issue.sh whole; provision.sh's preamble, sample release settings, TLS steps and health check) run under
-bash with a PATH of stub commands that record their arguments. An injected command would call the `touch`
-stub (or fail with "command not found"); a value that arrives intact shows up byte for byte as one argument.
+(hvps-tls-issue whole; the provisioner's preamble, its install phase and the steps of every concern that takes
+a stack value, as `concern_functions` renders them) run under bash with a PATH of stub commands that record
+their arguments. An injected command would call the `touch` stub with `pwned` (or fail with "command not
+found"); a value that arrives intact shows up byte for byte as one argument.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import ast
 import json
 import shutil
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,11 +28,13 @@ from tests.conftest import ED25519_KEY, raw_config
 BASH = shutil.which("bash") or "/bin/bash"
 MARKER = "pwned"
 #: Commands the value-carrying parts legitimately run (everything else is an injection or a bug).
-LEGIT_COMMANDS = frozenset({"hostnamectl", "apt-get", "certbot", "install", "nginx", "systemctl", "curl", "seq"})
+LEGIT_COMMANDS = frozenset({"hostnamectl", "apt-get", "certbot", "install", "nginx", "systemctl", "curl", "seq", "sed",
+                            "cp", "id", "python3", "chown", "chmod", "touch", "ln", "date", "rm"})
+#: `touch` is legitimate (the sample release's .ready) except on the marker: an injection touches `pwned`.
 STUB = f"""#!{BASH}
 printf '%s\\0' "${{0##*/}}" "$@" >"$HVPS_CALLS/${{EPOCHREALTIME/./}}.$$.$RANDOM"
 case "${{0##*/}}" in
-  touch) : >"$HVPS_MARKER" ;;
+  touch) for a in "$@"; do [ "${{a##*/}}" != {MARKER} ] || : >"$HVPS_MARKER"; done ;;
   seq) echo 1 ;;
 esac
 exit 0
@@ -88,16 +90,19 @@ class Run:
     out: Path
 
 
-def run_with_stubs(script: str, tmp: Path) -> Run:
-    """Run `script` under bash with only stub commands on PATH, in an empty working directory."""
+def run_with_stubs(script: str, tmp: Path, dirs: tuple[str, ...] = ()) -> Run:
+    """Run `script` under bash with only stub commands on PATH, in an empty working directory that is also
+    HVPS_ROOT (the provisioner's files land there), with `dirs` made inside it beforehand."""
     stubs, calls, work = tmp / "stubs", tmp / "calls", tmp / "work"
     for d in (stubs, calls, work):
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)
-    for name in (*LEGIT_COMMANDS, "touch", "id", "sh", "rm"):
+    for rel in dirs:
+        (work / rel).mkdir(parents=True, exist_ok=True)
+    for name in (*LEGIT_COMMANDS, "sh"):
         (stubs / name).write_text(STUB)
         (stubs / name).chmod(0o755)
-    env = {"PATH": str(stubs), "HVPS_CALLS": str(calls), "HVPS_MARKER": str(tmp / MARKER), "HVPS_OUT": str(work),
+    env = {"PATH": str(stubs), "HVPS_CALLS": str(calls), "HVPS_MARKER": str(tmp / MARKER), "HVPS_ROOT": str(work),
            "HOME": str(work), "LANG": "C.UTF-8"}
     (tmp / MARKER).unlink(missing_ok=True)
     result = subprocess.run([BASH, "-c", script], cwd=work, env=env, capture_output=True, timeout=20)
@@ -116,33 +121,35 @@ def calls_of(run: Run, command: str) -> list[list[str]]:
     return [c[1:] for c in run.calls if c[0] == command]
 
 
-def _block(lines: list[str], start: Callable[[str], bool], end: Callable[[str], bool]) -> list[str]:
-    i = next(n for n, line in enumerate(lines) if start(line))
-    j = next(n for n, line in enumerate(lines) if n > i and end(line))
-    return lines[i:j]
+#: The concerns whose steps carry stack values (host name, app name and module, domain, health path).
+VALUE_CONCERNS = ("login-and-identity", "app-runtime", "nginx", "tls")
 
 
-def provision_value_parts(script: str) -> str:
-    """The parts of provision.sh that carry config values, runnable on their own with stubs.
-
-    Its preamble (values, log, the apt command line), then in one function: the hostname, the package install,
-    the sample release settings, the TLS steps and the health check. `state`, `failed` and the attempt counter's
-    removal go (they only touch the state files); the sample release's printf writes to $HVPS_OUT instead of
-    /srv (a constant path).
-    """
+def bash_function(script: str, name: str) -> str:
+    """A top-level function of the script, from its `name() {` line to the `}` that closes it at column 0."""
     lines = script.splitlines()
-    preamble = lines[:lines.index("PHASE=lockdown")]
-    (hostname,) = [s for s in lines if s.lstrip().startswith("hostnamectl set-hostname ")]
-    (packages,) = [s for s in lines if s.lstrip().startswith('"${APT[@]}" install ')]
-    (settings_line,) = [s for s in lines if s.lstrip().startswith("printf 'APP_MODULE=")]
-    assert settings_line.endswith('>"$sample/release.env"')
-    settings_line = settings_line.replace('>"$sample/release.env"', '>"$HVPS_OUT/release.env"')
-    tls = _block(lines, lambda s: s.strip() == "systemctl reload-or-restart nginx",
-                 lambda s: s.strip().startswith('log "integrity'))
-    health = _block(lines, lambda s: s.strip() == 'log "health check"',
-                    lambda s: s.strip().startswith('failed "app did not answer'))
-    body = [hostname, packages, settings_line, *tls[1:], *(s for s in health if s.strip() != 'rm -f "$S.try"')]
-    return "\n".join([*preamble, "state() { :; }", "failed() { :; }", "parts() {", *body, "}", "parts"]) + "\n"
+    start = lines.index(f"{name}() {{")
+    end = lines.index("}", start)
+    return "\n".join(lines[start:end + 1]) + "\n"
+
+
+def provision_value_parts(spec: HostSpec, script: str) -> str:
+    """The parts of the generated provisioner that carry config values, runnable on their own with stubs.
+
+    Its preamble (everything before the concern functions: the values, log, the apt command line), the steps of
+    every concern in VALUE_CONCERNS as `concern_functions` renders them (each must be in the script verbatim),
+    and its install phase, with `state`, `failed` and `run_phase` as no-ops (they only touch state files and
+    run the concerns, which run here directly).
+    """
+    values = firstboot.template_values(spec)
+    concerns = [c for c in firstboot.concerns_for(spec) if c.name in VALUE_CONCERNS]
+    functions = [firstboot.concern_functions(c, values) for c in concerns]
+    assert all(f in script for f in functions), "the concern functions are not in the provisioner as rendered"
+    preamble = script[:script.index(str(values["concern_functions"]))]
+    calls = [f"{step}_{c.function}" for c in concerns for step in ("activate", "health") if getattr(c, step)]
+    return "".join([preamble, *functions, bash_function(script, "install_phase"),
+                    "state() { :; }\nfailed() { :; }\nrun_phase() { :; }\n", *(f"{c}\n" for c in calls),
+                    "install_phase\n"])
 
 
 def check_first_boot(spec: HostSpec, tmp: Path) -> None:
@@ -155,13 +162,20 @@ def check_first_boot(spec: HostSpec, tmp: Path) -> None:
         parsed = subprocess.run([BASH, "-n"], input=text.encode(), capture_output=True)
         assert parsed.returncode == 0, (name, parsed.stderr)
 
-    run = run_with_stubs(provision_value_parts(files[PROVISION_SCRIPT]), tmp)
+    sample = f"srv/{spec.app_name}/releases/sample"
+    run = run_with_stubs(provision_value_parts(spec, files[PROVISION_SCRIPT]), tmp, ("etc", "var/lib/hvps", sample))
     assert_nothing_injected(run)
     assert calls_of(run, "hostnamectl") == [["set-hostname", spec.host_name]]
-    assert calls_of(run, "apt-get")[-1][-len(firstboot.packages_for(spec)):] == list(firstboot.packages_for(spec))
-    (curl,) = calls_of(run, "curl")
-    assert curl[-3:] == ["-H", f"Host: {spec.domain or '_'}", f"http://127.0.0.1{spec.app_health_path}"]
-    assert (run.out / "release.env").read_text() == (
+    installs = [c for c in calls_of(run, "apt-get") if "install" in c]
+    installed = [p for c in installs for p in c[c.index("--no-install-recommends") + 1:]]
+    assert installed == [*firstboot.packages_for(spec, firstboot.SERVE),
+                         *firstboot.packages_for(spec, firstboot.DEFERRED)]
+    assert sorted(installed) == sorted(firstboot.packages_for(spec))
+    curls = calls_of(run, "curl")
+    assert len(curls) >= 3  # the app's and nginx's health checks, then the install phase's
+    for curl in curls:
+        assert curl[-3:] == ["-H", f"Host: {spec.domain or '_'}", f"http://127.0.0.1{spec.app_health_path}"]
+    assert (run.out / sample / "release.env").read_text() == (
         f"APP_MODULE={firstboot.SAMPLE_APP_MODULE}\nGUNICORN_CMD_ARGS=--workers {spec.workers}\nHVPS_RELEASE=sample\n")
     if spec.domain:
         assert ["enable", "--now", "hvps-tls.timer"] in calls_of(run, "systemctl")
@@ -177,13 +191,13 @@ def check_first_boot(spec: HostSpec, tmp: Path) -> None:
     # No value adds a line to a config file (a newline would start a directive of its own), and the
     # Python files still parse with the health path as a literal.
     values = firstboot.template_values(spec)
-    for template in firstboot.TEMPLATES.iterdir():
-        text = template.read_text()
+    for name in firstboot.template_names():
+        text = (firstboot.TEMPLATES / name).read_text()
         if "| raw }}" not in text and "| sh }}" not in text:
-            rendered = firstboot.render_template(template.name, values)
-            assert rendered.count("\n") == text.count("\n"), template.name
-    sample = ast.parse(files["/etc/hvps/sample_app.py"])
-    assert spec.app_health_path in [n.value for n in ast.walk(sample) if isinstance(n, ast.Constant)]
+            rendered = firstboot.render_template(name, values)
+            assert rendered.count("\n") == text.count("\n"), name
+    sample_app = ast.parse(files["/etc/hvps/sample_app.py"])
+    assert spec.app_health_path in [n.value for n in ast.walk(sample_app) if isinstance(n, ast.Constant)]
     ast.parse(files["/etc/hvps/gunicorn.conf.py"])
 
 

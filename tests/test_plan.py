@@ -16,13 +16,13 @@ from components.cost import monthly_cost
 from components.firstboot import (
     CONVERGE_COMMAND,
     HOST_KEY_PATH,
-    HostFile,
     converge_files,
     describe_first_boot,
     file_digest,
     linode_user_data,
     render_first_boot,
 )
+from components.firstboot.concerns import concern_of, concerns_for
 from components.hostconfig import converge_stdin
 from components.regions import REGION_LOCATIONS, distance_km, find_place, nearest
 from policy import hardening_policies as hp
@@ -87,18 +87,20 @@ def test_plan_summarises_first_boot_instead_of_printing_it(stack_file, plans):
 
     boot = _section(text, "First boot")
     first_boot = describe_first_boot(spec)
-    sources = plan.template_texts(spec)
     for f in first_boot.files:
-        purpose = plan.file_purpose(f, first_boot.files, sources)
-        assert purpose, f"no purpose derivable for {f.path}"
-        assert re.search(rf"^\| `{re.escape(f.path)}` \| {f.mode} \| {file_digest(f)} \| {re.escape(purpose)} \|$",
+        owner = concern_of(f.path, spec)
+        assert owner, f"no concern owns {f.path}"
+        assert re.search(rf"^\| `{re.escape(f.path)}` \| {f.mode} \| {file_digest(f)} \| {owner.name} \|$",
                          boot, re.MULTILINE), f.path
     for form, size in rendered.sizes.items():
         assert re.search(rf"^\| {form} \| {size:,} \| \d+% \|", boot, re.MULTILINE)
     assert "Of the 16 KiB limit" in boot
-    steps = plan.provision_steps(first_boot)
-    assert steps[-1] == "health check" and f"admin account {spec.admin_user} (key-only; sudo without password)" in steps
-    assert ("TLS certificate for" in boot) == bool(spec.domain)
+    for concern in concerns_for(spec):
+        assert f"| `{concern.name}` | {', '.join(concern.phases)} | {concern.purpose} |" in boot, concern.name
+    lockdown, serve, deferred = plan.phase_steps(spec)
+    assert lockdown.startswith("lockdown: provisioner, admin-and-ssh") and "- " + lockdown in boot
+    assert ("tls" in serve.split(": ")[1].split(", ")) == bool(spec.domain) and "- " + serve in boot
+    assert deferred.startswith("deferred: ") and "- " + deferred in boot
 
 
 def test_plan_shows_the_monthly_cost(stack_file, plans):
@@ -173,18 +175,6 @@ def test_secret_inputs_and_outputs_are_masked():
     assert "hunter2" not in text
     assert "adminPassword: [secret]" in text and "- password: [secret]" in text
     assert "| rootPassword | `[secret]` |" in text
-
-
-def test_file_purpose_falls_back_to_the_file_that_uses_it():
-    spec = load_stack_file(STACK_FILES[0])
-    files = describe_first_boot(spec).files
-    by_path = {f.path: f for f in files}
-    assert plan.file_purpose(by_path["/etc/issue.net"], files) == \
-        "used by 10-hvps-hardening.conf (Banner /etc/issue.net)"
-    assert plan.file_purpose(by_path["/etc/hvps/admin_authorized_keys"], files) == \
-        "1 SSH public key: replace-me@example"
-    orphan = HostFile("/etc/nowhere", "data\n")
-    assert plan.file_purpose(orphan, files) == ""
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -8,19 +8,21 @@ fails while an outage file says so; `useradd`/`id` share a user list; `aide --in
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
-from components.config import parse_host_spec
+from components import firstboot
+from components.config import HostSpec, parse_host_spec
 from components.firstboot import HOST_KEY_PATH, PROVISION_SCRIPT, describe_first_boot
-from tests.conftest import raw_config
+from tests.conftest import ED25519_KEY, RSA_4096_KEY, raw_config
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen (openssh-client) missing")
 
@@ -44,7 +46,7 @@ STUBS = {
 RECORDED = ("groupadd", "usermod", "passwd", "visudo", "hostnamectl", "systemctl", "nft", "sysctl", "mount",
             "mkswap", "curl", "nginx", "chown", "sleep")
 REAL = ("bash", "cat", "mv", "rm", "cp", "grep", "sed", "awk", "chmod", "ln", "mkdir", "date", "seq", "touch",
-        "ssh-keygen")
+        "ssh-keygen", "tar", "gzip", "base64", "cmp", "stat")
 BASE_FILES = {  # what a stock cloud image has where the script edits
     "etc/fstab": "UUID=0 / ext4 defaults 0 1\n",
     "etc/login.defs": "MAIL_DIR /var/mail\nUMASK 022\n#ENCRYPT_METHOD SHA512\nPASS_MAX_DAYS 99999\n",
@@ -61,6 +63,7 @@ class Host:
     env: dict[str, str]
     script: Path
     host_key: str
+    spec: HostSpec
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["bash", str(self.script), *args], env=self.env, capture_output=True, text=True,
@@ -121,7 +124,7 @@ def host(tmp_path: Path) -> Iterator[Host]:
         (stubs / name).chmod(0o755)
     env = {"PATH": f"{stubs}:{real}", "HVPS_ROOT": str(root), "HVPS_REAL": str(real), "LANG": "C.UTF-8",
            "HOME": str(tmp_path)}
-    yield Host(root, env, root / PROVISION_SCRIPT.lstrip("/"), host_key)
+    yield Host(root, env, root / PROVISION_SCRIPT.lstrip("/"), host_key, spec)
 
 
 def first(calls: list[str], prefix: str) -> int:
@@ -151,7 +154,9 @@ def test_lockdown_needs_no_apt_and_starts_the_retry_timer(host: Host) -> None:
     assert not [c for c in host.calls if c.startswith("apt-get")]
     assert_locked_down(host)
     assert host.state == "locked-down"
-    assert host.calls[-2:] == ["systemctl daemon-reload", "systemctl enable --now hvps-provision.timer"]
+    calls = host.calls
+    assert calls[-1] == "systemctl enable --now hvps-provision.timer"
+    assert first(calls, "systemctl daemon-reload") < len(calls) - 1  # the provisioner's units are loaded
     status = host.run("--status")
     assert status.returncode != 0 and status.stdout.strip() == "locked-down"
 
@@ -216,8 +221,10 @@ def test_gives_up_after_24_hours(host: Host) -> None:
 def test_a_rejected_sshd_drop_in_fails_lockdown_for_good(host: Host) -> None:
     (host.root / ".sshd-rejects").touch()
     assert host.run().returncode == 1
-    assert host.state == "failed: lockdown: sshd -t rejected the hardening drop-in; it was set aside"
-    assert (host.root / "root/sshd-hardening.rejected").exists()
+    assert host.state == ("failed: lockdown: admin-and-ssh: validation failed; its files were set aside in "
+                          "/root/hvps-rejected")
+    assert (host.root / "root/hvps-rejected/10-hvps-hardening.conf").exists()
+    assert not (host.root / "etc/ssh/sshd_config.d/10-hvps-hardening.conf").exists()
     assert not [c for c in host.calls if c.startswith(("systemctl restart ssh", "systemctl enable"))]
 
 
@@ -245,3 +252,113 @@ def _line(host: Host, command: str) -> int:
     """The script's line number of `command` (bash reports it in the ERR trap)."""
     lines = host.script.read_text().splitlines()
     return next(n for n, line in enumerate(lines, 1) if line.strip() == command)
+
+
+# --- convergence: `hvps-provision --converge` with base64(converge_bundle(spec)) on stdin --------------------
+
+def converge(host: Host, spec: HostSpec) -> subprocess.CompletedProcess[str]:
+    data = base64.b64encode(firstboot.converge_bundle(spec)).decode()
+    return subprocess.run(["bash", str(host.script), "--converge"], input=data, env=host.env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def report(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    """concern -> what convergence says of it (`unchanged`, `changed: ...`, `refused: ...`)."""
+    lines = [line.split(": ", 2)[1:] for line in result.stdout.splitlines() if line.startswith("hvps-converge: ")]
+    return {name: verdict for name, verdict in lines}
+
+
+def mtimes(host: Host) -> dict[str, int]:
+    return {p.relative_to(host.root).as_posix(): p.stat().st_mtime_ns for p in host.root.rglob("*")
+            if p.is_file() and not p.name.startswith(".")}
+
+
+@pytest.fixture
+def converged(host: Host) -> Host:
+    """A host whose first boot completed."""
+    assert host.run().returncode == 0
+    assert host.run("--install").returncode == 0, host.state
+    (host.root / ".calls").unlink()
+    return host
+
+
+def test_converging_to_what_first_boot_wrote_writes_and_activates_nothing(converged: Host) -> None:
+    before, times = converged.snapshot(), mtimes(converged)
+    result = converge(converged, converged.spec)
+    assert result.returncode == 0, result.stdout + result.stderr
+    applying = [c.name for c in firstboot.concerns_for(converged.spec)]
+    assert report(result) == dict.fromkeys(applying, "unchanged")
+    assert converged.calls == []  # no validation, no activation, no restart
+    assert converged.snapshot() == before and mtimes(converged) == times
+
+
+def test_one_changed_setting_activates_only_its_concern_then_nothing(converged: Host, monkeypatch) -> None:
+    settings = tuple((k, "1" if k == "kernel.sysrq" else v) for k, v in firstboot.SYSCTL_SETTINGS)
+    monkeypatch.setattr(firstboot, "SYSCTL_SETTINGS", settings)
+    result = converge(converged, converged.spec)
+    assert result.returncode == 0, result.stdout + result.stderr
+    verdicts = report(result)
+    assert verdicts.pop("kernel-and-limits") == "changed: /etc/sysctl.d/90-hvps-hardening.conf"
+    assert set(verdicts.values()) == {"unchanged"}
+    assert "kernel.sysrq = 1" in (converged.root / "etc/sysctl.d/90-hvps-hardening.conf").read_text()
+    assert converged.calls[0] == "sysctl -q --system"
+    assert not [c for c in converged.calls if c.startswith(("systemctl", "nginx", "sshd", "nft", "apt-get"))]
+    (converged.root / ".calls").unlink()
+
+    before, times = converged.snapshot(), mtimes(converged)
+    again = converge(converged, converged.spec)
+    assert again.returncode == 0 and set(report(again).values()) == {"unchanged"}
+    assert converged.calls == [] and converged.snapshot() == before and mtimes(converged) == times
+
+
+def test_a_rejected_file_is_restored_and_the_run_fails_after_the_other_concerns(converged: Host, monkeypatch) -> None:
+    drop_in = converged.root / "etc/ssh/sshd_config.d/10-hvps-hardening.conf"
+    previous = drop_in.read_text()
+    options = tuple((k, "4" if k == "MaxAuthTries" else v) for k, v in firstboot.SSHD_OPTIONS)
+    monkeypatch.setattr(firstboot, "SSHD_OPTIONS", options)
+    settings = tuple((k, "1" if k == "kernel.sysrq" else v) for k, v in firstboot.SYSCTL_SETTINGS)
+    monkeypatch.setattr(firstboot, "SYSCTL_SETTINGS", settings)
+    (converged.root / ".sshd-rejects").touch()
+    result = converge(converged, converged.spec)
+    assert result.returncode != 0
+    verdicts = report(result)
+    assert verdicts["admin-and-ssh"] == "refused: validation failed (previous files kept)"
+    assert verdicts["kernel-and-limits"].startswith("changed: ")  # the run went on with the other concerns
+    assert drop_in.read_text() == previous and "MaxAuthTries 3" in previous
+    assert "systemctl restart ssh" in converged.calls  # the previous files re-activated
+
+
+def test_a_removed_admin_key_stops_being_authorized(converged: Host) -> None:
+    keys = converged.root / "home/deploy/.ssh/authorized_keys"
+    two_keys = parse_host_spec(raw_config(sshPublicKeys=[ED25519_KEY, RSA_4096_KEY])).ssh_keys
+    two = replace(converged.spec, ssh_keys=two_keys)
+    result = converge(converged, two)
+    assert report(result)["admin-and-ssh"] == "changed: /etc/hvps/admin_authorized_keys"
+    assert "new@example" in keys.read_text()
+    result = converge(converged, converged.spec)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert keys.read_text() == ED25519_KEY + "\n"
+
+
+def test_a_newer_provisioner_is_installed_first_and_converges(converged: Host) -> None:
+    bigger = replace(converged.spec, swap_size_mb=2048)
+    result = converge(converged, bigger)
+    assert result.returncode == 0, result.stdout + result.stderr
+    verdicts = report(result)
+    assert verdicts.pop("provisioner").startswith("changed: /usr/local/sbin/hvps-provision,")
+    assert verdicts.pop("swap") == "changed: (activation)"  # no file of its own: its steps changed
+    assert set(verdicts.values()) == {"unchanged"}
+    assert "2048" in converged.script.read_text()
+
+
+def test_a_concern_that_no_longer_applies_is_not_retired(converged: Host) -> None:
+    """As documented (concerns.py, README): unsetting `domain` converges the rest; tls's files and timer stay."""
+    tls_files = [converged.root / p.lstrip("/") for p in firstboot.concern_paths(
+        next(c for c in firstboot.CONCERNS if c.name == "tls"), converged.spec)]
+    assert tls_files and all(p.exists() for p in tls_files)
+    result = converge(converged, replace(converged.spec, domain=None, acme_email=None))
+    assert result.returncode == 0, result.stdout + result.stderr
+    verdicts = report(result)
+    assert "tls" not in verdicts and verdicts["nginx"].startswith("changed: ")
+    assert all(p.exists() for p in tls_files)
+    assert not [c for c in converged.calls if "hvps-tls" in c]  # its timer neither started nor stopped

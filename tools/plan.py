@@ -35,14 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/pl
 import pulumi
 from pulumi.runtime import rpc
 
-from components import catalog, changes, firstboot, mockrun
+from components import catalog, changes, mockrun
 from components.config import (
     DEFAULT_REGIONS,
     PROJECT,
     ConfigError,
     HostSpec,
     load_stack_file,
-    parse_ssh_key,
     stack_name_of,
 )
 from components.cost import monthly_cost
@@ -64,6 +63,7 @@ from components.firstboot import (
     render_first_boot,
     wire,
 )
+from components.firstboot.concerns import PHASES, concern_of, concerns_for
 from components.host import server_lifecycle
 from components.hostconfig import converge_stdin
 from components.providers import host_class
@@ -340,63 +340,20 @@ def _short(rtype: str) -> str:
 # --------------------------------------------------------------------------------------------------------
 # First boot: what it writes and why, derived from the files themselves.
 
-_MANAGED = "Managed by hardened-vps."
-_COMMENT = re.compile(r"^\s*(#|//)\s?")
+def file_concern(path: str, spec: HostSpec) -> str:
+    """The concern that owns a first-boot file (components/firstboot/concerns.py), by name."""
+    concern = concern_of(path, spec)
+    return concern.name if concern else ""
 
 
-def template_texts(spec: HostSpec) -> dict[str, str]:
-    """Each template as rendered for the host (header comment cut to the marker) -> as written, header and all:
-    the host copy no longer says what it is for, its template does."""
-    values = firstboot.template_values(spec)
-    return {firstboot.render_host_file(t.name, values): firstboot.render_template(t.name, values)
-            for t in sorted(firstboot.TEMPLATES.iterdir())}
+def concern_rows(spec: HostSpec) -> list[list[str]]:
+    """Each concern that applies to the stack, in the order first boot activates it: phases, purpose, packages."""
+    return [[c.name, ", ".join(c.phases), c.purpose, " ".join(c.packages)] for c in concerns_for(spec)]
 
 
-def file_purpose(f: HostFile, files: Sequence[HostFile], sources: Mapping[str, str] | None = None) -> str:
-    """What a first-boot file is for, read from the file (the header comment of its template, unit Description,
-    docstring), or from the line of another first-boot file that uses it. `sources`: see template_texts."""
-    lines = (sources or {}).get(f.content, f.content).splitlines()
-    for i, line in enumerate(lines):
-        if _MANAGED in line:
-            text = line.split(_MANAGED, 1)[1].strip()
-            for following in lines[i + 1:]:
-                if not text or text.endswith(".") or not _COMMENT.match(following):
-                    break
-                text += " " + _COMMENT.sub("", following).strip()
-            if text:
-                return _headline(text)
-            break
-    for line in lines:
-        if line.startswith("Description="):
-            return line.split("=", 1)[1].strip()
-    if lines and lines[0].startswith('"""'):
-        return _headline(lines[0].strip('"'))
-    with contextlib.suppress(ValueError):
-        keys = [parse_ssh_key(line) for line in lines if line.strip()]
-        if keys:
-            comments = ", ".join(k.comment or "no comment" for k in keys)
-            return f"{len(keys)} SSH public key{'s' if len(keys) != 1 else ''}: {comments}"
-    for other in files:
-        for line in other.content.splitlines():
-            if other is not f and f.path in line and not _COMMENT.match(line):
-                return f"used by {Path(other.path).name} ({line.strip()})"
-    return ""
-
-
-def _headline(text: str) -> str:
-    """The first sentence; a long one is cut at its first colon or semicolon."""
-    sentence = re.split(r"(?<=\.)\s", text.strip(), maxsplit=1)[0].rstrip(".")
-    if len(sentence) > 90:
-        sentence = re.split(r"[:;] ", sentence, maxsplit=1)[0]
-    return sentence
-
-
-def provision_steps(first_boot: FirstBoot) -> list[str]:
-    """The provisioning script's own progress messages (`log "..."` alone on a line, indented or not), in order."""
-    script = next(f.content for f in first_boot.files if f.path == PROVISION_SCRIPT)
-    variables = dict(re.findall(r"^([A-Z_]+)=(\S+)$", script, re.MULTILINE))
-    steps = re.findall(r'^[ \t]*log "([^"]*)"\s*$', script, re.MULTILINE)
-    return [re.sub(r"\$\{?([A-Z_]+)\}?", lambda m: variables.get(m.group(1), m.group(0)), s) for s in steps]
+def phase_steps(spec: HostSpec) -> list[str]:
+    """Per phase, the concerns first boot activates in it, in order (a concern may come back in a later phase)."""
+    return [f"{phase}: {', '.join(c.name for c in concerns_for(spec) if phase in c.phases)}" for phase in PHASES]
 
 
 def first_boot_forms(rendered: RenderedFirstBoot) -> dict[str, str]:
@@ -619,13 +576,12 @@ def first_boot_blocks(spec: HostSpec, first_boot: FirstBoot, rendered: RenderedF
     summary = (f"Digest {rendered.digest[:16]}: {len(bundled_files(rendered))} files unpacked, then {PROVISION_SCRIPT} "
                "runs once as root." + (f" Applied {applied}." if applied else ""))
     limit = MAX_FIRST_BOOT_BYTES
-    sources = template_texts(spec)
     sizes = Table(["Form", "Bytes", f"Of the {limit // 1024} KiB limit", "Sent by"], [
         [form, f"{n:,}", f"{n / limit:.0%}", sent.get(form, "")] for form, n in rendered.sizes.items()
     ], right=frozenset({1, 2}))
     sent_files = bundled_files(rendered)
-    files = Table(["File", "Mode", "Digest", "Purpose"],
-                  [[f.path, f.mode, file_digest(f), file_purpose(f, sent_files, sources)] for f in sent_files],
+    files = Table(["File", "Mode", "Digest", "Concern"],
+                  [[f.path, f.mode, file_digest(f), file_concern(f.path, spec)] for f in sent_files],
                   code=frozenset({0}))
     return [
         Para(summary),
@@ -633,8 +589,10 @@ def first_boot_blocks(spec: HostSpec, first_boot: FirstBoot, rendered: RenderedF
         Para("Files (digest: sha256 of mode and content, as HostConfig's triggers name them; a changed file shows "
              "as a changed digest):"),
         files,
-        Para("Provisioning steps (the script's own log messages):"),
-        Bullets(provision_steps(first_boot)),
+        Para("Concerns (components/firstboot/concerns.py), in the order first boot activates them:"),
+        Table(["Concern", "Phases", "Purpose", "Packages"], concern_rows(spec), code=frozenset({0})),
+        Para("Phases (lockdown before any apt call; serve before the host answers; deferred right after):"),
+        Bullets(phase_steps(spec)),
         Para(f"Packages: {' '.join(packages_for(spec))}."),
     ]
 

@@ -25,7 +25,26 @@ import yaml
 
 from components.config import HostSpec
 from components.firstboot import wire
-from components.firstboot.sandbox import sandbox_dropins
+from components.firstboot.concerns import (
+    ACME_CA_PATH,
+    ADMIN_KEYS_PATH,
+    CERTBOT_CA_DROPIN,
+    DEFERRED,
+    DO_AGENT_DROPIN,
+    HOST_KEY_PATH,
+    LOGIN_DEFS,
+    MANIFEST_PATH,
+    SERVE,
+    SSH_GROUP,
+    SSH_KEX,
+    SSHD_OPTIONS,
+    SYSCTL_SETTINGS,
+    Concern,
+    concerns_for,
+)
+from components.firstboot.concerns import (
+    CONCERNS as CONCERNS,
+)
 from components.firstboot.wire import BUNDLE_PATH as BUNDLE_PATH  # the wire format's, re-exported
 from components.firstboot.wire import PAYLOAD_END as PAYLOAD_END
 
@@ -37,12 +56,11 @@ MAX_FIRST_BOOT_BYTES = 16 * 1024
 SENT_FORM_LIMITS = {"digitalocean": ("cloud-config", 64 * 1024), "linode": ("linode-metadata", MAX_FIRST_BOOT_BYTES),
                     "lightsail": ("launch-script", MAX_FIRST_BOOT_BYTES)}
 PROVISION_SCRIPT = "/usr/local/sbin/hvps-provision"
-CERTBOT_CA_DROPIN = "/etc/systemd/system/certbot.service.d/hvps-acme-ca.conf"
-ACME_CA_PATH = "/etc/hvps/acme-ca.pem"  # trusted by certbot for a private ACME server (acmeCaCertificate)
 SAMPLE_APP_MODULE = "app:app"
-#: Where the bundle drops the program's ed25519 host key; provision.sh installs it as sshd's only host key.
-HOST_KEY_PATH = "/etc/hvps/ssh_host_ed25519_key"
-DO_AGENT_DROPIN = "/etc/systemd/system/do-agent.service.d/hvps-metadata.conf"
+#: What the Pulumi program runs over SSH (as the admin, pinned host key) with base64(converge_bundle(spec)) on stdin.
+#: Its own entry point (templates/usr/local/sbin/hvps-converge): on a host made before convergence existed it
+#: is missing, so the command fails there instead of running that host's older provisioner.
+CONVERGE_COMMAND = "sudo -n /usr/local/sbin/hvps-converge"
 
 
 def _ssh_string(data: bytes) -> bytes:
@@ -73,10 +91,6 @@ def _placeholder_host_key() -> str:
 
 PLACEHOLDER_HOST_KEY = _placeholder_host_key()
 
-BASE_PACKAGES = ("nginx", "fail2ban", "python3-systemd", "nftables", "unattended-upgrades", "gunicorn", "python3-venv",
-                 "git", "curl", "sudo", "openssh-server", "systemd-timesyncd", "libpam-tmpdir", "needrestart",
-                 "apt-listchanges", "auditd", "aide", "debsums", "libpam-pwquality")
-
 # Security pockets that unattended-upgrades may install from (Debian wiki UnattendedUpgrades; Ubuntu docs): the
 # whole effective list. apt reads apt.conf.d in name order and Debian's 50unattended-upgrades, read before ours,
 # also lists the point-release origin (label=Debian): our file starts with `#clear` of both origin lists.
@@ -95,17 +109,6 @@ def upgrade_origins(spec: HostSpec) -> list[str]:
 def effective_origins(apt_config_dump: str) -> list[str]:
     """The origins unattended-upgrades would use, from `apt-config dump` (every apt.conf.d file read; both lists)."""
     return re.findall(r'^Unattended-Upgrade::(?:Origins-Pattern|Allowed-Origins):: "(.*)";$', apt_config_dump, re.M)
-
-# Key exchange per image: post-quantum hybrids first where that image's OpenSSH has them (ssh-audit guide).
-# curve25519 stays as the one fallback, for clients without them (Paramiko, older Go x/crypto as used by
-# deploy tools, PuTTY < 0.78); ssh-audit warns about it, accepted in e2e/run.py. The finite-field DH groups
-# of the ssh-audit guide are dropped: every client that lacks curve25519 is older than a decade.
-_KEX_COMMON = "curve25519-sha256,curve25519-sha256@libssh.org"
-_SSH_KEX = {
-    "debian-13": "mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com," + _KEX_COMMON,
-    "debian-12": "sntrup761x25519-sha512@openssh.com," + _KEX_COMMON,
-    "ubuntu-24.04": "sntrup761x25519-sha512@openssh.com," + _KEX_COMMON,
-}
 
 
 @dataclass(frozen=True)
@@ -258,6 +261,11 @@ _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _PLACEHOLDER_PARTS = re.compile(r"\s*([a-z_]+)\s*\|\s*([a-z]+)\s*")
 
 
+def template_names() -> list[str]:
+    """Every template, named by its path on the host relative to / (`{app_name}` stands for the app's name)."""
+    return sorted(p.relative_to(TEMPLATES).as_posix() for p in TEMPLATES.rglob("*") if p.is_file())
+
+
 @cache
 def _template(name: str) -> str:
     return (TEMPLATES / name).read_text()
@@ -298,9 +306,10 @@ def render_template(name: str, values: Mapping[str, object]) -> str:
 #: Templates whose language does not take every whole line starting with its comment prefix as a comment
 #: (sudoers has `#include`, the sample app's docstring is data, the login banner is shown as written): rendered
 #: as they are. Other Python templates lose their comment lines only while they hold no triple-quoted string.
-KEEP_COMMENT_LINES = frozenset({"sudoers_admin", "issue.net", "sample_app.py"})
+KEEP_COMMENT_LINES = frozenset({"etc/sudoers.d/90-hvps-admin", "etc/issue.net", "etc/hvps/sample_app.py"})
 #: Comment prefix per template where it is not `#` (apt.conf: `//` at the start of a line is always a comment).
-COMMENT_PREFIX: Mapping[str, str] = {"auto_upgrades.conf": "//", "unattended_upgrades.conf": "//"}
+COMMENT_PREFIX: Mapping[str, str] = {"etc/apt/apt.conf.d/20auto-upgrades": "//",
+                                     "etc/apt/apt.conf.d/52hvps-unattended-upgrades": "//"}
 #: What stays of a file's header on the host: its comment prefix and this marker, so the file says who wrote it.
 MANAGED_MARKER = "Managed by hardened-vps."
 
@@ -357,28 +366,41 @@ def dhcp_firewall_rules(spec: HostSpec) -> Trusted:
     return Trusted("\n".join(rules))
 
 
-def packages_for(spec: HostSpec) -> tuple[str, ...]:
-    return BASE_PACKAGES + (("certbot",) if spec.domain else ())
+def packages_for(spec: HostSpec, phase: str | None = None) -> tuple[str, ...]:
+    """The packages the stack's concerns need, in concern order (only those installed in `phase` if given)."""
+    return tuple(p for c in concerns_for(spec) if phase in (None, c.package_phase) for p in c.packages)
+
+
+def sysctl_settings() -> Trusted:
+    """The sysctl drop-in's lines, from SYSCTL_SETTINGS (keys and values are this module's own constants)."""
+    for key, value in SYSCTL_SETTINGS:
+        if not re.fullmatch(r"[a-z0-9_.-]+", key) or not re.fullmatch(r"[0-9]+", value):
+            raise TemplateError(f"sysctl setting {key!r} = {value!r} is not a key and a number")
+    return Trusted("\n".join(f"{key} = {value}" for key, value in SYSCTL_SETTINGS))
+
+
+def sshd_options(spec: HostSpec) -> Trusted:
+    """The sshd drop-in's lines, from SSHD_OPTIONS with the image's key exchange and the SSH group filled in."""
+    fill = {"{kex}": SSH_KEX[spec.image], "{group}": SSH_GROUP}
+    return Trusted("\n".join(f"{keyword} {encode_sshd(fill.get(value, value))}" for keyword, value in SSHD_OPTIONS))
 
 
 def template_values(spec: HostSpec) -> dict[str, object]:
-    """Every placeholder value the templates use, derived from the spec.
+    """Every placeholder value the templates and concern steps use, derived from the spec.
 
     Plain values are encoded by the placeholder's encoder; `Trusted` ones are script or rule text built here,
     with every spec value inside them already encoded for its language.
     """
-    tls_steps = Trusted("")
-    if spec.domain:
-        note = f"TLS certificate for {spec.domain} (retried by hvps-tls.timer until DNS points here)"
-        tls_steps = Trusted(f'log "{sh_double_quoted(note)}"\nsystemctl enable --now hvps-tls.timer\n')
     live = f"/etc/letsencrypt/live/{spec.domain or '_'}"
-    return {
+    values: dict[str, object] = {
         "admin_user": spec.admin_user,
         "app_name": spec.app_name,
         "app_module": SAMPLE_APP_MODULE,
         "host_name": spec.host_name,
-        "ssh_group": "sshusers",
-        "ssh_kex": _SSH_KEX[spec.image],
+        "ssh_group": SSH_GROUP,
+        "sshd_options": sshd_options(spec),
+        "sysctl_settings": sysctl_settings(),
+        "login_defs": tuple(f"{k} {v}" for k, v in LOGIN_DEFS),
         "ssh_rules": ssh_firewall_rules(spec),
         "dhcp_rules": dhcp_firewall_rules(spec),
         "upgrade_origins": Trusted("\n".join(f'  "{o}";' for o in upgrade_origins(spec))),
@@ -386,6 +408,7 @@ def template_values(spec: HostSpec) -> dict[str, object]:
         "reboot_time": spec.reboot_window or "04:00",
         "swap_mb": spec.swap_size_mb,
         "workers": spec.workers,
+        "host_unpack": wire.HOST_UNPACK,
         "health_path": spec.app_health_path,
         "server_name": spec.domain or "_",
         "domain": spec.domain or "",
@@ -396,74 +419,89 @@ def template_values(spec: HostSpec) -> dict[str, object]:
         "acme_email": spec.acme_email or "",
         "acme_server": spec.acme_server,
         "acme_ca_env": Trusted(f"REQUESTS_CA_BUNDLE={encode_sh(ACME_CA_PATH)} " if spec.acme_ca_certificate else ""),
-        "packages": packages_for(spec),
-        "tls_steps": tls_steps,
+        "serve_packages": packages_for(spec, SERVE),
+        "deferred_packages": packages_for(spec, DEFERRED),
     }
+    values["concern_functions"] = Trusted("".join(concern_functions(c, values) for c in concerns_for(spec)))
+    return values
+
+
+#: The bash functions a concern's steps become (validate and health: every line must succeed).
+_STEPS = (("once", "\n"), ("validate", " &&\n"), ("activate", "\n"), ("health", " &&\n"))
+
+
+def concern_functions(concern: Concern, values: Mapping[str, object]) -> str:
+    """The concern's steps as bash functions (`activate_<name>`, ...), placeholders filled like a template's."""
+    out = []
+    for step, joiner in _STEPS:
+        text = getattr(concern, step)
+        if text:
+            lines = [line for line in text.splitlines() if line.strip()]
+            body = render_text(joiner.join(lines), values, f"{concern.name} {step}")
+            out.append(f"{step}_{concern.function}() {{\n{body}\n}}\n")
+    return "".join(out)
+
+
+def concern_digest(concern: Concern, values: Mapping[str, object]) -> str:
+    """Fingerprint of what activating the concern runs: convergence re-activates a concern when it changed."""
+    return hashlib.sha256(concern_functions(concern, values).encode()).hexdigest()[:12]
+
+
+def concern_paths(concern: Concern, spec: HostSpec) -> tuple[str, ...]:
+    """The host paths of the concern's files for this stack."""
+    return tuple(f.host_path(spec) for f in concern.files if f.applies(spec))
+
+
+def manifest(spec: HostSpec, values: Mapping[str, object]) -> str:
+    """The concern list as the provisioner reads it: `name phases digest path...`, one concern a line, in order."""
+    return "".join(f"{c.name} {','.join(c.phases)} {concern_digest(c, values)} {' '.join(concern_paths(c, spec))}\n"
+                   for c in concerns_for(spec))
+
+
+def _stack_file(path: str, spec: HostSpec) -> str:
+    """Content of the files that come from the stack itself rather than from a template."""
+    if path == ADMIN_KEYS_PATH:
+        return "".join(k.line + "\n" for k in spec.ssh_keys)
+    if path == ACME_CA_PATH:
+        return spec.acme_ca_certificate or ""
+    if path == CERTBOT_CA_DROPIN:
+        # renewals run from Debian's certbot.timer/certbot.service: they must trust the private ACME server too
+        return f"[Service]\nEnvironment=REQUESTS_CA_BUNDLE={ACME_CA_PATH}\n"
+    if path == DO_AGENT_DROPIN:
+        # do-agent reads the metadata service, which nftables.conf keeps from everyone but root and this group.
+        return ("# Managed by hardened-vps. DigitalOcean's monitoring agent may reach the metadata service.\n"
+                "[Service]\nGroup=hvps-metadata\n")
+    raise TemplateError(f"no content for {path}")
+
+
+def concern_files(concern: Concern, spec: HostSpec, values: Mapping[str, object],
+                  host_key: str = PLACEHOLDER_HOST_KEY) -> tuple[HostFile, ...]:
+    """The files one concern writes for this stack, rendered on their own (its templates, or the stack's data)."""
+    rendered = []
+    for f in concern.files:
+        if not f.applies(spec):
+            continue
+        path = f.host_path(spec)
+        if path == MANIFEST_PATH:
+            content = manifest(spec, values)
+        elif f.template:
+            content = render_host_file(f.path.lstrip("/"), values)
+        else:
+            content = _stack_file(path, spec)
+        rendered.append(HostFile(path, content, f.mode))
+    if concern.name == "admin-and-ssh":
+        rendered.append(HostFile(HOST_KEY_PATH, host_key, "0600"))
+    return tuple(rendered)
 
 
 def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) -> FirstBoot:
-    """The files first boot writes, each rendered from its template.
+    """The files first boot writes: every applying concern's files, rendered from their templates, in order.
 
     host_key: the OpenSSH private ed25519 host key the deploy connections pin (its stand-in for sizing).
     """
-    v = template_values(spec)
-    app = spec.app_name
-    files = [
-        ("/etc/ssh/sshd_config.d/10-hvps-hardening.conf", "sshd_hardening.conf", "0600"),
-        ("/etc/sysctl.d/90-hvps-hardening.conf", "sysctl_hardening.conf", "0644"),
-        ("/etc/modprobe.d/hvps-blacklist.conf", "modprobe_blacklist.conf", "0644"),
-        ("/etc/security/limits.d/90-hvps-no-core.conf", "limits_no_core.conf", "0644"),
-        ("/etc/systemd/coredump.conf.d/hvps.conf", "coredump.conf", "0644"),
-        ("/etc/systemd/journald.conf.d/hvps.conf", "journald.conf", "0644"),
-        ("/etc/systemd/resolved.conf.d/hvps.conf", "resolved.conf", "0644"),
-        ("/etc/sudoers.d/90-hvps-admin", "sudoers_admin", "0440"),
-        ("/etc/issue.net", "issue.net", "0644"),
-        ("/etc/apt/apt.conf.d/20auto-upgrades", "auto_upgrades.conf", "0644"),
-        ("/etc/apt/apt.conf.d/52hvps-unattended-upgrades", "unattended_upgrades.conf", "0644"),
-        ("/etc/fail2ban/jail.local", "fail2ban_jail.local", "0644"),
-        ("/etc/profile.d/hvps.sh", "profile_hvps.sh", "0644"),
-        ("/etc/audit/rules.d/hvps.rules", "audit.rules", "0640"),
-        ("/etc/aide/aide.conf", "aide.conf", "0600"),
-        ("/etc/systemd/system/hvps-integrity.service", "hvps-integrity.service", "0644"),
-        ("/etc/systemd/system/hvps-integrity.timer", "hvps-integrity.timer", "0644"),
-        ("/etc/systemd/system/hvps-provision.service", "hvps-provision.service", "0644"),
-        ("/etc/systemd/system/hvps-provision.timer", "hvps-provision.timer", "0644"),
-        ("/etc/nftables.conf", "nftables.conf", "0755"),
-        ("/etc/nginx/conf.d/hvps-hardening.conf", "nginx_hardening.conf", "0644"),
-        ("/etc/nginx/snippets/hvps-security-headers.conf", "nginx_security_headers.conf", "0644"),
-        ("/etc/nginx/snippets/hvps-app-locations.conf", "nginx_app_locations.conf", "0644"),
-        ("/etc/hvps/nginx-site-http.conf", "nginx_site_http.conf", "0644"),
-        (f"/etc/systemd/system/{app}.socket", "app.socket", "0644"),
-        (f"/etc/systemd/system/{app}.service", "app.service", "0644"),
-        ("/etc/hvps/gunicorn.conf.py", "gunicorn.conf.py", "0644"),
-        ("/etc/hvps/sample_app.py", "sample_app.py", "0644"),
-    ]
-    if spec.domain:
-        files += [
-            ("/etc/nginx/snippets/hvps-tls.conf", "nginx_tls.conf", "0644"),
-            ("/etc/hvps/nginx-site-https.conf", "nginx_site_https.conf", "0644"),
-            ("/usr/local/sbin/hvps-tls-issue", "tls_issue.sh", "0755"),
-            ("/etc/letsencrypt/renewal-hooks/deploy/hvps-reload-nginx", "tls_reload_hook.sh", "0755"),
-            ("/etc/systemd/system/hvps-tls.service", "hvps-tls.service", "0644"),
-            ("/etc/systemd/system/hvps-tls.timer", "hvps-tls.timer", "0644"),
-        ]
-    # systemd sandbox drop-ins for Debian's units we configure (sandbox.py: the units and their exposure bounds)
-    files += sandbox_dropins(spec)
-    rendered = [HostFile(path, render_host_file(name, v), mode) for path, name, mode in files]
-    if spec.domain and spec.acme_ca_certificate:
-        rendered.append(HostFile(ACME_CA_PATH, spec.acme_ca_certificate, "0644"))
-        # renewals run from Debian's certbot.timer/certbot.service: they must trust the private ACME server too
-        rendered.append(HostFile(CERTBOT_CA_DROPIN, f"[Service]\nEnvironment=REQUESTS_CA_BUNDLE={ACME_CA_PATH}\n",
-                                 "0644"))
-    if spec.vendor == "digitalocean" and spec.monitoring:
-        # do-agent reads the metadata service, which nftables.conf keeps from everyone but root and this group.
-        rendered.append(HostFile(DO_AGENT_DROPIN, "# Managed by hardened-vps. DigitalOcean's monitoring agent may "
-                                 "reach the metadata service.\n[Service]\nGroup=hvps-metadata\n", "0644"))
-    keys = "".join(k.line + "\n" for k in spec.ssh_keys)
-    rendered.append(HostFile("/etc/hvps/admin_authorized_keys", keys, "0600"))
-    rendered.append(HostFile(HOST_KEY_PATH, host_key, "0600"))
-    rendered.append(HostFile(PROVISION_SCRIPT, render_host_file("provision.sh", v), "0700"))
-    return FirstBoot(tuple(rendered), spec.admin_user)
+    values = template_values(spec)
+    files = tuple(f for concern in concerns_for(spec) for f in concern_files(concern, spec, values, host_key))
+    return FirstBoot(files, spec.admin_user)
 
 
 def bundle(first_boot: FirstBoot) -> bytes:
@@ -471,8 +509,6 @@ def bundle(first_boot: FirstBoot) -> bytes:
     return wire.compress(wire.pack(wire.Entry(f.path, int(f.mode, 8), f.content.encode()) for f in first_boot.files))
 
 
-#: What the HostConfig resource runs on the host as the admin, with the converge bundle (base64) on stdin.
-CONVERGE_COMMAND = f"sudo -n {PROVISION_SCRIPT} --converge"
 #: How many hex digits of a file's SHA-256 name its content in the converge triggers and the plan.
 SHORT_DIGEST = 12
 
@@ -485,7 +521,7 @@ def converge_files(spec: HostSpec) -> FirstBoot:
 
 
 def converge_bundle(spec: HostSpec) -> bytes:
-    """The tar.gz `hvps-provision --converge` reads (base64) on stdin: reproducible, like first boot's bundle."""
+    """The bundle `hvps-provision --converge` reads (base64) on stdin: reproducible, like first boot's bundle."""
     return bundle(converge_files(spec))
 
 

@@ -25,8 +25,9 @@ class SandboxedUnit:
 
     unit: str
     bound: float = DEFAULT_BOUND
-    #: template of its drop-in (/etc/systemd/system/<unit>.d/hvps-sandbox.conf); None: shipped whole or stock
-    dropin: str | None = None
+    #: it gets our drop-in /etc/systemd/system/<unit>.d/hvps-sandbox.conf (a file of the unit's concern);
+    #: False: shipped whole (its sandbox is in its unit) or Debian's sandbox meets the bound
+    dropin: bool = False
     #: why it is above DEFAULT_BOUND (README, "systemd sandboxing"); empty when it meets it
     reason: str = ""
     #: only on hosts with a domain (certbot and hvps-tls)
@@ -43,10 +44,10 @@ def sandboxed_units(spec: HostSpec) -> tuple[SandboxedUnit, ...]:
         SandboxedUnit(f"{spec.app_name}.service", APP_BOUND),
         SandboxedUnit("hvps-integrity.service"),
         SandboxedUnit("hvps-tls.service", tls_only=True),
-        SandboxedUnit("nginx.service", dropin="nginx-sandbox.conf"),
-        SandboxedUnit("fail2ban.service", dropin="fail2ban-sandbox.conf"),
-        SandboxedUnit("nftables.service", dropin="nftables-sandbox.conf"),
-        SandboxedUnit("certbot.service", dropin="certbot-sandbox.conf", tls_only=True),
+        SandboxedUnit("nginx.service", dropin=True),
+        SandboxedUnit("fail2ban.service", dropin=True),
+        SandboxedUnit("nftables.service", dropin=True),
+        SandboxedUnit("certbot.service", dropin=True, tls_only=True),
         SandboxedUnit("systemd-journald.service"),      # configured (journald.conf.d); Debian's sandbox meets it
         SandboxedUnit("systemd-timesyncd.service"),     # enabled; Debian's sandbox meets it
         SandboxedUnit("hvps-provision.service", 7.0, reason=(
@@ -64,9 +65,9 @@ def sandboxed_units(spec: HostSpec) -> tuple[SandboxedUnit, ...]:
     return tuple(u for u in units if spec.domain or not u.tls_only)
 
 
-def sandbox_dropins(spec: HostSpec) -> list[tuple[str, str, str]]:
-    """(path, template, mode) of the sandbox drop-ins first boot writes for this host."""
-    return [(u.dropin_path, u.dropin, "0644") for u in sandboxed_units(spec) if u.dropin]
+def sandbox_dropins(spec: HostSpec) -> list[str]:
+    """The sandbox drop-ins first boot writes for this host (each listed among its concern's files)."""
+    return [u.dropin_path for u in sandboxed_units(spec) if u.dropin]
 
 
 def exposures(text: str) -> dict[str, float]:

@@ -136,11 +136,11 @@ class Engine:
         for d in sorted(upload_dirs, key=len, reverse=True):  # the host's paths, inside the fake root
             command = command.replace(d, str(host.path(d)))
         # The fake host finished first boot: `hvps-provision --status` answers `complete` (see test_provision_script);
-        # `--converge` stands in for the host side: it unpacks the bundle read (base64) on stdin, as root would.
-        prelude = ('sudo() { [ "$1" != -n ] || shift; if [ "$1" = /usr/local/sbin/hvps-provision ]; then '
-                   'if [ "$2" = --converge ]; then base64 -d >"$HVPS_ROOT/.bundle" && '
+        # `hvps-converge` stands in for the host side: it unpacks the bundle read (base64) on stdin, as root would.
+        prelude = ('sudo() { [ "$1" != -n ] || shift; if [ "$1" = /usr/local/sbin/hvps-converge ]; then '
+                   'base64 -d >"$HVPS_ROOT/.bundle" && '
                    '"$HVPS_PYTHON" -c "$HVPS_UNPACK" "$HVPS_ROOT/.bundle" "$HVPS_ROOT" && rm "$HVPS_ROOT/.bundle"; '
-                   'else echo complete; fi; else "$@"; fi; }\n')
+                   'elif [ "$1" = /usr/local/sbin/hvps-provision ]; then echo complete; else "$@"; fi; }\n')
         env = os.environ | {"HVPS_ROOT": str(host.root), "PATH": f"{self.stubs}:{os.environ['PATH']}",
                             "HVPS_HEALTH_TRIES": "2", "HVPS_HEALTH_DELAY": "0",
                             "HVPS_UNPACK": wire.HOST_UNPACK, "HVPS_PYTHON": sys.executable}

@@ -1,0 +1,384 @@
+"""The host configuration as an ordered list of concerns: first boot, convergence, the plan and the tests read it.
+
+A concern is one unit of the host's configuration (the dev-sec hardening roles' model: one unit per concern, its
+defaults as data): a purpose, the files it owns (templates named by their path on the host), the packages it
+needs, and the shell that checks and activates them. Activation text is a template like the files (placeholders
+name their encoder) and must be idempotent: first boot runs it once per phase, convergence runs it again
+whenever the concern's files or its activation text changed.
+
+Phases, in the order first boot runs them:
+- `lockdown`: before anything else and without apt, from what the stock image has (admin and keys, sshd,
+  nftables when the image has nft, sysctl). A failure here is final.
+- `serve`: what must happen before the host answers (packages for nginx and the app, the app unit, nginx).
+- `deferred`: right after the host serves, visibly in the state file: the full upgrade, the remaining
+  packages, fail2ban, auditd, the AIDE baseline; nothing that changes what is exposed.
+
+`once` steps run at first boot only (host key install, full upgrade, AIDE --init): convergence skips them.
+
+Convergence walks the concerns the new bundle lists. A concern that no longer applies (`tls` once `domain` is
+unset, `vendor-agent` once monitoring is off) is not retired: its files and units stay as they were, because
+undoing it (a certificate, a renewal timer, an HTTPS site) needs steps first boot never ran and that no test
+here proves; a rebuilt server (`reprovision`) is the way to drop it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from components.config import HostSpec
+
+LOCKDOWN, SERVE, DEFERRED = "lockdown", "serve", "deferred"
+PHASES = (LOCKDOWN, SERVE, DEFERRED)
+#: Where first boot finds the concern list on the host (written from the bundle; read by the provisioner).
+MANIFEST_PATH = "/etc/hvps/concerns"
+ADMIN_KEYS_PATH = "/etc/hvps/admin_authorized_keys"
+HOST_KEY_PATH = "/etc/hvps/ssh_host_ed25519_key"
+ACME_CA_PATH = "/etc/hvps/acme-ca.pem"  # trusted by certbot for a private ACME server (acmeCaCertificate)
+CERTBOT_CA_DROPIN = "/etc/systemd/system/certbot.service.d/hvps-acme-ca.conf"
+DO_AGENT_DROPIN = "/etc/systemd/system/do-agent.service.d/hvps-metadata.conf"
+
+# Kernel settings (DevSec os_hardening + Lynis KRNL-6000). accept_ra and autoconf stay on: vendor IPv6 (SLAAC)
+# needs them. vm.swappiness 10: the swap file is for peaks, not for the app's working set.
+SYSCTL_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("fs.protected_hardlinks", "1"), ("fs.protected_symlinks", "1"), ("fs.protected_fifos", "2"),
+    ("fs.protected_regular", "2"), ("fs.suid_dumpable", "0"), ("kernel.core_uses_pid", "1"),
+    ("kernel.kptr_restrict", "2"), ("kernel.dmesg_restrict", "1"), ("kernel.kexec_load_disabled", "1"),
+    ("kernel.sysrq", "0"), ("kernel.ctrl-alt-del", "0"), ("kernel.randomize_va_space", "2"),
+    ("kernel.yama.ptrace_scope", "2"), ("kernel.unprivileged_bpf_disabled", "1"),
+    ("kernel.perf_event_paranoid", "3"), ("net.core.bpf_jit_harden", "2"), ("dev.tty.ldisc_autoload", "0"),
+    ("vm.swappiness", "10"), ("net.ipv4.ip_forward", "0"), ("net.ipv4.tcp_syncookies", "1"),
+    ("net.ipv4.tcp_rfc1337", "1"), ("net.ipv4.conf.all.rp_filter", "1"), ("net.ipv4.conf.default.rp_filter", "1"),
+    ("net.ipv4.conf.all.accept_redirects", "0"), ("net.ipv4.conf.default.accept_redirects", "0"),
+    ("net.ipv4.conf.all.secure_redirects", "0"), ("net.ipv4.conf.default.secure_redirects", "0"),
+    ("net.ipv4.conf.all.send_redirects", "0"), ("net.ipv4.conf.default.send_redirects", "0"),
+    ("net.ipv4.conf.all.accept_source_route", "0"), ("net.ipv4.conf.default.accept_source_route", "0"),
+    ("net.ipv4.conf.all.log_martians", "1"), ("net.ipv4.conf.default.log_martians", "1"),
+    ("net.ipv4.icmp_echo_ignore_broadcasts", "1"), ("net.ipv4.icmp_ignore_bogus_error_responses", "1"),
+    ("net.ipv6.conf.all.accept_redirects", "0"), ("net.ipv6.conf.default.accept_redirects", "0"),
+    ("net.ipv6.conf.all.accept_source_route", "0"), ("net.ipv6.conf.default.accept_source_route", "0"),
+)
+
+# Key exchange per image: post-quantum hybrids first where that image's OpenSSH has them (ssh-audit guide).
+# curve25519 stays as the one fallback, for clients without them (Paramiko, older Go x/crypto as used by
+# deploy tools, PuTTY < 0.78); ssh-audit warns about it, accepted in e2e/run.py. The finite-field DH groups
+# of the ssh-audit guide are dropped: every client that lacks curve25519 is older than a decade.
+_KEX_COMMON = "curve25519-sha256,curve25519-sha256@libssh.org"
+SSH_KEX = {
+    "debian-13": "mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com," + _KEX_COMMON,
+    "debian-12": "sntrup761x25519-sha512@openssh.com," + _KEX_COMMON,
+    "ubuntu-24.04": "sntrup761x25519-sha512@openssh.com," + _KEX_COMMON,
+}
+SSH_GROUP = "sshusers"
+
+# sshd options (DevSec ssh_hardening + ssh-audit guide). sshd uses the FIRST value it reads for a keyword, and
+# Debian's sshd_config includes the drop-in directory first. Port 22 stays (Lynis SSH-7408 suggests another):
+# a moved port hides nothing from a scan and breaks vendor consoles; keys-only auth, CIDR-limited firewall
+# rules and fail2ban carry the protection. The only host key is the one the Pulumi program made and pins.
+# KexAlgorithms and AllowGroups come per stack (sshd_options).
+SSHD_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("Port", "22"), ("AddressFamily", "any"), ("HostKey", "/etc/ssh/ssh_host_ed25519_key"),
+    ("KexAlgorithms", "{kex}"),
+    ("Ciphers", "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,"
+                "aes192-ctr,aes128-ctr"),
+    ("MACs", "hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,umac-128-etm@openssh.com"),
+    ("HostKeyAlgorithms", "ssh-ed25519"),
+    ("PubkeyAcceptedAlgorithms", "ssh-ed25519,ssh-ed25519-cert-v01@openssh.com,sk-ssh-ed25519@openssh.com,"
+                                 "sk-ssh-ed25519-cert-v01@openssh.com,rsa-sha2-512,rsa-sha2-512-cert-v01@openssh.com,"
+                                 "rsa-sha2-256,rsa-sha2-256-cert-v01@openssh.com,ecdsa-sha2-nistp256,"
+                                 "ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ecdsa-sha2-nistp256@openssh.com"),
+    ("RequiredRSASize", "3072"), ("PermitRootLogin", "no"), ("PasswordAuthentication", "no"),
+    ("KbdInteractiveAuthentication", "no"), ("AuthenticationMethods", "publickey"), ("PubkeyAuthentication", "yes"),
+    ("PermitEmptyPasswords", "no"), ("AllowGroups", "{group}"), ("MaxAuthTries", "3"), ("MaxSessions", "2"),
+    ("LoginGraceTime", "30s"), ("MaxStartups", "10:30:60"), ("PerSourceMaxStartups", "3"),
+    ("ClientAliveInterval", "300"), ("ClientAliveCountMax", "2"), ("AllowTcpForwarding", "no"),
+    ("AllowAgentForwarding", "no"), ("AllowStreamLocalForwarding", "no"), ("X11Forwarding", "no"),
+    ("PermitTunnel", "no"), ("GatewayPorts", "no"), ("PermitUserEnvironment", "no"), ("UseDNS", "no"),
+    ("Compression", "no"), ("TCPKeepAlive", "no"), ("LogLevel", "VERBOSE"), ("PrintMotd", "no"),
+    ("DebianBanner", "no"), ("Banner", "/etc/issue.net"),
+)
+
+# login.defs and pwquality govern passwords set later (accounts have none): keep trixie's yescrypt, and
+# SHA-crypt rounds for tools asked for SHA-512 (chpasswd -c SHA512). pam_umask and useradd read UMASK.
+LOGIN_DEFS: tuple[tuple[str, str], ...] = (
+    ("UMASK", "027"), ("ENCRYPT_METHOD", "YESCRYPT"), ("SHA_CRYPT_MIN_ROUNDS", "65536"),
+    ("SHA_CRYPT_MAX_ROUNDS", "65536"), ("PASS_MAX_DAYS", "365"), ("PASS_MIN_DAYS", "1"),
+)
+
+
+@dataclass(frozen=True)
+class ConcernFile:
+    """A file a concern owns: its template is named by its path on the host (`{app_name}` filled per stack).
+
+    template None: the content comes from the stack itself (keys, a CA certificate), not from a template.
+    """
+
+    path: str
+    mode: str = "0644"
+    template: bool = True
+    applies: Callable[[HostSpec], bool] = lambda spec: True
+
+    def host_path(self, spec: HostSpec) -> str:
+        return self.path.format(app_name=spec.app_name)
+
+
+@dataclass(frozen=True)
+class Concern:
+    """One unit of host configuration: what it is for, what it owns, how it is checked and activated."""
+
+    name: str
+    purpose: str
+    phases: tuple[str, ...]  # the first one is where first boot activates it; a later one activates it again
+    files: tuple[ConcernFile, ...] = ()
+    packages: tuple[str, ...] = ()
+    validate: str = ""  # shell: succeeds when the installed files are acceptable (sshd -t, nginx -t, ...)
+    activate: str = ""  # shell: applies the files (idempotent; reload/restart only what this concern needs)
+    health: str = ""  # shell: succeeds when what this concern serves still works after activation
+    once: str = ""  # shell: first boot only, before activate (host key, full upgrade, AIDE baseline)
+    applies: Callable[[HostSpec], bool] = lambda spec: True
+
+    @property
+    def function(self) -> str:
+        """The bash name stem of this concern's functions (activate_<stem>, validate_<stem>, ...)."""
+        return self.name.replace("-", "_")
+
+    @property
+    def package_phase(self) -> str:
+        """Where its packages are installed: its first phase after lockdown (lockdown has no apt)."""
+        return next((p for p in self.phases if p != LOCKDOWN), DEFERRED)
+
+
+def _with_domain(spec: HostSpec) -> bool:
+    return bool(spec.domain)
+
+
+_HEALTH = ("curl -fsS -o /dev/null --retry 5 --retry-delay 2 --retry-all-errors -H 'Host: '{{ server_name | sh }} "
+           "http://127.0.0.1{{ health_path | sh }}")
+
+CONCERNS: tuple[Concern, ...] = (
+    Concern(
+        "provisioner", "The host-side provisioner, its retry timer and the concern list it runs.", (LOCKDOWN,),
+        files=(ConcernFile("/usr/local/sbin/hvps-provision", "0700"), ConcernFile("/usr/local/sbin/hvps-converge", "0700"),
+               ConcernFile("/etc/systemd/system/hvps-provision.service"),
+               ConcernFile("/etc/systemd/system/hvps-provision.timer"),
+               ConcernFile(MANIFEST_PATH, "0600", template=False)),
+        activate="systemctl daemon-reload\n"),
+    Concern(
+        "admin-and-ssh", "The admin account (key-only, sudo) and a hardened sshd with the pinned host key.",
+        (LOCKDOWN,),
+        files=(ConcernFile("/etc/sudoers.d/90-hvps-admin", "0440"),
+               ConcernFile(ADMIN_KEYS_PATH, "0600", template=False),
+               ConcernFile("/etc/ssh/sshd_config.d/10-hvps-hardening.conf", "0600")),
+        packages=("sudo", "openssh-server"),
+        once="""\
+if [ -e "$HOST_KEY" ]; then
+  if ! ssh-keygen -y -f "$HOST_KEY" >"$HOST_KEY.pub" || ! grep -q '^ssh-ed25519 ' "$HOST_KEY.pub"; then
+    failed "$HOST_KEY is not a valid ed25519 private key"
+  fi
+  rm -f "$R"/etc/ssh/ssh_host_*
+  install -m 0600 -o root -g root "$HOST_KEY" "$R/etc/ssh/ssh_host_ed25519_key"
+  install -m 0644 -o root -g root "$HOST_KEY.pub" "$R/etc/ssh/ssh_host_ed25519_key.pub"
+  rm -f "$HOST_KEY" "$HOST_KEY.pub"
+fi
+awk '$5 >= 3071' "$R/etc/ssh/moduli" >"$R/etc/ssh/moduli.strong" && mv "$R/etc/ssh/moduli.strong" "$R/etc/ssh/moduli"
+rm -f "$R/etc/ssh/sshd_config.d/50-cloud-init.conf"
+""",
+        validate="""\
+if command -v visudo >/dev/null; then visudo -cq -f "$R/etc/sudoers.d/90-hvps-admin"; fi
+sshd -t
+""",
+        activate="""\
+getent group sshusers >/dev/null || groupadd --system sshusers
+id "$ADMIN" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$ADMIN"
+usermod -aG sudo,sshusers "$ADMIN"
+install -d -m 0700 -o "$ADMIN" -g "$ADMIN" "$R/home/$ADMIN/.ssh"
+install -m 0600 -o "$ADMIN" -g "$ADMIN" "$R/etc/hvps/admin_authorized_keys" "$R/home/$ADMIN/.ssh/authorized_keys"
+chmod 0750 "$R/home/$ADMIN"
+passwd -l root >/dev/null
+systemctl restart ssh
+""",
+        health="systemctl is-active --quiet ssh\n"),
+    Concern(
+        "login-and-identity", "Host name, login banner, login shell limits and password policy defaults.",
+        (LOCKDOWN,),
+        files=(ConcernFile("/etc/issue.net"), ConcernFile("/etc/profile.d/hvps.sh")),
+        packages=("libpam-tmpdir", "libpam-pwquality"),
+        activate="""\
+hostnamectl set-hostname {{ host_name | sh }} 2>/dev/null || echo {{ host_name | sh }} >"$R/etc/hostname"
+for kv in {{ login_defs | sh }}; do
+  sed -i -E "/^#?${kv%% *}\\b/d" "$R/etc/login.defs" && echo "$kv" >>"$R/etc/login.defs"
+done
+cp "$R/etc/issue.net" "$R/etc/issue"
+"""),
+    Concern(
+        "host-firewall", "nftables: default-deny inbound, SSH from the stack's CIDRs, HTTP(S) from anywhere.",
+        (LOCKDOWN, SERVE),  # lockdown when the image has nft, again once apt installed it
+        files=(ConcernFile("/etc/nftables.conf", "0755"), ConcernFile("/etc/systemd/system/nftables.service.d/hvps-sandbox.conf")),
+        packages=("nftables",),
+        validate="""! command -v nft >/dev/null || nft -c -f "$R/etc/nftables.conf"\n""",
+        activate="""\
+getent group hvps-metadata >/dev/null || groupadd --system hvps-metadata
+if command -v nft >/dev/null; then
+  systemctl daemon-reload
+  systemctl enable nftables
+  systemctl restart nftables
+else
+  NOTE="; no nft before apt: the vendor firewall alone until nftables is installed"
+fi
+"""),
+    Concern(
+        "kernel-and-limits", "Kernel hardening (sysctl), blacklisted modules, no core dumps, a noexec /dev/shm.",
+        (LOCKDOWN,),
+        files=(ConcernFile("/etc/sysctl.d/90-hvps-hardening.conf"), ConcernFile("/etc/modprobe.d/hvps-blacklist.conf"),
+               ConcernFile("/etc/security/limits.d/90-hvps-no-core.conf"),
+               ConcernFile("/etc/systemd/coredump.conf.d/hvps.conf")),
+        activate="""\
+sysctl -q --system || log "some sysctl keys are unknown to this kernel; the rest were applied"
+grep -q '^tmpfs /dev/shm ' "$R/etc/fstab" || echo 'tmpfs /dev/shm tmpfs defaults,nosuid,nodev,noexec 0 0' >>"$R/etc/fstab"
+mount -o remount,nosuid,nodev,noexec /dev/shm || log "could not remount /dev/shm (applies at next boot)"
+"""),
+    Concern(
+        "swap", "A swap file of swapSizeMb (none in containers, none when the host already has swap).", (SERVE,),
+        activate="""\
+local mb={{ swap_mb | sh }}
+if [ "$mb" -gt 0 ] && [ ! -e "$R/swapfile" ] && ! systemd-detect-virt -cq && ! swapon --show=NAME --noheadings | grep -q .; then
+  fallocate -l "${mb}M" "$R/swapfile" && chmod 600 "$R/swapfile" && mkswap -q "$R/swapfile" && swapon "$R/swapfile"
+fi
+[ ! -e "$R/swapfile" ] || grep -q '^/swapfile ' "$R/etc/fstab" || echo '/swapfile none swap sw 0 0' >>"$R/etc/fstab"
+"""),
+    Concern(
+        "app-runtime", "The app under a sandboxed systemd unit on a unix socket (gunicorn), its user and release.",
+        (SERVE,),
+        files=(ConcernFile("/etc/systemd/system/{app_name}.socket"), ConcernFile("/etc/systemd/system/{app_name}.service"),
+               ConcernFile("/etc/hvps/gunicorn.conf.py"), ConcernFile("/etc/hvps/sample_app.py")),
+        packages=("gunicorn", "python3-venv", "git"),
+        activate="""\
+id "$APP" >/dev/null 2>&1 || useradd --system --home-dir "/srv/$APP" --shell /usr/sbin/nologin --user-group "$APP"
+install -d -m 0751 -o root -g "$APP" "$R/srv/$APP" "$R/srv/$APP/releases"
+install -d -m 0750 -o root -g "$APP" "$R/etc/$APP"
+if [ ! -e "$R/srv/$APP/current" ]; then
+  sample="$R/srv/$APP/releases/sample"
+  install -d -m 0750 "$sample" "$sample/static"
+  install -m 0640 "$R/etc/hvps/sample_app.py" "$sample/app.py"
+  python3 -m venv --system-site-packages "$sample/venv"
+  printf 'APP_MODULE=%s\\nGUNICORN_CMD_ARGS=--workers %s\\nHVPS_RELEASE=sample\\n' {{ app_module | sh }} {{ workers | sh }} >"$sample/release.env"
+  chown -R "root:$APP" "$sample" && chmod -R go-w,o-rwx "$sample" && chmod 0751 "$sample"
+  chmod -R o+rX "$sample/static" && touch "$sample/.ready"
+  ln -sfn "$sample" "$R/srv/$APP/current"
+fi
+install -m 0640 -o root -g "$APP" "$R/etc/hvps/gunicorn.conf.py" "$R/etc/$APP/gunicorn.conf.py"
+systemctl daemon-reload
+systemctl enable --now "$APP.socket" "$APP.service"
+systemctl try-restart "$APP.service"
+""",
+        health=_HEALTH),
+    Concern(
+        "nginx", "nginx in front of the app: hardened http settings, security headers, the site.", (SERVE,),
+        files=(ConcernFile("/etc/nginx/conf.d/hvps-hardening.conf"),
+               ConcernFile("/etc/nginx/snippets/hvps-security-headers.conf"),
+               ConcernFile("/etc/nginx/snippets/hvps-app-locations.conf"),
+               ConcernFile("/etc/hvps/nginx-site-http.conf"), ConcernFile("/etc/systemd/system/nginx.service.d/hvps-sandbox.conf")),
+        packages=("nginx", "curl"),
+        validate="nginx -t\n",
+        activate="""\
+install -d -m 0755 "$R/var/www/acme"
+rm -f "$R/etc/nginx/sites-enabled/default"
+local site=http domain={{ domain | sh }}
+if [ -s "$R/etc/letsencrypt/live/$domain/fullchain.pem" ] && [ -e "$R/etc/hvps/nginx-site-https.conf" ]; then site=https; fi
+install -m 0644 "$R/etc/hvps/nginx-site-$site.conf" "$R/etc/nginx/sites-available/$APP.conf"
+ln -sfn "/etc/nginx/sites-available/$APP.conf" "$R/etc/nginx/sites-enabled/$APP.conf"
+nginx -t
+systemctl daemon-reload
+systemctl enable nginx
+systemctl reload-or-restart nginx
+""",
+        health=_HEALTH),
+    Concern(
+        "tls", "A Let's Encrypt (or acmeServer) certificate for the domain, HTTPS with HSTS, renewals.", (SERVE,),
+        files=(ConcernFile("/etc/nginx/snippets/hvps-tls.conf"), ConcernFile("/etc/hvps/nginx-site-https.conf"),
+               ConcernFile("/usr/local/sbin/hvps-tls-issue", "0755"),
+               ConcernFile("/etc/letsencrypt/renewal-hooks/deploy/hvps-reload-nginx", "0755"),
+               ConcernFile("/etc/systemd/system/hvps-tls.service"), ConcernFile("/etc/systemd/system/hvps-tls.timer"),
+               ConcernFile(ACME_CA_PATH, template=False, applies=lambda spec: bool(spec.acme_ca_certificate)),
+               ConcernFile(CERTBOT_CA_DROPIN, template=False, applies=lambda spec: bool(spec.acme_ca_certificate)),
+               ConcernFile("/etc/systemd/system/certbot.service.d/hvps-sandbox.conf")),
+        packages=("certbot",),
+        activate="""\
+local domain={{ domain | sh }}
+log "TLS certificate for $domain (retried by hvps-tls.timer until DNS points here)"
+systemctl daemon-reload
+systemctl enable --now hvps-tls.timer
+""",
+        applies=_with_domain),
+    Concern(
+        "journal-and-time", "A persistent, capped journal; time sync; no LLMNR/mDNS listeners.", (DEFERRED,),
+        files=(ConcernFile("/etc/systemd/journald.conf.d/hvps.conf"), ConcernFile("/etc/systemd/resolved.conf.d/hvps.conf")),
+        packages=("systemd-timesyncd",),
+        activate="""\
+systemctl restart systemd-journald
+systemctl try-restart systemd-resolved 2>/dev/null || true
+systemctl enable --now systemd-timesyncd 2>/dev/null || systemctl enable --now chrony
+"""),
+    Concern(
+        "updates", "Unattended security upgrades, reboots in the stack's window; the full upgrade at first boot.",
+        (DEFERRED,),
+        files=(ConcernFile("/etc/apt/apt.conf.d/20auto-upgrades"),
+               ConcernFile("/etc/apt/apt.conf.d/52hvps-unattended-upgrades")),
+        packages=("unattended-upgrades", "needrestart", "apt-listchanges"),
+        once="""\
+"${APT[@]}" full-upgrade
+"${APT[@]}" autoremove --purge
+""",
+        activate="systemctl enable --now unattended-upgrades apt-daily.timer apt-daily-upgrade.timer\n"),
+    Concern(
+        "intrusion-bans", "fail2ban: repeated failed SSH logins are banned.", (DEFERRED,),
+        files=(ConcernFile("/etc/fail2ban/jail.local"), ConcernFile("/etc/systemd/system/fail2ban.service.d/hvps-sandbox.conf")),
+        packages=("fail2ban", "python3-systemd"),
+        activate="""\
+systemctl daemon-reload
+systemctl daemon-reload
+systemctl enable fail2ban
+systemctl restart fail2ban
+"""),
+    Concern(
+        "audit-and-integrity", "auditd rules; a daily AIDE and debsums check against the first-boot baseline.",
+        (DEFERRED,),
+        files=(ConcernFile("/etc/audit/rules.d/hvps.rules", "0640"), ConcernFile("/etc/aide/aide.conf", "0600"),
+               ConcernFile("/etc/systemd/system/hvps-integrity.service"),
+               ConcernFile("/etc/systemd/system/hvps-integrity.timer")),
+        packages=("auditd", "aide", "debsums"),
+        once="""\
+install -d -m 0700 "$R/var/lib/aide"
+if [ ! -e "$R/var/lib/aide/aide.db" ]; then
+  aide -c /etc/aide/aide.conf --init >/dev/null
+  mv "$R/var/lib/aide/aide.db.new" "$R/var/lib/aide/aide.db"
+fi
+""",
+        activate="""\
+systemctl enable auditd
+systemctl restart auditd || log "auditd did not start (no audit inside containers)"
+systemctl daemon-reload
+systemctl enable --now hvps-integrity.timer
+"""),
+    Concern(
+        "vendor-agent", "DigitalOcean's monitoring agent may reach the metadata service (group hvps-metadata).",
+        (DEFERRED,),
+        files=(ConcernFile(DO_AGENT_DROPIN, template=False),),
+        activate="""\
+systemctl daemon-reload
+systemctl try-restart do-agent
+""",
+        applies=lambda spec: spec.vendor == "digitalocean" and spec.monitoring),
+)
+
+
+def concerns_for(spec: HostSpec) -> tuple[Concern, ...]:
+    """The concerns that apply to this stack, in order."""
+    return tuple(c for c in CONCERNS if c.applies(spec))
+
+
+def concern_of(path: str, spec: HostSpec) -> Concern | None:
+    """The concern owning the host file at `path` (None for one no concern owns)."""
+    if path == HOST_KEY_PATH:
+        return next(c for c in CONCERNS if c.name == "admin-and-ssh")
+    return next((c for c in concerns_for(spec) if any(f.host_path(spec) == path for f in c.files)), None)
