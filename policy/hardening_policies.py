@@ -917,6 +917,35 @@ def pinned_host_key_layer(expander: _Expander) -> str | None:
         return None
 
 
+def compressed_body_lines(layer: str) -> set[int]:
+    """Line numbers (from 1) of base64 bodies wrapped over several lines that decode to one complete compressed
+    stream. Their content is scanned decoded, as a layer of its own; the body's short last line is its tail, not
+    a 40-character token (an AWS-secret-shaped last line would otherwise refuse some payload lengths)."""
+    lines = layer.splitlines()
+    out: set[int] = set()
+    block: list[int] = []
+    for i, line in enumerate([*lines, ""]):
+        if line.strip() and _Expander._B64_LINE.fullmatch(line.strip()):
+            block.append(i)
+            continue
+        runs: list[list[int]] = []
+        for j in block:                     # split where wrapping breaks, as the expander does
+            if runs and (len(lines[j].strip()) > len(lines[runs[-1][0]].strip())
+                         or len(lines[runs[-1][-1]].strip()) < len(lines[runs[-1][0]].strip())):
+                runs.append([])
+            if not runs:
+                runs.append([])
+            runs[-1].append(j)
+        for run in runs:
+            if len(run) < 2:
+                continue
+            decoded = b64decode_any("".join(lines[j].strip() for j in run))
+            if decoded is not None and compression_of(decoded) and unpack(decoded) is not None:
+                out.update(j + 1 for j in run)
+        block = []
+    return out
+
+
 def find_secrets(raw: RawFirstBoot) -> list[SecretFinding]:
     """Every plaintext secret in first-boot data, looking inside every encoded layer, and every part the scan
     could not read to the end (fail closed). Values are never kept."""
@@ -933,10 +962,15 @@ def find_secrets(raw: RawFirstBoot) -> list[SecretFinding]:
     pinned = pinned_host_key_layer(expander)
     for where, layer in expander.layers:
         host_key = where == pinned
+        body: set[int] | None = None
         for lineno, line in enumerate(layer.splitlines(), 1):
             if len(line) < 8:
                 continue  # shorter than anything a pattern matches
             hit = next((p for p in SECRET_PATTERNS if p.found_in(line)), None)  # most specific first
+            if hit is not None and hit.what == "AWS secret access key":
+                body = compressed_body_lines(layer) if body is None else body
+                if lineno in body:
+                    continue
             if hit is not None and not (host_key and hit.what == "private key"):
                 add(hit.what, f"{where}:{lineno}")
         if layer.startswith("#cloud-config"):

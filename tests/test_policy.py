@@ -1107,3 +1107,15 @@ def test_launch_script_payload_is_never_read_past_its_end(host_name: str) -> Non
     spec = parse_host_spec(raw_config(vendor="lightsail", region="eu-central-1", hostName=host_name))
     raw = hp.RawFirstBoot(render_first_boot(spec).launch_script, "userData")
     assert hp.find_secrets(raw) == []
+
+
+def test_an_aws_secret_glued_to_a_compressed_body_is_still_found() -> None:
+    """The tail of a gzip body is exempt only when the body decodes to one complete stream: a secret-shaped line
+    appended to it leaves trailing bytes, so the body is not exempt and the line is reported."""
+    body = base64.b64encode(gzip.compress(b"echo hello\n" * 50)).decode()
+    lines = [body[i:i + 76] for i in range(0, len(body), 76)]
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    clean = hp.RawFirstBoot("#!/bin/bash\nbase64 -d <<'E' | gunzip\n" + "\n".join(lines) + "\nE\n", "userData")
+    assert hp.find_secrets(clean) == []
+    glued = hp.RawFirstBoot(clean.data.replace("\nE\n", f"\n{secret}\nE\n"), "userData")
+    assert [f.what for f in hp.find_secrets(glued)] == ["AWS secret access key"]
