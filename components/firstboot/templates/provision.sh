@@ -142,6 +142,9 @@ install_phase() {
 
   log "app $APP under a sandboxed unit, behind nginx"
   id "$APP" >/dev/null 2>&1 || useradd --system --home-dir "/srv/$APP" --shell /usr/sbin/nologin --user-group "$APP"
+  # Releases build as this user (hvps-release); made here, before the integrity baseline, so a deploy adds no account.
+  id hvps-build >/dev/null 2>&1 ||
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group hvps-build
   # 0751 and o+rX on static/ only: nginx (www-data) may reach static files, not the code or the secrets.
   install -d -m 0751 -o root -g "$APP" "$R/srv/$APP" "$R/srv/$APP/releases"
   install -d -m 0750 -o root -g "$APP" "$R/etc/$APP"
