@@ -206,11 +206,13 @@ def test_a_second_full_run_changes_nothing(host: Host) -> None:
     assert sum(c.startswith("python3 -m venv") for c in calls) == 1
 
 
-def test_install_makes_the_build_user_before_the_baseline(host: Host) -> None:
+def test_install_turns_on_accounting_and_makes_the_build_user_before_the_baseline(host: Host) -> None:
     assert host.run().returncode == 0
     result = host.run("--install")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert 'ENABLED="true"' in (host.root / "etc/default/sysstat").read_text().splitlines()
     calls = host.calls
+    assert "systemctl enable --now sysstat acct" in calls
     build_user = calls.index("useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "
                              "--user-group hvps-build")
     assert build_user < next(i for i, c in enumerate(calls) if c.startswith("aide ") and "--init" in c)

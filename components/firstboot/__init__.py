@@ -73,7 +73,7 @@ PLACEHOLDER_HOST_KEY = _placeholder_host_key()
 
 BASE_PACKAGES = ("nginx", "fail2ban", "python3-systemd", "nftables", "unattended-upgrades", "gunicorn", "python3-venv",
                  "git", "curl", "sudo", "openssh-server", "systemd-timesyncd", "libpam-tmpdir", "needrestart",
-                 "apt-listchanges", "auditd", "aide", "debsums", "libpam-pwquality")
+                 "apt-listchanges", "auditd", "aide", "debsums", "libpam-pwquality", "acct", "sysstat")
 
 # Security pockets that unattended-upgrades may install from (Debian wiki UnattendedUpgrades; Ubuntu docs).
 _UPGRADE_ORIGINS = {

@@ -136,6 +136,10 @@ install_phase() {
   systemctl restart fail2ban
   systemctl enable auditd
   systemctl restart auditd || log "auditd did not start (no audit inside containers)"
+  # Process accounting (who ran what, when: /var/log/account/pacct, rotated daily) and sysstat's 10-minute load
+  # history (7 days): a few MB of disk, no daemon beyond a timer.
+  sed -i 's/^ENABLED=.*/ENABLED="true"/' "$R/etc/default/sysstat"
+  systemctl enable --now sysstat acct || log "process accounting did not start (not inside containers)"
 
   log "unattended security upgrades"
   systemctl enable --now unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
