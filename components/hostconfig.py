@@ -2,9 +2,9 @@
 
 First boot writes the host's configuration once, and the server resource ignores later first-boot edits (a new
 one would mean a new server). `HostConfig`, a child of the host component, closes that gap over SSH: a
-pulumi-command remote.Command that runs `hvps-converge` (`hvps-provision --converge`) as the admin (pinning the server's host
-key), with the converge bundle (first boot's files minus the host's private key, base64) on stdin. The host
-compares each concern's files with the live ones and writes, validates and reloads only what changed.
+pulumi-command remote.Command that runs `hvps-converge` (`hvps-provision --converge`) as the admin (pinning
+the server's host key), with the converge bundle (first boot's files minus the host's private key, base64) on
+stdin. The host compares each concern's files with the live ones and writes, validates and reloads only what changed.
 
 How the engine treats it (pulumi/pulumi-command v1.2.1): `triggers` is replaceOnChanges (the Python SDK adds
 `replace_on_changes=["triggers[*]"]`), so a changed file digest or a rebuilt server REPLACES this command

@@ -23,9 +23,10 @@ Where the packets really go (user-mode networking, read before trusting a scan):
   Source address caveat: everything from the host arrives from 10.0.2.2 (slirp). A fail2ban/nftables rate limit
   that bans 10.0.2.2 would lock the harness out; checks keep the number of failed ssh attempts to a minimum.
 
-Lynis: `lynis_audit()` runs the guest's own Lynis (trixie's package, unpacked with `apt-get download` + `dpkg -x`
-into /tmp, so the audited system is not changed) once per run inside the TCG VM (~13 min here). The nspawn
-variant (local-vm.md; ~21 s, kernel/sysctl findings reflect the host kernel) is the fast alternative.
+Lynis: `lynis_audit()` runs the pinned Lynis release (e2e/lynis.py: fetched and verified by the harness, copied in,
+checked again and unpacked in a temporary directory, so the audited system is not changed) once per run inside
+the TCG VM (~13 min here). `e2e/nspawn_lynis.py` (~21 s, kernel/sysctl findings reflect the host kernel) is the
+fast alternative.
 
 Baselines cited: DevSec ssh-baseline / linux-baseline, ssh-audit hardening guide, Lynis, OWASP secure headers.
 """
@@ -47,8 +48,10 @@ from components.firstboot import effective_origins
 from components.firstboot.sandbox import exposures
 
 try:
+    from . import lynis
     from .vm import VM
 except ImportError:
+    import lynis  # type: ignore[no-redef]
     from vm import VM  # type: ignore[no-redef]
 
 EXPECTED_PUBLIC_TCP = {22, 80, 443}
@@ -431,30 +434,19 @@ def integrity_sandboxed(vm: VM, admin: str, key: Path) -> CheckResult:
                        figures={"findings": len(as_root)})
 
 
-LYNIS_SCRIPT = r"""
-set -eu
-d=$(mktemp -d); cd $d
-apt-get download -q lynis >/dev/null
-dpkg -x lynis_*.deb root
-mkdir lynis && cp -a root/usr/share/lynis/. lynis/ && cp root/usr/sbin/lynis lynis/lynis
-cp root/etc/lynis/default.prf lynis/default.prf
-[ -d root/etc/lynis/plugins ] && cp -a root/etc/lynis/plugins lynis/plugins   # trixie: --usecwd wants ./plugins
-cd lynis
-timeout 1500 ./lynis audit system --usecwd --no-colors --quick --no-log --profile ./default.prf \
-  --report-file $d/report.dat >$d/lynis.out 2>&1 || true
-cat $d/report.dat
-rm -rf $d
-"""
-# The guest's own Lynis (its distribution's version), unpacked in /tmp and run with --usecwd: nothing installed.
-
-
-def lynis_audit(vm: VM, admin: str, key: Path, min_index: int = 85) -> CheckResult:
-    """Lynis hardening index inside the VM (once per run; ~13 min under TCG). Returns the index plus the
-    warnings and suggestions (test ids) so the report can list them."""
-    p = _sh(vm, admin, key, "sudo bash -c " + shlex.quote(LYNIS_SCRIPT), timeout=1800)
+def lynis_audit(vm: VM, admin: str, key: Path, min_index: int = lynis.MIN_INDEX) -> CheckResult:
+    """Lynis hardening index inside the VM (once per run; ~13 min under TCG), with the pinned release
+    (e2e/lynis.py) copied in. Returns the index plus the warnings and suggestions (test ids) so the report
+    can list them."""
+    deb = lynis.fetch()
+    guest_deb = f"/home/{admin}/{deb.name}"
+    vm.scp_to(admin, key, deb, guest_deb)
+    p = _sh(vm, admin, key, "sudo bash -c " + shlex.quote(lynis.audit_script(guest_deb, 1500, with_log=True)),
+            timeout=1800)
+    report_text, _, log_text = p.stdout.partition(lynis.LOG_MARKER)
     report = {}
     warnings, suggestions = [], []
-    for line in p.stdout.splitlines():
+    for line in report_text.splitlines():
         k, _, v = line.partition("=")
         if k == "warning[]":
             warnings.append(v.split("|")[0])
@@ -463,9 +455,11 @@ def lynis_audit(vm: VM, admin: str, key: Path, min_index: int = 85) -> CheckResu
         elif k:
             report[k] = v
     idx = int(report["hardening_index"]) if report.get("hardening_index", "").isdigit() else None
+    missed = [f"{test} {got}/{most}" for test, got, most in lynis.missed_points(log_text)]
     return CheckResult("lynis", idx is not None and idx >= min_index,
                        {"warnings": warnings, "suggestions": suggestions,
-                        "lynis_version": report.get("lynis_version")},
+                        "lynis_version": report.get("lynis_version"), "points_missed": missed,
+                        "sysctl_differences": lynis.sysctl_differences(log_text)},
                        figures={"hardening_index": idx, "target": min_index,
                                 "tests_done": report.get("lynis_tests_done")})
 

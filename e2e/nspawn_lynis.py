@@ -3,11 +3,10 @@
 
 Boots a throw-away copy of the cached e2e image (e2e/build_image.py) with systemd-nspawn, lets cloud-init run
 the stack's rendered cloud-config unchanged (only the SSH key is a fresh test key, via dataclasses.replace),
-then waits for the install phase and checks that the host works (provisioning result, /healthz through nginx,
-admin SSH with the test key, `systemd-analyze security` of every unit in components/firstboot/sandbox.py
-against its bound) and runs the guest's own Lynis (trixie's, unpacked in /tmp, nothing installed). Prints the
-hardening index, warnings and suggestions. First boot takes well under a minute (the install phase a few
-more) and Lynis about 20 s, against ~15 minutes in the TCG VM.
+then checks that the host still works (provisioning result, /healthz through nginx, admin SSH with the test
+key, `systemd-analyze security` of the app unit) and runs the pinned Lynis (e2e/lynis.py: fetched and verified
+here, copied in, unpacked in a temporary directory, nothing installed). Prints the hardening index, warnings and
+suggestions. First boot takes well under a minute and Lynis about 20 s, against ~15 minutes in the TCG VM.
 
     sudo .venv/bin/python -m e2e.nspawn_lynis [--stack do-dev] [--json FILE] [--keep DIR] [--no-deb-cache]
 
@@ -55,6 +54,7 @@ if str(REPO) not in sys.path:
 from components.config import load_stack_file, parse_ssh_key  # noqa: E402
 from components.firstboot import render_first_boot  # noqa: E402
 from components.firstboot.sandbox import exposures, sandboxed_units  # noqa: E402
+from e2e import lynis  # noqa: E402
 from e2e.build_image import image_dir, image_ready, mirrors  # noqa: E402
 from e2e.run import declared_sysctl  # noqa: E402
 
@@ -62,24 +62,7 @@ WORK = Path("/var/tmp/hvps-nspawn")
 PROXY_PORT = 3142
 GUEST_ADDR = "10.231.0.2"          # on the dummy eth0 inside our own namespace only
 CLONE_NEWNET = 0x40000000
-LOG_MARKER = "----- lynis.log -----"
 
-# The guest's own Lynis (trixie's), unpacked in /tmp and run with --usecwd: nothing is installed. Prints the report,
-# a marker, then the log (which names the hardening points each test gave: see missed_points).
-LYNIS = r"""
-set -eu
-d=$(mktemp -d); cd "$d"
-apt-get download -q lynis >/dev/null 2>&1
-dpkg -x lynis_*.deb root
-mkdir lynis && cp -a root/usr/share/lynis/. lynis/ && cp root/usr/sbin/lynis lynis/lynis
-cp root/etc/lynis/default.prf lynis/default.prf
-cp -a root/etc/lynis/plugins lynis/plugins      # trixie's lynis keeps them in /etc: --usecwd wants ./plugins
-cd lynis
-timeout 300 ./lynis audit system --usecwd --no-colors --quick --profile ./default.prf \
-  --logfile "$d/lynis.log" --report-file "$d/report.dat" >"$d/lynis.out" 2>&1 || tail -n 20 "$d/lynis.out" >&2
-cat "$d/report.dat"; echo "@MARKER@"; cat "$d/lynis.log"
-rm -rf "$d"
-""".replace("@MARKER@", LOG_MARKER)
 
 
 def log(msg: str) -> None:
@@ -289,15 +272,21 @@ def wait_first_boot(c: Container, timeout: float) -> dict:
     raise TimeoutError(f"cloud-init did not finish in {timeout:.0f} s")
 
 
-def missed_points(log: str) -> list[tuple[str, int, int]]:
-    """(test id, points given, points possible) for every test that gave less than its maximum: what to fix."""
-    test, out = "", []
-    for line in log.splitlines():
-        if m := re.search(r"Performing test ID (\S+)", line):
-            test = m.group(1)
-        elif m := re.search(r"assigned partial number of hardening points \((\d+) of (\d+)\)", line):
-            out.append((test, int(m.group(1)), int(m.group(2))))
-    return out
+def wait_installed(c: Container, timeout: float) -> str:
+    """First boot's state once the install phase (hvps-provision.timer, after cloud-init's lockdown) has
+    completed or failed (bounded): the audit must read the finished host."""
+    deadline = time.monotonic() + timeout
+    state = c.path("/var/lib/hvps/first-boot.state")
+    text = ""
+    while time.monotonic() < deadline:
+        if c.proc.poll() is not None:
+            raise RuntimeError(f"nspawn exited ({c.proc.returncode}) during the install phase")
+        with contextlib.suppress(OSError):
+            text = state.read_text().strip()
+        if text == "complete" or text.startswith("failed"):
+            return text
+        time.sleep(2)
+    raise TimeoutError(f"the install phase did not finish in {timeout:.0f} s (state: {text or 'none'})")
 
 
 def host_kernel_artefacts(log: str, declared: dict[str, str]) -> list[str]:
@@ -315,8 +304,8 @@ def host_kernel_artefacts(log: str, declared: dict[str, str]) -> list[str]:
 
 
 def parse_lynis(stdout: str, declared: dict[str, str]) -> dict:
-    report, _, log = stdout.partition(LOG_MARKER)
-    out: dict = {"warnings": [], "suggestions": [], "missed_points": missed_points(log), "log": log,
+    report, _, log = stdout.partition(lynis.LOG_MARKER)
+    out: dict = {"warnings": [], "suggestions": [], "missed_points": lynis.missed_points(log), "log": log,
                  "host_kernel_artefacts": host_kernel_artefacts(log, declared)}
     totals = re.findall(r"Currently having (\d+) points \(out of (\d+)\)", log)
     if totals:
@@ -429,13 +418,11 @@ def boot_and_audit(a: argparse.Namespace, tmp: Path, res: dict, cleanup: context
     res["timings"]["first_boot_s"] = round(time.monotonic() - t0, 1)
     errors = result.get("v1", {}).get("errors", [])
     res["checks"]["cloud_init"] = {"ok": not errors, "errors": errors}
-    res["provision_log"] = c.exec("grep -h 'hvps-provision' /var/log/cloud-init-output.log").stdout.splitlines()
-    # cloud-init ends at lockdown; hvps-provision.timer runs the install phase (apt, nginx, the app) after it
-    left = max(60, a.boot_timeout - (time.monotonic() - t0))
-    state = c.exec(f"for _ in $(seq {int(left // 5)}); do hvps-provision --status >/dev/null && break; sleep 5; done; "
-                   "hvps-provision --status", timeout=left + 30)
-    res["timings"]["install_complete_s"] = round(time.monotonic() - t0, 1)
-    res["checks"]["install_phase"] = {"ok": state.returncode == 0, "state": state.stdout.strip()[-200:]}
+    state = wait_installed(c, a.boot_timeout)
+    res["timings"]["installed_s"] = round(time.monotonic() - t0, 1)
+    res["checks"]["first_boot_complete"] = {"ok": state == "complete", "state": state}
+    res["provision_log"] = c.exec("grep -h 'hvps-provision' /var/log/cloud-init-output.log; "
+                                  "journalctl -q -o cat -u hvps-provision").stdout.splitlines()
 
     health = c.exec(f"curl -fsS -m 5 -H 'Host: {spec.domain or 'localhost'}' http://127.0.0.1{spec.app_health_path}")
     res["checks"]["healthz"] = {"ok": health.returncode == 0, "out": health.stdout.strip()[-200:]}
@@ -461,7 +448,9 @@ def boot_and_audit(a: argparse.Namespace, tmp: Path, res: dict, cleanup: context
         res.setdefault("run", []).append({"cmd": cmd, "rc": out.returncode, "out": out.stdout + out.stderr})
     if not a.no_lynis:
         t1 = time.monotonic()
-        lyn = c.exec(LYNIS, timeout=420)
+        deb = lynis.fetch()
+        shutil.copy(deb, c.path(f"/root/{deb.name}"))
+        lyn = c.exec(lynis.audit_script(f"/root/{deb.name}", 300, with_log=True), timeout=420)
         res["timings"]["lynis_s"] = round(time.monotonic() - t1, 1)
         res["lynis"] = parse_lynis(lyn.stdout, declared_sysctl(spec))
         if "hardening_index" not in res["lynis"]:

@@ -53,10 +53,7 @@ def app_spec(spec):
 
 
 def scp(vm: VM, admin: str, key: Path, local: Path, remote: str, timeout: float = 120) -> None:
-    ssh = vm.ssh_base(admin, key)          # [ssh, -p, PORT, -i, KEY, -o ..., user@host]
-    opts = ssh[3:-1]
-    cmd = ["scp", "-q", "-P", str(vm.ports[22]), *opts, str(local), f"{admin}@127.0.0.1:{remote}"]
-    subprocess.run(cmd, check=True, timeout=timeout, capture_output=True, stdin=subprocess.DEVNULL)
+    vm.scp_to(admin, key, local, remote, timeout=timeout)
 
 
 def run_deploy(vm: VM, spec, admin: str, key: Path, pkg: AppPackage | None, rid: str, secrets: str | None = None,
@@ -162,6 +159,37 @@ def serving(vm: VM) -> str | None:
     return m.group(1) if m else None
 
 
+def aide_check(vm: VM, admin: str, key: Path) -> tuple[int, str]:
+    """The AIDE half of hvps-integrity.service, run as the unit runs it: (exit code, report)."""
+    p = vm.ssh(admin, key, "sudo aide -c /etc/aide/aide.conf --check", timeout=900)
+    return p.returncode, p.stdout + p.stderr
+
+
+def aide_entries(report: str) -> dict[str, int]:
+    """AIDE's summary counts ("Changed entries: 2" -> {"changed": 2}); none when it found nothing."""
+    return {m[1].lower(): int(m[2]) for m in re.finditer(r"^\s*(Added|Removed|Changed) entries:\s*(\d+)", report, re.M)}
+
+
+def integrity_check(vm: VM, spec, admin: str, key: Path, rid: str) -> list[CheckResult]:
+    """After the releases the integrity check reports nothing under /srv (each deploy refreshed the baseline for
+    what it touched); an edit of the live app code is then reported as a changed entry."""
+    srv = f"/srv/{spec.app_name}/"
+    rc, report = aide_check(vm, admin, key)
+    seen = sorted({line.split()[-1] for line in report.splitlines() if srv in line})
+    results = [CheckResult("integrity_releases_not_reported", rc < 14 and not seen,
+                           {"srv_entries": seen[:10], "aide_rc": rc}, figures=aide_entries(report))]
+    live = f"{srv}releases/{rid}/app.py"
+    vm.ssh(admin, key, f"echo '# edited outside a release' | sudo tee -a {shlex.quote(live)} >/dev/null",
+           timeout=60, check=True)
+    rc, report = aide_check(vm, admin, key)
+    entries = aide_entries(report)
+    results.append(CheckResult("integrity_live_edit_reported", entries.get("changed", 0) > 0 and live in report,
+                               {"edited": live, "aide_rc": rc,
+                                "srv_lines": [x.strip() for x in report.splitlines() if srv in x][:10]},
+                               figures=entries))
+    return results
+
+
 def releases_check(vm: VM, spec, admin: str, key: Path) -> list[CheckResult]:
     spec = app_spec(spec)
     results: list[CheckResult] = []
@@ -226,6 +254,7 @@ def releases_check(vm: VM, spec, admin: str, key: Path) -> list[CheckResult]:
                                    {"serving": s3, "health": h, "log": r3["log"]},
                                    figures={"release_id": r3["release_id"], "deploy_rc": r3["rc"],
                                             "serving_after": s3, "deploy_s": r3["deploy_s"]}))
+        results += integrity_check(vm, spec, admin, key, rid2)
     except (subprocess.SubprocessError, OSError) as exc:
         results.append(CheckResult("releases", False, f"{type(exc).__name__}: {exc}"))
     finally:

@@ -371,6 +371,12 @@ class VM:
             raise VMError(f"ssh {command!r} -> {p.returncode}: {p.stderr.strip()[-2000:]}")
         return p
 
+    def scp_to(self, user: str, key: Path | str, local: Path, remote: str, timeout: float = 120) -> None:
+        """Copy one file into the guest as `user` (same options as ssh_base)."""
+        opts = self.ssh_base(user, key)[3:-1]          # [ssh, -p, PORT, -i, KEY, -o ..., user@host]
+        cmd = ["scp", "-q", "-P", str(self.ports[22]), *opts, str(local), f"{user}@127.0.0.1:{remote}"]
+        subprocess.run(cmd, check=True, timeout=timeout, capture_output=True, stdin=subprocess.DEVNULL)
+
     def wait_ssh(self, user: str, key: Path | str, timeout: float = 300) -> float:
         deadline = time.monotonic() + timeout
         last = None

@@ -29,7 +29,10 @@ pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-
 STATE = "var/lib/hvps/first-boot.state"
 RECORD = 'printf \'%s\\n\' "${0##*/} $*" >>"$HVPS_ROOT/.calls"\n'
 STUBS = {
-    "apt-get": RECORD + '[ ! -e "$HVPS_ROOT/.apt-down" ]\n',
+    # The sysstat package ships its collector switched off (/etc/default/sysstat), as on Debian.
+    "apt-get": RECORD + '[ ! -e "$HVPS_ROOT/.apt-down" ] || exit 100\n'
+               'case " $* " in *" install "*" sysstat "*) mkdir -p "$HVPS_ROOT/etc/default"\n'
+               '  echo \'ENABLED="false"\' >"$HVPS_ROOT/etc/default/sysstat" ;; esac\n',
     "id": '[ "$#" -eq 1 ] && grep -qx "$1" "$HVPS_ROOT/.users" 2>/dev/null\n',
     "useradd": RECORD + 'echo "${@: -1}" >>"$HVPS_ROOT/.users"\n',
     "getent": 'exit 2\n',  # no such group: groupadd is called (as on a stock image)
@@ -206,6 +209,18 @@ def test_a_second_full_run_changes_nothing(host: Host) -> None:
     assert sum(c.startswith("fallocate ") for c in calls) == 1  # one swap file
     assert sum(c.startswith("aide ") and "--init" in c for c in calls) == 1  # the baseline is never reset
     assert sum(c.startswith("python3 -m venv") for c in calls) == 1
+
+
+def test_install_turns_on_accounting_and_makes_the_build_user_before_the_baseline(host: Host) -> None:
+    assert host.run().returncode == 0
+    result = host.run("--install")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'ENABLED="true"' in (host.root / "etc/default/sysstat").read_text().splitlines()
+    calls = host.calls
+    assert "systemctl enable --now sysstat acct" in calls
+    build_user = calls.index("useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "
+                             "--user-group hvps-build")
+    assert build_user < next(i for i, c in enumerate(calls) if c.startswith("aide ") and "--init" in c)
 
 
 def test_gives_up_after_24_hours(host: Host) -> None:

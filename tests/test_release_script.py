@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import io
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -38,6 +39,11 @@ STUBS = {
     "id": ('#!/bin/bash\nif grep -qx -- "${!#}" "$HVPS_ROOT/users" 2>/dev/null; then echo 999; exit 0; fi\n'
            'exec /usr/bin/id "$@"\n'),
     "pkill": '#!/bin/bash\necho "pkill $*" >>"$HVPS_ROOT/calls.log"\nexit 1\n',
+    # AIDE's update: records its arguments, writes the new database, and exits as told (5: added + changed
+    # entries, what a deploy's own files give).
+    "aide": ('#!/bin/bash\nprintf \'%s\\n\' "$*" >>"$HVPS_ROOT/aide.log"\n'
+             'echo "after $(wc -l <"$HVPS_ROOT/aide.log")" >"$HVPS_ROOT/var/lib/aide/aide.db.new"\n'
+             'exit "$(cat "$HVPS_ROOT/aide.rc" 2>/dev/null || echo 5)"\n'),
 }
 
 
@@ -379,3 +385,71 @@ def test_the_vm_scenarios_hostile_archive_is_refused_here_too(host: Path, tmp_pa
     result = run_archive(host, path)
     assert result.returncode == 3 and "refused" in result.stdout, result.stdout + result.stderr
     assert not (host / "calls.log").exists() or "pip" not in (host / "calls.log").read_text()
+
+
+# ---------------------------------------------------------------------------------------- integrity baseline
+AIDE_DB = "var/lib/aide/aide.db"
+#: Paths of an app named "app", relative to the host's root, as AIDE names them.
+KEPT = ("/srv/app/releases/r-1/app.py", "/srv/app/releases/r-1", "/srv/app/releases/r-10/app.py", "/etc/passwd",
+        "/srv/app/releases/sample/app.py", "/srv/app/currently", "/srv/other/current", "/srv/app/releases/r-1.tmp")
+
+
+def with_baseline(host: Path) -> None:
+    (host / AIDE_DB).parent.mkdir(parents=True)
+    (host / AIDE_DB).write_text("first boot\n")
+
+
+def limits(host: Path) -> list[re.Pattern[str]]:
+    """The --limit regex of each `aide --update` the release ran (AIDE matches it against each entry's path)."""
+    out = []
+    for line in (host / "aide.log").read_text().splitlines():
+        args = line.split(" ")
+        assert args[:4] == ["-c", "/etc/aide/aide.conf", "--update", "--limit"], line
+        out.append(re.compile(args[4]))
+    return out
+
+
+def test_a_release_refreshes_the_baseline_for_what_it_installed_only(host: Path) -> None:
+    with_baseline(host)
+    result = release(host, "r-1.2")
+    assert result.returncode == 0, result.stderr
+    [limit] = limits(host)
+    for path in ("/srv/app", "/srv/app/current", "/srv/app/releases", "/srv/app/releases/r-1.2",
+                 "/srv/app/releases/r-1.2/app.py", "/srv/app/releases/r-1.2/venv/bin/pip"):
+        assert limit.search(path), path
+    for path in (*KEPT, "/srv/app/releases/r-142/app.py"):     # the dot is literal
+        assert not limit.search(path), path
+    assert (host / AIDE_DB).read_text() == "after 1\n" and not (host / f"{AIDE_DB}.new").exists()
+    assert "integrity baseline refreshed" in result.stdout
+
+
+def test_pruned_releases_leave_the_baseline(host: Path) -> None:
+    with_baseline(host)
+    for n in (1, 2, 3):
+        assert release(host, f"r-{n}", keep=2).returncode == 0
+    last = limits(host)[-1]
+    assert last.search("/srv/app/releases/r-3/app.py") and last.search("/srv/app/releases/r-1/app.py")  # pruned
+    assert not last.search("/srv/app/releases/r-2/app.py")                                             # kept
+
+
+def test_a_rolled_back_release_is_in_the_baseline_too(host: Path) -> None:
+    with_baseline(host)
+    assert release(host, "r-1").returncode == 0
+    assert release(host, "r-2", broken=True).returncode == 1
+    last = limits(host)[-1]
+    assert last.search("/srv/app/releases/r-2/app.py") and last.search("/srv/app/current")
+    assert not last.search("/srv/app/releases/r-1/app.py")
+
+
+def test_no_baseline_no_refresh(host: Path) -> None:
+    assert release(host, "r-1").returncode == 0
+    assert not (host / "aide.log").exists()
+
+
+def test_an_aide_error_keeps_the_old_baseline_and_the_release(host: Path) -> None:
+    with_baseline(host)
+    (host / "aide.rc").write_text("17")
+    result = release(host, "r-1")
+    assert result.returncode == 0 and current(host) == "r-1"
+    assert (host / AIDE_DB).read_text() == "first boot\n"
+    assert "integrity baseline not refreshed (aide exit 17)" in result.stdout

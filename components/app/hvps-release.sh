@@ -218,6 +218,25 @@ if [ -d "$root/etc/$app" ] && [ ! -L "$root/etc/$app/env" ]; then
   mv -T "$root/etc/$app/env.new" "$root/etc/$app/env"
 fi
 
+# AIDE watches the releases (aide.conf): a deploy refreshes the baseline of what it touched, and only that (the
+# app's directory, its releases directory, the link and the releases named), so an edit of live code between
+# releases is still reported. `--limit` compares and rewrites only matching entries; the rest of the baseline is
+# copied unchanged, and a named release that is gone loses its entries. Without aide (or a baseline) it is a no-op.
+refresh_baseline() {  # $@: release directories (present or pruned)
+  local db="$root/var/lib/aide/aide.db" ids="" dir rc=0
+  command -v aide >/dev/null && [ -e "$db" ] || return 0
+  for dir in "$@"; do ids="$ids|${dir##*/}"; done
+  ids=${ids#|}
+  aide -c /etc/aide/aide.conf --update --limit \
+    "^/srv/$app(/current|/releases(/(${ids//./\\.})(/.*)?)?)?$" >/dev/null 2>&1 || rc=$?
+  if [ "$rc" -lt 8 ] && [ -s "$db.new" ]; then   # 1-7: differences found (the deploy's own), not an error
+    mv -f "$db.new" "$db"
+    log "integrity baseline refreshed for this deploy"
+  else
+    log "integrity baseline not refreshed (aide exit $rc): the next check reports this deploy"
+  fi
+}
+
 previous=$(readlink "$current" 2>/dev/null || true)
 started=$(date +%s%N)
 switch_to "$target"
@@ -235,15 +254,18 @@ else
       log "rollback to $(basename "$previous") is unhealthy too"
     fi
   fi
+  refresh_baseline "$target"
   exit 1
 fi
 
 # Keep the newest $keep releases (by build time), never the active one.
 mapfile -t old < <(find "$releases" -mindepth 1 -maxdepth 1 -type d ! -name '*.tmp' -printf '%T@ %p\n' |
   sort -rn | awk -v keep="$keep" 'NR > keep {print $2}')
+pruned=()
 for dir in "${old[@]}"; do
-  [ "$dir" = "$target" ] || rm -rf "$dir"
+  [ "$dir" = "$target" ] || { rm -rf "$dir"; pruned+=("$dir"); }
 done
+refresh_baseline "$target" "${pruned[@]}"
 
 if [ -n "$prune_dir" ] && [ -d "$prune_dir" ]; then
   self=${BASH_SOURCE[0]}

@@ -254,6 +254,9 @@ fi
         packages=("gunicorn", "python3-venv", "git"),
         activate="""\
 id "$APP" >/dev/null 2>&1 || useradd --system --home-dir "/srv/$APP" --shell /usr/sbin/nologin --user-group "$APP"
+# Releases build as this user (hvps-release); made here, before the integrity baseline, so a deploy adds no account.
+id hvps-build >/dev/null 2>&1 ||
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group hvps-build
 install -d -m 0751 -o root -g "$APP" "$R/srv/$APP" "$R/srv/$APP/releases"
 install -d -m 0750 -o root -g "$APP" "$R/etc/$APP"
 if [ ! -e "$R/srv/$APP/current" ]; then
@@ -341,12 +344,12 @@ systemctl enable fail2ban
 systemctl restart fail2ban
 """),
     Concern(
-        "audit-and-integrity", "auditd rules; a daily AIDE and debsums check against the first-boot baseline.",
+        "audit-and-integrity", "auditd rules; process accounting; a daily AIDE and debsums check (releases included).",
         (DEFERRED,),
         files=(ConcernFile("/etc/audit/rules.d/hvps.rules", "0640"), ConcernFile("/etc/aide/aide.conf", "0600"),
                ConcernFile("/etc/systemd/system/hvps-integrity.service"),
                ConcernFile("/etc/systemd/system/hvps-integrity.timer")),
-        packages=("auditd", "aide", "debsums"),
+        packages=("auditd", "aide", "debsums", "acct", "sysstat"),
         once="""\
 install -d -m 0700 "$R/var/lib/aide"
 if [ ! -e "$R/var/lib/aide/aide.db" ]; then
@@ -357,6 +360,10 @@ fi
         activate="""\
 systemctl enable auditd
 systemctl restart auditd || log "auditd did not start (no audit inside containers)"
+# Process accounting (who ran what, when: /var/log/account/pacct, rotated daily) and sysstat's 10-minute load
+# history (7 days): a few MB of disk, no daemon beyond a timer.
+sed -i 's/^ENABLED=.*/ENABLED="true"/' "$R/etc/default/sysstat"
+systemctl enable --now sysstat acct || log "process accounting did not start (not inside containers)"
 systemctl daemon-reload
 systemctl enable --now hvps-integrity.timer
 """),
