@@ -28,7 +28,7 @@ from components.config import load_stack_file, parse_ssh_key
 from components.firstboot import HostFile, describe_first_boot, render_cloud_config, render_first_boot
 
 from . import apt_outage as apt_outage_steps
-from . import checks, hostile_release, release, tls
+from . import bootspeed, checks, hostile_release, release, tls
 from .vm import VM, AptCache, VMError, log
 
 REPO = Path(__file__).resolve().parent.parent
@@ -89,7 +89,10 @@ class HostKeys:
 
 
 def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None, lynis: bool,
-             scan: bool = True, releases: bool = False, host_keys: HostKeys | None = None) -> dict:
+             scan: bool = True, releases: bool = False, host_keys: HostKeys | None = None,
+             boot_speed: bool = False) -> dict:
+    """boot_speed: time power-on -> healthy, locked down and complete (bootspeed.time_first_boot) and keep the
+    guest's step timeline, before any audit."""
     admin = spec.admin_user
     res: dict = {"form": form, "stack_admin": admin, "checks": [], "timings": {}}
     vm = VM(user_data, vendor_data=cache.vendor_data() if cache else None, name=form)
@@ -112,7 +115,11 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
     try:
         with vm:
             vm.start()
-            res["timings"].update(vm.wait_healthy(80, spec.app_health_path, timeout=900))
+            if boot_speed:
+                res["timings"].update(bootspeed.time_first_boot(vm, admin, key, spec.app_health_path))
+                res["boot_timeline"] = bootspeed.guest_timeline(vm, admin, key)
+            else:
+                res["timings"].update(vm.wait_healthy(80, spec.app_health_path, timeout=900))
             vm.wait_ssh(admin, key, timeout=120)
             rc, text = vm.cloud_init_status(admin, key, timeout=120)
             res["cloud_init"] = {"rc": rc, "status": text.strip().splitlines()[:4]}
@@ -310,6 +317,19 @@ def run_negative(spec, key: Path, cache: AptCache | None, host_key: str) -> dict
     return _caught(res)
 
 
+def boot_speed_result(bare: dict, hardened: dict) -> dict:
+    """The report's row for the comparison; failed when the hardened boot was never timed (its run broke)."""
+    res: dict = {"form": "boot-speed:bare-vs-cloud-config", "timings": {"bare_healthy_s": bare["healthy_s"]},
+                 "bare": bare, "checks": []}
+    t = hardened["timings"]
+    if not {"healthy_s", "locked_down_s", "complete_s"} <= t.keys():
+        res |= {"ok": False, "error": f"the cloud-config form was not timed: {hardened.get('error', t)}"}
+        return res
+    res["checks"] = [{"phase": "first-boot", **bootspeed.compare(bare, t).as_dict()}]
+    res["ok"] = True
+    return res
+
+
 def markdown(results: list[dict], total_s: float | None = None) -> str:
     lines = ["| form | phase | check | ok | figures |", "|---|---|---|---|---|"]
     for r in results:
@@ -350,9 +370,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--apt-outage", action="store_true",
                     help="with --tls: boot it with the package mirror unreachable, check the locked-down host, "
                          "then restore the mirror and require first boot to complete")
+    ap.add_argument("--boot-speed", action="store_true",
+                    help="first a bare boot (admin + nginx) on the same image and cache, then time the cloud-config "
+                         "form's first boot against it (e2e/bootspeed.py); the ratio goes into the report")
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--out", type=Path, default=REPO / "e2e" / "out")
     a = ap.parse_args(argv)
+    if a.boot_speed and ("cloud-config" not in a.forms.split(",") or a.negative):
+        ap.error("--boot-speed times the cloud-config form: keep it in --forms, without --negative")
     a.out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     results: list[dict] = []
@@ -361,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="e2e-keys-") as d:
         key = Path(d) / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", str(key)], check=True)
-        spec = test_spec(a.stack, (Path(d) / "id_ed25519.pub").read_text().strip())
+        pub = (Path(d) / "id_ed25519.pub").read_text().strip()
+        spec = test_spec(a.stack, pub)
         # A real ed25519 host key in place of the one the Pulumi program makes (the renderer's default is a
         # size-only stand-in that first boot refuses).
         host_keys = HostKeys.generate(Path(d))
@@ -374,12 +400,16 @@ def main(argv: list[str] | None = None) -> int:
             if a.negative:
                 results.append(run_negative(spec, key, cache, host_keys.private))
             else:
+                bare = bootspeed.time_bare_boot(cache, spec.admin_user, pub) if a.boot_speed else None
                 for form in forms:
                     results.append(run_form(form, data[form], spec, key, cache,
                                             lynis=not a.skip_lynis and form == a.lynis_form, scan=not a.skip_scan,
                                             releases=not a.skip_releases and form == a.releases_form,
-                                            host_keys=host_keys))
+                                            host_keys=host_keys,
+                                            boot_speed=bare is not None and form == "cloud-config"))
                     (a.out / f"{name}.json").write_text(json.dumps(results, indent=2))
+                if bare is not None:
+                    results.append(boot_speed_result(bare, next(r for r in results if r["form"] == "cloud-config")))
                 if a.tls:
                     results.extend(run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage,
                                            negative=a.negative_last))
