@@ -162,8 +162,9 @@ def test_apt_outage_keeps_the_host_locked_down_and_retries_with_backoff(host: Ho
     for attempt, wait in ((1, 60), (2, 120), (3, 240)):
         result = host.run("--install")
         assert result.returncode == 1
-        assert host.state == f"installing attempt {attempt} failed: line {_line(host, 'apt-get -q update')}: " \
-                             f"apt-get -q update; next in {wait}s"
+        update = "apt-get -q -o Acquire::Languages=none update"
+        assert host.state == f"installing attempt {attempt} failed: line {_line(host, update)}: " \
+                             f"{update}; next in {wait}s"
         assert host.calls[-1] == f"sleep {wait}"  # the backoff, inside the attempt (the timer restarts it after)
     assert_locked_down(host)
     assert "systemctl disable --now hvps-provision.timer" not in host.calls
@@ -245,3 +246,12 @@ def _line(host: Host, command: str) -> int:
     """The script's line number of `command` (bash reports it in the ERR trap)."""
     lines = host.script.read_text().splitlines()
     return next(n for n, line in enumerate(lines, 1) if line.strip() == command)
+
+
+def test_first_boot_apt_skips_translated_descriptions(host: Host) -> None:
+    """Every apt call of the install phase (update included) neither fetches nor parses Translation-* indexes."""
+    assert host.run().returncode == 0
+    assert host.run("--install").returncode == 0
+    apt = [c for c in host.calls if c.startswith("apt-get")]
+    assert len(apt) == 4 and apt[0].endswith(" update")
+    assert all("-o Acquire::Languages=none" in c for c in apt), apt

@@ -19,7 +19,9 @@ S=$R/var/lib/hvps/first-boot.state
 if [ "${1:-}" = --status ]; then cat "$S" 2>/dev/null || echo "not started"; grep -qsx complete "$S"; exit; fi
 log() { echo "hvps-provision: $*"; }
 state() { echo "$*" >"$S.new" && mv "$S.new" "$S" && log "state: $*"; }
-APT=(apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+# First boot's apt reads and writes no translated package descriptions (Translation-* indexes: fetched, parsed
+# by every later apt call, read by nobody on a server).
+APT=(apt-get -y -q -o Acquire::Languages=none -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 PHASE=lockdown
 
 # A lockdown failure is final. An install failure ends the attempt: the state says why and when the timer tries
@@ -102,7 +104,7 @@ install_phase() {
   PHASE=install
   state "installing attempt $n"
   log "packages"
-  apt-get -q update
+  apt-get -q -o Acquire::Languages=none update
   "${APT[@]}" full-upgrade
   "${APT[@]}" install --no-install-recommends {{ packages | sh }}
   "${APT[@]}" autoremove --purge
