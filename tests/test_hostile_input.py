@@ -133,7 +133,8 @@ def provision_value_parts(script: str) -> str:
     lines = script.splitlines()
     preamble = lines[:lines.index("PHASE=lockdown")]
     (hostname,) = [s for s in lines if s.lstrip().startswith("hostnamectl set-hostname ")]
-    (packages,) = [s for s in lines if s.lstrip().startswith('"${APT[@]}" install ')]
+    (packages,) = [s for s in lines
+                   if s.lstrip().removeprefix("NEEDRESTART_SUSPEND=1 ").startswith('"${APT[@]}" install ')]
     (settings_line,) = [s for s in lines if s.lstrip().startswith("printf 'APP_MODULE=")]
     assert settings_line.endswith('>"$sample/release.env"')
     settings_line = settings_line.replace('>"$sample/release.env"', '>"$HVPS_OUT/release.env"')

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-
 STATE = "var/lib/hvps/first-boot.state"
 RECORD = 'printf \'%s\\n\' "${0##*/} $*" >>"$HVPS_ROOT/.calls"\n'
 STUBS = {
-    "apt-get": RECORD + '[ ! -e "$HVPS_ROOT/.apt-down" ]\n',
+    "apt-get": RECORD + 'echo "${@: -1} needrestart-suspend=${NEEDRESTART_SUSPEND:-}" >>"$HVPS_ROOT/.apt-env"\n'
+               '[ ! -e "$HVPS_ROOT/.apt-down" ]\n',
     "id": '[ "$#" -eq 1 ] && grep -qx "$1" "$HVPS_ROOT/.users" 2>/dev/null\n',
     "useradd": RECORD + 'echo "${@: -1}" >>"$HVPS_ROOT/.users"\n',
     "getent": 'exit 2\n',  # no such group: groupadd is called (as on a stock image)
@@ -255,3 +256,13 @@ def test_first_boot_apt_skips_translated_descriptions(host: Host) -> None:
     apt = [c for c in host.calls if c.startswith("apt-get")]
     assert len(apt) == 4 and apt[0].endswith(" update")
     assert all("-o Acquire::Languages=none" in c for c in apt), apt
+
+
+def test_needrestart_stays_out_of_first_boots_apt_calls(host: Host) -> None:
+    """needrestart's apt hook sees NEEDRESTART_SUSPEND when packages are added or removed after the full upgrade
+    (nothing running uses their code), not on the upgrade itself (its restarts are wanted there)."""
+    assert host.run().returncode == 0
+    assert host.run("--install").returncode == 0
+    assert (host.root / ".apt-env").read_text().splitlines() == [
+        "update needrestart-suspend=", "full-upgrade needrestart-suspend=",
+        "certbot needrestart-suspend=1", "--purge needrestart-suspend=1"]

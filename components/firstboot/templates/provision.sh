@@ -106,8 +106,10 @@ install_phase() {
   log "packages"
   apt-get -q -o Acquire::Languages=none update
   "${APT[@]}" full-upgrade
-  "${APT[@]}" install --no-install-recommends {{ packages | sh }}
-  "${APT[@]}" autoremove --purge
+  # needrestart (installed here, for later upgrades) scans every process after each apt call: after adding new
+  # packages, and removing unused ones, to the upgraded system nothing runs old code; skip that scan.
+  NEEDRESTART_SUSPEND=1 "${APT[@]}" install --no-install-recommends {{ packages | sh }}
+  NEEDRESTART_SUSPEND=1 "${APT[@]}" autoremove --purge
   visudo -cq -f "$R/etc/sudoers.d/90-hvps-admin"
 
   log "swap"
