@@ -205,6 +205,15 @@ def test_a_second_full_run_changes_nothing(host: Host) -> None:
     assert sum(c.startswith("python3 -m venv") for c in calls) == 1
 
 
+def test_the_sample_release_venv_is_made_without_pip(host: Host) -> None:
+    """The sample app installs nothing: its venv sees Debian's gunicorn, and ensurepip is not run for it."""
+    assert host.run().returncode == 0
+    assert host.run("--install").returncode == 0
+    venvs = [c for c in host.calls if c.startswith("python3 -m venv")]
+    assert venvs == ["python3 -m venv --without-pip --system-site-packages "
+                     f"{host.root}/srv/app/releases/sample/venv"]
+
+
 def test_gives_up_after_24_hours(host: Host) -> None:
     assert host.run().returncode == 0
     (host.root / f"{STATE}.try").write_text(f"40 {int(time.time()) - 86_401}\n")

@@ -150,11 +150,12 @@ install_phase() {
   install -d -m 0751 -o root -g "$APP" "$R/srv/$APP" "$R/srv/$APP/releases"
   install -d -m 0750 -o root -g "$APP" "$R/etc/$APP"
   if [ ! -e "$R/srv/$APP/current" ]; then
-    # The sample release: stdlib WSGI app on Debian's gunicorn (a venv that sees system packages).
+    # The sample release: stdlib WSGI app on Debian's gunicorn (a venv that sees system packages; no pip in it:
+    # it installs nothing, and ensurepip would unpack pip's wheel for nothing).
     sample="$R/srv/$APP/releases/sample"
     install -d -m 0750 "$sample" "$sample/static"
     install -m 0640 "$R/etc/hvps/sample_app.py" "$sample/app.py"
-    python3 -m venv --system-site-packages "$sample/venv"
+    python3 -m venv --without-pip --system-site-packages "$sample/venv"
     printf 'APP_MODULE=%s\nGUNICORN_CMD_ARGS=--workers %s\nHVPS_RELEASE=sample\n' {{ app_module | sh }} {{ workers | sh }} >"$sample/release.env"
     chown -R "root:$APP" "$sample" && chmod -R go-w,o-rwx "$sample" && chmod 0751 "$sample"
     chmod -R o+rX "$sample/static" && touch "$sample/.ready"
