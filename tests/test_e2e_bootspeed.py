@@ -85,3 +85,15 @@ def test_comparison_takes_the_later_of_healthy_and_locked_down() -> None:
     assert r.figures["ratio_complete"] == 3.75
     fast = bootspeed.compare(bare, {"healthy_s": 110.0, "locked_down_s": 60.0, "complete_s": 200.0})
     assert fast.figures["ratio_healthy_and_locked_down"] == 1.38 and fast.figures["within_target"]
+
+
+def test_report_row_fails_when_the_stack_boot_was_not_timed() -> None:
+    from e2e.run import boot_speed_result
+    bare = {"healthy_s": 80.0}
+    broken = boot_speed_result(bare, {"form": "cloud-config", "timings": {"locked_down_s": 140.0},
+                                      "error": "VMError: not complete"})
+    assert not broken["ok"] and "VMError: not complete" in broken["error"] and broken["checks"] == []
+    row = boot_speed_result(bare, {"form": "cloud-config",
+                                   "timings": {"healthy_s": 100.0, "locked_down_s": 90.0, "complete_s": 250.0}})
+    assert row["ok"] and [c["name"] for c in row["checks"]] == ["first_boot_vs_bare_boot"]
+    assert row["checks"][0]["figures"]["ratio_healthy_and_locked_down"] == 1.25
