@@ -182,7 +182,8 @@ def timeline(text: str) -> dict:
         if k == "Start-Date":
             entry = {"start_s": round(_epoch(v) - boot, 1)}
         elif k == "Commandline":
-            entry["command"] = " ".join(w for w in v.split() if not w.startswith(("-o", "Dpkg::", "APT::")))
+            options = ("-o", "Dpkg::", "APT::", "Acquire::")
+            entry["command"] = " ".join(w for w in v.split() if not w.startswith(options))
         elif k == "End-Date" and entry:
             entry["seconds"] = round(_epoch(v) - boot - entry["start_s"], 1)
             apt.append(entry)
