@@ -29,7 +29,7 @@ from components.firstboot import HostFile, describe_first_boot, render_cloud_con
 from components.firstboot.sandbox import sandboxed_units
 
 from . import apt_outage as apt_outage_steps
-from . import checks, converge, hostile_release, release, tls
+from . import bootspeed, checks, converge, hostile_release, release, tls
 from .vm import VM, AptCache, VMError, log
 
 REPO = Path(__file__).resolve().parent.parent
@@ -113,7 +113,10 @@ class HostKeys:
 
 def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None, lynis: bool,
              scan: bool = True, releases: bool = False, host_keys: HostKeys | None = None,
-             day2: Day2Keys | None = None) -> dict:
+             day2: Day2Keys | None = None,
+             boot_speed: bool = False) -> dict:
+    """boot_speed: time power-on -> healthy, locked down and complete (bootspeed.time_first_boot) and keep the
+    guest's step timeline, before any audit."""
     admin = spec.admin_user
     res: dict = {"form": form, "stack_admin": admin, "checks": [], "timings": {}}
     vm = VM(user_data, vendor_data=cache.vendor_data() if cache else None, name=form)
@@ -136,14 +139,18 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
     try:
         with vm:
             vm.start()
-            res["timings"].update(vm.wait_healthy(80, spec.app_health_path, timeout=900))
+            if boot_speed:
+                res["timings"].update(bootspeed.time_first_boot(vm, admin, key, spec.app_health_path))
+                res["boot_timeline"] = bootspeed.guest_timeline(vm, admin, key)
+            else:
+                res["timings"].update(vm.wait_healthy(80, spec.app_health_path, timeout=900))
             vm.wait_ssh(admin, key, timeout=120)
             rc, text = vm.cloud_init_status(admin, key, timeout=120)
             res["cloud_init"] = {"rc": rc, "status": text.strip().splitlines()[:4]}
             add("first-boot", [checks.CheckResult("cloud_init_status", rc == 0, text.strip().splitlines()[:4])])
             # the audits read the finished host: the install phase (hvps-provision.timer) must have completed
             state = apt_outage_steps.wait_state(vm, admin, key, lambda s: s == "complete" or s.startswith("failed"),
-                                                timeout=600)
+                                                timeout=1200)
             add("first-boot", [checks.CheckResult("first_boot_complete", state == "complete", state)])
             # Order matters: fail2ban's sshd jail sees every host connection as 10.0.2.2 (slirp), so the checks
             # that make sshd log failures (root/password refusals, ssh-audit's pre-auth connections) run LAST.
@@ -341,6 +348,19 @@ def run_negative(spec, key: Path, cache: AptCache | None, host_key: str) -> dict
     return _caught(res)
 
 
+def boot_speed_result(bare: dict, hardened: dict) -> dict:
+    """The report's row for the comparison; failed when the hardened boot was never timed (its run broke)."""
+    res: dict = {"form": "boot-speed:bare-vs-cloud-config", "timings": {"bare_healthy_s": bare["healthy_s"]},
+                 "bare": bare, "checks": []}
+    t = hardened["timings"]
+    if not {"healthy_s", "locked_down_s", "complete_s"} <= t.keys():
+        res |= {"ok": False, "error": f"the cloud-config form was not timed: {hardened.get('error', t)}"}
+        return res
+    res["checks"] = [{"phase": "first-boot", **bootspeed.compare(bare, t).as_dict()}]
+    res["ok"] = True
+    return res
+
+
 def markdown(results: list[dict], total_s: float | None = None) -> str:
     lines = ["| form | phase | check | ok | figures |", "|---|---|---|---|---|"]
     for r in results:
@@ -382,9 +402,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--apt-outage", action="store_true",
                     help="with --tls: boot it with the package mirror unreachable, check the locked-down host, "
                          "then restore the mirror and require first boot to complete")
+    ap.add_argument("--boot-speed", action="store_true",
+                    help="first a bare boot (admin + nginx) on the same image and cache, then time the cloud-config "
+                         "form's first boot against it (e2e/bootspeed.py); the ratio goes into the report")
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--out", type=Path, default=REPO / "e2e" / "out")
     a = ap.parse_args(argv)
+    if a.boot_speed and ("cloud-config" not in a.forms.split(",") or a.negative):
+        ap.error("--boot-speed times the cloud-config form: keep it in --forms, without --negative")
     a.out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     results: list[dict] = []
@@ -394,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
         key = Path(d) / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", str(key)], check=True)
         day2 = Day2Keys.generate(Path(d))
-        spec = test_spec(a.stack, (Path(d) / "id_ed25519.pub").read_text().strip(), day2.public(day2.removed))
+        pub = (Path(d) / "id_ed25519.pub").read_text().strip()
+        spec = test_spec(a.stack, pub, day2.public(day2.removed))
         # A real ed25519 host key in place of the one the Pulumi program makes (the renderer's default is a
         # size-only stand-in that first boot refuses).
         host_keys = HostKeys.generate(Path(d))
@@ -407,13 +433,18 @@ def main(argv: list[str] | None = None) -> int:
             if a.negative:
                 results.append(run_negative(spec, key, cache, host_keys.private))
             else:
+                bare = bootspeed.time_bare_boot(cache, spec.admin_user, pub) if a.boot_speed else None
                 for form in forms:
                     results.append(run_form(form, data[form], spec, key, cache,
                                             lynis=not a.skip_lynis and form == a.lynis_form, scan=not a.skip_scan,
                                             releases=not a.skip_releases and form == a.releases_form,
                                             host_keys=host_keys,
-                                            day2=day2 if not a.skip_converge and form == a.releases_form else None))
+                                            day2=day2 if not a.skip_converge and form == a.releases_form else None,
+                                            boot_speed=bare is not None and form == "cloud-config"))
+
                     (a.out / f"{name}.json").write_text(json.dumps(results, indent=2))
+                if bare is not None:
+                    results.append(boot_speed_result(bare, next(r for r in results if r["form"] == "cloud-config")))
                 if a.tls:
                     results.extend(run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage,
                                            negative=a.negative_last))

@@ -186,6 +186,10 @@ class AptCache:
         _kill_pidfile(self.pidfile, "apt-cacher-ng")
         _ACNG.discard(self)
 
+    def stored_bytes(self) -> int:
+        """Bytes in the cache: it grows during a boot only when the cache was not warm for what the boot fetched."""
+        return sum(f.stat().st_size for f in (self.root / "cache").rglob("*") if f.is_file())
+
     def vendor_data(self) -> str:
         # vendor-data (not user-data: the data under test stays unmodified). User-data wins on conflicts.
         return f"#cloud-config\napt:\n  preserve_sources_list: true\n  proxy: {self.proxy_url}\n"

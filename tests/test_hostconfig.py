@@ -4,12 +4,9 @@ config edit reaches only the converge, never the server."""
 from __future__ import annotations
 
 import base64
-import gzip
-import io
 import json
 import re
 import runpy
-import tarfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,7 +15,7 @@ import pytest
 
 from components import changes, firstboot
 from components.config import parse_host_spec
-from components.firstboot import CONVERGE_COMMAND, HOST_KEY_PATH, converge_bundle, converge_digests
+from components.firstboot import CONVERGE_COMMAND, HOST_KEY_PATH, converge_bundle, converge_digests, wire
 from components.hostconfig import converge_stdin
 from components.mockrun import PLACEHOLDER_PUBLIC_HOST_KEY, RecordedResource, StackRun, run_program
 from components.providers import host_class
@@ -82,12 +79,9 @@ def test_every_vendor_converges_after_first_boot_and_before_the_app(vendor: str)
 
 def test_the_converge_bundle_is_first_boots_files_without_the_host_key() -> None:
     spec = parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com"), stack="hc")
-    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(converge_bundle(spec)))) as tar:
-        members = {m.name: (tar.extractfile(m).read().decode(), f"{m.mode:04o}")  # type: ignore[union-attr]
-                   for m in tar.getmembers()}
+    members = {e.path: (e.content.decode(), f"{e.mode:04o}") for e in wire.unpack(converge_bundle(spec))}
     boot = firstboot.describe_first_boot(spec).files
-    assert {"/" + name: v for name, v in members.items()} == {f.path: (f.content, f.mode) for f in boot
-                                                              if f.path != HOST_KEY_PATH}
+    assert members == {f.path: (f.content, f.mode) for f in boot if f.path != HOST_KEY_PATH}
     assert HOST_KEY_PATH not in converge_digests(spec) and not any("PRIVATE KEY" in c for c, _ in members.values())
     assert converge_bundle(spec) == converge_bundle(spec)  # reproducible: no change, no new input
 
@@ -118,8 +112,9 @@ def edited_template(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str],
 
 
 EDITS = {
-    "sysctl": ("template", "sysctl_hardening.conf", {"/etc/sysctl.d/90-hvps-hardening.conf"}),
-    "nginx": ("template", "nginx_security_headers.conf", {"/etc/nginx/snippets/hvps-security-headers.conf"}),
+    "sysctl": ("template", "etc/sysctl.d/90-hvps-hardening.conf", {"/etc/sysctl.d/90-hvps-hardening.conf"}),
+    "nginx": ("template", "etc/nginx/snippets/hvps-security-headers.conf",
+              {"/etc/nginx/snippets/hvps-security-headers.conf"}),
     "admin-key": ("config", "sshPublicKeys", {"/etc/hvps/admin_authorized_keys"}),
 }
 

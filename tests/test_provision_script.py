@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import os
+import shlex
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -29,8 +31,8 @@ pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-
 STATE = "var/lib/hvps/first-boot.state"
 RECORD = 'printf \'%s\\n\' "${0##*/} $*" >>"$HVPS_ROOT/.calls"\n'
 STUBS = {
-    # The sysstat package ships its collector switched off (/etc/default/sysstat), as on Debian.
-    "apt-get": RECORD + '[ ! -e "$HVPS_ROOT/.apt-down" ] || exit 100\n'
+    "apt-get": RECORD + 'echo "${@: -1} needrestart-suspend=${NEEDRESTART_SUSPEND:-}" >>"$HVPS_ROOT/.apt-env"\n'
+               '[ ! -e "$HVPS_ROOT/.apt-down" ] || exit 100\n'
                'case " $* " in *" install "*" sysstat "*) mkdir -p "$HVPS_ROOT/etc/default"\n'
                '  echo \'ENABLED="false"\' >"$HVPS_ROOT/etc/default/sysstat" ;; esac\n',
     "id": '[ "$#" -eq 1 ] && grep -qx "$1" "$HVPS_ROOT/.users" 2>/dev/null\n',
@@ -39,7 +41,8 @@ STUBS = {
     "sshd": RECORD + '[ ! -e "$HVPS_ROOT/.sshd-rejects" ]\n',
     "fallocate": RECORD + ': >"${@: -1}"\n',
     "aide": RECORD + 'case "$*" in *--init*) echo db >"$HVPS_ROOT/var/lib/aide/aide.db.new" ;; esac\n',
-    "python3": RECORD + 'mkdir -p "${@: -1}/bin"\n',
+    # `python3 -c` is the wire format's unpack step (converge): the real interpreter; `-m venv` is stubbed
+    "python3": f'[ "$1" != -c ] || exec {shlex.quote(sys.executable)} "$@"\n' + RECORD + 'mkdir -p "${@: -1}/bin"\n',
     "systemd-detect-virt": RECORD + "exit 1\n",  # not a container
     "swapon": RECORD,  # prints no active swap
     # install as root would need the users: drop -o/-g, keep the rest (the real install writes the files)
@@ -49,7 +52,7 @@ STUBS = {
 RECORDED = ("groupadd", "usermod", "passwd", "visudo", "hostnamectl", "systemctl", "nft", "sysctl", "mount",
             "mkswap", "curl", "nginx", "chown", "sleep")
 REAL = ("bash", "cat", "mv", "rm", "cp", "grep", "sed", "awk", "chmod", "ln", "mkdir", "date", "seq", "touch",
-        "ssh-keygen", "tar", "gzip", "base64", "cmp", "stat")
+        "ssh-keygen", "tar", "gzip", "base64", "cmp", "stat", "find")
 BASE_FILES = {  # what a stock cloud image has where the script edits
     "etc/fstab": "UUID=0 / ext4 defaults 0 1\n",
     "etc/login.defs": "MAIL_DIR /var/mail\nUMASK 022\n#ENCRYPT_METHOD SHA512\nPASS_MAX_DAYS 99999\n",
@@ -170,8 +173,9 @@ def test_apt_outage_keeps_the_host_locked_down_and_retries_with_backoff(host: Ho
     for attempt, wait in ((1, 60), (2, 120), (3, 240)):
         result = host.run("--install")
         assert result.returncode == 1
-        assert host.state == f"installing attempt {attempt} failed: line {_line(host, 'apt-get -q update')}: " \
-                             f"apt-get -q update; next in {wait}s"
+        update = "apt-get -q -o Acquire::Languages=none update"
+        assert host.state == f"installing attempt {attempt} failed: line {_line(host, update)}: " \
+                             f"{update}; next in {wait}s"
         assert host.calls[-1] == f"sleep {wait}"  # the backoff, inside the attempt (the timer restarts it after)
     assert_locked_down(host)
     assert "systemctl disable --now hvps-provision.timer" not in host.calls
@@ -221,6 +225,15 @@ def test_install_turns_on_accounting_and_makes_the_build_user_before_the_baselin
     build_user = calls.index("useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "
                              "--user-group hvps-build")
     assert build_user < next(i for i, c in enumerate(calls) if c.startswith("aide ") and "--init" in c)
+
+
+def test_the_sample_release_venv_is_made_without_pip(host: Host) -> None:
+    """The sample app installs nothing: its venv sees Debian's gunicorn, and ensurepip is not run for it."""
+    assert host.run().returncode == 0
+    assert host.run("--install").returncode == 0
+    venvs = [c for c in host.calls if c.startswith("python3 -m venv")]
+    assert venvs == ["python3 -m venv --without-pip --system-site-packages "
+                     f"{host.root}/srv/app/releases/sample/venv"]
 
 
 def test_gives_up_after_24_hours(host: Host) -> None:
@@ -377,3 +390,66 @@ def test_a_concern_that_no_longer_applies_is_not_retired(converged: Host) -> Non
     assert "tls" not in verdicts and verdicts["nginx"].startswith("changed: ")
     assert all(p.exists() for p in tls_files)
     assert not [c for c in converged.calls if "hvps-tls" in c]  # its timer neither started nor stopped
+
+
+def test_first_boot_apt_skips_translated_descriptions(host: Host) -> None:
+    """Every apt call of the install phase (update included) neither fetches nor parses Translation-* indexes."""
+    assert host.run().returncode == 0
+    assert host.run("--install").returncode == 0
+    apt = [c for c in host.calls if c.startswith("apt-get")]
+    assert len(apt) == 5 and apt[0].endswith(" update")
+    assert all("-o Acquire::Languages=none" in c for c in apt), apt
+
+
+def test_needrestart_stays_out_of_first_boots_apt_calls(host: Host) -> None:
+    """needrestart's apt hook sees NEEDRESTART_SUSPEND when packages are added (serve, then deferred) or removed,
+    not on the full upgrade (deferred, after the installs): its scan of every process there catches anything the
+    installs left running on replaced libraries, and its restarts are wanted."""
+    assert host.run().returncode == 0
+    assert host.run("--install").returncode == 0
+    serve, deferred = (firstboot.packages_for(host.spec, phase)[-1] for phase in ("serve", "deferred"))
+    assert (host.root / ".apt-env").read_text().splitlines() == [
+        "update needrestart-suspend=", f"{serve} needrestart-suspend=1", f"{deferred} needrestart-suspend=1",
+        "full-upgrade needrestart-suspend=", "--purge needrestart-suspend=1"]
+
+
+def test_the_metadata_group_exists_before_nft_checks_the_ruleset_that_names_it(host: Host) -> None:
+    """nftables.conf names the group hvps-metadata; `nft -c` refuses a ruleset naming an unknown group, which
+    failed lockdown in the VM when the group was made only at activation (after validation)."""
+    assert host.run().returncode == 0, host.state
+    calls = host.calls
+    group = calls.index("groupadd --system hvps-metadata")
+    check = next(i for i, c in enumerate(calls) if c.startswith("nft -c -f"))
+    assert group < check, calls
+
+
+def test_a_converge_refreshes_the_integrity_baseline_for_what_it_wrote_only(converged: Host, monkeypatch) -> None:
+    """AIDE's baseline follows the converge's own writes (limited to the paths written since it started), so the
+    daily check does not report a deploy; an edit made before the converge stays out of the limit, and a
+    converge that changes nothing runs no AIDE at all."""
+    (converged.root / "etc/tampered.conf").write_text("changed by hand before the converge\n")
+    time.sleep(0.05)
+    settings = tuple((k, "1" if k == "kernel.sysrq" else v) for k, v in firstboot.SYSCTL_SETTINGS)
+    monkeypatch.setattr(firstboot, "SYSCTL_SETTINGS", settings)
+    result = converge(converged, converged.spec)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (update,) = [c for c in converged.calls if c.startswith("aide ")]
+    limit = update.split("--limit ", 1)[1]
+    assert update.startswith("aide -c /etc/aide/aide.conf --update --limit ")
+    assert "|/etc/sysctl\\.d/90-hvps-hardening\\.conf)" in limit and "tampered" not in limit, limit
+    (converged.root / ".calls").unlink()
+    assert converge(converged, converged.spec).returncode == 0
+    assert not [c for c in converged.calls if c.startswith("aide ")]
+
+
+def test_first_boot_completes_where_the_vendor_agent_is_not_installed(host: Host) -> None:
+    """do-agent's drop-in is written wherever monitoring is on, but the agent may not be installed (yet): systemd
+    refuses try-restart of a unit it does not know, which failed the deferred phase in the VM."""
+    assert "vendor-agent" in [c.name for c in firstboot.concerns_for(host.spec)]
+    systemctl = Path(host.env["PATH"].split(":")[0]) / "systemctl"
+    systemctl.write_text("#!/bin/bash\n" + RECORD + 'case "$*" in *do-agent*) exit 5 ;; esac\n')
+    assert host.run().returncode == 0
+    result = host.run("--install")
+    assert result.returncode == 0 and host.state == "complete", result.stdout + result.stderr
+    assert "systemctl cat do-agent.service" in host.calls
+    assert not [c for c in host.calls if c.startswith("systemctl try-restart do-agent")]

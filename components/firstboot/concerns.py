@@ -215,9 +215,12 @@ cp "$R/etc/issue.net" "$R/etc/issue"
         (LOCKDOWN, SERVE),  # lockdown when the image has nft, again once apt installed it
         files=(ConcernFile("/etc/nftables.conf", "0755"), ConcernFile("/etc/systemd/system/nftables.service.d/hvps-sandbox.conf")),
         packages=("nftables",),
-        validate="""! command -v nft >/dev/null || nft -c -f "$R/etc/nftables.conf"\n""",
+        # nftables.conf names the group that may reach the metadata service: `nft -c` needs it to exist
+        validate="""\
+{ getent group hvps-metadata >/dev/null || groupadd --system hvps-metadata; }
+{ ! command -v nft >/dev/null || nft -c -f "$R/etc/nftables.conf"; }
+""",
         activate="""\
-getent group hvps-metadata >/dev/null || groupadd --system hvps-metadata
 if command -v nft >/dev/null; then
   systemctl daemon-reload
   systemctl enable nftables
@@ -246,6 +249,8 @@ if [ "$mb" -gt 0 ] && [ ! -e "$R/swapfile" ] && ! systemd-detect-virt -cq && ! s
 fi
 [ ! -e "$R/swapfile" ] || grep -q '^/swapfile ' "$R/etc/fstab" || echo '/swapfile none swap sw 0 0' >>"$R/etc/fstab"
 """),
+    # The build user of releases (hvps-release) is made here, before the integrity baseline, so a deploy adds no
+    # account. The sample release's venv sees Debian's gunicorn and has no pip: it installs nothing.
     Concern(
         "app-runtime", "The app under a sandboxed systemd unit on a unix socket (gunicorn), its user and release.",
         (SERVE,),
@@ -254,7 +259,6 @@ fi
         packages=("gunicorn", "python3-venv", "git"),
         activate="""\
 id "$APP" >/dev/null 2>&1 || useradd --system --home-dir "/srv/$APP" --shell /usr/sbin/nologin --user-group "$APP"
-# Releases build as this user (hvps-release); made here, before the integrity baseline, so a deploy adds no account.
 id hvps-build >/dev/null 2>&1 ||
   useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group hvps-build
 install -d -m 0751 -o root -g "$APP" "$R/srv/$APP" "$R/srv/$APP/releases"
@@ -263,7 +267,7 @@ if [ ! -e "$R/srv/$APP/current" ]; then
   sample="$R/srv/$APP/releases/sample"
   install -d -m 0750 "$sample" "$sample/static"
   install -m 0640 "$R/etc/hvps/sample_app.py" "$sample/app.py"
-  python3 -m venv --system-site-packages "$sample/venv"
+  python3 -m venv --without-pip --system-site-packages "$sample/venv"
   printf 'APP_MODULE=%s\\nGUNICORN_CMD_ARGS=--workers %s\\nHVPS_RELEASE=sample\\n' {{ app_module | sh }} {{ workers | sh }} >"$sample/release.env"
   chown -R "root:$APP" "$sample" && chmod -R go-w,o-rwx "$sample" && chmod 0751 "$sample"
   chmod -R o+rX "$sample/static" && touch "$sample/.ready"
@@ -330,7 +334,7 @@ systemctl enable --now systemd-timesyncd 2>/dev/null || systemctl enable --now c
         packages=("unattended-upgrades", "needrestart", "apt-listchanges"),
         once="""\
 "${APT[@]}" full-upgrade
-"${APT[@]}" autoremove --purge
+NEEDRESTART_SUSPEND=1 "${APT[@]}" autoremove --purge
 """,
         activate="systemctl enable --now unattended-upgrades apt-daily.timer apt-daily-upgrade.timer\n"),
     Concern(
@@ -343,6 +347,8 @@ systemctl daemon-reload
 systemctl enable fail2ban
 systemctl restart fail2ban
 """),
+    # Process accounting (who ran what, when: /var/log/account/pacct, rotated daily) and sysstat's 10-minute load
+    # history (7 days): a few MB of disk, no daemon beyond a timer.
     Concern(
         "audit-and-integrity", "auditd rules; process accounting; a daily AIDE and debsums check (releases included).",
         (DEFERRED,),
@@ -360,8 +366,6 @@ fi
         activate="""\
 systemctl enable auditd
 systemctl restart auditd || log "auditd did not start (no audit inside containers)"
-# Process accounting (who ran what, when: /var/log/account/pacct, rotated daily) and sysstat's 10-minute load
-# history (7 days): a few MB of disk, no daemon beyond a timer.
 sed -i 's/^ENABLED=.*/ENABLED="true"/' "$R/etc/default/sysstat"
 systemctl enable --now sysstat acct || log "process accounting did not start (not inside containers)"
 systemctl daemon-reload
@@ -373,7 +377,7 @@ systemctl enable --now hvps-integrity.timer
         files=(ConcernFile(DO_AGENT_DROPIN, template=False),),
         activate="""\
 systemctl daemon-reload
-systemctl try-restart do-agent
+! systemctl cat do-agent.service >/dev/null 2>&1 || systemctl try-restart do-agent.service
 """,
         applies=lambda spec: spec.vendor == "digitalocean" and spec.monitoring),
 )
