@@ -129,7 +129,7 @@ def converge(vm: VM, admin: str, key: Path, first_boot: FirstBoot, timeout: floa
 def _probe(vm: VM, admin: str, key: Path, app: str) -> dict[str, str]:
     """What must not change needlessly: boot id, the PIDs of nginx, sshd and the app; and the sysctl value."""
     cmd = (f"cat /proc/sys/kernel/random/boot_id; for u in nginx ssh {shlex.quote(app)}; do "
-           f"systemctl show -p MainPID --value $u; done; sysctl -n {SYSCTL_KEY}")
+           f"systemctl show -p MainPID --value $u; done; cat /proc/sys/{SYSCTL_KEY.replace('.', '/')}")
     out = vm.ssh(admin, key, cmd, timeout=60, check=True).stdout.split()
     return dict(zip(("boot_id", "nginx_pid", "sshd_pid", "app_pid", "sysctl"), out, strict=False))
 
