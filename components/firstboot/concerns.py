@@ -356,13 +356,6 @@ systemctl restart fail2ban
                ConcernFile("/etc/systemd/system/hvps-integrity.service"),
                ConcernFile("/etc/systemd/system/hvps-integrity.timer")),
         packages=("auditd", "aide", "debsums", "acct", "sysstat"),
-        once="""\
-install -d -m 0700 "$R/var/lib/aide"
-if [ ! -e "$R/var/lib/aide/aide.db" ]; then
-  aide -c /etc/aide/aide.conf --init >/dev/null
-  mv "$R/var/lib/aide/aide.db.new" "$R/var/lib/aide/aide.db"
-fi
-""",
         activate="""\
 systemctl enable auditd
 systemctl restart auditd || log "auditd did not start (no audit inside containers)"
@@ -380,6 +373,18 @@ systemctl daemon-reload
 ! systemctl cat do-agent.service >/dev/null 2>&1 || systemctl try-restart do-agent.service
 """,
         applies=lambda spec: spec.vendor == "digitalocean" and spec.monitoring),
+    # Last: the baseline is taken once everything before it is written and enabled, so a fresh host's first
+    # integrity check finds nothing (it was taken before the deferred activations, which it then reported).
+    Concern(
+        "integrity-baseline", "The AIDE baseline of the finished host, taken once at first boot.", (DEFERRED,),
+        once="""\
+install -d -m 0700 "$R/var/lib/aide"
+if [ ! -e "$R/var/lib/aide/aide.db" ]; then
+  aide -c /etc/aide/aide.conf --init >/dev/null
+  mv "$R/var/lib/aide/aide.db.new" "$R/var/lib/aide/aide.db"
+fi
+""",
+    ),
 )
 
 
