@@ -188,12 +188,6 @@ def encode_sh(value: object) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
-def sh_double_quoted(value: str) -> str:
-    """The inside of a bash "..." string (for log lines the plan reads back): \\ " $ ` escaped."""
-    _refuse(value, "", "a shell string")
-    return re.sub(r'([\\"$`])', r"\\\1", value)
-
-
 def encode_systemd(value: object) -> str:
     """Part of a word in a systemd unit setting: `%` is escaped (specifiers); characters that split words,
     quote, escape or expand ($VAR in Exec lines) are refused, as the placements have no common quoting."""

@@ -65,11 +65,6 @@ def sandboxed_units(spec: HostSpec) -> tuple[SandboxedUnit, ...]:
     return tuple(u for u in units if spec.domain or not u.tls_only)
 
 
-def sandbox_dropins(spec: HostSpec) -> list[str]:
-    """The sandbox drop-ins first boot writes for this host (each listed among its concern's files)."""
-    return [u.dropin_path for u in sandboxed_units(spec) if u.dropin]
-
-
 def exposures(text: str) -> dict[str, float]:
     """unit -> overall exposure, from `systemd-analyze security UNIT` outputs (each line names its unit)."""
     return {u: float(x) for u, x in re.findall(r"Overall exposure level for (\S+): ([0-9.]+)", text)}
