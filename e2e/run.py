@@ -163,7 +163,7 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
             if lynis:
                 r = timed("lynis_s", lambda: checks.lynis_audit(vm, admin, key))
                 r.figures["stock_image_baseline"] = LYNIS_STOCK_BASELINE
-                r.figures["baseline_source"] = "quoted from local-vm.md (not re-measured)"
+                r.figures["baseline_source"] = "quoted from an earlier measurement of the stock image (not re-measured)"
                 add("first-boot", [r])
             # resilience: a reboot, then every inside check again; then the app killed
             t = time.monotonic()
