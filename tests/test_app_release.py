@@ -168,8 +168,9 @@ def test_upload_paths_are_content_addressed_in_the_admins_home(tmp_path: Path) -
     assert remote_paths(git, None)[1] is None
 
 
-def app_options(**overrides: object) -> tuple[StackRun, dict[str, pulumi.ResourceOptions]]:
-    """A stack run with the app, and the resource options each child of the release was given."""
+def run_recording_options(config: dict[str, str], stack: str, secret_keys: list[str] | None = None,
+                          ) -> tuple[StackRun, dict[str, pulumi.ResourceOptions]]:
+    """The real program under mocks, and the resource options each resource was given."""
     options: dict[str, pulumi.ResourceOptions] = {}
 
     def record(args: pulumi.ResourceTransformationArgs) -> None:
@@ -179,10 +180,13 @@ def app_options(**overrides: object) -> tuple[StackRun, dict[str, pulumi.Resourc
         pulumi.runtime.register_stack_transformation(record)
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
+    return run_program(config, stack=stack, secret_keys=secret_keys, program=program), options
+
+
+def app_options(**overrides: object) -> tuple[StackRun, dict[str, pulumi.ResourceOptions]]:
+    """A stack run with the app, and the resource options each child of the release was given."""
     secret_keys = ["hardened-vps:appSecrets"] if "appSecrets" in overrides else []
-    run = run_program(full_config(appSource=str(EXAMPLE), **overrides), stack="app", secret_keys=secret_keys,
-                      program=program)
-    return run, options
+    return run_recording_options(full_config(appSource=str(EXAMPLE), **overrides), "app", secret_keys)
 
 
 def test_every_connection_pins_the_host_key_and_stores_no_agent_socket(monkeypatch: pytest.MonkeyPatch) -> None:

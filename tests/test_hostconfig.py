@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import runpy
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,6 +19,7 @@ from components.hostconfig import converge_stdin
 from components.mockrun import PLACEHOLDER_PUBLIC_HOST_KEY, RecordedResource, StackRun, run_program
 from components.providers import host_class
 from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, full_config, raw_config
+from tests.test_app_release import run_recording_options
 
 REGIONS = {"digitalocean": "fra1", "linode": "fr-par", "lightsail": "eu-central-1"}
 SERVER_TYPES = {"digitalocean": "digitalocean:index/droplet:Droplet", "linode": "linode:index/instance:Instance",
@@ -29,17 +29,8 @@ EXAMPLE = ROOT / "examples" / "flask-app"
 
 def options_run(vendor: str, **overrides: object) -> tuple[StackRun, dict[str, pulumi.ResourceOptions]]:
     """The real program (with the example app) on `vendor`, and the options each resource was given."""
-    options: dict[str, pulumi.ResourceOptions] = {}
-
-    def record(args: pulumi.ResourceTransformationArgs) -> None:
-        options[args.name] = args.opts
-
-    def program() -> None:
-        pulumi.runtime.register_stack_transformation(record)
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
-
     config = full_config(vendor=vendor, region=REGIONS[vendor], appSource=str(EXAMPLE), **overrides)
-    return run_program(config, stack="hc", program=program), options
+    return run_recording_options(config, "hc")
 
 
 def names(resources: object) -> list[str]:
