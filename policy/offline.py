@@ -1,7 +1,7 @@
 """The policy pack run offline: a stack's registrations presented to the policies the way the engine presents them.
 
 `pulumi preview --policy-pack policy` needs the CLI; the offline plan (tools/plan.py) and the tests do not have it.
-They run the program under the mocks (components.mockrun), capture what each RegisterResource request carried
+They run the program under the mocks (components.testing.mockrun), capture what each RegisterResource request carried
 (URN, parent, protect, ignoreChanges, dependencies, property dependencies) and hand it to the same policy objects
 the pack serves. Nothing here starts a gRPC server.
 
@@ -46,7 +46,7 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from components.config import PROJECT
-from components.mockrun import StackRun, run_program, stack_file_config
+from components.testing.mockrun import StackRun, run_program, stack_file_config
 from policy import hardening_policies as hp
 
 #: The level policy/__main__.py gives the pack: what a policy without its own level gets.

@@ -11,8 +11,8 @@ import pytest
 
 from components.config import ConfigError, parse_host_spec
 from components.host import HostArgs, WebHost, server_lifecycle
-from components.mockrun import run_program
 from components.providers import host_class
+from components.testing.mockrun import run_program
 from tests.conftest import ED25519_KEY, RSA_4096_KEY, raw_config, ssh_blob
 
 REGIONS = {"digitalocean": "nyc3", "linode": "us-iad", "lightsail": "us-east-1"}

@@ -14,7 +14,6 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from components import mockrun
 from components.app import (
     DEPLOY_TIMEOUT,
     UPLOAD_TIMEOUT,
@@ -28,8 +27,9 @@ from components.app import (
 from components.config import load_stack_file, parse_host_spec
 from components.firstboot import describe_first_boot, linode_user_data, render_first_boot
 from components.hostconfig import CONVERGE_TIMEOUT
-from components.mockrun import PLACEHOLDER_PUBLIC_HOST_KEY, StackRun, run_program
 from components.readiness import READY_TIMEOUT, first_boot_wait
+from components.testing import mockrun
+from components.testing.mockrun import PLACEHOLDER_PUBLIC_HOST_KEY, StackRun, run_program
 from tests.conftest import ROOT, full_config, raw_config
 
 EXAMPLE = ROOT / "examples" / "flask-app"

@@ -6,8 +6,8 @@ import pytest
 
 from components import catalog
 from components.config import DEFAULT_REGIONS, ConfigError, parse_host_spec
-from components.mockrun import run_program
 from components.regions import REGION_LOCATIONS, find_place, nearest
+from components.testing.mockrun import run_program
 from tests.conftest import full_config, raw_config
 
 

@@ -14,7 +14,7 @@ SDKS = {"digitalocean": "pulumi_digitalocean", "linode": "pulumi_linode", "light
 PROBE = """
 import json, sys
 sys.path.insert(0, {root!r})
-from components.mockrun import run_stack_file
+from components.testing.mockrun import run_stack_file
 run = run_stack_file({stack!r})
 print(json.dumps({{"loaded": sorted(m for m in sys.modules if m.split(".")[0] in {sdks!r}),
                   "resources": len(run.resources)}}))

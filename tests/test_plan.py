@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
-from components import catalog, changes, mockrun
+from components import catalog, changes
 from components.config import DEFAULT_REGIONS, load_stack_file, stack_name_of
 from components.cost import monthly_cost
 from components.firstboot import (
@@ -25,6 +25,7 @@ from components.firstboot import (
 from components.firstboot.concerns import concern_of, concerns_for
 from components.hostconfig import converge_stdin
 from components.regions import REGION_LOCATIONS, distance_km, find_place, nearest
+from components.testing import mockrun
 from policy import hardening_policies as hp
 from tests.conftest import ALL_STACK_FILES, STACK_FILES
 from tools import plan

@@ -47,7 +47,7 @@ from components.firstboot import (
     render_first_boot,
     render_launch_script,
 )
-from components.mockrun import run_program
+from components.testing.mockrun import run_program
 from policy import hardening_policies as hp
 from policy.offline import (
     Registered,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from components.mockrun import PLACEHOLDER_PUBLIC_HOST_KEY, run_program
 from components.readiness import READY_TIMEOUT, first_boot_wait
+from components.testing.mockrun import PLACEHOLDER_PUBLIC_HOST_KEY, run_program
 from tests.conftest import full_config
 from tests.test_app_release import app_options, secret_value
 

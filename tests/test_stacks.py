@@ -16,7 +16,7 @@ from pulumi.runtime import rpc
 
 from components.config import ConfigError, load_stack_file
 from components.firstboot import MAX_FIRST_BOOT_BYTES, render_first_boot
-from components.mockrun import StackRun, run_program, run_stack_file
+from components.testing.mockrun import StackRun, run_program, run_stack_file
 from tests.conftest import ED25519_KEY, ROOT, full_config, random_rsa_key
 
 SERVER_TYPES = {"digitalocean": "digitalocean:index/droplet:Droplet", "linode": "linode:index/instance:Instance",
@@ -135,7 +135,7 @@ def test_provider_token_given_as_secret_never_reaches_an_output() -> None:
      "first-boot data is over linode's 16384-byte limit"),
 ])
 def test_bad_config_fails_before_any_resource(overrides, needle) -> None:
-    from components.mockrun import RecordingMocks
+    from components.testing.mockrun import RecordingMocks
 
     seen: list[RecordingMocks] = []
     original = pulumi.runtime.set_mocks

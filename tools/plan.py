@@ -6,7 +6,7 @@
     python -m tools.plan --update-golden       # rewrite tests/golden/ after reviewing the change
 
 STACK is a stack name (stacks/Pulumi.<STACK>.yaml) or the path of a stack file. The plan runs `__main__.py`
-under Pulumi mocks (components.mockrun) and prints the resource tree with every input, the outputs, a summary
+under Pulumi mocks (components.testing.mockrun) and prints the resource tree with every input, the outputs, a summary
 of the first-boot data and the monthly cost. Values the vendor assigns at deploy time are shown as
 <resource.attribute>, never as the mocks' stand-ins; secret values are masked. The same run goes through the
 policy pack (policy/, via policy.offline): the plan lists its violations and exits 1 on a mandatory one, as
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/pl
 import pulumi
 from pulumi.runtime import rpc
 
-from components import catalog, changes, mockrun
+from components import catalog, changes
 from components.config import (
     DEFAULT_REGIONS,
     PROJECT,
@@ -68,6 +68,7 @@ from components.host import server_lifecycle
 from components.hostconfig import converge_stdin
 from components.providers import host_class
 from components.regions import Location, find_place, nearest
+from components.testing import mockrun
 from policy import hardening_policies as hp
 from policy import offline
 from tools.golden import write_goldens

@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python tools/ur
 
 import pulumi
 
-from components import mockrun
 from components.config import PROJECT, stack_name_of
+from components.testing import mockrun
 from tools.golden import write_goldens
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -256,7 +256,7 @@ def record_registrations(program: Any, stack: str, config: Mapping[str, str] | N
                          secret_keys: list[str] | None = None) -> RegistrationLog:
     """Run `program` under the recording mocks and log every registration with its engine URN.
 
-    The mock monitor of this one run is wrapped (components.mockrun creates it). The root stack registers
+    The mock monitor of this one run is wrapped (components.testing.mockrun creates it). The root stack registers
     before the program starts; its mock URN is the engine's, so top-level resources need no mapping.
     """
     log = RegistrationLog(stack)

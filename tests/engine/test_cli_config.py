@@ -22,7 +22,7 @@ import yaml
 from pulumi.runtime import rpc
 
 from components.config import PROJECT
-from components.mockrun import run_program
+from components.testing.mockrun import run_program
 from tests.conftest import ED25519_KEY, ROOT
 from tests.engine.cli_config import (
     CliConfigError,

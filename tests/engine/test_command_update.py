@@ -43,9 +43,9 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from components import mockrun
 from components.firstboot import CONVERGE_COMMAND, HOST_KEY_PATH, wire
-from components.mockrun import RecordedResource, StackRun, run_program
+from components.testing import mockrun
+from components.testing.mockrun import RecordedResource, StackRun, run_program
 from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, full_config
 from tests.engine.test_env_file import systemd_env_file
 from tests.test_release_script import STUBS
@@ -172,7 +172,7 @@ class Servers:
     A rebuilt server is a new object at the vendor, and only what the vendor assigns anew tells it from the old
     one. DigitalOcean and Linode number every new server (the provider's id). The AWS provider makes a
     Lightsail instance's id its name (terraform-provider-aws internal/service/lightsail/instance.go
-    `d.SetId(iName)`, so `components.mockrun` answers with the name), which a rebuild keeps; its `arn` holds an
+    `d.SetId(iName)`, so `components.testing.mockrun` answers with the name), which a rebuild keeps; its `arn` holds an
     id Lightsail makes per instance (set by the same file's read), so that is what changes.
     """
 

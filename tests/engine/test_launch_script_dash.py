@@ -25,7 +25,7 @@ import pytest
 
 from components.config import HostSpec, load_stack_file
 from components.firstboot import BUNDLE_PATH, PROVISION_SCRIPT, describe_first_boot, render_first_boot
-from components.mockrun import ROOT
+from components.testing.mockrun import ROOT
 
 DASH = shutil.which("dash")
 pytestmark = pytest.mark.skipif(DASH is None, reason="dash not installed (Debian package dash)")

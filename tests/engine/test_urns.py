@@ -21,10 +21,10 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from components import mockrun
 from components.config import PROJECT, parse_host_spec, parse_ssh_key
 from components.host import HostArgs, WebHost
 from components.providers.digitalocean import DigitalOceanHost, key_id
+from components.testing import mockrun
 from tests.conftest import ED25519_KEY, RSA_4096_KEY, STACK_FILES, raw_config
 from tools import urns
 from tools.urns import AliasSpec, RegistrationLog, generate_urn, new_urn, record_registrations

@@ -1,8 +1,9 @@
 """Run the Pulumi program, or a component, in-process against a recording mock engine.
 
 No CLI, plugin or credential is needed: `pulumi.runtime.set_mocks` stands in for the engine. Used by the
-tests and the offline plan; users can call `run_stack` in their own tests. The mocks answer with plausible
-documentation-range addresses (RFC 5737 / RFC 3849) for the outputs the vendors compute.
+tests, the offline plan and the offline policy run; users can call `run_program` or `run_stack_file` in their own
+tests. The mocks answer with plausible documentation-range addresses (RFC 5737 / RFC 3849) for the outputs the
+vendors compute.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def _placeholder_public_key() -> str:
 #: The mocks' public host key (the private one is firstboot.PLACEHOLDER_HOST_KEY, the size check's stand-in).
 PLACEHOLDER_PUBLIC_HOST_KEY = _placeholder_public_key()
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "__main__.py"
 
 # Outputs a real vendor would compute, keyed by resource type (camelCase wire names).
