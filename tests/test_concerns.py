@@ -49,7 +49,7 @@ def test_changing_a_sysctl_value_changes_only_kernel_and_limits(spec, monkeypatc
     before = files_by_concern(spec)
     settings = dict(concern_data.SYSCTL_SETTINGS)
     assert settings["vm.swappiness"] != "20"
-    monkeypatch.setattr(firstboot, "SYSCTL_SETTINGS", tuple({**settings, "vm.swappiness": "20"}.items()))
+    monkeypatch.setattr(firstboot.values, "SYSCTL_SETTINGS", tuple({**settings, "vm.swappiness": "20"}.items()))
     after = files_by_concern(spec)
     assert changed_concerns(before, after) == {"kernel-and-limits"}
     assert "vm.swappiness = 20" in after["kernel-and-limits"]["/etc/sysctl.d/90-hvps-hardening.conf"]
@@ -59,7 +59,7 @@ def test_changing_an_sshd_option_changes_only_admin_and_ssh(spec, monkeypatch) -
     before = files_by_concern(spec)
     options = dict(concern_data.SSHD_OPTIONS)
     assert options["MaxAuthTries"] != "2"
-    monkeypatch.setattr(firstboot, "SSHD_OPTIONS", tuple({**options, "MaxAuthTries": "2"}.items()))
+    monkeypatch.setattr(firstboot.values, "SSHD_OPTIONS", tuple({**options, "MaxAuthTries": "2"}.items()))
     after = files_by_concern(spec)
     assert changed_concerns(before, after) == {"admin-and-ssh"}
     assert "\nMaxAuthTries 2\n" in after["admin-and-ssh"]["/etc/ssh/sshd_config.d/10-hvps-hardening.conf"]
@@ -74,13 +74,13 @@ def test_changing_the_image_kex_changes_only_admin_and_ssh(spec) -> None:
 def test_changing_an_nginx_header_template_changes_only_nginx(spec, monkeypatch) -> None:
     before = files_by_concern(spec)
     name = "etc/nginx/snippets/hvps-security-headers.conf"
-    original = firstboot._template
+    original = firstboot.templating._template
 
     def edited(template: str) -> str:
         text = original(template)
         return text + 'add_header X-Hvps-Test "1" always;\n' if template == name else text
 
-    monkeypatch.setattr(firstboot, "_template", edited)
+    monkeypatch.setattr(firstboot.templating, "_template", edited)
     after = files_by_concern(spec)
     assert changed_concerns(before, after) == {"nginx"}
     assert after["nginx"]["/" + name].endswith('add_header X-Hvps-Test "1" always;\n')

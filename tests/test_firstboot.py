@@ -394,7 +394,7 @@ def test_example_stacks_leave_room_for_a_team_of_admins(stack_file, team: str) -
 
 def test_a_python_template_with_a_triple_quoted_string_must_keep_its_comment_lines(monkeypatch) -> None:
     """A `#` line inside a Python string is data: such a template fails until it is in KEEP_COMMENT_LINES."""
-    monkeypatch.setattr(firstboot, "_template", lambda name: 'X = """\n# data\n"""\n')
+    monkeypatch.setattr(firstboot.templating, "_template", lambda name: 'X = """\n# data\n"""\n')
     with pytest.raises(firstboot.TemplateError, match="KEEP_COMMENT_LINES"):
         firstboot.render_host_file("new.py", {})
     assert firstboot.render_host_file("new.conf", {}) == 'X = """\n"""\n'

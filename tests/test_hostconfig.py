@@ -94,10 +94,10 @@ def inputs_of(run: StackRun, name: str, vendor: str) -> str:
 @pytest.fixture
 def edited_template(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
     """Append a comment-free line to one template, as an edit in the repository would."""
-    original = firstboot._template
+    original = firstboot.templating._template
 
     def edit(name: str) -> None:
-        monkeypatch.setattr(firstboot, "_template", lambda n: original(n) + ("x = 1\n" if n == name else ""))
+        monkeypatch.setattr(firstboot.templating, "_template", lambda n: original(n) + ("x = 1\n" if n == name else ""))
 
     yield edit
 

@@ -322,7 +322,7 @@ def test_converging_to_what_first_boot_wrote_writes_and_activates_nothing(conver
 
 def test_one_changed_setting_activates_only_its_concern_then_nothing(converged: Host, monkeypatch) -> None:
     settings = tuple((k, "1" if k == "kernel.sysrq" else v) for k, v in firstboot.SYSCTL_SETTINGS)
-    monkeypatch.setattr(firstboot, "SYSCTL_SETTINGS", settings)
+    monkeypatch.setattr(firstboot.values, "SYSCTL_SETTINGS", settings)
     result = converge(converged, converged.spec)
     assert result.returncode == 0, result.stdout + result.stderr
     verdicts = report(result)
@@ -343,9 +343,9 @@ def test_a_rejected_file_is_restored_and_the_run_fails_after_the_other_concerns(
     drop_in = converged.root / "etc/ssh/sshd_config.d/10-hvps-hardening.conf"
     previous = drop_in.read_text()
     options = tuple((k, "4" if k == "MaxAuthTries" else v) for k, v in firstboot.SSHD_OPTIONS)
-    monkeypatch.setattr(firstboot, "SSHD_OPTIONS", options)
+    monkeypatch.setattr(firstboot.values, "SSHD_OPTIONS", options)
     settings = tuple((k, "1" if k == "kernel.sysrq" else v) for k, v in firstboot.SYSCTL_SETTINGS)
-    monkeypatch.setattr(firstboot, "SYSCTL_SETTINGS", settings)
+    monkeypatch.setattr(firstboot.values, "SYSCTL_SETTINGS", settings)
     (converged.root / ".sshd-rejects").touch()
     result = converge(converged, converged.spec)
     assert result.returncode != 0
@@ -430,7 +430,7 @@ def test_a_converge_refreshes_the_integrity_baseline_for_what_it_wrote_only(conv
     (converged.root / "etc/tampered.conf").write_text("changed by hand before the converge\n")
     time.sleep(0.05)
     settings = tuple((k, "1" if k == "kernel.sysrq" else v) for k, v in firstboot.SYSCTL_SETTINGS)
-    monkeypatch.setattr(firstboot, "SYSCTL_SETTINGS", settings)
+    monkeypatch.setattr(firstboot.values, "SYSCTL_SETTINGS", settings)
     result = converge(converged, converged.spec)
     assert result.returncode == 0, result.stdout + result.stderr
     (update,) = [c for c in converged.calls if c.startswith("aide ")]

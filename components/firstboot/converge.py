@@ -1,0 +1,45 @@
+"""The converge bundle: first boot's files, without the host's private key, that every `pulumi up` sends over SSH,
+and the short per-file digests its triggers (and the plan) show."""
+
+from __future__ import annotations
+
+import hashlib
+
+from components.config import HostSpec
+from components.firstboot.concerns import HOST_KEY_PATH
+from components.firstboot.description import FirstBoot, HostFile, bundle, describe_first_boot
+
+#: What the Pulumi program runs over SSH (as the admin, pinned host key) with base64(converge_bundle(spec)) on stdin.
+#: Its own entry point (templates/usr/local/sbin/hvps-converge): on a host made before convergence existed it
+#: is missing, so the command fails there instead of running that host's older provisioner.
+CONVERGE_COMMAND = "sudo -n /usr/local/sbin/hvps-converge"
+
+
+#: How many hex digits of a file's SHA-256 name its content in the converge triggers and the plan.
+SHORT_DIGEST = 12
+
+
+def converge_files(spec: HostSpec) -> FirstBoot:
+    """The files a converge writes: first boot's, without the host's private key (never rotated by a converge,
+    and never sent in plain text: the converge bundle is an ordinary, non-secret input)."""
+    every = describe_first_boot(spec)
+    return FirstBoot(tuple(f for f in every.files if f.path != HOST_KEY_PATH), every.admin_user)
+
+
+def converge_bundle(spec: HostSpec) -> bytes:
+    """The bundle `hvps-provision --converge` reads (base64) on stdin: reproducible, like first boot's bundle."""
+    return bundle(converge_files(spec))
+
+
+def short_digest(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()[:SHORT_DIGEST]
+
+
+def file_digest(f: HostFile) -> str:
+    """A host file's short SHA-256 over its mode and content: what the converge triggers and the plan show."""
+    return short_digest(f"{f.mode}\0{f.content}")
+
+
+def converge_digests(spec: HostSpec) -> dict[str, str]:
+    """{host path: file_digest}: the converge's triggers, so a preview's diff names the files an edit changes."""
+    return {f.path: file_digest(f) for f in converge_files(spec).files}

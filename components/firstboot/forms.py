@@ -1,0 +1,126 @@
+"""The delivery forms of one first boot and the vendors' size limits.
+
+`render_cloud_config` delivers the description as cloud-config (DigitalOcean, Linode; Linode's gzipped and
+base64-encoded by `linode_user_data`); `render_launch_script` delivers the very same bundle as a POSIX sh launch
+script (AWS Lightsail, which does not honour #cloud-config). `render_first_boot` renders both and refuses data
+over the stack's vendor's limit before any resource exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from dataclasses import dataclass
+from typing import overload
+
+import pulumi
+import yaml
+
+from components.config import HostSpec
+from components.firstboot import wire
+from components.firstboot.description import PLACEHOLDER_HOST_KEY, FirstBoot, bundle, describe_first_boot
+
+#: Linode's metadata service takes at most 16 KiB of base64-encoded user data, EC2/Lightsail 16 KB raw.
+MAX_FIRST_BOOT_BYTES = 16 * 1024
+#: Per vendor: the form it receives (a key of RenderedFirstBoot.sizes) and the most bytes it accepts in that
+#: form (DigitalOcean 64 KiB, Linode 16 KiB of base64, Lightsail 16 KB raw; vendor API documentation).
+SENT_FORM_LIMITS = {"digitalocean": ("cloud-config", 64 * 1024), "linode": ("linode-metadata", MAX_FIRST_BOOT_BYTES),
+                    "lightsail": ("launch-script", MAX_FIRST_BOOT_BYTES)}
+PROVISION_SCRIPT = "/usr/local/sbin/hvps-provision"
+
+
+@dataclass(frozen=True)
+class RenderedFirstBoot:
+    """Both delivery forms of the same first boot."""
+
+    cloud_config: str
+    launch_script: str
+    digest: str
+
+    def for_vendor(self, form: str) -> str:
+        return self.cloud_config if form == "cloud-config" else self.launch_script
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Bytes per form as sent to the vendor (Linode gets the cloud-config gzipped and base64-encoded)."""
+        return {"cloud-config": len(self.cloud_config.encode()),
+                "linode-metadata": len(linode_user_data(self.cloud_config)),
+                "launch-script": len(self.launch_script.encode())}
+
+
+class FirstBootTooLarge(ValueError):
+    """Rendered first-boot data exceeds what a vendor accepts."""
+
+
+def _header(first_boot: FirstBoot, form: str) -> list[str]:
+    """A comment line naming what the opaque bundle holds, so the data explains itself on the host."""
+    return [f"# hardened-vps first boot {first_boot.digest[:16]} ({form}): unpacks {len(first_boot.files)} files, "
+            f"then runs {PROVISION_SCRIPT}."]
+
+
+def render_cloud_config(first_boot: FirstBoot) -> str:
+    """cloud-config form: cloud-init writes the bundle, then unpacks it and runs the provisioning script."""
+    bundle_file, unpack = wire.cloud_config_parts(bundle(first_boot))
+    document = {
+        "disable_root": True,
+        "ssh_pwauth": False,
+        # Naming the admin here keeps cloud-init from creating the distro's default user; the provisioning
+        # script adds the groups and keys, as it does in the launch-script form.
+        "users": [{"name": first_boot.admin_user, "shell": "/bin/bash", "lock_passwd": True}],
+        "write_files": [bundle_file],
+        "runcmd": [unpack, [PROVISION_SCRIPT]],
+    }
+    lines = ["#cloud-config", *_header(first_boot, "cloud-config")]
+    return "\n".join(lines) + "\n" + yaml.safe_dump(document, sort_keys=False, width=100_000)
+
+
+def render_launch_script(first_boot: FirstBoot) -> str:
+    """Launch-script form: POSIX sh unpacks the same bundle, then hands over to the bash provisioning script.
+
+    Lightsail runs user data after lines of its own, so our `#!` line may be a mere comment and the whole
+    script run by /bin/sh (dash on Debian and Ubuntu). Only POSIX sh belongs here: `set -o pipefail` alone
+    would stop dash before first boot starts. The provisioning script is bash by its own `#!/bin/bash`.
+    """
+    lines = [
+        "#!/bin/sh",
+        *_header(first_boot, "launch-script"),
+        "set -eu",
+        *wire.launch_script_lines(bundle(first_boot)),
+        f"exec {PROVISION_SCRIPT}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@overload
+def linode_user_data(cloud_config: str) -> str: ...
+
+
+@overload
+def linode_user_data(cloud_config: pulumi.Output[str]) -> pulumi.Output[str]: ...
+
+
+def linode_user_data(cloud_config: str | pulumi.Output[str]) -> str | pulumi.Output[str]:
+    """Linode metadata wants base64; gzip first (cloud-init unpacks gzip user data) to stay far below 16 KiB.
+
+    The host sends its first boot as a secret Output (it carries the host key): that maps to a secret Output.
+    """
+    if isinstance(cloud_config, pulumi.Output):
+        return cloud_config.apply(linode_user_data)
+    return base64.b64encode(gzip.compress(cloud_config.encode(), compresslevel=9, mtime=0)).decode()
+
+
+def render_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) -> RenderedFirstBoot:
+    """Render both forms and refuse the data when the spec's vendor would reject the form it receives for size.
+
+    Without `host_key` the size-equal stand-in is used: the check runs before the engine made the real key.
+    """
+    first_boot = describe_first_boot(spec, host_key)
+    rendered = RenderedFirstBoot(render_cloud_config(first_boot), render_launch_script(first_boot),
+                                 first_boot.digest)
+    form, limit = SENT_FORM_LIMITS[spec.vendor]
+    size = rendered.sizes[form]
+    if size > limit:
+        raise FirstBootTooLarge(
+            f"first-boot data is over {spec.vendor}'s {limit}-byte limit ({form} {size} bytes); fewer or shorter "
+            "sshPublicKeys, tags or settings would shrink it")
+    return rendered
