@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import runpy
 import shutil
 import tarfile
@@ -18,6 +19,7 @@ from components.app import (
     DEPLOY_TIMEOUT,
     UPLOAD_TIMEOUT,
     AppPackageError,
+    archive_file,
     deploy_command,
     package_directory,
     release_id,
@@ -330,3 +332,49 @@ def test_the_unit_reads_the_active_releases_secrets_and_nginx_follows_no_link() 
     locations = next(c for p, c in files.items() if "locations" in p)
     static = locations.split("location /static/ {", 1)[1].split("}", 1)[0]
     assert "disable_symlinks on;" in static
+
+
+# --- building a release writes nothing into the repository -------------------------------------------------------
+
+NOT_WRITTEN_BY_THE_PROGRAM = {".git", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+
+
+def working_tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file of the working tree with its size and modification time (Python's bytecode caches and the
+    tools' caches left out: the interpreter writes those, not the program)."""
+    found: dict[str, tuple[int, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in NOT_WRITTEN_BY_THE_PROGRAM]
+        for name in filenames:
+            stat = (Path(dirpath) / name).lstat()
+            found[str(Path(dirpath, name).relative_to(root))] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def test_an_app_stack_run_writes_nothing_to_the_working_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The program (an app from a local directory, never packed before) leaves the repository as it was, whatever
+    the working directory; the archive waits in the user's cache, named by its content, holding the packed bytes."""
+    app = _app_with(tmp_path, {"version.txt": f"built for {tmp_path.name}\n".encode()})
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    before = working_tree(ROOT)
+    run = app_run(str(app))
+    assert working_tree(ROOT) == before
+    assert list((tmp_path / "cwd").iterdir()) == []
+    (upload,) = [r for r in run.of_type("remote:CopyToRemote") if r.name == "app-archive"]
+    source = upload.inputs["source"]
+    assert isinstance(source, pulumi.FileAsset)
+    package = package_directory(app)
+    assert Path(str(source.path)) == cache / "hardened-vps" / "releases" / f"app-{package.digest[:16]}.tar.gz"
+    assert Path(str(source.path)).read_bytes() == package.data
+    assert [p.name for p in (cache / "hardened-vps" / "releases").iterdir()] == [Path(str(source.path)).name]
+
+
+def test_a_cached_archive_with_other_bytes_is_written_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    package = package_directory(_app_with(tmp_path, {}))
+    path = archive_file("shop", package)
+    path.write_bytes(b"truncated")
+    assert archive_file("shop", package) == path and path.read_bytes() == package.data

@@ -36,6 +36,7 @@ import pulumi
 from pulumi.runtime import rpc
 
 from components import catalog, changes
+from components.app import release_cache_dir
 from components.config import (
     DEFAULT_REGIONS,
     PROJECT,
@@ -262,9 +263,11 @@ class Shown:
 
     def value(self, value: Any, key: str = "", secret: bool = False) -> Any:
         """Printable form of a recorded value; inside a secret only first-boot data is named (never shown)."""
-        if isinstance(value, pulumi.FileAsset):  # an upload: name the file, relative to the project
-            path = Path(str(value.path)).resolve()
-            return f"file {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}"
+        if isinstance(value, pulumi.FileAsset):  # an upload: name the file, relative to the project or the cache
+            path, cache = Path(str(value.path)).resolve(), release_cache_dir().resolve()
+            shown = (path.relative_to(ROOT) if path.is_relative_to(ROOT) else
+                     f"<release cache>/{path.relative_to(cache)}" if path.is_relative_to(cache) else path)
+            return f"file {shown}"
         if isinstance(value, dict):
             if rpc._special_sig_key in value:
                 if value[rpc._special_sig_key] != rpc._special_secret_sig:

@@ -26,7 +26,6 @@ from components.config import HostSpec
 from components.readiness import first_boot_wait
 
 RELEASE_SCRIPT = Path(__file__).with_name("hvps-release.sh")
-BUILD_DIR = Path(__file__).resolve().parents[2] / "build" / "releases"
 SKIPPED = frozenset({".git", "__pycache__", ".venv", "venv", "node_modules", ".mypy_cache", ".pytest_cache",
                      ".ruff_cache", ".DS_Store", ".hvpsignore"})
 #: The file in the app directory that names more files to leave out: one glob per line (path or file name).
@@ -156,6 +155,27 @@ def script_digest() -> str:
     return hashlib.sha256(RELEASE_SCRIPT.read_bytes()).hexdigest()
 
 
+def release_cache_dir() -> Path:
+    """Where archives wait for their upload: the user's cache (`$XDG_CACHE_HOME`, else ~/.cache), outside the
+    working tree, so neither a preview nor a test run leaves files in the repository."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hardened-vps" / "releases"
+
+
+def archive_file(app_name: str, package: AppPackage) -> Path:
+    """The archive as a file, named by its content: the engine hashes a FileAsset's file when the resource is
+    registered (preview included) and the upload copies it, so it must exist then. Written once per content,
+    atomically (a concurrent run never reads a partial file); a file whose bytes differ is written again."""
+    path = release_cache_dir() / f"{app_name}-{package.digest[:16]}.tar.gz"
+    if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == package.digest:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_bytes(package.data)
+    os.replace(partial, path)
+    return path
+
+
 def upload_dir(spec: HostSpec) -> str:
     """Where uploads live on the host: the admin's home (survives reboots, unlike /tmp; only the admin reads it)."""
     return f"/home/{spec.admin_user}/.hvps-uploads"
@@ -250,12 +270,11 @@ class AppRelease(pulumi.ComponentResource):
         uploads: list[pulumi.Resource] = [self.script_upload]
         self.archive_upload = None
         if package is not None and archive_path is not None:
-            local = BUILD_DIR / f"{spec.app_name}-{package.digest[:16]}.tar.gz"
-            local.parent.mkdir(parents=True, exist_ok=True)
-            if not local.exists():
-                local.write_bytes(package.data)
-            self.archive_upload = remote.CopyToRemote(f"{name}-archive", connection=connection,
-                                                      source=pulumi.FileAsset(str(local)),
+            # Written when the engine resolves the input, never while this component is constructed.
+            packed = package
+            source = pulumi.Output.from_input(packed.digest).apply(
+                lambda _: pulumi.FileAsset(str(archive_file(spec.app_name, packed))))
+            self.archive_upload = remote.CopyToRemote(f"{name}-archive", connection=connection, source=source,
                                                       remote_path=archive_path, triggers=triggers, opts=upload_opts)
             uploads.append(self.archive_upload)
         # The secrets travel as the EnvironmentFile the host stores with the release, encoded like appEnv.
