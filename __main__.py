@@ -6,7 +6,7 @@ import pulumi
 
 from components.config import PROJECT, ConfigError, parse_host_spec
 from components.firstboot import FirstBootTooLarge, render_first_boot
-from components.host import HostArgs, first_boot_applied, formerly_named
+from components.host import WebHostArgs, first_boot_applied, formerly_named
 from components.providers import host_class
 from components.readiness import first_boot_ready
 
@@ -37,7 +37,7 @@ except (ConfigError, FirstBootTooLarge) as err:
     raise pulumi.RunError(str(err)) from None
 
 host = host_class(spec.vendor)(  # imports only this vendor's SDK
-    HOST_NAME, HostArgs(spec=spec, first_boot=first_boot), opts=formerly_named(spec.host_name, HOST_NAME))
+    HOST_NAME, WebHostArgs(spec=spec, first_boot=first_boot), opts=formerly_named(spec.host_name, HOST_NAME))
 
 config = pulumi.Config()
 deploy_key = config.get_secret("deployPrivateKey") if raw_config.get("deployPrivateKey") else None
@@ -54,8 +54,9 @@ if spec.app is not None:
     release = AppRelease(RELEASE_NAME, AppReleaseArgs(
         spec=spec, host=host.ipv4, host_key=host.ssh_host_key, server_identity=host.server_identity,
         secret_env=config.get_secret("appSecrets") if raw_config.get("appSecrets") else None,
-        private_key=deploy_key, depends_on=(*reachable, ready, host_config.converge)),
-        opts=formerly_named(f"{spec.host_name}-app", RELEASE_NAME))
+        private_key=deploy_key),
+        opts=pulumi.ResourceOptions.merge(formerly_named(f"{spec.host_name}-app", RELEASE_NAME),
+                                          pulumi.ResourceOptions(depends_on=[*reachable, ready, host_config.converge])))
     pulumi.export("appRelease", release.release_id)
 
 pulumi.export("vendor", spec.vendor)

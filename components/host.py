@@ -45,8 +45,9 @@ def formerly_named(old_name: str, name: str) -> pulumi.ResourceOptions:
 
 
 @dataclass
-class HostArgs:
-    """Inputs of a host component.
+class WebHostArgs:
+    """Inputs of `WebHost` and of each vendor's subclass (`DigitalOceanHost`, `LinodeHost`, `LightsailHost`: they
+    take no input of their own; `spec.vendor` must be theirs). What the host waits for goes in `opts.depends_on`.
 
     spec: the validated, vendor-neutral host description (`components.config.parse_host_spec`).
     first_boot: the size-checked render (with the stand-in host key); rendered from `spec` when omitted. The
@@ -55,6 +56,10 @@ class HostArgs:
 
     spec: HostSpec
     first_boot: RenderedFirstBoot | None = None
+
+
+#: The name `WebHostArgs` had before it followed the `<Component>Args` convention; programs using it keep working.
+HostArgs = WebHostArgs
 
 
 @dataclass(frozen=True)
@@ -112,13 +117,30 @@ class WebHost(pulumi.ComponentResource):
     """A hardened single VPS serving a Python web app behind nginx. Subclasses add one vendor's resources.
 
     Children (set by `_build`, exposed for tests): `host_key`, `ssh_keys`, `server`, `firewall`, `static_ip`,
-    `ip_attachment`, `dns_records`; `host_config` once `converge_config` made it. Outputs: `ipv4`, `ipv6`,
-    `ssh_command`, `url`, `monthly_cost_usd`, `first_boot_digest`, `ssh_host_key`, `server_identity` (changes
-    exactly when the server is rebuilt).
+    `ip_attachment`, `dns_records`; `host_config` once `converge_config` made it. Outputs: the `pulumi.Output`
+    attributes below, each registered (camelCase) with `register_outputs`.
 
     The server's SSH host key is made here (`host_key`, ed25519, a secret in state) and sent in the secret
     first-boot data; `ssh_host_key` (its public half) is what every SSH connection of the program pins.
     """
+
+    ipv4: pulumi.Output[str]
+    """The host's stable public IPv4 address (the reserved or static address where the vendor has one)."""
+    ipv6: pulumi.Output[str | None]
+    """The host's public IPv6 address, or None without IPv6."""
+    ssh_command: pulumi.Output[str]
+    """How the admin logs in: `ssh <adminUser>@<ipv4>`."""
+    url: pulumi.Output[str]
+    """Where the app answers: `https://<domain>/` with a domain, else `http://<ipv4>/`."""
+    monthly_cost_usd: pulumi.Output[float]
+    """The plan's list price per month, backups included (`components.cost`)."""
+    first_boot_digest: pulumi.Output[str]
+    """Fingerprint of what first boot does (the host key's content left out): a preview shows it change on a
+    first-boot edit, which the running server gets by convergence, not by a rebuild."""
+    ssh_host_key: pulumi.Output[str]
+    """The server's public SSH host key (one OpenSSH line), pinned by every SSH connection of the program."""
+    server_identity: pulumi.Output[str]
+    """What tells this server from a rebuilt one; it changes exactly when the server is rebuilt."""
 
     type_token = "hardened-vps:index:WebHost"
     vendor = ""
@@ -126,7 +148,7 @@ class WebHost(pulumi.ComponentResource):
     first_boot_inputs: tuple[str, ...] = ()
     unique_server_name = False
 
-    def __init__(self, name: str, args: HostArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: WebHostArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.type_token, name, None, opts)
         spec = args.spec
         if spec.vendor != self.vendor:
@@ -139,7 +161,7 @@ class WebHost(pulumi.ComponentResource):
         # Size check first (a stand-in key of the same length): too large fails before any resource exists.
         checked = args.first_boot or render_first_boot(spec)
         self.host_key = tls.PrivateKey(f"{name}-host-key", algorithm="ED25519", opts=self.child())
-        self.ssh_host_key: pulumi.Output[str] = self.host_key.public_key_openssh.apply(lambda k: k.strip())
+        self.ssh_host_key = self.host_key.public_key_openssh.apply(lambda k: k.strip())
         self.first_boot = sent_first_boot(spec, self.host_key.private_key_openssh, checked.digest)
         self.lifecycle = server_lifecycle(spec, self.first_boot_inputs, self.unique_server_name)
         self.ssh_keys: list[pulumi.CustomResource] = []
@@ -148,19 +170,18 @@ class WebHost(pulumi.ComponentResource):
         self.dns_records: list[pulumi.CustomResource] = []
         self.server: pulumi.CustomResource
         self.firewall: pulumi.CustomResource
-        self.ipv4: pulumi.Output[str]
-        self.ipv6: pulumi.Output[str | None]
         self._build(name)
         self.server_identity = self._server_identity()
 
         self.ssh_command = self.ipv4.apply(lambda ip: f"ssh {spec.admin_user}@{ip}")
-        self.url: pulumi.Output[str] = (pulumi.Output.from_input(f"https://{spec.domain}/") if spec.domain
-                                        else self.ipv4.apply(lambda ip: f"http://{ip}/"))
-        self.monthly_cost_usd = monthly_cost(spec).total_usd
+        self.url = (pulumi.Output.from_input(f"https://{spec.domain}/") if spec.domain
+                    else self.ipv4.apply(lambda ip: f"http://{ip}/"))
+        self.monthly_cost_usd = pulumi.Output.from_input(monthly_cost(spec).total_usd)
+        self.first_boot_digest = pulumi.Output.from_input(self.first_boot.digest)
         self.register_outputs({
             "ipv4": self.ipv4, "ipv6": self.ipv6, "sshCommand": self.ssh_command, "url": self.url,
-            "monthlyCostUsd": self.monthly_cost_usd, "firstBootDigest": self.first_boot.digest,
-            "sshHostKey": self.ssh_host_key,
+            "monthlyCostUsd": self.monthly_cost_usd, "firstBootDigest": self.first_boot_digest,
+            "sshHostKey": self.ssh_host_key, "serverIdentity": self.server_identity,
         })
 
     def converge_config(self, ready: pulumi.Resource, private_key: pulumi.Input[str] | None = None) -> HostConfig:
@@ -171,7 +192,7 @@ class WebHost(pulumi.ComponentResource):
         """
         self.host_config = HostConfig(f"{self.logical_name}-config", HostConfigArgs(
             spec=self.spec, host=self.ipv4, host_key=self.ssh_host_key, server_identity=self.server_identity,
-            private_key=private_key, depends_on=(ready,)), opts=self.child())
+            private_key=private_key), opts=self.child(depends_on=[ready]))
         return self.host_config
 
     def _build(self, name: str) -> None:  # pragma: no cover - abstract

@@ -17,7 +17,6 @@ Deleting HostConfig (or a replaced copy) leaves the host as it is.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -25,6 +24,7 @@ import pulumi
 from components import ssh
 from components.config import HostSpec
 from components.firstboot import CONVERGE_COMMAND, converge_bundle, converge_digests
+from components.options import dependencies
 
 #: One converge validates, installs and health-checks each changed concern; the dial retries until then.
 CONVERGE_TIMEOUT = "15m"
@@ -46,7 +46,9 @@ class HostConfigArgs:
     server_identity: what tells the server from a rebuilt one (`WebHost.server_identity`): a rebuilt server is
         converged again (its first boot wrote the same files, so every concern reports unchanged).
     private_key: the deploy key (a Pulumi secret), or None to use the local ssh-agent.
-    depends_on: what must be done first: the first-boot readiness wait (lockdown and install complete).
+
+    What must be done first (the first-boot readiness wait: lockdown and install complete) goes in
+    `opts.depends_on`; the converge command waits for it.
     """
 
     spec: HostSpec
@@ -54,14 +56,16 @@ class HostConfigArgs:
     host_key: pulumi.Input[str]
     server_identity: pulumi.Input[str]
     private_key: pulumi.Input[str] | None = None
-    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class HostConfig(pulumi.ComponentResource):
     """The host's configuration, converged over SSH on every `pulumi up` whose files changed.
 
-    Child: `converge` (remote.Command). Outputs: `files` ({host path: short SHA-256}, what the preview diffs).
+    Child: `converge` (remote.Command). Outputs: the `pulumi.Output` attributes below, registered.
     """
+
+    files: pulumi.Output[dict[str, str]]
+    """{host path: short SHA-256 of mode and content} of every converged file: what the preview diffs."""
 
     type_token = "hardened-vps:index:HostConfig"
 
@@ -69,12 +73,13 @@ class HostConfig(pulumi.ComponentResource):
         super().__init__(self.type_token, name, None, opts)
         from pulumi_command import remote  # every stack connects (the readiness wait), so the SDK is there
 
-        self.files = converge_digests(args.spec)
+        digests = converge_digests(args.spec)
         self.converge = remote.Command(
             f"{name}-converge", connection=ssh.connection(args.spec, args.host, args.host_key, args.private_key),
             create=CONVERGE_COMMAND, update=CONVERGE_COMMAND, stdin=converge_stdin(args.spec),
-            triggers=[args.server_identity, self.files],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
+            triggers=[args.server_identity, digests],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=dependencies(opts),
                                         custom_timeouts=pulumi.CustomTimeouts(create=CONVERGE_TIMEOUT,
                                                                               update=CONVERGE_TIMEOUT)))
+        self.files = pulumi.Output.from_input(digests)
         self.register_outputs({"files": self.files})

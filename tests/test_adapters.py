@@ -10,7 +10,7 @@ import pulumi
 import pytest
 
 from components.config import ConfigError, parse_host_spec
-from components.host import HostArgs, WebHost, server_lifecycle
+from components.host import WebHost, WebHostArgs, server_lifecycle
 from components.providers import host_class
 from components.testing.mockrun import run_program
 from tests.conftest import ED25519_KEY, RSA_4096_KEY, raw_config, ssh_blob
@@ -31,7 +31,7 @@ def build(vendor: str, **overrides: object) -> tuple[WebHost, dict[str, pulumi.R
             options[args.name] = args.opts
 
     def program() -> None:
-        built.append(host_class(vendor)("web", HostArgs(spec),
+        built.append(host_class(vendor)("web", WebHostArgs(spec),
                                         opts=pulumi.ResourceOptions(transformations=[record])))
 
     run = run_program({}, stack="unit", program=program)
@@ -129,7 +129,7 @@ def test_adapter_refuses_another_vendors_spec() -> None:
     spec = parse_host_spec(raw_config(vendor="linode", region="us-iad"))
 
     def program() -> None:
-        host_class("digitalocean")("web", HostArgs(spec))
+        host_class("digitalocean")("web", WebHostArgs(spec))
 
     with pytest.raises(ValueError, match="builds digitalocean hosts, not linode"):
         run_program({}, stack="unit", program=program)

@@ -23,6 +23,7 @@ import pulumi
 
 from components import envfile, ssh
 from components.config import HostSpec
+from components.options import dependencies
 from components.readiness import first_boot_wait
 
 RELEASE_SCRIPT = Path(__file__).with_name("hvps-release.sh")
@@ -223,7 +224,9 @@ class AppReleaseArgs:
         a Lightsail instance's id is its name, kept by a rebuild): a rebuilt server gets the current release again.
     secret_env: dotenv text of the app's secrets (a Pulumi secret), or None.
     private_key: the deploy key (a Pulumi secret), or None to use the local ssh-agent.
-    depends_on: resources that must exist before connecting (server, firewall, address attachment).
+
+    What must exist before connecting (server, firewall, address attachment, the readiness wait, the converge)
+    goes in `opts.depends_on`; every upload and the deploy wait for it.
     """
 
     spec: HostSpec
@@ -232,16 +235,18 @@ class AppReleaseArgs:
     server_identity: pulumi.Input[str]
     secret_env: pulumi.Output[str] | None = None
     private_key: pulumi.Output[str] | None = None
-    depends_on: tuple[pulumi.Resource, ...] = ()
 
 
 class AppRelease(pulumi.ComponentResource):
     """One release of the user's app on the host; redeployed when the app, its secrets or the server change.
 
-    Children: `script_upload`, `archive_upload` (local sources only), `deploy`. Outputs: `release_id`.
-    Uploads and deploy share their triggers (release id, server identity, secrets digest): whenever the deploy is
-    replaced, its uploads are copied again first.
+    Children: `script_upload`, `archive_upload` (local sources only), `deploy`. Outputs: the `pulumi.Output`
+    attributes below, registered. Uploads and deploy share their triggers (release id, server identity, secrets
+    digest): whenever the deploy is replaced, its uploads are copied again first.
     """
+
+    release_id: pulumi.Output[str]
+    """`r-` and 12 hex digits of the code digest and settings: a new value is a new release."""
 
     def __init__(self, name: str, args: AppReleaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("hardened-vps:index:AppRelease", name, None, opts)
@@ -255,13 +260,14 @@ class AppRelease(pulumi.ComponentResource):
             pulumi.log.info(f"app release: left out {len(package.skipped)} file(s) that look like secrets: "
                             + ", ".join(package.skipped) + f"; set them through appSecrets ({IGNORE_FILE} "
                             "names more files to leave out)", resource=self)
-        self.release_id = rid
+        self.release_id = pulumi.Output.from_input(rid)
+        depends_on = dependencies(opts)
         script_path, archive_path = remote_paths(spec, package)
         connection = ssh.connection(spec, args.host, args.host_key, args.private_key)
         secret_digest = (args.secret_env.apply(lambda text: hashlib.sha256(text.encode()).hexdigest())
                          if args.secret_env is not None else None)
         triggers: list[pulumi.Input[object]] = [rid, args.server_identity, secret_digest]
-        upload_opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
+        upload_opts = pulumi.ResourceOptions(parent=self, depends_on=depends_on,
                                              custom_timeouts=pulumi.CustomTimeouts(create=UPLOAD_TIMEOUT,
                                                                                    update=UPLOAD_TIMEOUT))
         self.script_upload = remote.CopyToRemote(f"{name}-script", connection=connection,
@@ -284,10 +290,10 @@ class AppRelease(pulumi.ComponentResource):
             f"{name}-deploy", connection=connection,
             create=deploy_command(spec, rid, package, with_secrets=args.secret_env is not None),
             stdin=secret_file, triggers=triggers,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *uploads],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, *uploads],
                                         custom_timeouts=pulumi.CustomTimeouts(create=DEPLOY_TIMEOUT,
                                                                               update=DEPLOY_TIMEOUT)))
-        self.register_outputs({"releaseId": rid})
+        self.register_outputs({"releaseId": self.release_id})
 
 
 def planned_release(spec: HostSpec) -> tuple[AppPackage | None, str]:

@@ -22,7 +22,7 @@ import pulumi
 import pytest
 
 from components.config import PROJECT, parse_host_spec, parse_ssh_key
-from components.host import HostArgs, WebHost
+from components.host import WebHost, WebHostArgs
 from components.providers.digitalocean import DigitalOceanHost, key_id
 from components.testing import mockrun
 from tests.conftest import ED25519_KEY, RSA_4096_KEY, STACK_FILES, raw_config
@@ -96,7 +96,7 @@ def test_a_grandchild_chains_every_ancestor_type_but_the_stack() -> None:
 
 def host_program(cls: type[WebHost], key_lines: list[str], opts: pulumi.ResourceOptions | None = None):
     spec = parse_host_spec(raw_config(vendor="digitalocean", region="nyc3", sshPublicKeys=key_lines), stack="unit")
-    return lambda: cls("web", HostArgs(spec), opts=opts)
+    return lambda: cls("web", WebHostArgs(spec), opts=opts)
 
 
 def test_a_renamed_component_with_an_alias_keeps_itself_and_every_child() -> None:
