@@ -10,6 +10,7 @@ import pulumi
 import pytest
 
 from components.config import ConfigError, parse_host_spec
+from components.cost import monthly_cost
 from components.host import WebHost, WebHostArgs, server_lifecycle
 from components.providers import host_class
 from components.testing.mockrun import run_program
@@ -94,9 +95,10 @@ def test_outputs_registered(monkeypatch) -> None:
     monkeypatch.setattr(WebHost, "register_outputs", spy)
     host, _, _ = build("lightsail", backups=True)
     assert set(registered) == {"ipv4", "ipv6", "sshCommand", "url", "monthlyCostUsd", "firstBootDigest",
-                               "sshHostKey"}
-    assert registered["monthlyCostUsd"] == 7.0 + 2.0  # micro_3_0 + 40 GB of snapshots at $0.05
-    assert registered["firstBootDigest"] == host.first_boot.digest
+                               "sshHostKey", "serverIdentity"}
+    assert registered["monthlyCostUsd"] is host.monthly_cost_usd
+    assert monthly_cost(host.spec).total_usd == 7.0 + 2.0  # micro_3_0 + 40 GB of snapshots at $0.05
+    assert registered["firstBootDigest"] is host.first_boot_digest
 
 
 def test_digitalocean_specifics() -> None:
