@@ -23,7 +23,7 @@ from typing import overload
 import pulumi
 import yaml
 
-from components.config import HostSpec
+from components.config import HostSpec, default_of
 from components.firstboot import wire
 from components.firstboot.concerns import (
     ACME_CA_PATH,
@@ -56,7 +56,7 @@ MAX_FIRST_BOOT_BYTES = 16 * 1024
 SENT_FORM_LIMITS = {"digitalocean": ("cloud-config", 64 * 1024), "linode": ("linode-metadata", MAX_FIRST_BOOT_BYTES),
                     "lightsail": ("launch-script", MAX_FIRST_BOOT_BYTES)}
 PROVISION_SCRIPT = "/usr/local/sbin/hvps-provision"
-SAMPLE_APP_MODULE = "app:app"
+SAMPLE_APP_MODULE = default_of("appModule")  # the sample app is written to the default entry point
 #: What the Pulumi program runs over SSH (as the admin, pinned host key) with base64(converge_bundle(spec)) on stdin.
 #: Its own entry point (templates/usr/local/sbin/hvps-converge): on a host made before convergence existed it
 #: is missing, so the command fails there instead of running that host's older provisioner.
@@ -399,7 +399,7 @@ def template_values(spec: HostSpec) -> dict[str, object]:
         "dhcp_rules": dhcp_firewall_rules(spec),
         "upgrade_origins": Trusted("\n".join(f'  "{o}";' for o in upgrade_origins(spec))),
         "auto_reboot": "true" if spec.reboot_window else "false",
-        "reboot_time": spec.reboot_window or "04:00",
+        "reboot_time": spec.reboot_window or default_of("rebootWindow"),  # read only when reboots are on
         "swap_mb": spec.swap_size_mb,
         "workers": spec.workers,
         "host_unpack": wire.HOST_UNPACK,
