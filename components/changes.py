@@ -133,12 +133,20 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
         Effect(IN_PLACE, "droplet renamed; the OS hostname set by first boot stays", DO_DROPLET),
         Effect(IN_PLACE, "label renamed; the OS hostname set by first boot stays", LINODE_INSTANCE),
         Effect(REPLACE, "the instance name is ForceNew; deleted first (names are unique)", LIGHTSAIL_INSTANCE)),
+    "ipv6": _per(
+        Effect(REPLACE, "turning it off is ForceNew (turning it on is in place)", DO_DROPLET),
+        Effect(NONE, "a Linode always has IPv6; only the AAAA record follows", "components/providers/linode.py"),
+        Effect(IN_PLACE, "ip_address_type changes in place (SetIpAddressType)", LIGHTSAIL_INSTANCE)),
+    "tags": _per(Effect(IN_PLACE, "tags update in place", DO_DROPLET),
+                 Effect(IN_PLACE, "tags update in place", LINODE_INSTANCE),
+                 Effect(IN_PLACE, "tags update in place", LIGHTSAIL_INSTANCE)),
     "adminUser": _same(FIRST_BOOT, "the admin account is made by first boot (HostConfig connects as the admin); "
                                    "vendor key names follow in place", HOST_LIFECYCLE),
     "sshPublicKeys": _same(CONVERGE, "HostConfig replaces the admin's authorized_keys (a removed key stops "
                                      "working); the vendor key inputs stay ignored after creation", HOST_CONFIG),
     "sshAllowedCidrs": _same(CONVERGE, "the vendor firewall follows at once; HostConfig installs the host's "
                                        "nftables rules", HOST_CONFIG),
+    "deployPrivateKey": _same(RELEASE, "the release connection changes; the server is not touched", APP_RELEASE),
     "domain": _same(FIRST_BOOT, "nginx and certbot are set up by first boot; DNS records follow at once",
                     FIRST_BOOT_RENDER),
     "acmeEmail": _same(CONVERGE, "the certificate script is a first-boot file; the next issue uses it", HOST_CONFIG),
@@ -152,18 +160,8 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
     "monitoring": _per(Effect(REPLACE, "monitoring is ForceNew", DO_DROPLET),
                        Effect(NONE, _NOT_USED, "components/providers/linode.py"),
                        Effect(NONE, _NOT_USED, "components/providers/lightsail.py")),
-    "ipv6": _per(
-        Effect(REPLACE, "turning it off is ForceNew (turning it on is in place)", DO_DROPLET),
-        Effect(NONE, "a Linode always has IPv6; only the AAAA record follows", "components/providers/linode.py"),
-        Effect(IN_PLACE, "ip_address_type changes in place (SetIpAddressType)", LIGHTSAIL_INSTANCE)),
-    "growDisk": _per(Effect(IN_PLACE, "stored only (resize_disk); takes effect at the next size change", DO_DROPLET),
-                     Effect(NONE, _NOT_USED + " (resize_disk stays false)", "components/providers/linode.py"),
-                     Effect(NONE, _NOT_USED, "components/providers/lightsail.py")),
     "swapSizeMb": _same(FIRST_BOOT, "the swap file is made once, by first boot's lockdown", FIRST_BOOT_RENDER),
     "rebootWindow": _same(CONVERGE, "unattended-upgrades' settings are a first-boot file", HOST_CONFIG),
-    "tags": _per(Effect(IN_PLACE, "tags update in place", DO_DROPLET),
-                 Effect(IN_PLACE, "tags update in place", LINODE_INSTANCE),
-                 Effect(IN_PLACE, "tags update in place", LIGHTSAIL_INSTANCE)),
     "appName": _same(FIRST_BOOT, "the app's user and units are made by first boot: a rename needs reprovision",
                      FIRST_BOOT_RENDER),
     "appHealthPath": _same(FIRST_BOOT, "first boot's nginx and sample app keep the old path; a deployed app's next "
@@ -177,7 +175,9 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
     "appWorkers": _same(FIRST_BOOT, "first boot's gunicorn.conf keeps the old count; a deployed app's next release "
                                     "uses the new one", FIRST_BOOT_RENDER),
     "appKeepReleases": _same(RELEASE, "applied by the next release", APP_RELEASE),
-    "deployPrivateKey": _same(RELEASE, "the release connection changes; the server is not touched", APP_RELEASE),
+    "growDisk": _per(Effect(IN_PLACE, "stored only (resize_disk); takes effect at the next size change", DO_DROPLET),
+                     Effect(NONE, _NOT_USED + " (resize_disk stays false)", "components/providers/linode.py"),
+                     Effect(NONE, _NOT_USED, "components/providers/lightsail.py")),
     "production": _same(NONE, "policy checks only", POLICY_ONLY),
     "protect": _same(NONE, "a resource option: Pulumi refuses to delete or replace while it is on", POLICY_ONLY),
     "reprovision": _same(NONE, "by itself nothing; while on, first-boot changes (converged ones too) REPLACE the "

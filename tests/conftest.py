@@ -69,6 +69,15 @@ def raw_config(**overrides: object) -> dict[str, str]:
     return out
 
 
+def config_problems(**overrides: object) -> list[str]:
+    """The problems parse_host_spec reports for raw_config with these overrides (it must refuse them)."""
+    from components.config import ConfigError, parse_host_spec
+
+    with pytest.raises(ConfigError) as err:
+        parse_host_spec(raw_config(**overrides))
+    return err.value.problems
+
+
 def full_config(**overrides: object) -> dict[str, str]:
     """raw_config with the project namespace, ready for pulumi.runtime.set_all_config."""
     return {f"hardened-vps:{k}": v for k, v in raw_config(**overrides).items()}

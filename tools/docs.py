@@ -13,14 +13,15 @@ from functools import partial
 from pathlib import Path
 
 from components import catalog, changes
-from components.config import CONFIG_KEYS, PROJECT
+from components.config import CONFIG_KEYS, PROJECT, ConfigKey
 from tools import plan
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def config_reference() -> str:
-    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    """One row per key, section by section, with what validation allows where the schema lists it."""
+    rows = ["| key | section | type | default | allowed | meaning |", "|---|---|---|---|---|---|"]
     for key in CONFIG_KEYS:
         if key.required:
             default = "**required**"
@@ -29,8 +30,17 @@ def config_reference() -> str:
         else:
             default = f"`{json.dumps(key.default) if not isinstance(key.default, str) else key.default}`"
         kind = f"{key.type}, secret" if key.secret else key.type
-        rows.append(f"| `{PROJECT}:{key.name}` | {kind} | {default} | {key.description} |")
+        rows.append(f"| `{PROJECT}:{key.name}` | {key.section} | {kind} | {default} | {_allowed(key)} | "
+                    f"{key.description} |")
     return "\n".join(rows)
+
+
+def _allowed(key: ConfigKey) -> str:
+    if key.choices:
+        return ", ".join(key.choices)
+    if key.range:
+        return f"{key.range[0]} to {key.range[1]}"
+    return "true, false" if key.type == "boolean" else ""
 
 
 def cost_table() -> str:

@@ -42,6 +42,7 @@ from components.config import (
     PROJECT,
     ConfigError,
     HostSpec,
+    default_of,
     load_stack_file,
     stack_name_of,
 )
@@ -671,7 +672,7 @@ def _neutral_spec(tier: str) -> HostSpec:
     vendor = catalog.vendor(catalog.VENDORS[0])
     size = next(s for s in (v.size_for(tier) for v in catalog.CATALOG.values()) if s is not None)
     return HostSpec(vendor=vendor.name, size=size, region=DEFAULT_REGIONS[vendor.name], image=catalog.DEFAULT_IMAGE,
-                    host_name="compare", admin_user="deploy", ssh_keys=(), ssh_allowed_cidrs=())
+                    host_name="compare", ssh_keys=(), ssh_allowed_cidrs=())
 
 
 def tier_of(spec: HostSpec) -> str:
@@ -691,7 +692,7 @@ def build_compare(tier: str | None = None, near: str | None = None, spec: HostSp
     With a stack's spec, the host keeps that stack's settings (backups) and defaults to its tier and region.
     """
     if tier is None:
-        tier = tier_of(spec) if spec else "small"
+        tier = tier_of(spec) if spec else default_of("size")
     if tier not in catalog.TIERS:
         raise ValueError(f"unknown tier {tier!r}; tiers: {', '.join(catalog.TIERS)}")
     place_name, place = find_place(near or (spec.region if spec else DEFAULT_NEAR))

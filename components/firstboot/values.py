@@ -9,7 +9,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 
-from components.config import HostSpec
+from components.config import HostSpec, default_of
 from components.firstboot import wire
 from components.firstboot.concerns import (
     ACME_CA_PATH,
@@ -26,7 +26,7 @@ from components.firstboot.concerns import (
 from components.firstboot.templating import TemplateError, Trusted, encode_sh, encode_sshd, render_text
 
 #: The sample app's WSGI entry point (module:attribute), served until the user deploys an app of their own.
-SAMPLE_APP_MODULE = "app:app"
+SAMPLE_APP_MODULE = default_of("appModule")  # the sample app is written to the default entry point
 
 # Security pockets that unattended-upgrades may install from (Debian wiki UnattendedUpgrades; Ubuntu docs): the
 # whole effective list. apt reads apt.conf.d in name order and Debian's 50unattended-upgrades, read before ours,
@@ -111,7 +111,7 @@ def template_values(spec: HostSpec) -> dict[str, object]:
         "dhcp_rules": dhcp_firewall_rules(spec),
         "upgrade_origins": Trusted("\n".join(f'  "{o}";' for o in upgrade_origins(spec))),
         "auto_reboot": "true" if spec.reboot_window else "false",
-        "reboot_time": spec.reboot_window or "04:00",
+        "reboot_time": spec.reboot_window or default_of("rebootWindow"),  # read only when reboots are on
         "swap_mb": spec.swap_size_mb,
         "workers": spec.workers,
         "host_unpack": wire.HOST_UNPACK,

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from components.host import WebHost
 
+#: When the vendor's scheduled backups start (UTC hour), where the vendor lets us choose (DigitalOcean, Lightsail).
+BACKUP_HOUR_UTC = 4
+
 ADAPTERS = {
     "digitalocean": ("components.providers.digitalocean", "DigitalOceanHost"),
     "linode": ("components.providers.linode", "LinodeHost"),

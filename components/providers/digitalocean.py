@@ -10,6 +10,7 @@ import pulumi_digitalocean as do
 
 from components.config import SshKey
 from components.host import ANYWHERE, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan
+from components.providers import BACKUP_HOUR_UTC
 
 
 def md5_fingerprint(key: SshKey) -> str:
@@ -68,7 +69,8 @@ class DigitalOceanHost(WebHost):
             droplet_agent=False,  # no web-console agent: SSH with the admin key is the only way in
             graceful_shutdown=True,
             backups=spec.backups,
-            backup_policy=do.DropletBackupPolicyArgs(plan="weekly", weekday="SUN", hour=4) if spec.backups else None,
+            backup_policy=do.DropletBackupPolicyArgs(plan="weekly", weekday="SUN", hour=BACKUP_HOUR_UTC)
+            if spec.backups else None,
             tags=self.tags,
             opts=self.lifecycle.options(self),
         )

@@ -7,6 +7,7 @@ from pulumi_aws import lightsail
 
 from components.config import HostSpec
 from components.host import ANY_IPV4, ANY_IPV6, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan
+from components.providers import BACKUP_HOUR_UTC
 
 DNS_REGION = "us-east-1"  # Lightsail DNS zones exist only there
 #: Sources for an address family a rule must not admit. Lightsail keeps one firewall per family, and the provider
@@ -50,7 +51,8 @@ class LightsailHost(WebHost):
             key_pair_name=key.name,
             user_data=self.first_boot.launch_script,
             ip_address_type="dualstack" if spec.ipv6 else "ipv4",
-            add_on=lightsail.InstanceAddOnArgs(type="AutoSnapshot", snapshot_time="04:00", status="Enabled")
+            add_on=lightsail.InstanceAddOnArgs(type="AutoSnapshot", snapshot_time=f"{BACKUP_HOUR_UTC:02d}:00",
+                                               status="Enabled")
             if spec.backups else None,
             tags=tags,
             opts=self.lifecycle.options(self),
