@@ -404,24 +404,9 @@ def _tar_entries(data: bytes) -> list[TarEntry] | None:
 def _bundle_entries(data: bytes) -> list[TarEntry] | None:
     """The files of a first-boot bundle archive, read by the wire format's own parser (None: not one).
     WireError when it starts like one but is malformed: the caller records it as unreadable."""
-    if not data.startswith(wire.MAGIC):
+    if not wire.is_archive(data):
         return None
     return [TarEntry(e.path.lstrip("/"), e.mode, e.content) for e in wire.parse(data)]
-
-
-def decode_linode_user_data(data: str) -> str | None:
-    """Linode metadata user data: base64, of gzip or of plain text. None when it is neither."""
-    try:
-        raw = base64.b64decode(data.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    inflated = _inflate(raw) if raw[:2] == b"\x1f\x8b" else raw
-    if inflated is None:
-        return None
-    try:
-        return inflated.decode()
-    except UnicodeDecodeError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -606,22 +591,19 @@ def check_first_boot(resource_type: str, raw: RawFirstBoot, spec: HostSpec) -> F
     sshd drop-in sorting first, an authorized_keys), an edit around the bundle or another stack's data all
     differ; the bundle is compared file by file first, to say where."""
     data = raw.data
-    texts = [data]
-    if resource_type == LINODE_INSTANCE:
-        decoded = decode_linode_user_data(data)
-        if decoded is None:
-            return FirstBootCheck(problem=f"{raw.where} is not base64 of (gzipped) cloud-config")
-        texts = [decoded]
-    expander = _Expander()
-    for text_ in texts:
-        expander.textual(raw.where, text_)
-    bundles = [entries for _, entries in expander.archives
-               if PROVISION_SCRIPT.lstrip("/") in (e.name for e in entries)]
-    if not bundles:
-        lacking = f"; its bundle lacks {PROVISION_SCRIPT}" if expander.archives else ""
-        return FirstBootCheck(problem=f"{raw.where} carries no first-boot bundle with {PROVISION_SCRIPT}{lacking}, "
+    try:
+        text_ = wire.cloud_config_of_linode_metadata(data) if resource_type == LINODE_INSTANCE else data
+    except wire.WireError as err:
+        return FirstBootCheck(problem=f"{raw.where} is not base64 of (gzipped) cloud-config ({err})")
+    try:
+        entries = [TarEntry(e.path.lstrip("/"), e.mode, e.content)
+                   for e in wire.unpack(wire.bundle_of_user_data(text_))]
+    except wire.WireError as err:
+        return FirstBootCheck(problem=f"{raw.where} carries no first-boot bundle with {PROVISION_SCRIPT} ({err}), "
                                       "so it was not rendered by components/firstboot")
-    entries = bundles[0]
+    if PROVISION_SCRIPT.lstrip("/") not in (e.name for e in entries):
+        return FirstBootCheck(problem=f"the bundle in {raw.where} lacks {PROVISION_SCRIPT}, so it was not rendered "
+                                      "by components/firstboot")
     files = tuple(e.name for e in entries)
     keys = [e for e in entries if e.name == _HOST_KEY_NAME]
     if len(keys) != 1:
@@ -651,7 +633,7 @@ def check_first_boot(resource_type: str, raw: RawFirstBoot, spec: HostSpec) -> F
             return FirstBootCheck(form, digest, files, problem=(
                 f"{raw.where} is the {form} form; {_WRONG_FORM_WHY[FORM_OF[resource_type]]}"))
     where = _first_difference(rendered if resource_type != LINODE_INSTANCE else
-                              firstboot.render_cloud_config(expected), texts[0])
+                              firstboot.render_cloud_config(expected), text_)
     return FirstBootCheck(FORM_OF[resource_type], digest, files, problem=(
         f"{raw.where} differs from a fresh render of this stack's first boot (first at {where} of the "
         f"{FORM_OF[resource_type]} form), so something around the bundle was added, removed or changed"))
@@ -768,7 +750,7 @@ class _Expander:
         self.layers.append((where, value))
         for kind, decoded in self._encoded_runs(value, where):
             self.binary(f"{where} > {kind}", decoded, depth + 1, only_if_meaningful=True)
-        if value.startswith("#cloud-config"):
+        if wire.form_of(value) == "cloud-config":
             for scalar in _yaml_strings(_yaml_document(value)):
                 if scalar not in value:  # escaped or folded in the text: scan it as YAML reads it
                     self.textual(f"{where} > yaml string", scalar, depth + 1)
@@ -974,7 +956,7 @@ def find_secrets(raw: RawFirstBoot, pinned_host_key: bool = True) -> list[Secret
                 continue  # 40 characters of a wrapped base64 body (its last line), read decoded in the next layer
             if hit is not None and not (host_key and hit.what == "private key"):
                 add(hit.what, f"{where}:{lineno}")
-        if layer.startswith("#cloud-config"):
+        if wire.form_of(layer) == "cloud-config":
             for key in cloud_config_passwords(_yaml_document(layer)):
                 add("cloud-config password", f"{where} ({key})")
     for what, where in expander.unreadable:

@@ -32,7 +32,6 @@ from typing import Any
 
 import pulumi
 import pytest
-import yaml
 from packaging.requirements import Requirement
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE
 
@@ -46,6 +45,7 @@ from components.firstboot import (
     render_cloud_config,
     render_first_boot,
     render_launch_script,
+    wire,
 )
 from components.mockrun import run_program
 from policy import hardening_policies as hp
@@ -387,11 +387,16 @@ def test_bundle_without_provisioning_script_is_refused(stacks: dict[str, StackCa
 
 
 def _cloud_config_edited(data: str, edit: Any) -> str:
-    """The rendered cloud-config with its header comment kept and `edit` applied to the document."""
-    header = "".join(line + "\n" for line in data.splitlines() if line.startswith("#"))
-    document = yaml.safe_load(data)
+    """The rendered cloud-config with `edit` applied to its document, laid out by the wire format with the header
+    the renderer gives the bundle it carries (read with the wire format's parser, never from the comment)."""
+    document = wire.cloud_config_document(data)
+    files = tuple(HostFile(e.path, e.content.decode(), f"{e.mode:04o}")
+                  for e in wire.unpack(wire.bundle_of_cloud_config(data)))
+    admin = document["users"][0]["name"]  # type: ignore[index]
+    header = firstboot.form_header(firstboot.FirstBoot(files, admin), "cloud-config")
+    assert wire.cloud_config_text(header, document) == data  # unedited, the same bytes
     edit(document)
-    return header + yaml.safe_dump(document, sort_keys=False, width=100_000)
+    return wire.cloud_config_text(header, document)
 
 
 def _weakened(document: dict[str, Any]) -> None:
@@ -408,7 +413,8 @@ def _weakened(document: dict[str, Any]) -> None:
     ("lightsail-dev", lambda d: d + "passwd -d root\n"),  # after exec: never runs, still not ours
     ("do-dev", lambda d: _cloud_config_edited(d, _weakened)),
     (PROD, lambda d: _cloud_config_edited(d, lambda doc: doc.update(ssh_pwauth=True))),
-    ("linode-dev", lambda d: linode_user_data(_cloud_config_edited(hp.decode_linode_user_data(d) or "", _weakened))),
+    ("linode-dev", lambda d: linode_user_data(_cloud_config_edited(wire.cloud_config_of_linode_metadata(d),
+                                                                   _weakened))),
     # cloud-init reads every member of a gzip stream: a second member appends to the cloud-config
     ("linode-dev", lambda d: base64.b64encode(base64.b64decode(d) + gzip.compress(b"ssh_pwauth: true\n")).decode()),
     ("linode-dev", lambda d: d + "\n"),  # not the rendered bytes, even if it decodes the same
@@ -427,15 +433,14 @@ def test_first_boot_data_must_equal_a_fresh_render_of_its_bundle(stacks: dict[st
 
 
 def test_first_boot_check_follows_the_renderer(stacks: dict[str, StackCase], monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pack renders with the project's renderer: when it changes (here an outer shell layer around the
-    launch script), data rendered the new way passes and data rendered the old way does not."""
+    """The pack renders with the project's renderer: when it changes (here one more line before the launch
+    script's bundle), data rendered the new way passes and data rendered the old way does not."""
     server = stacks["lightsail-dev"].one(hp.LIGHTSAIL_INSTANCE)
     old = server.inputs["userData"]
     original = firstboot.render_launch_script
 
     def wrapped(first_boot: firstboot.FirstBoot) -> str:
-        inner = base64.encodebytes(gzip.compress(original(first_boot).encode(), mtime=0)).decode()
-        return f"#!/bin/bash\nbase64 -d <<'OUTER' | gunzip | bash\n{inner}OUTER\n"
+        return original(first_boot).replace("set -eu\n", "set -eu\numask 077\n", 1)
 
     monkeypatch.setattr(firstboot, "render_launch_script", wrapped)
     spec = load_stack_file(ROOT / "stacks" / "Pulumi.lightsail-dev.yaml")
@@ -1097,7 +1102,7 @@ def _converge_variants(case: StackCase, converge: Registered) -> dict[str, dict[
     files = list(firstboot.converge_files(spec).files)
     sudoers = next(i for i, f in enumerate(files) if f.path.startswith("/etc/sudoers.d/"))
     opened = [*files[:sudoers], replace(files[sudoers], content="ALL ALL=(ALL) NOPASSWD: ALL\n"), *files[sudoers + 1:]]
-    extra = [*files, firstboot.HostFile("/etc/cron.d/x", "* * * * * root curl x | sh\n")]
+    extra = [*files, HostFile("/etc/cron.d/x", "* * * * * root curl x | sh\n")]
     return {
         "sudoers-opened": {"stdin": _stdin_of(opened, spec.admin_user)},
         "extra-file": {"stdin": _stdin_of(extra, spec.admin_user)},
@@ -1191,7 +1196,8 @@ def test_the_last_line_of_a_wrapped_payload_is_not_an_aws_secret() -> None:
     """A launch script's heredoc ends in a line of any length: 40 mixed-case characters are the end of the gzip
     body, read decoded, not a secret. The same 40 characters as a line of their own after it are still found."""
     body = _gzip_body_ending_in_a_40_character_line()
-    script = f"#!/bin/sh\nbase64 -d >/tmp/x <<'HVPS.EOF'\n{body}\nHVPS.EOF\n"
+    end = wire.PAYLOAD_END
+    script = f"#!/bin/sh\nbase64 -d >/tmp/x <<'{end}'\n{body}\n{end}\n"
     assert hp.find_secrets(hp.RawFirstBoot(script, "userData")) == []
-    leaked = script.replace("\nHVPS.EOF", f"\n{AWS_SECRET}\nHVPS.EOF")
+    leaked = script.replace(f"\n{end}", f"\n{AWS_SECRET}\n{end}")
     assert [f.what for f in hp.find_secrets(hp.RawFirstBoot(leaked, "userData"))] == ["AWS secret access key"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import shutil
 import subprocess
@@ -15,7 +13,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from components.config import ConfigError, load_stack_file
-from components.firstboot import MAX_FIRST_BOOT_BYTES, render_first_boot
+from components.firstboot import MAX_FIRST_BOOT_BYTES, render_first_boot, wire
 from components.mockrun import StackRun, run_program, run_stack_file
 from tests.conftest import ED25519_KEY, ROOT, full_config, random_rsa_key
 
@@ -30,7 +28,7 @@ def first_boot_of(run: StackRun, vendor: str) -> str:
     server = run.one(SERVER_TYPES[vendor])
     if vendor == "linode":
         (meta,) = _secret(server.inputs["metadatas"])  # Pulumi marks the whole list secret
-        return gzip.decompress(base64.b64decode(meta["userData"])).decode()
+        return wire.cloud_config_of_linode_metadata(meta["userData"])
     return str(_secret(server.inputs["userData"]))
 
 
@@ -75,8 +73,7 @@ def test_exactly_one_server_with_first_boot_data_under_the_limit(stack_file, run
     data = first_boot_of(run, spec.vendor)
     expected = render_first_boot(spec)
     assert data == (expected.launch_script if spec.vendor == "lightsail" else expected.cloud_config)
-    first_line = "#!/bin/sh" if spec.vendor == "lightsail" else "#cloud-config"
-    assert data.startswith(first_line + "\n")
+    assert wire.form_of(data) == ("launch-script" if spec.vendor == "lightsail" else "cloud-config")
     assert all(n <= MAX_FIRST_BOOT_BYTES for n in expected.sizes.values())
 
 
