@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from components.config import load_stack_file
-from policy import hardening_policies as hp
+from policy.hardening_policies.pack import POLICIES
+from policy.hardening_policies.resources import FIREWALL_TYPES
 from tests.conftest import STACK_FILES
 from tests.plan_support import markdown_section, text_section
 from tools import plan
@@ -51,14 +52,14 @@ def test_production_without_backups_or_protection_fails_the_plan(tmp_path, capsy
 def test_shipped_stacks_pass_the_policy_checks(path, plans, capsys):
     doc, _ = plans[path]
     checks = markdown_section(plan.render_markdown(doc), "Policy checks")
-    total = len(hp.POLICIES)
+    total = len(POLICIES)
     if load_stack_file(path).production:
         assert f"All {total} policies pass" in checks
     else:  # dev stacks keep SSH open to anyone: a warning that does not stop the preview
         assert f"{total - 1} of {total} policies pass" in checks
         (warning,) = [line for line in checks.splitlines() if line.startswith("- ")]
         assert "advisory" in warning and "ssh-open-to-internet" in warning
-        assert any(f"on {firewall}  " in warning for firewall in hp.FIREWALL_TYPES), warning
+        assert any(f"on {firewall}  " in warning for firewall in FIREWALL_TYPES), warning
     assert "mandatory" not in checks.replace("no mandatory", "")
     assert plan.main([str(path)]) == 0
     assert capsys.readouterr().err == ""

@@ -15,7 +15,8 @@ import yaml
 
 from components.config import load_stack_file
 from components.firstboot import PROVISION_SCRIPT, bundle, describe_first_boot, render_first_boot, wire
-from policy import hardening_policies as hp
+from policy.hardening_policies.first_boot import RawFirstBoot
+from policy.hardening_policies.secrets import find_secrets
 from tests.conftest import ROOT
 
 PYTHON3 = shutil.which("python3")
@@ -136,7 +137,7 @@ def test_launch_script_payload_is_one_line() -> None:
 def test_a_malformed_bundle_is_unreadable_to_the_secrets_scan() -> None:
     """The pack reads bundles with wire.parse: one that does not parse is refused (fail closed), not skipped."""
     data = base64.b64encode(wire.compress(wire.MAGIC + b"0600 99 /etc/hvps/app.env\nTOKEN=x")).decode()
-    findings = hp.find_secrets(hp.RawFirstBoot(data, "userData"))
+    findings = find_secrets(RawFirstBoot(data, "userData"))
     assert [f.unreadable for f in findings] == [True] and "does not parse" in findings[0].what
 
 
