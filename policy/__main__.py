@@ -1,7 +1,7 @@
 """What the Pulumi CLI runs for `pulumi preview --policy-pack policy`: serve the hardened-vps policies.
 
 Constructing `PolicyPack` starts the analyzer's gRPC server and blocks, so nothing else lives here; the policies
-are in `policy/hardening_policies.py`, importable (and tested) without a server.
+are in the package `policy/hardening_policies/` (one module per idea), importable (and tested) without a server.
 """
 
 import sys

@@ -1,6 +1,6 @@
 """The policy pack run offline: a stack's registrations presented to the policies the way the engine presents them.
 
-`pulumi preview --policy-pack policy` needs the CLI; the offline plan (tools/plan.py) and the tests do not have it.
+`pulumi preview --policy-pack policy` needs the CLI; the offline plan (tools/plan/) and the tests do not have it.
 They run the program under the mocks (components.testing.mockrun), capture what each RegisterResource request carried
 (URN, parent, protect, ignoreChanges, dependencies, property dependencies) and hand it to the same policy objects
 the pack serves. Nothing here starts a gRPC server.

@@ -14,6 +14,7 @@ import random
 import struct
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +88,13 @@ def full_config(**overrides: object) -> dict[str, str]:
 def stack_file(request: pytest.FixtureRequest) -> Path:
     path: Path = request.param
     return path
+
+
+@pytest.fixture(scope="session")
+def plans() -> dict[Path, tuple[Any, Any]]:
+    """Each stack's offline plan (tools.plan), built once for every plan test, with a run of its own to compare
+    against: {stack file: (plan.Document, mockrun.StackRun)}."""
+    from components.testing import mockrun
+    from tools import plan
+
+    return {path: (plan.build_plan(path), mockrun.run_stack_file(path)) for path in ALL_STACK_FILES}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components import catalog, changes
-from components.config import CONFIG_KEYS
+from components.config import CONFIG_KEYS, load_stack_file
 from tests.conftest import ROOT
 from tools import docs, plan
 
@@ -28,7 +28,7 @@ def test_reprovision_turns_first_boot_changes_into_replacements() -> None:
 def test_plan_names_the_keys_that_replace_the_server(stack: str) -> None:
     path = plan.find_stack(stack)
     text = plan.render_text(plan.build_plan(path))
-    spec = plan.load_stack_file(path)
+    spec = load_stack_file(path)
     replacing = changes.keys_by_effect(spec.vendor, spec.reprovision)[changes.REPLACE]
     assert f"Changing these keys replaces the server (new disk, data lost): {', '.join(replacing)}." in text
     rebooting = changes.keys_by_effect(spec.vendor, spec.reprovision).get(changes.REBOOT, [])

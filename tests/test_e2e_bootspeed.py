@@ -8,6 +8,7 @@ import subprocess
 import pytest
 import yaml
 
+from components.firstboot import wire
 from e2e import bootspeed
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl e2e"
@@ -16,7 +17,7 @@ KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh
 def test_bare_boot_makes_the_admin_with_its_key_and_installs_nginx_only() -> None:
     text = bootspeed.bare_cloud_config("deploy", KEY)
     doc = yaml.safe_load(text)
-    assert text.startswith("#cloud-config\n")
+    assert wire.form_of(text) == "cloud-config"
     assert doc["packages"] == ["nginx"]
     assert doc["users"] == [{"name": "deploy", "shell": "/bin/bash", "lock_passwd": True,
                              "sudo": "ALL=(ALL) NOPASSWD:ALL", "ssh_authorized_keys": [KEY]}]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from components.config import stack_name_of
 from tests.conftest import ALL_STACK_FILES, ROOT, STACK_FILES
 from tools import generate, plan, urns
-from tools.plan import stack_name_of
 
 
 def unreviewed_goldens() -> set[Path]:

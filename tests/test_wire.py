@@ -4,6 +4,7 @@ host's own unpack command (python3 -c HOST_UNPACK, run here in a scratch root) w
 from __future__ import annotations
 
 import base64
+import gzip
 import os
 import shutil
 import subprocess
@@ -14,7 +15,8 @@ import yaml
 
 from components.config import load_stack_file
 from components.firstboot import PROVISION_SCRIPT, bundle, describe_first_boot, render_first_boot, wire
-from policy import hardening_policies as hp
+from policy.hardening_policies.first_boot import RawFirstBoot
+from policy.hardening_policies.secrets import find_secrets
 from tests.conftest import ROOT
 
 PYTHON3 = shutil.which("python3")
@@ -126,13 +128,40 @@ def test_forms_are_read_back_by_the_wire_readers() -> None:
 
 def test_launch_script_payload_is_one_line() -> None:
     """A wrapped payload's last line can be 40 base64 characters, which the secrets scan takes for an AWS key."""
-    script = render_first_boot(load_stack_file(ROOT / "stacks" / "Pulumi.lightsail-dev.yaml")).launch_script
-    body = script.split(f"<<'{wire.PAYLOAD_END}'\n", 1)[1].split(f"\n{wire.PAYLOAD_END}\n", 1)[0]
-    assert "\n" not in body and len(body) > 1000
+    spec = load_stack_file(ROOT / "stacks" / "Pulumi.lightsail-dev.yaml")
+    script = render_first_boot(spec).launch_script
+    body = base64.b64encode(bundle(describe_first_boot(spec))).decode()
+    assert f"\n{body}\n" in script and len(body) > 1000
 
 
 def test_a_malformed_bundle_is_unreadable_to_the_secrets_scan() -> None:
     """The pack reads bundles with wire.parse: one that does not parse is refused (fail closed), not skipped."""
     data = base64.b64encode(wire.compress(wire.MAGIC + b"0600 99 /etc/hvps/app.env\nTOKEN=x")).decode()
-    findings = hp.find_secrets(hp.RawFirstBoot(data, "userData"))
+    findings = find_secrets(RawFirstBoot(data, "userData"))
     assert [f.unreadable for f in findings] == [True] and "does not parse" in findings[0].what
+
+
+def test_each_form_is_told_apart_and_read_back_by_its_first_line() -> None:
+    spec = load_stack_file(ROOT / "stacks" / "Pulumi.linode-dev.yaml")
+    rendered = render_first_boot(spec)
+    expected = bundle(describe_first_boot(spec))
+    assert wire.form_of(rendered.cloud_config) == "cloud-config"
+    assert wire.form_of(rendered.launch_script) == "launch-script"
+    assert wire.bundle_of_user_data(rendered.cloud_config) == wire.bundle_of_user_data(rendered.launch_script) \
+        == expected
+    metadata = wire.linode_metadata(rendered.cloud_config)
+    assert wire.cloud_config_of_linode_metadata(metadata) == rendered.cloud_config
+    with pytest.raises(wire.WireError, match="neither"):
+        wire.bundle_of_user_data("echo hello\n")
+
+
+def test_readers_stop_at_their_inflation_limit() -> None:
+    """Hostile user data reaches these readers (the policy pack): a decompression bomb is refused, not inflated."""
+    big = b"x" * 4096
+    with pytest.raises(wire.WireError, match="inflates past"):
+        wire.cloud_config_of_linode_metadata(base64.b64encode(gzip.compress(big)).decode(), limit=1024)
+    with pytest.raises(wire.WireError, match="inflates past"):
+        wire.unpack(wire.compress(wire.pack([wire.Entry("/etc/a", 0o644, big)])), limit=1024)
+    assert wire.unpack(wire.compress(wire.pack([wire.Entry("/etc/a", 0o644, big)])), limit=8192)[0].content == big
+    with pytest.raises(wire.WireError, match="not base64"):
+        wire.cloud_config_of_linode_metadata("not base64 at all!")

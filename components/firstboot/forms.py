@@ -8,13 +8,10 @@ over the stack's vendor's limit before any resource exists.
 
 from __future__ import annotations
 
-import base64
-import gzip
 from dataclasses import dataclass
 from typing import overload
 
 import pulumi
-import yaml
 
 from components.config import HostSpec
 from components.firstboot import wire
@@ -52,10 +49,9 @@ class FirstBootTooLarge(ValueError):
     """Rendered first-boot data exceeds what a vendor accepts."""
 
 
-def _header(first_boot: FirstBoot, form: str) -> list[str]:
-    """A comment line naming what the opaque bundle holds, so the data explains itself on the host."""
-    return [f"# hardened-vps first boot {first_boot.digest[:16]} ({form}): unpacks {len(first_boot.files)} files, "
-            f"then runs {PROVISION_SCRIPT}."]
+def form_header(first_boot: FirstBoot, form: str) -> str:
+    """The form's header comment (wire.header_comment): what the bundle holds, for a reader on the host."""
+    return wire.header_comment(first_boot.digest, form, len(first_boot.files), PROVISION_SCRIPT)
 
 
 def render_cloud_config(first_boot: FirstBoot) -> str:
@@ -70,8 +66,7 @@ def render_cloud_config(first_boot: FirstBoot) -> str:
         "write_files": [bundle_file],
         "runcmd": [unpack, [PROVISION_SCRIPT]],
     }
-    lines = ["#cloud-config", *_header(first_boot, "cloud-config")]
-    return "\n".join(lines) + "\n" + yaml.safe_dump(document, sort_keys=False, width=100_000)
+    return wire.cloud_config_text(form_header(first_boot, "cloud-config"), document)
 
 
 def render_launch_script(first_boot: FirstBoot) -> str:
@@ -81,14 +76,8 @@ def render_launch_script(first_boot: FirstBoot) -> str:
     script run by /bin/sh (dash on Debian and Ubuntu). Only POSIX sh belongs here: `set -o pipefail` alone
     would stop dash before first boot starts. The provisioning script is bash by its own `#!/bin/bash`.
     """
-    lines = [
-        "#!/bin/sh",
-        *_header(first_boot, "launch-script"),
-        "set -eu",
-        *wire.launch_script_lines(bundle(first_boot)),
-        f"exec {PROVISION_SCRIPT}",
-    ]
-    return "\n".join(lines) + "\n"
+    return wire.launch_script_text(form_header(first_boot, "launch-script"), bundle(first_boot),
+                                   before=["set -eu"], after=[f"exec {PROVISION_SCRIPT}"])
 
 
 @overload
@@ -106,7 +95,7 @@ def linode_user_data(cloud_config: str | pulumi.Output[str]) -> str | pulumi.Out
     """
     if isinstance(cloud_config, pulumi.Output):
         return cloud_config.apply(linode_user_data)
-    return base64.b64encode(gzip.compress(cloud_config.encode(), compresslevel=9, mtime=0)).decode()
+    return wire.linode_metadata(cloud_config)
 
 
 def render_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) -> RenderedFirstBoot:

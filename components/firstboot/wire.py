@@ -1,7 +1,10 @@
 """The first-boot wire format: how the files travel in user data and how the host unpacks them.
 
-One module renders and parses it, so the renderer, the host's unpack step, the policy pack and the tests
-agree on every byte. The bundle is an xz stream of a small archive:
+One module renders and parses it (each form's first line, its header comment, the bundle, the launch
+script's heredoc, Linode's metadata encoding), so the renderer, the host's unpack step, the policy pack, the
+plan and the tests agree on every byte; nothing else matches these lines or blocks with patterns of its own.
+The header comment is written for a reader on the host and never read back: what the data holds comes from
+parsing the bundle. The bundle is an xz stream of a small archive:
 
     hvps-bundle 1\\n
     <mode, 4 octal digits> <size in bytes> <absolute path>\\n<content>   (once per file, in order)
@@ -15,10 +18,13 @@ lzma module: no dependency on the `xz` tool, which a minimal image may lack.
 from __future__ import annotations
 
 import base64
+import binascii
+import gzip
 import lzma
 import re
 import shlex
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -29,6 +35,13 @@ BUNDLE_PATH = "/var/lib/hvps/first-boot.bundle"
 #: Ends the launch script's base64 heredoc. The '.' is in neither base64 alphabet, so nothing reading the
 #: script (the policy pack's secrets scan decodes base64 blocks, URL-safe included) takes it for payload.
 PAYLOAD_END = "HVPS.EOF"
+#: The first line of each form: cloud-init takes user data starting with it for cloud-config; the launch
+#: script's interpreter (Lightsail may run it as a mere comment after lines of its own: POSIX sh throughout).
+CLOUD_CONFIG_LINE = "#cloud-config"
+LAUNCH_SCRIPT_LINE = "#!/bin/sh"
+#: The most bytes a reader decompresses (an xz bundle, Linode's gzip): far above any real first boot (64 KiB of
+#: user data at most), so only a decompression bomb reaches it.
+MAX_INFLATED = 16 * 1024 * 1024
 _ENTRY_HEADER = re.compile(rb"([0-7]{4}) (0|[1-9][0-9]{0,9}) (/[^\n\0]*)\n")
 
 #: The host's unpack step (python3 -c, argv: bundle, root directory). It fits a single-quoted sh word (no `'`)
@@ -81,9 +94,14 @@ def pack(entries: Iterable[Entry]) -> bytes:
     return bytes(out)
 
 
+def is_archive(data: bytes) -> bool:
+    """Whether `data` starts like a bundle's archive (parse() says whether it is a well-formed one)."""
+    return data.startswith(MAGIC)
+
+
 def parse(archive: bytes) -> list[Entry]:
     """The files of an uncompressed archive, strictly: WireError on anything pack() would not have made."""
-    if not archive.startswith(MAGIC):
+    if not is_archive(archive):
         raise WireError("not a first-boot bundle (no hvps-bundle header)")
     entries: list[Entry] = []
     i = len(MAGIC)
@@ -111,16 +129,44 @@ def compress(archive: bytes) -> bytes:
                          filters=[{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME, "pb": 0}])
 
 
-def unpack(bundle: bytes) -> list[Entry]:
-    """The files of a bundle as the host unpacks it (xz, then the archive)."""
+def unpack(bundle: bytes, limit: int = MAX_INFLATED) -> list[Entry]:
+    """The files of a bundle as the host unpacks it (xz, then the archive); at most `limit` bytes inflated."""
+    engine = lzma.LZMADecompressor(lzma.FORMAT_XZ)
     try:
-        archive = lzma.decompress(bundle, format=lzma.FORMAT_XZ)
+        archive = engine.decompress(bundle, limit + 1)
     except lzma.LZMAError as err:
         raise WireError(f"not an xz stream: {err}") from None
+    if len(archive) > limit or not engine.eof:
+        raise WireError(f"an xz stream that is truncated or inflates past {limit:,} bytes")
+    if engine.unused_data:
+        raise WireError("bytes after the xz stream")
     return parse(archive)
 
 
 # --- the two delivery forms ----------------------------------------------------------------------------------
+def header_comment(digest: str, form: str, files: int, script: str) -> str:
+    """A comment line naming what the opaque bundle holds, so the data explains itself on the host (for readers:
+    no program reads it back)."""
+    return f"# hardened-vps first boot {digest[:16]} ({form}): unpacks {files} files, then runs {script}."
+
+
+def cloud_config_text(header: str, document: Mapping[str, object]) -> str:
+    """The cloud-config form: its first line, the header comment, then the document."""
+    return f"{CLOUD_CONFIG_LINE}\n{header}\n" + yaml.safe_dump(dict(document), sort_keys=False, width=100_000)
+
+
+def launch_script_text(header: str, bundle: bytes, before: Sequence[str], after: Sequence[str]) -> str:
+    """The launch-script form: its first line, the header comment, `before`, the bundle's lines, `after`."""
+    return "\n".join([LAUNCH_SCRIPT_LINE, header, *before, *launch_script_lines(bundle), *after]) + "\n"
+
+
+def form_of(text: str) -> str | None:
+    """Which form user data is, by its first line as cloud-init tells them apart (None: neither)."""
+    if text.startswith(CLOUD_CONFIG_LINE):
+        return "cloud-config"
+    return "launch-script" if text.startswith("#!") else None
+
+
 def host_unpack_argv(root: str = "/") -> list[str]:
     """The command that unpacks the bundle at BUNDLE_PATH under `root` ("/" on a host)."""
     return ["python3", "-c", HOST_UNPACK, BUNDLE_PATH, root]
@@ -147,17 +193,28 @@ def launch_script_lines(bundle: bytes) -> list[str]:
             shlex.join(host_unpack_argv())]
 
 
-def bundle_of_cloud_config(text: str) -> bytes:
-    """The bundle a cloud-config form carries (WireError when it carries none, or more than one)."""
+def cloud_config_document(text: str) -> dict[str, object]:
+    """The document of a cloud-config form (WireError when the text is not one)."""
+    if form_of(text) != "cloud-config":
+        raise WireError(f"a cloud-config form starts with {CLOUD_CONFIG_LINE}")
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise WireError(f"not YAML: {err}") from None
-    entries = [e for e in (document.get("write_files") or []) if isinstance(e, dict)
-               and e.get("path") == BUNDLE_PATH] if isinstance(document, dict) else []
+    if not isinstance(document, dict):
+        raise WireError("a cloud-config form is a YAML mapping")
+    return document
+
+
+def bundle_of_cloud_config(text: str) -> bytes:
+    """The bundle a cloud-config form carries (WireError when it carries none, or more than one)."""
+    document = cloud_config_document(text)
+    files = document.get("write_files")
+    entries = [e for e in files if isinstance(e, dict) and e.get("path") == BUNDLE_PATH] \
+        if isinstance(files, list) else []
     if len(entries) != 1 or entries[0].get("encoding") != "b64":
         raise WireError(f"a cloud-config form writes {BUNDLE_PATH} once, base64-encoded")
-    return base64.b64decode(str(entries[0].get("content", "")), validate=True)
+    return _b64decode(str(entries[0].get("content", "")))
 
 
 def bundle_of_launch_script(text: str) -> bytes:
@@ -166,4 +223,53 @@ def bundle_of_launch_script(text: str) -> bytes:
     if text.count(opener) != 1 or f"\n{PAYLOAD_END}\n" not in text.split(opener, 1)[1]:
         raise WireError(f"a launch-script form has one heredoc ending in {PAYLOAD_END}")
     payload = text.split(opener, 1)[1].split(f"\n{PAYLOAD_END}\n", 1)[0]
-    return base64.b64decode("".join(payload.split()), validate=True)
+    return _b64decode("".join(payload.split()))
+
+
+def bundle_of_user_data(text: str) -> bytes:
+    """The bundle either form carries, told apart by its first line (WireError: neither form, or no bundle)."""
+    form = form_of(text)
+    if form == "cloud-config":
+        return bundle_of_cloud_config(text)
+    if form == "launch-script":
+        return bundle_of_launch_script(text)
+    raise WireError(f"user data that starts with neither {CLOUD_CONFIG_LINE} nor #!")
+
+
+def _b64decode(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise WireError("a payload that is not base64") from None
+
+
+# --- Linode's metadata encoding of the cloud-config form -----------------------------------------------------
+def linode_metadata(cloud_config: str) -> str:
+    """Linode metadata wants base64; gzip first (cloud-init unpacks gzip user data) to stay far below 16 KiB."""
+    return base64.b64encode(gzip.compress(cloud_config.encode(), compresslevel=9, mtime=0)).decode()
+
+
+def cloud_config_of_linode_metadata(text: str, limit: int = MAX_INFLATED) -> str:
+    """The text Linode metadata user data carries, as cloud-init reads it: base64 of gzip (every member, as
+    cloud-init's gzip reader joins them) or of plain text. WireError when it is neither."""
+    raw = _b64decode(text.strip())
+    if raw[:2] != b"\x1f\x8b":
+        data = raw
+    else:
+        out, rest = bytearray(), raw
+        while rest:
+            engine = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            try:
+                out += engine.decompress(rest, limit + 1 - len(out))
+            except zlib.error:
+                raise WireError("gzip data that does not decompress") from None
+            if len(out) > limit or engine.unconsumed_tail:
+                raise WireError(f"gzip data that inflates past {limit:,} bytes")
+            if not engine.eof:
+                raise WireError("gzip data that is truncated")
+            rest = engine.unused_data
+        data = bytes(out)
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        raise WireError("user data that is not UTF-8 text") from None

@@ -36,7 +36,8 @@ from pulumi_policy.deserialize import SPECIAL_ASSET_SIG, SPECIAL_SIG_KEY
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from components.config import PROJECT
-from policy import hardening_policies as hp
+from policy.hardening_policies.pack import PACK_NAME, POLICIES, remote_commands
+from policy.hardening_policies.resources import DROPLET, REMOTE_COMMAND
 from policy.offline import STACK_TYPE, Registered, StackCase, run_stack_file_case
 from tests.conftest import STACK_FILES
 from tools import plan
@@ -80,7 +81,7 @@ def pack_verdict(case: StackCase, monkeypatch: pytest.MonkeyPatch,
     """(policy, level, urn, message) for every diagnostic the pack's analyzer returns, as the engine shows them.
     The pack process starts with the SDK's default project and stack; the engine's environment names them
     (`names`: PULUMI_PROJECT, PULUMI_STACK, PULUMI_DRY_RUN, as `analyzer_plugin.go` sets them)."""
-    servicer = _PolicyAnalyzerServicer(hp.PACK_NAME, "0.0.1", list(hp.POLICIES), EnforcementLevel.MANDATORY)
+    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.0.1", list(POLICIES), EnforcementLevel.MANDATORY)
     monkeypatch.setattr(pulumi.runtime.settings.SETTINGS, "project", "project")  # what a fresh process has
     monkeypatch.setattr(pulumi.runtime.settings.SETTINGS, "stack", "stack")
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(case.config))
@@ -140,7 +141,7 @@ def test_without_the_stack_name_the_pack_refuses_the_first_boot(monkeypatch: pyt
     refused = [v for v in pack_verdict(case, monkeypatch, names=False)
                if v[1] == "mandatory" and v[0] != "remote-commands-are-the-products"]  # that one fails closed too
     ((policy, _, urn, message),) = refused
-    assert policy == "server-first-boot-data" and urn == case.one(hp.DROPLET).urn and "PULUMI_STACK" in message
+    assert policy == "server-first-boot-data" and urn == case.one(DROPLET).urn and "PULUMI_STACK" in message
 
 
 def test_a_tampered_deploy_command_is_refused_before_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,9 +149,9 @@ def test_a_tampered_deploy_command_is_refused_before_it_runs(monkeypatch: pytest
     `stepGen.AnalyzeResources`) only after the step executor has completed, i.e. after every command ran; the
     per-resource Analyze happens as each step is generated (`step_generator.go`), before it executes. So the check
     on remote commands is a resource policy: the pack's Analyze refuses the tampered deploy on its own inputs."""
-    assert isinstance(hp.remote_commands, ResourceValidationPolicy)
+    assert isinstance(remote_commands, ResourceValidationPolicy)
     _, case = run_stack_file_case(plan.STACKS_DIR / "Pulumi.prod.yaml")
-    (deploy,) = [r for r in case.resources if r.type == hp.REMOTE_COMMAND and r.name.endswith("-deploy")]
+    (deploy,) = [r for r in case.resources if r.type == REMOTE_COMMAND and r.name.endswith("-deploy")]
     tampered = replace(deploy, inputs={**deploy.inputs, "create": "sudo nft flush ruleset; " + deploy.inputs["create"]})
     case = replace(case, resources=[tampered if r is deploy else r for r in case.resources])
     mandatory = [v for v in pack_verdict(case, monkeypatch) if v[1] == "mandatory"]

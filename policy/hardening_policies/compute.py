@@ -1,0 +1,59 @@
+"""Servers (as pulumi-policy-aws's compute policies): production backups and protection, catalog sizes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import (
+    ReportViolation,
+    ResourceValidationArgs,
+)
+
+from components import catalog
+from components.config import PROJECT
+from policy.hardening_policies.resources import (
+    DROPLET,
+    LINODE_INSTANCE,
+    SERVER_VENDORS,
+    SIZE_INPUT,
+    describe,
+    is_production,
+    plain,
+    text,
+)
+
+
+def server_backups_on(resource_type: str, props: Mapping[str, Any]) -> bool:
+    if resource_type == DROPLET:
+        return plain(props.get("backups")) is True
+    if resource_type == LINODE_INSTANCE:
+        return plain(props.get("backupsEnabled")) is True
+    add_on = plain(props.get("addOn"))
+    return (isinstance(add_on, Mapping) and text(add_on.get("type")) == "AutoSnapshot"
+            and text(add_on.get("status")) == "Enabled")
+
+
+def validate_production_safety(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in SERVER_VENDORS or not is_production(args.get_config()):
+        return
+    who = describe(args.resource_type, args.name)
+    if not server_backups_on(args.resource_type, args.props):
+        report(f"{who} is in a production stack but has no automatic backups. Fix: set {PROJECT}:backups: true "
+               "in the stack file.", None)
+    if not args.opts.protect:
+        report(f"{who} is in a production stack but is not protected from deletion. Fix: set {PROJECT}:protect: "
+               "true in the stack file (Pulumi then refuses to delete or replace it).", None)
+
+
+def validate_size(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    vendor_name = SERVER_VENDORS.get(args.resource_type)
+    if vendor_name is None:
+        return
+    vendor = catalog.vendor(vendor_name)
+    slug = text(args.props.get(SIZE_INPUT[args.resource_type]))
+    if vendor.size_by_slug(slug) is None:
+        report(f"{describe(args.resource_type, args.name)} uses {SIZE_INPUT[args.resource_type]} "
+               f"{slug or '(unset)'!r}, which is not in the project's catalog (components/catalog.py). Fix: set "
+               f"{PROJECT}:size to a tier ({', '.join(vendor.tiers)}) or a catalog plan "
+               f"({', '.join(s.slug for s in vendor.sizes)}), or add the plan with its price to the catalog.", None)

@@ -1,0 +1,78 @@
+"""The command line of `python -m tools.plan` (its usage is the package's docstring)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from components import catalog
+from components.config import ConfigError, load_stack_file, stack_name_of
+from components.firstboot import FirstBootTooLarge
+from policy import offline
+from tools.plan.compare import DEFAULT_NEAR, build_compare
+from tools.plan.document import render
+from tools.plan.goldens import GOLDEN_DIR, REFRESH_COMMAND, check_golden, update_golden
+from tools.plan.policy_checks import violation_count
+from tools.plan.stack_plan import plan_and_violations
+from tools.plan.stacks import STACKS_DIR, find_stack
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import tools.plan  # the package's docstring is the command's usage
+
+    usage = tools.plan.__doc__
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.plan", description=usage.split("\n\n")[0] if usage else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stack", nargs="?", help="stack name (stacks/Pulumi.<STACK>.yaml) or stack file path")
+    parser.add_argument("--format", choices=("text", "markdown"), default="text", help="output format")
+    parser.add_argument("--compare", action="store_true", help="the same host at the same tier on every vendor")
+    parser.add_argument("--tier", choices=catalog.TIERS, help="tier to compare (default: the stack's, or small)")
+    parser.add_argument("--near", metavar="REGION",
+                        help=f"region slug or city to rank regions by (default: the stack's, or {DEFAULT_NEAR})")
+    parser.add_argument("--check-golden", action="store_true", help="compare with tests/golden/; exit 1 on a diff")
+    parser.add_argument("--update-golden", action="store_true", help="rewrite tests/golden/")
+    parser.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help=argparse.SUPPRESS)
+    parser.add_argument("--golden-dir", type=Path, default=GOLDEN_DIR, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # the vendor SDKs are noisy on import
+
+    if args.check_golden or args.update_golden:
+        if args.update_golden:
+            changed = update_golden(args.stacks_dir, args.golden_dir)
+            print("\n".join(f"updated {name}" for name in changed) or "golden files are up to date")
+            return 0
+        problems = check_golden(args.stacks_dir, args.golden_dir)
+        if problems:
+            print("\n".join(problems))
+            print(f"\nThe plan changed. Review the diff above; if it is intended, run: {REFRESH_COMMAND}",
+                  file=sys.stderr)
+            return 1
+        print("golden files are up to date")
+        return 0
+    if (args.tier or args.near) and not args.compare:
+        parser.error("--tier and --near go with --compare")
+    if not args.stack and not args.compare:
+        parser.error("give a STACK, or --compare")
+    violations: list[offline.Violation] = []  # --compare does not run the policy pack
+    try:
+        path = find_stack(args.stack, args.stacks_dir) if args.stack else None
+        if args.compare:
+            spec = load_stack_file(path) if path else None
+            doc = build_compare(args.tier, args.near, spec, stack_name_of(path) if path else None)
+        else:
+            assert path is not None
+            doc, violations = plan_and_violations(path)
+    except (ConfigError, FirstBootTooLarge, ValueError) as err:
+        print(f"plan: {err}", file=sys.stderr)
+        return 2
+    sys.stdout.write(render(doc, args.format))
+    refused = sum(v.mandatory for v in violations)
+    if refused:
+        print(f"plan: {violation_count(refused, 'mandatory')}: `pulumi preview --policy-pack policy` would refuse this "
+              "stack (see Policy checks)", file=sys.stderr)
+        return 1
+    return 0
