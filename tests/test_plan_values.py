@@ -6,11 +6,11 @@ import re
 
 from pulumi.runtime import rpc
 
-from components.testing import mockrun
 from components.config import load_stack_file
 from components.firstboot import (
     render_first_boot,
 )
+from components.testing import mockrun
 from tests.conftest import STACK_FILES
 from tests.plan_support import markdown_section
 from tools import plan

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from components import changes
-from components.testing import mockrun
 from components.config import HostSpec
 from components.firstboot import (
     CONVERGE_COMMAND,
@@ -25,6 +24,7 @@ from components.firstboot import (
     wire,
 )
 from components.firstboot.concerns import PHASES, concern_of, concerns_for
+from components.testing import mockrun
 from tools.plan.document import Block, Bullets, Para, Table
 
 

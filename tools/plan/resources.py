@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from components.testing import mockrun
 from components.config import PROJECT, HostSpec
 from components.host import server_lifecycle
 from components.providers import host_class
+from components.testing import mockrun
 from tools.plan.values import SECRET, Shown, field_lines, inline_text, scalar_text
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from components.testing import mockrun
 from components.config import HostSpec, load_stack_file, stack_name_of
 from components.cost import monthly_cost
 from components.firstboot import RenderedFirstBoot, converge_files, describe_first_boot, render_first_boot
 from components.hostconfig import converge_stdin
 from components.regions import find_place
+from components.testing import mockrun
 from policy import offline
 from tools.plan.config_changes import change_blocks
 from tools.plan.cost import cost_table, usd

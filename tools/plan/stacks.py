@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from components.testing import mockrun
 from components.config import PROJECT, stack_name_of
+from components.testing import mockrun
 from tools.plan.values import SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
