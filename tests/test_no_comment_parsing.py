@@ -26,7 +26,7 @@ MARKERS = (wire.CLOUD_CONFIG_LINE, wire.LAUNCH_SCRIPT_LINE, wire.PAYLOAD_END, wi
            "hardened-vps first boot")
 #: (module, function) -> why it may match comment lines: none of them reads first-boot data.
 ALLOWED = {
-    ("components/firstboot/__init__.py", "without_comment_lines"):
+    ("components/firstboot/templating.py", "without_comment_lines"):
         "renders a template for the host: drops its comment lines, reads nothing from them",
     ("components/envfile.py", "parse_line"): "the app's dotenv text from the stack: comment lines are skipped",
     ("components/app/__init__.py", "_ignore_patterns"): "the app's ignore file: comment lines are skipped",
