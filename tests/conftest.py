@@ -1,4 +1,4 @@
-"""Shared fixtures: a real ed25519 key, raw config builders and the stack files.
+"""Shared fixtures: a real ed25519 key, raw config builders, the stack files and their policy cases.
 
 Stack files come in two sets. STACK_FILES are the examples this repository ships, named here: tests that know a
 stack by name, and the golden plans, use only these. ALL_STACK_FILES is whatever stacks/ holds at test time,
@@ -98,3 +98,20 @@ def plans() -> dict[Path, tuple[Any, Any]]:
     from tools import plan
 
     return {path: (plan.build_plan(path), mockrun.run_stack_file(path)) for path in ALL_STACK_FILES}
+
+
+@pytest.fixture(scope="session")
+def stacks() -> dict[str, Any]:
+    """Each example stack run once for every policy test (tests/test_policy_*.py), as the engine would hand it to
+    a policy pack (policy/offline.py): {stack: StackCase}, each registration with its URN, options and property
+    dependencies. Tests derive changed copies (dataclasses.replace) and never edit these."""
+    from policy.offline import run_stack_file_case
+    from tests.policy_support import DEV_STACKS, PROD
+
+    cases = {}
+    for path in STACK_FILES:
+        _, case = run_stack_file_case(path)
+        assert len({r.urn for r in case.resources}) == len(case.resources), "duplicate URNs"
+        cases[case.stack] = case
+    assert set(cases) == {*DEV_STACKS, PROD}
+    return cases

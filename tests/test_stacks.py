@@ -171,7 +171,7 @@ def test_a_secret_key_in_plain_text_in_a_stack_file_is_a_config_error(tmp_path, 
 #: Modules whose checks depend on which stack files exist (golden plans, stacks known by name, every stack), and
 #: in them the checks to run (the whole modules would double the suite's time): those parametrized with the new
 #: file, the golden check, and a policy check (its fixture runs every stack and knows the examples by name).
-STACK_DEPENDENT_MODULES = ("tests/test_config_stack_file.py", "tests/test_plan_goldens.py", "tests/test_policy.py",
+STACK_DEPENDENT_MODULES = ("tests/test_config_stack_file.py", "tests/test_plan_goldens.py", "tests/test_policy_pack.py",
                            "tests/engine/test_cli_config.py")
 STACK_DEPENDENT_CHECKS = "(mine and not test_plan or golden_files_are_up_to_date " \
                          "or every_stack_passes_every_mandatory_policy) and not user_added_stack"
