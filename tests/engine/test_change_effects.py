@@ -12,7 +12,7 @@ otherwise; `ignore_changes` hides an input from the diff):
   bundle_id, key_pair_name, user_data ForceNew; ip_address_type updated in place (SetIpAddressType).
 - pulumi/pulumi: `ignore_changes` removes an input from the diff (pkg/resource/deploy/step_generator.go).
 - pulumi/pulumi: the old state of a resource is found by its URN, then by its aliases
-  (pkg/resource/deploy/step_generator.go `generateAliases`, `getOldResource`; modelled in tools/urns.py): a
+  (pkg/resource/deploy/step_generator.go `generateAliases`, `getOldResource`; modelled in tools/urns/): a
   server whose URN changes without an alias naming the old one is created anew and the old one deleted, even
   when every input stays the same.
 

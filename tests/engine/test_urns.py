@@ -1,6 +1,6 @@
 """Resource identity: the URNs the Pulumi engine gives each resource, and how aliases carry an old identity over.
 
-Models (tools/urns.py) read from pulumi/pulumi:
+Models (tools/urns/) read from pulumi/pulumi:
 - `sdk/go/common/resource/urn/urn.go` `New` (wrapped by `NewURN` in `sdk/go/common/resource/urn.go`) and
   `pkg/resource/deploy/deployment.go` `generateURN`: `urn:pulumi:<stack>::<project>::<parent type>$<type>::<name>`,
   the parent type being the parent URN's whole qualified type, except the root stack's.
