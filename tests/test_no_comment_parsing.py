@@ -29,7 +29,7 @@ ALLOWED = {
     ("components/firstboot/templating.py", "without_comment_lines"):
         "renders a template for the host: drops its comment lines, reads nothing from them",
     ("components/envfile.py", "parse_line"): "the app's dotenv text from the stack: comment lines are skipped",
-    ("components/app/__init__.py", "_ignore_patterns"): "the app's ignore file: comment lines are skipped",
+    ("components/app/package.py", "_ignore_patterns"): "the app's ignore file: comment lines are skipped",
 }
 _STRING_TESTS = frozenset({"startswith", "endswith", "removeprefix", "removesuffix"})
 _RE_CALLS = frozenset({"compile", "search", "match", "fullmatch", "findall", "finditer", "sub", "subn", "split"})
