@@ -97,7 +97,9 @@ def hostile_release_check(vm: VM, spec, admin: str, key: Path) -> list[CheckResu
         after = _modes(vm, admin, key, watched)
         left = vm.ssh(admin, key, f"sudo ls /srv/{app}/releases", timeout=30).stdout.split()
         now = serving(vm)
-        ok = (p.returncode != 0 and not leaked and after == before and now == serving_before
+        # the symlink archive must be refused by the script's own check (its "refused:" line), not fail later
+        refused = "refused:" in out or name != "hostile_symlink_static_to_etc"
+        ok = (p.returncode != 0 and refused and not leaked and after == before and now == serving_before
               and not any(d.endswith(".tmp") for d in left) and rid not in left)
         log(f"{name}: rc {p.returncode}, leaked {len(leaked)} shadow line(s), modes kept {after == before}, "
             f"serving {now}")

@@ -111,6 +111,21 @@ class HostKeys:
                    (work / "other.pub").read_text().strip())
 
 
+def boot_id(vm: VM, admin: str, key: Path) -> str:
+    """The kernel's id of the current boot: a reboot that happened changes it."""
+    return vm.ssh(admin, key, "cat /proc/sys/kernel/random/boot_id", timeout=60).stdout.strip()
+
+
+def banned_within(vm: VM, admin: str, key: Path, health_path: str, timeout: float) -> checks.CheckResult:
+    """fail2ban acts within a few seconds of the probes: poll its effect (bounded) rather than sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = checks.fail2ban_banned_harness(vm, admin, key, health_path)
+        if r.ok or time.monotonic() > deadline:
+            return r
+        time.sleep(2)
+
+
 def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None, lynis: bool,
              scan: bool = True, releases: bool = False, host_keys: HostKeys | None = None,
              day2: Day2Keys | None = None,
@@ -166,11 +181,16 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
                 r.figures["baseline_source"] = "quoted from an earlier measurement of the stock image (not re-measured)"
                 add("first-boot", [r])
             # resilience: a reboot, then every inside check again; then the app killed
+            boot_before = boot_id(vm, admin, key)
             t = time.monotonic()
             vm.reboot(admin, key, timeout=600)
             vm.wait_http(80, spec.app_health_path, timeout=300)
             res["timings"]["reboot_to_healthy_s"] = round(time.monotonic() - t, 1)
             vm.wait_ssh(admin, key, timeout=120)
+            boot_after = boot_id(vm, admin, key)
+            add("after-reboot", [checks.CheckResult("rebooted_new_boot_id", bool(boot_before) and bool(boot_after)
+                                                    and boot_before != boot_after,
+                                                    {"before": boot_before, "after": boot_after})])
             add("after-reboot", _inside(vm, spec, admin, key))
             if scan:        # once per form (~75 s), after the reboot: the ruleset the host keeps
                 add("after-reboot", [timed("firewall_scan_s", lambda: checks.firewall_scan(
@@ -195,10 +215,9 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
             if not all(c["ok"] for c in out):
                 vm.print_diagnostics()          # while the admin's ssh still works
             # the probes sshd logs as failures, last; then fail2ban must have banned the harness's address
-            add("outside", [checks.ssh_password_refused(vm, admin), checks.ssh_root_refused(vm, key),
+            add("outside", [checks.ssh_password_refused(vm, admin), checks.ssh_root_refused(vm, admin, key),
                             timed("ssh_audit_s", lambda: checks.ssh_audit(vm, ACCEPTED_SSH_AUDIT_WARN))])
-            time.sleep(3)
-            add("outside", [checks.fail2ban_banned_harness(vm, admin, key)])
+            add("outside", [banned_within(vm, admin, key, spec.app_health_path, 30)])
             ok = all(c["ok"] for c in out)
             if not ok:
                 print(vm.diagnostics(), file=sys.stderr, flush=True)       # serial tail (ssh is banned now)
