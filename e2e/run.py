@@ -26,6 +26,7 @@ from pathlib import Path
 
 from components.config import load_stack_file, parse_ssh_key
 from components.firstboot import HostFile, describe_first_boot, render_cloud_config, render_first_boot, upgrade_origins
+from components.firstboot.concerns import MANIFEST_PATH
 from components.firstboot.sandbox import sandboxed_units
 
 from . import apt_outage as apt_outage_steps
@@ -116,6 +117,19 @@ def boot_id(vm: VM, admin: str, key: Path) -> str:
     return vm.ssh(admin, key, "cat /proc/sys/kernel/random/boot_id", timeout=60).stdout.strip()
 
 
+def rebooted(vm: VM, admin: str, key: Path, spec, timings: dict) -> checks.CheckResult:
+    """Reboot, wait for nginx and ssh; the check is that the kernel's boot id changed."""
+    before = boot_id(vm, admin, key)
+    t = time.monotonic()
+    vm.reboot(admin, key, timeout=600)
+    vm.wait_http(80, spec.app_health_path, timeout=300)
+    timings["reboot_to_healthy_s"] = round(time.monotonic() - t, 1)
+    vm.wait_ssh(admin, key, timeout=120)
+    after = boot_id(vm, admin, key)
+    return checks.CheckResult("rebooted_new_boot_id", bool(before) and bool(after) and before != after,
+                              {"before": before, "after": after})
+
+
 def banned_within(vm: VM, admin: str, key: Path, health_path: str, timeout: float) -> checks.CheckResult:
     """fail2ban acts within a few seconds of the probes: poll its effect (bounded) rather than sleep."""
     deadline = time.monotonic() + timeout
@@ -126,12 +140,34 @@ def banned_within(vm: VM, admin: str, key: Path, health_path: str, timeout: floa
         time.sleep(2)
 
 
+def host_files(vm: VM, admin: str, key: Path, spec) -> dict[str, str]:
+    """sha256 of the concerns manifest and of every file first boot writes, as the host holds them: two forms
+    that provisioned the same host give the same map."""
+    paths = sorted({MANIFEST_PATH, *(f.path for f in describe_first_boot(spec).files)})
+    p = vm.ssh(admin, key, "sudo sha256sum -- " + " ".join(shlex.quote(x) for x in paths) + " 2>&1", timeout=120)
+    out: dict[str, str] = {}
+    for line in p.stdout.splitlines():
+        digest, _, path = line.partition("  ")      # "sha256sum: PATH: No such file..." has no two spaces
+        out[path or line] = digest if path else "unreadable"
+    return out
+
+
+def same_host(files: dict[str, str], reference: dict[str, str] | None, reference_form: str) -> checks.CheckResult:
+    """This form's host files against the fully audited form's, read at the same point (first boot complete)."""
+    differ = sorted(p for p in set(files) | set(reference or {}) if files.get(p) != (reference or {}).get(p))
+    return checks.CheckResult(f"same_host_as_{reference_form}", bool(reference) and bool(files) and not differ,
+                              {"differing": differ[:20]}, figures={"files": len(files)})
+
+
 def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None, lynis: bool,
              scan: bool = True, releases: bool = False, host_keys: HostKeys | None = None,
              day2: Day2Keys | None = None,
-             boot_speed: bool = False) -> dict:
+             boot_speed: bool = False, same_as: tuple[str, dict[str, str] | None] | None = None) -> dict:
     """boot_speed: time power-on -> healthy, locked down and complete (bootspeed.time_first_boot) and keep the
-    guest's step timeline, before any audit."""
+    guest's step timeline, before any audit.
+    same_as: (form, its host files) of a form that ran every audit: this form must provision the same host (the
+    same manifest and file digests), and then runs only what depends on the form: first boot completing, the
+    admin's login, the pinned host key, nginx answering, and a reboot (the launch script must not run again)."""
     admin = spec.admin_user
     res: dict = {"form": form, "stack_admin": admin, "checks": [], "timings": {}}
     vm = VM(user_data, vendor_data=cache.vendor_data() if cache else None, name=form)
@@ -150,6 +186,11 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
         res["timings"][name] = round(time.monotonic() - t, 1)
         return r
 
+    def finish() -> dict:
+        res["checks"] = out
+        res["ok"] = ok and "error" not in res
+        return res
+
     want_open, may_close = expected_ports(spec)
     try:
         with vm:
@@ -167,6 +208,19 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
             state = apt_outage_steps.wait_state(vm, admin, key, lambda s: s == "complete" or s.startswith("failed"),
                                                 timeout=1200)
             add("first-boot", [checks.CheckResult("first_boot_complete", state == "complete", state)])
+            res["host_files"] = host_files(vm, admin, key, spec)
+            if same_as is not None:
+                add("first-boot", [same_host(res["host_files"], same_as[1], same_as[0]),
+                                   checks.ssh_admin_login(vm, admin, key), checks.http_headers(vm, 80)])
+                if host_keys:
+                    add("first-boot", [checks.ssh_host_key_pinned(vm, admin, key, host_keys.public,
+                                                                  host_keys.other_public)])
+                add("after-reboot", [rebooted(vm, admin, key, spec, res["timings"])])
+                ok = all(c["ok"] for c in out)
+                if not ok:
+                    vm.print_diagnostics()
+                vm.kill()
+                return finish()
             # Order matters: fail2ban's sshd jail sees every host connection as 10.0.2.2 (slirp), so the checks
             # that make sshd log failures (root/password refusals, ssh-audit's pre-auth connections) run LAST.
             add("first-boot", _inside(vm, spec, admin, key))
@@ -181,16 +235,7 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
                 r.figures["baseline_source"] = "quoted from an earlier measurement of the stock image (not re-measured)"
                 add("first-boot", [r])
             # resilience: a reboot, then every inside check again; then the app killed
-            boot_before = boot_id(vm, admin, key)
-            t = time.monotonic()
-            vm.reboot(admin, key, timeout=600)
-            vm.wait_http(80, spec.app_health_path, timeout=300)
-            res["timings"]["reboot_to_healthy_s"] = round(time.monotonic() - t, 1)
-            vm.wait_ssh(admin, key, timeout=120)
-            boot_after = boot_id(vm, admin, key)
-            add("after-reboot", [checks.CheckResult("rebooted_new_boot_id", bool(boot_before) and bool(boot_after)
-                                                    and boot_before != boot_after,
-                                                    {"before": boot_before, "after": boot_after})])
+            add("after-reboot", [rebooted(vm, admin, key, spec, res["timings"])])
             add("after-reboot", _inside(vm, spec, admin, key))
             if scan:        # once per form (~75 s), after the reboot: the ruleset the host keeps
                 add("after-reboot", [timed("firewall_scan_s", lambda: checks.firewall_scan(
@@ -227,9 +272,7 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
         log(res["error"])
     finally:
         vm.remove_workdir()
-    res["checks"] = out
-    res["ok"] = ok
-    return res
+    return finish()
 
 
 # ------------------------------------------------------------------------------------------ TLS (pebble)
@@ -380,9 +423,20 @@ def boot_speed_result(bare: dict, hardened: dict) -> dict:
     return res
 
 
+def timed_scenario(run) -> dict:
+    """One scenario's result with its wall time (boot to verdict), printed as it ends."""
+    t = time.monotonic()
+    res = run()
+    res["wall_s"] = round(time.monotonic() - t, 1)
+    log(f"scenario {res['form']}: {res['wall_s']:.0f} s, {'ok' if res['ok'] else 'FAIL'}")
+    return res
+
+
 def markdown(results: list[dict], total_s: float | None = None) -> str:
     lines = ["| form | phase | check | ok | figures |", "|---|---|---|---|---|"]
     for r in results:
+        if "wall_s" in r:
+            lines.append(f"| {r['form']} | | wall time | | {r['wall_s']:.0f} s |")
         lines.append(f"| {r['form']} | | timings (s) | | {json.dumps(r['timings'])} |")
         if "error" in r:
             lines.append(f"| {r['form']} | | run | FAIL | {r['error']} |")
@@ -424,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--boot-speed", action="store_true",
                     help="first a bare boot (admin + nginx) on the same image and cache, then time the cloud-config "
                          "form's first boot against it (e2e/bootspeed.py); the ratio goes into the report")
+    ap.add_argument("--full-forms", action="store_true",
+                    help="every audit on every form (default: the first form runs them all, the others prove they "
+                         "provisioned the same host and run only what depends on the form)")
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--out", type=Path, default=REPO / "e2e" / "out")
     a = ap.parse_args(argv)
@@ -450,23 +507,32 @@ def main(argv: list[str] | None = None) -> int:
             cache.start()                       # --apt-outage: the TLS run starts it once the host is locked down
         try:
             if a.negative:
-                results.append(run_negative(spec, key, cache, host_keys.private))
+                results.append(timed_scenario(lambda: run_negative(spec, key, cache, host_keys.private)))
             else:
+                t = time.monotonic()
                 bare = bootspeed.time_bare_boot(cache, spec.admin_user, pub) if a.boot_speed else None
+                bare_s = time.monotonic() - t
+                audited: tuple[str, dict[str, str] | None] | None = None
                 for form in forms:
-                    results.append(run_form(form, data[form], spec, key, cache,
-                                            lynis=not a.skip_lynis and form == a.lynis_form, scan=not a.skip_scan,
-                                            releases=not a.skip_releases and form == a.releases_form,
-                                            host_keys=host_keys,
-                                            day2=day2 if not a.skip_converge and form == a.releases_form else None,
-                                            boot_speed=bare is not None and form == "cloud-config"))
-
+                    results.append(timed_scenario(lambda form=form, audited=audited: run_form(
+                        form, data[form], spec, key, cache,
+                        lynis=not a.skip_lynis and form == a.lynis_form, scan=not a.skip_scan,
+                        releases=not a.skip_releases and form == a.releases_form, host_keys=host_keys,
+                        day2=day2 if not a.skip_converge and form == a.releases_form else None,
+                        boot_speed=bare is not None and form == "cloud-config",
+                        same_as=None if a.full_forms else audited)))
+                    if audited is None:         # the first form runs every audit; the others prove the same host
+                        audited = (form, results[-1].get("host_files"))
                     (a.out / f"{name}.json").write_text(json.dumps(results, indent=2))
                 if bare is not None:
                     results.append(boot_speed_result(bare, next(r for r in results if r["form"] == "cloud-config")))
+                    results[-1]["wall_s"] = round(bare_s, 1)
                 if a.tls:
-                    results.extend(run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage,
-                                           negative=a.negative_last))
+                    t = time.monotonic()
+                    tls_results = run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage,
+                                          negative=a.negative_last)
+                    tls_results[0]["wall_s"] = round(time.monotonic() - t, 1)
+                    results.extend(tls_results)
         finally:
             if cache:
                 cache.stop()

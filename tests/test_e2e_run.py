@@ -1,0 +1,33 @@
+"""The runner's pure parts (e2e/run.py, e2e/timings.py): the second form is judged the same host only on equal
+digests, and every scenario's wall time reaches CI's closing lines."""
+
+from __future__ import annotations
+
+from e2e.run import same_host
+from e2e.timings import scenario_lines
+
+AUDITED = {"/etc/hvps/concerns": "a" * 64, "/etc/nftables.conf": "b" * 64}
+
+
+def test_the_same_files_are_the_same_host() -> None:
+    r = same_host(dict(AUDITED), AUDITED, "cloud-config")
+    assert r.ok and r.name == "same_host_as_cloud-config" and r.figures == {"files": 2}
+
+
+def test_one_differing_or_missing_file_is_another_host() -> None:
+    assert same_host({**AUDITED, "/etc/nftables.conf": "c" * 64}, AUDITED, "cloud-config").detail == {
+        "differing": ["/etc/nftables.conf"]}
+    assert not same_host({"/etc/hvps/concerns": "a" * 64}, AUDITED, "cloud-config").ok
+
+
+def test_without_an_audited_form_nothing_is_proven() -> None:
+    assert not same_host(dict(AUDITED), None, "cloud-config").ok
+    assert not same_host({}, {}, "cloud-config").ok
+
+
+def test_each_scenario_wall_time_is_listed_with_the_total() -> None:
+    report = {"total_s": 2712.4, "results": [{"form": "cloud-config", "wall_s": 1900.2, "ok": True},
+                                             {"form": "script", "wall_s": 512.0, "ok": False},
+                                             {"form": "boot-speed", "ok": True}]}
+    assert scenario_lines(report) == ["e2e: cloud-config: 1900 s, ok", "e2e: script: 512 s, FAIL",
+                                      "e2e: total 2712 s"]
