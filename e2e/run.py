@@ -30,7 +30,7 @@ from components.firstboot.concerns import MANIFEST_PATH
 from components.firstboot.sandbox import sandboxed_units
 
 from . import apt_outage as apt_outage_steps
-from . import bootspeed, checks, converge, hostile_release, release, tls
+from . import bootspeed, checks, converge, hostile_release, release, summary, tls
 from .vm import VM, AptCache, VMError, log
 
 REPO = Path(__file__).resolve().parent.parent
@@ -537,9 +537,10 @@ def main(argv: list[str] | None = None) -> int:
             if cache:
                 cache.stop()
     total = time.monotonic() - t0
-    (a.out / f"{name}.json").write_text(json.dumps({"stack": a.stack, "total_s": round(total, 1),
-                                                     "ok": bool(results) and all(r["ok"] for r in results),
-                                                     "results": results}, indent=2))
+    report = {"stack": a.stack, "total_s": round(total, 1),
+              "ok": bool(results) and all(r["ok"] for r in results), "results": results}
+    (a.out / f"{name}.json").write_text(json.dumps(report, indent=2))
+    (a.out / f"{name}.summary.json").write_text(json.dumps(summary.summarize(report), indent=1) + "\n")
     md = markdown(results, total)
     (a.out / f"{name}.md").write_text(md)
     print(md)

@@ -4,6 +4,7 @@ digests, and every scenario's wall time reaches CI's closing lines."""
 from __future__ import annotations
 
 from e2e.run import same_host
+from e2e.summary import merge, proof_table, summarize
 from e2e.timings import scenario_lines
 
 AUDITED = {"/etc/hvps/concerns": "a" * 64, "/etc/nftables.conf": "b" * 64}
@@ -31,3 +32,26 @@ def test_each_scenario_wall_time_is_listed_with_the_total() -> None:
                                              {"form": "boot-speed", "ok": True}]}
     assert scenario_lines(report) == ["e2e: cloud-config: 1900 s, ok", "e2e: script: 512 s, FAIL",
                                       "e2e: total 2712 s"]
+
+
+def test_the_proof_table_has_a_row_per_check_with_its_figures_and_each_scenario_time() -> None:
+    report = {"stack": "do-dev", "ok": False, "total_s": 100.0, "results": [
+        {"form": "cloud-config", "ok": False, "wall_s": 90.0, "timings": {"healthy_s": 80.1},
+         "checks": [{"phase": "releases", "name": "release_2_zero_downtime", "ok": True, "detail": "bulky",
+                     "figures": {"rate_per_s": 9.8, "answers": {"old": 3}}},
+                    {"phase": "outside", "name": "ssh_root_refused", "ok": False, "figures": {}}]}]}
+    summary = summarize(report)
+    assert "detail" not in summary["scenarios"][0]["checks"][0]
+    table = proof_table(summary).splitlines()
+    assert "NOT every check passed" in table[0]
+    assert "| cloud-config | | wall time; timings | FAIL | 90 s; healthy_s: 80.1 |" in table
+    assert "| cloud-config | releases | release_2_zero_downtime | pass | rate_per_s: 9.8 |" in table
+    assert "| cloud-config | outside | ssh_root_refused | FAIL |  |" in table
+
+
+def test_the_runs_of_make_e2e_merge_into_one_summary() -> None:
+    a = summarize({"stack": "do-dev", "ok": True, "total_s": 10.0, "results": [{"form": "cloud-config", "ok": True}]})
+    b = summarize({"stack": "do-dev", "ok": False, "total_s": 5.0, "results": [{"form": "tls", "ok": False}]})
+    merged = merge([a, b])
+    assert [s["form"] for s in merged["scenarios"]] == ["cloud-config", "tls"]
+    assert merged["total_s"] == 15.0 and merged["ok"] is False
