@@ -10,7 +10,7 @@
 3. Unblock (start apt-cacher-ng on that very port), wait for `complete` (the timer's next attempt, at most
    the backoff of the attempts so far, 1 then 2 minutes) and for the health path through nginx.
 
-    python -m e2e.apt_outage [--stack do-dev] [--form cloud-config|script] [--out e2e/out]
+    python -m e2e apt-outage [--stack do-dev] [--form cloud-config|script] [--out e2e/out]
 
 Costs one VM boot: about 10 minutes under TCG (1-2 min to lockdown, about a minute of checks, up to 2 min
 of backoff, then the install of about 4-5 min measured for the normal first boot). Every wait is bounded.
@@ -90,7 +90,7 @@ def outage_then_recovery(vm: VM, spec, admin: str, key: Path, pinned: str, cache
 
 def run_apt_outage(spec, key: Path, form: str = "cloud-config", timeout: float = 1500) -> dict:
     """The scenario above on a VM of its own; `spec` carries the test key. Returns checks and timings (never
-    raises). `make e2e` runs the same steps inside the TLS boot instead (e2e/run.py --apt-outage)."""
+    raises). `make e2e` runs the same steps inside the TLS boot instead (`python -m e2e all`)."""
     admin = spec.admin_user
     res: dict = {"scenario": "apt-outage", "form": form, "checks": [], "timings": {}}
     with tempfile.TemporaryDirectory(prefix="e2e-hostkey-") as d:  # made like the program's tls.PrivateKey
@@ -128,12 +128,12 @@ def run_apt_outage(spec, key: Path, form: str = "cloud-config", timeout: float =
     return res
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--stack", default="do-dev")
     ap.add_argument("--form", choices=("cloud-config", "script"), default="cloud-config")
     ap.add_argument("--out", type=Path, default=REPO / "e2e" / "out")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="e2e-keys-") as d:
         key = Path(d) / "id_ed25519"

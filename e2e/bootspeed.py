@@ -15,7 +15,7 @@ fetched (apt's history and output), the dpkg triggers that cost time, `systemd-a
 
     python -m e2e.bootspeed [--stack do-dev] [--skip-bare] [--out e2e/out]
 
-`python -m e2e.run --boot-speed` runs the same bare boot and times its cloud-config form the same way, before
+`python -m e2e bootspeed` runs the same bare boot and times its cloud-config form the same way, before
 its audits, and records the comparison in e2e/out/report.json.
 """
 from __future__ import annotations

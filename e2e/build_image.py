@@ -15,7 +15,7 @@ empty machine-id, apt sources for <release>, <release>-updates and <release>-sec
 build time. Deliberately NOT included, so that the project's first boot must provide them: unattended-upgrades,
 fail2ban, nginx, ufw.
 
-Usage:  build_image.py [--release trixie|bookworm] [--force] [--print-dir]
+Usage:  python -m e2e.build_image [--release trixie|bookworm] [--force] [--print-dir]
 Prints the image directory on stdout (last line).  Needs root (debootstrap, chroot).
 """
 from __future__ import annotations

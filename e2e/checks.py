@@ -47,12 +47,8 @@ from typing import Any
 from components.firstboot import effective_origins
 from components.firstboot.sandbox import exposures
 
-try:
-    from . import lynis
-    from .vm import VM
-except ImportError:
-    import lynis  # type: ignore[no-redef]
-    from vm import VM  # type: ignore[no-redef]
+from . import lynis
+from .vm import VM
 
 EXPECTED_PUBLIC_TCP = {22, 80, 443}
 

@@ -12,7 +12,7 @@ suggestions. First boot takes well under a minute and Lynis about 20 s, against 
 
 What it does not prove: the container shares the HOST kernel, so Lynis findings about sysctl values, kernel
 modules, the boot loader and auditd (the kernel refuses audit outside the initial namespaces) reflect this
-machine, not the first boot. The TCG VM (`python -m e2e.run --lynis`) is the real proof.
+machine, not the first boot. The TCG VM (`python -m e2e forms`) is the real proof.
 
 Isolation and cleanup:
 - Networking: a new network namespace (hvps-nspawn-<pid>) holding only lo and a veth pair (eth0 with a private address);
@@ -47,16 +47,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from components.config import load_stack_file, parse_ssh_key
+from components.firstboot import render_first_boot
+from components.firstboot.sandbox import exposures, sandboxed_units
+from e2e import lynis
+from e2e.build_image import image_dir, image_ready, mirrors
+from e2e.run import declared_sysctl
 
-from components.config import load_stack_file, parse_ssh_key  # noqa: E402
-from components.firstboot import render_first_boot  # noqa: E402
-from components.firstboot.sandbox import exposures, sandboxed_units  # noqa: E402
-from e2e import lynis  # noqa: E402
-from e2e.build_image import image_dir, image_ready, mirrors  # noqa: E402
-from e2e.run import declared_sysctl  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 WORK = Path("/var/tmp/hvps-nspawn")
 PROXY_PORT = 3142

@@ -5,7 +5,7 @@ Per first-boot form: boots the VM, runs the outside/inside checks, reboots and c
 JSON + Markdown report to e2e/out/, exits non-zero when any check fails. `--negative` boots a deliberately
 weakened config and exits 0 only when the checks catch it. See e2e/README.md for the order of the checks.
 
-    python -m e2e.run [--stack do-dev] [--forms cloud-config,script] [--skip-lynis] [--skip-scan] [--negative]
+    python -m e2e SCENARIO [options]   (e2e/__main__.py; the options are this runner's)
 
 The stack's SSH key is replaced by a freshly generated test key by building the HostSpec with
 dataclasses.replace (the rendered text is never edited); the user-data handed to the VM is exactly what
@@ -161,8 +161,8 @@ def same_host(files: dict[str, str], reference: dict[str, str] | None, reference
 
 def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None, lynis: bool,
              scan: bool = True, releases: bool = False, host_keys: HostKeys | None = None,
-             day2: Day2Keys | None = None,
-             boot_speed: bool = False, same_as: tuple[str, dict[str, str] | None] | None = None) -> dict:
+             day2: Day2Keys | None = None, boot_speed: bool = False, hostile: bool = True,
+             same_as: tuple[str, dict[str, str] | None] | None = None) -> dict:
     """boot_speed: time power-on -> healthy, locked down and complete (bootspeed.time_first_boot) and keep the
     guest's step timeline, before any audit.
     same_as: (form, its host files) of a form that ran every audit: this form must provision the same host (the
@@ -246,8 +246,10 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
                 try:
                     add("releases", timed("releases_s", lambda: release.releases_check(vm, spec, admin, key)))
                     # then hostile releases are refused (nothing leaks) and env values arrive byte for byte
-                    add("hostile-releases", timed("hostile_releases_s", lambda: hostile_release.hostile_release_check(
-                        vm, spec, admin, key)))
+                    if hostile:
+                        add("hostile-releases", timed("hostile_releases_s",
+                                                      lambda: hostile_release.hostile_release_check(vm, spec, admin,
+                                                                                                    key)))
                 except Exception as exc:        # a harness bug must not lose the other results
                     add("releases", [checks.CheckResult("releases", False, f"{type(exc).__name__}: {exc}")])
             if day2:                            # day 2: the running host converged as HostConfig does it
@@ -453,8 +455,9 @@ def markdown(results: list[dict], total_s: float | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser()
+def parser() -> argparse.ArgumentParser:
+    """The runner's options (each scenario of `python -m e2e` is a set of them)."""
+    ap = argparse.ArgumentParser(prog="python -m e2e SCENARIO")
     ap.add_argument("--stack", default="do-dev")
     ap.add_argument("--forms", default="cloud-config,script")
     ap.add_argument("--lynis-form", default="cloud-config",
@@ -464,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--releases-form", default="cloud-config",
                     help="the form the app releases run on, once per run")
     ap.add_argument("--skip-releases", action="store_true", help="dev: no app releases")
+    ap.add_argument("--skip-hostile", action="store_true", help="dev: releases without the hostile ones")
     ap.add_argument("--skip-converge", action="store_true", help="dev: no day-2 converge (on the releases form)")
     ap.add_argument("--negative", action="store_true",
                     help="boot a deliberately weakened config; exit 0 only when the checks catch it")
@@ -483,6 +487,11 @@ def main(argv: list[str] | None = None) -> int:
                          "provisioned the same host and run only what depends on the form)")
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--out", type=Path, default=REPO / "e2e" / "out")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = parser()
     a = ap.parse_args(argv)
     if a.boot_speed and ("cloud-config" not in a.forms.split(",") or a.negative):
         ap.error("--boot-speed times the cloud-config form: keep it in --forms, without --negative")
@@ -503,7 +512,8 @@ def main(argv: list[str] | None = None) -> int:
         rendered = render_first_boot(spec, host_key=host_keys.private)
         data = {"cloud-config": rendered.cloud_config, "script": rendered.launch_script}
         cache = None if a.no_cache else AptCache()
-        if cache and not (a.apt_outage and a.tls and not forms and not a.negative):
+        outage_only = a.apt_outage and a.tls and not forms and not a.negative
+        if cache and not outage_only:
             cache.start()                       # --apt-outage: the TLS run starts it once the host is locked down
         try:
             if a.negative:
@@ -519,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
                         lynis=not a.skip_lynis and form == a.lynis_form, scan=not a.skip_scan,
                         releases=not a.skip_releases and form == a.releases_form, host_keys=host_keys,
                         day2=day2 if not a.skip_converge and form == a.releases_form else None,
-                        boot_speed=bare is not None and form == "cloud-config",
+                        boot_speed=bare is not None and form == "cloud-config", hostile=not a.skip_hostile,
                         same_as=None if a.full_forms else audited)))
                     if audited is None:         # the first form runs every audit; the others prove the same host
                         audited = (form, results[-1].get("host_files"))
@@ -529,6 +539,9 @@ def main(argv: list[str] | None = None) -> int:
                     results[-1]["wall_s"] = round(bare_s, 1)
                 if a.tls:
                     t = time.monotonic()
+                    if a.apt_outage and cache and not outage_only:
+                        cache.stop()            # the outage: a new port that nothing listens on yet
+                        cache = AptCache()
                     tls_results = run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage,
                                           negative=a.negative_last)
                     tls_results[0]["wall_s"] = round(time.monotonic() - t, 1)

@@ -9,7 +9,7 @@
 - bounded waits everywhere; the VM is killed (by its own pidfile only) on exit, signal or exception.
 
 Library:  with VM(user_data=..., workdir=...) as vm: vm.start(); vm.wait_first_boot(); vm.ssh(...)
-CLI:      vm.py boot --user-data FILE --key KEY [--user deploy] [--cache] [--cmd 'uname -a'] [--keep-workdir]
+CLI:      python -m e2e.vm boot --user-data FILE --key KEY [--user deploy] [--cache] [--cmd 'uname -a'] [--keep-workdir]
 """
 from __future__ import annotations
 
@@ -29,10 +29,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-try:                                # as the package module e2e.vm (python -m e2e.run)
-    from . import build_image
-except ImportError:                 # as a script (python e2e/vm.py)
-    import build_image  # type: ignore[no-redef]
+from . import build_image
 
 GUEST_HOST_ADDR = "10.0.2.2"        # the host as seen from a qemu user-net guest
 FINISHED_RE = re.compile(r"Cloud-init v\. \S+ finished at .*Up ([0-9.]+) seconds")
