@@ -171,7 +171,7 @@ def timeline(text: str) -> dict:
               if (m := _JOURNAL_STEP.match(line))]
     steps = [(at, msg) for at, msg in logged if not msg.startswith("state: ")]
     states = [{"at_s": round(at, 1), "state": msg[len("state: "):]} for at, msg in logged if msg.startswith("state: ")]
-    end = next((s["at_s"] for s in states if s["state"] == "complete"), uptime)
+    end = next((float(s["at_s"]) for s in states if s["state"] == "complete"), uptime)
     apt: list[dict] = []
     entry: dict = {}
     for line in sec.get("history", []):

@@ -85,7 +85,7 @@ class CheckResult:
         return dataclasses.asdict(self)
 
 
-def _sh(vm: VM, user: str, key: Path, cmd: str, timeout: float = 120):
+def _sh(vm: VM, user: str, key: Path, cmd: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return vm.ssh(user, key, cmd, timeout=timeout)
 
 
@@ -210,7 +210,7 @@ def ssh_audit(vm: VM, accepted_warn: dict[str, str] | None = None, ssh_audit_bin
 
 
 def http_headers(vm: VM, guest_port: int = 80, path: str = "/", host: str | None = None,
-                 expect_status=(200,)) -> CheckResult:
+                 expect_status: tuple[int, ...] = (200,)) -> CheckResult:
     """The app answers through nginx with the OWASP headers and no server version."""
     status, headers, _ = vm.http_get(guest_port, path, host_header=host)
     h = {k.lower(): v for k, v in headers.items()}
@@ -391,6 +391,7 @@ def fail2ban_banned_harness(vm: VM, admin: str, key: Path, health_path: str = "/
     afterwards the VM can only be powered off by killing qemu."""
     p = vm.ssh(admin, key, "true", timeout=25)
     cut = [m for m in CONNECTION_CUT if m in p.stderr]
+    http: int | str
     try:
         http = vm.http_get(80, health_path)[0]
     except OSError as exc:

@@ -34,7 +34,7 @@ from components.app import (
     remote_paths,
     upload_dir,
 )
-from components.config import AppSpec
+from components.config import AppSpec, HostSpec
 
 from .checks import CheckResult
 from .switch_witness import SwitchLoop, judge, summary, witness
@@ -46,7 +46,7 @@ LOOP_RATE, MIN_RATE = 10.0, 5.0
 EXAMPLE_APP = REPO / "examples" / "flask-app"
 
 
-def app_spec(spec):
+def app_spec(spec: HostSpec) -> HostSpec:
     """The stack's spec with the example app set (as `appSource: examples/flask-app` would)."""
     app = AppSpec(source=str(EXAMPLE_APP), ref=None, module="app:app", server="wsgi",
                   env=(("GREETING", "Hello from the e2e run"),), secret_names=(), keep_releases=5)
@@ -57,8 +57,8 @@ def scp(vm: VM, admin: str, key: Path, local: Path, remote: str, timeout: float 
     vm.scp_to(admin, key, local, remote, timeout=timeout)
 
 
-def run_deploy(vm: VM, spec, admin: str, key: Path, pkg: AppPackage | None, rid: str, secrets: str | None = None,
-               timeout: float = 900) -> subprocess.CompletedProcess:
+def run_deploy(vm: VM, spec: HostSpec, admin: str, key: Path, pkg: AppPackage | None, rid: str,
+               secrets: str | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
     """Upload script (+ archive) and run the AppRelease's deploy command; the secrets go on stdin, encoded
     as AppRelease sends them."""
     script_path, archive_path = remote_paths(spec, pkg)
@@ -78,7 +78,7 @@ def run_deploy(vm: VM, spec, admin: str, key: Path, pkg: AppPackage | None, rid:
         return subprocess.CompletedProcess(exc.cmd, 124, str(exc.stdout or ""), f"timeout after {timeout}s")
 
 
-def deploy(vm: VM, spec, admin: str, key: Path, app_dir: Path, timeout: float = 900) -> dict:
+def deploy(vm: VM, spec: HostSpec, admin: str, key: Path, app_dir: Path, timeout: float = 900) -> dict:
     """Package app_dir, upload script + archive, run the AppRelease's deploy command. Returns figures."""
     pkg = package_directory(app_dir)
     rid = release_id(spec, code_digest(spec, pkg))
@@ -141,7 +141,7 @@ def aide_entries(report: str) -> dict[str, int]:
     return {m[1].lower(): int(m[2]) for m in re.finditer(r"^\s*(Added|Removed|Changed) entries:\s*(\d+)", report, re.M)}
 
 
-def integrity_check(vm: VM, spec, admin: str, key: Path, rid: str) -> list[CheckResult]:
+def integrity_check(vm: VM, spec: HostSpec, admin: str, key: Path, rid: str) -> list[CheckResult]:
     """After the releases the integrity check reports nothing under /srv (each deploy refreshed the baseline for
     what it touched); an edit of the live app code is then reported as a changed entry."""
     srv = f"/srv/{spec.app_name}/"
@@ -161,7 +161,7 @@ def integrity_check(vm: VM, spec, admin: str, key: Path, rid: str) -> list[Check
     return results
 
 
-def releases_check(vm: VM, spec, admin: str, key: Path) -> list[CheckResult]:
+def releases_check(vm: VM, spec: HostSpec, admin: str, key: Path) -> list[CheckResult]:
     spec = app_spec(spec)
     results: list[CheckResult] = []
     work = Path(tempfile.mkdtemp(prefix="e2e-app-"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import shlex
 import shutil
@@ -22,9 +23,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from components.config import load_stack_file, parse_ssh_key
+from components.config import HostSpec, load_stack_file, parse_ssh_key
 from components.firstboot import HostFile, describe_first_boot, render_cloud_config, render_first_boot, upgrade_origins
 from components.firstboot.concerns import MANIFEST_PATH
 from components.firstboot.sandbox import sandboxed_units
@@ -34,6 +37,7 @@ from . import bootspeed, checks, converge, hostile_release, release, summary, tl
 from .vm import VM, AptCache, VMError, log
 
 REPO = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 # ssh-audit warnings we accept, with the reason (the report lists each one it met).
 _PQ_FALLBACK = ("fallback for clients without PQ KEX (Paramiko, older Go x/crypto used by deploy tools, "
@@ -45,7 +49,7 @@ ACCEPTED_SSH_AUDIT_WARN: dict[str, str] = {
 # Lynis on the plain (stock) image, from an earlier measurement: quoted, not re-measured here.
 LYNIS_STOCK_BASELINE = 61
 
-def test_spec(stack: str, *pubs: str):
+def test_spec(stack: str, *pubs: str) -> HostSpec:
     """The stack with the harness's admin key(s) in place of its own: the first is the harness's, a second
     one (when given) is the key the day-2 converge removes."""
     spec = load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml")
@@ -70,7 +74,7 @@ class Day2Keys:
         return which.with_suffix(".pub").read_text().strip()
 
 
-def declared_sysctl(spec) -> dict[str, str]:
+def declared_sysctl(spec: HostSpec) -> dict[str, str]:
     """The sysctl values the project's first boot declares (its rendered sysctl.d file): what must be applied."""
     out: dict[str, str] = {}
     for f in describe_first_boot(spec).files:
@@ -82,13 +86,13 @@ def declared_sysctl(spec) -> dict[str, str]:
     return out
 
 
-def expected_ports(spec) -> tuple[set[int], set[int]]:
+def expected_ports(spec: HostSpec) -> tuple[set[int], set[int]]:
     """(ports that must answer, ports the firewall may accept with nothing listening): 443 only serves with a
     domain, but the host firewall always accepts it (the nftables template opens 80 and 443)."""
     return ({22, 80, 443}, set()) if spec.domain else ({22, 80}, {443})
 
 
-def _inside(vm: VM, spec, admin: str, key: Path) -> list[checks.CheckResult]:
+def _inside(vm: VM, spec: HostSpec, admin: str, key: Path) -> list[checks.CheckResult]:
     return checks.run_all_inside(vm, admin, key, app_unit=f"{spec.app_name}.service",
                                  sysctl=declared_sysctl(spec) or None,
                                  sandbox={u.unit: u.bound for u in sandboxed_units(spec)},
@@ -117,7 +121,7 @@ def boot_id(vm: VM, admin: str, key: Path) -> str:
     return vm.ssh(admin, key, "cat /proc/sys/kernel/random/boot_id", timeout=60).stdout.strip()
 
 
-def rebooted(vm: VM, admin: str, key: Path, spec, timings: dict) -> checks.CheckResult:
+def rebooted(vm: VM, admin: str, key: Path, spec: HostSpec, timings: dict) -> checks.CheckResult:
     """Reboot, wait for nginx and ssh; the check is that the kernel's boot id changed."""
     before = boot_id(vm, admin, key)
     t = time.monotonic()
@@ -140,7 +144,7 @@ def banned_within(vm: VM, admin: str, key: Path, health_path: str, timeout: floa
         time.sleep(2)
 
 
-def host_files(vm: VM, admin: str, key: Path, spec) -> dict[str, str]:
+def host_files(vm: VM, admin: str, key: Path, spec: HostSpec) -> dict[str, str]:
     """sha256 of the concerns manifest and of every file first boot writes, as the host holds them: two forms
     that provisioned the same host give the same map."""
     paths = sorted({MANIFEST_PATH, *(f.path for f in describe_first_boot(spec).files)})
@@ -159,7 +163,7 @@ def same_host(files: dict[str, str], reference: dict[str, str] | None, reference
                               {"differing": differ[:20]}, figures={"files": len(files)})
 
 
-def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None, lynis: bool,
+def run_form(form: str, user_data: str, spec: HostSpec, key: Path, cache: AptCache | None, lynis: bool,
              scan: bool = True, releases: bool = False, host_keys: HostKeys | None = None,
              day2: Day2Keys | None = None, boot_speed: bool = False, hostile: bool = True,
              same_as: tuple[str, dict[str, str] | None] | None = None) -> dict:
@@ -180,7 +184,7 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
             out.append({"phase": phase, **r.as_dict()})
             log(f"{form}: [{phase}] {r.name}: {'ok' if r.ok else 'FAIL'} {json.dumps(r.figures) if r.figures else ''}")
 
-    def timed(name: str, fn):
+    def timed(name: str, fn: Callable[[], T]) -> T:
         t = time.monotonic()
         r = fn()
         res["timings"][name] = round(time.monotonic() - t, 1)
@@ -281,7 +285,7 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
 TLS_DOMAIN = "shop.example.com"          # the prod stack's domain
 
 
-def run_tls(spec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_outage: bool = False,
+def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_outage: bool = False,
             negative: bool = False) -> list[dict]:
     """do-dev with a domain (dataclasses.replace) and the product's acmeServer/acmeCaCertificate pointed at pebble
     on the host; real http-01 through the guest's nginx; HTTPS checks from outside; forced renewal.
@@ -352,7 +356,7 @@ WEAK_SSHD = ("# e2e NEGATIVE CASE: deliberately weakened (sorts before 10-hvps-h
              "PasswordAuthentication yes\nKbdInteractiveAuthentication yes\nAuthenticationMethods any\n")
 
 
-def weakened_user_data(spec, host_key: str) -> str:
+def weakened_user_data(spec: HostSpec, host_key: str) -> str:
     """The real first boot for the spec, plus ONE test-only weakening: an sshd drop-in that turns password login
     back on. Rendered by the project's own renderer (render_cloud_config) from a transformed FirstBoot."""
     fb = describe_first_boot(spec, host_key)
@@ -389,7 +393,7 @@ def weaken_running_host(vm: VM, admin: str, key: Path) -> dict:
     return _caught(res)
 
 
-def run_negative(spec, key: Path, cache: AptCache | None, host_key: str) -> dict:
+def run_negative(spec: HostSpec, key: Path, cache: AptCache | None, host_key: str) -> dict:
     """Boot the weakened config; the checks must catch it (password offered, sshd -T says yes)."""
     admin = spec.admin_user
     res: dict = {"form": "negative:cloud-config+PasswordAuthentication-yes", "checks": [], "timings": {}}
@@ -425,7 +429,7 @@ def boot_speed_result(bare: dict, hardened: dict) -> dict:
     return res
 
 
-def timed_scenario(run) -> dict:
+def timed_scenario(run: Callable[[], dict]) -> dict:
     """One scenario's result with its wall time (boot to verdict), printed as it ends."""
     t = time.monotonic()
     res = run()
@@ -524,8 +528,8 @@ def main(argv: list[str] | None = None) -> int:
                 bare_s = time.monotonic() - t
                 audited: tuple[str, dict[str, str] | None] | None = None
                 for form in forms:
-                    results.append(timed_scenario(lambda form=form, audited=audited: run_form(
-                        form, data[form], spec, key, cache,
+                    results.append(timed_scenario(functools.partial(
+                        run_form, form, data[form], spec, key, cache,
                         lynis=not a.skip_lynis and form == a.lynis_form, scan=not a.skip_scan,
                         releases=not a.skip_releases and form == a.releases_form, host_keys=host_keys,
                         day2=day2 if not a.skip_converge and form == a.releases_form else None,

@@ -18,7 +18,8 @@ class FakeVM:
     """ssh answers chosen by (user, a substring of the command); http_get answers one status."""
 
     def __init__(self, answers: dict[tuple[str, str], Answer], http: int | Exception = 200):
-        self.answers, self.http, self.commands = answers, http, []
+        self.answers, self.http = answers, http
+        self.commands: list[tuple[str, str]] = []
         self.ports = {22: 2222, 80: 8080}
 
     def ssh(self, user: str, _key: object, command: str, timeout: float = 120, **_kw: object) -> \

@@ -44,3 +44,13 @@ def test_no_e2e_module_has_a_run_as_a_script_import_shim() -> None:
     for path in sorted((ROOT / "e2e").glob("*.py")):
         text = path.read_text()
         assert not re.search(r"except ImportError|sys\.path\.insert", text), path.name
+
+
+def test_the_harness_is_type_checked_like_the_rest() -> None:
+    """e2e/ is in mypy's files, and no override silences it (ignore_errors, follow_imports)."""
+    import tomllib
+    mypy = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert "e2e" in mypy["files"]
+    for override in mypy.get("overrides", []):
+        modules = override["module"] if isinstance(override["module"], list) else [override["module"]]
+        assert not any(m == "e2e" or m.startswith("e2e.") for m in modules), override

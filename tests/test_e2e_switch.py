@@ -4,6 +4,7 @@ must fail do fail, each for the reason it names. The VM run (`make e2e`) feeds i
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -14,7 +15,7 @@ from e2e.switch_witness import Sample, SwitchLoop, Window, judge, runs, witness
 OLD, NEW = "r-aaaaaaaaaaaa", "r-bbbbbbbbbbbb"
 
 
-def _loop(versions: list[str | None], start: float = 0.0, step: float = 0.1, status: int = 200) -> list[Sample]:
+def _loop(versions: Sequence[str | None], start: float = 0.0, step: float = 0.1, status: int = 200) -> list[Sample]:
     return [Sample(start + i * step, 0.01, status, v) for i, v in enumerate(versions)]
 
 
