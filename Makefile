@@ -59,10 +59,10 @@ unit: test-tools setup-dev
 
 test: test-tools lint typecheck unit
 
-# The real-VM proof (e2e/README.md): both first-boot forms of a real stack (every audit on the first, the same
-# host proven on the second; reboot, app releases, hostile releases, day-2 converge, the pinned host key), then
-# one boot that starts with the package mirror unreachable, gets TLS from pebble and ends weakened (the checks
-# must catch it). Runs the `vm` tests (tests/test_e2e_vm.py), which invoke `python -m e2e all`. Three boots.
+# The real-VM proof (e2e/README.md), two boots: the cloud-config form of a real stack (every audit, reboot, app
+# releases, hostile releases, day-2 converge, the pinned host key), then the launch-script form of the domain
+# stack, which starts with the package mirror unreachable, gets TLS from pebble and ends weakened (the checks
+# must catch it). Runs the `vm` tests (tests/test_e2e_vm.py), which invoke `python -m e2e all`.
 e2e: setup-dev
 	$(PY) -m pytest -m vm -s tests/test_e2e_vm.py
 

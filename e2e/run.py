@@ -285,8 +285,15 @@ def run_form(form: str, user_data: str, spec: HostSpec, key: Path, cache: AptCac
 TLS_DOMAIN = "shop.example.com"          # the prod stack's domain
 
 
+def shared_files(a: HostSpec, b: HostSpec) -> set[str]:
+    """The first-boot files two stacks render alike: on two hosts of those stacks they must be equal."""
+    left = {f.path: f.content for f in describe_first_boot(a).files}
+    return {f.path for f in describe_first_boot(b).files if left.get(f.path) == f.content}
+
+
 def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_outage: bool = False,
-            negative: bool = False) -> list[dict]:
+            negative: bool = False, form: str = "cloud-config",
+            same_as: tuple[str, dict[str, str] | None] | None = None) -> list[dict]:
     """do-dev with a domain (dataclasses.replace) and the product's acmeServer/acmeCaCertificate pointed at pebble
     on the host; real http-01 through the guest's nginx; HTTPS checks from outside; forced renewal.
 
@@ -294,15 +301,19 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
     the host must be locked down and retrying, then the mirror returns and first boot must complete
     (e2e/apt_outage.py); the TLS checks follow on the same host.
     negative: last, the same host is weakened (weaken_running_host) and the checks must catch it: a second
-    result, as run_negative's."""
+    result, as run_negative's.
+    form: the first-boot form this boot uses; with `same_as` (the fully audited form and its host files) it is
+    that form's proof too: every file the two stacks render alike must hold the same digest on both hosts, and
+    the outage checks (admin login, `sshd -T`, nftables, the pinned host key) and the TLS ones run on it."""
     admin = spec.admin_user
     host_key = host_keys.private
-    res: dict = {"form": "tls:cloud-config+domain", "checks": [], "timings": {}}
+    res: dict = {"form": f"tls:{form}+domain", "checks": [], "timings": {}}
     work = Path(tempfile.mkdtemp(prefix="e2e-pebble-"))
     peb = tls.Pebble(work)
     tls_spec = dataclasses.replace(spec, domain=TLS_DOMAIN, acme_email="ops@example.com",
                                    acme_server=peb.directory_url, acme_ca_certificate=peb.ca_pem)
-    vm = VM(render_first_boot(tls_spec, host_key=host_key).cloud_config,
+    rendered = render_first_boot(tls_spec, host_key=host_key)
+    vm = VM(rendered.cloud_config if form == "cloud-config" else rendered.launch_script,
             vendor_data=cache.vendor_data() if cache else None, name="tls")
     vm.diag_user, vm.diag_key = admin, key
     out: list[checks.CheckResult] = []
@@ -321,6 +332,11 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
             res["timings"].update(vm.wait_healthy(80, spec.app_health_path, ok=(200, 301, 308), timeout=900))
             res["timings"]["https_s"] = round(tls.wait_certificate(vm, TLS_DOMAIN, timeout=420), 1)
             vm.wait_ssh(admin, key, timeout=120)
+            if same_as is not None:
+                alike = shared_files(spec, tls_spec)
+                files = {p: d for p, d in host_files(vm, admin, key, tls_spec).items() if p in alike}
+                reference = {p: d for p, d in (same_as[1] or {}).items() if p in alike}
+                out.append(same_host(files, reference or None, same_as[0]))
             out += [tls.tls_protocols(vm, TLS_DOMAIN), tls.https_headers(vm, TLS_DOMAIN, spec.app_health_path),
                     tls.http_redirects(vm, TLS_DOMAIN),
                     tls.renewal_reloads_nginx(vm, admin, key, TLS_DOMAIN)]
@@ -480,6 +496,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--negative-last", action="store_true",
                     help="with --tls: end the TLS run by weakening that host; the checks must catch it (the "
                          "negative case without a boot of its own)")
+    ap.add_argument("--tls-form", choices=("cloud-config", "script"), default="cloud-config",
+                    help="the first-boot form of the TLS boot; when it is not among --forms, that boot is its form's "
+                         "proof too (the same files as the audited form's host, the outage and TLS checks)")
     ap.add_argument("--apt-outage", action="store_true",
                     help="with --tls: boot it with the package mirror unreachable, check the locked-down host, "
                          "then restore the mirror and require first boot to complete")
@@ -547,7 +566,8 @@ def main(argv: list[str] | None = None) -> int:
                         cache.stop()            # the outage: a new port that nothing listens on yet
                         cache = AptCache()
                     tls_results = run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage,
-                                          negative=a.negative_last)
+                                          negative=a.negative_last, form=a.tls_form,
+                                          same_as=audited if a.tls_form not in forms else None)
                     tls_results[0]["wall_s"] = round(time.monotonic() - t, 1)
                     results.extend(tls_results)
         finally:

@@ -23,7 +23,9 @@ def test_the_scenarios_are_what_exists() -> None:
                                     "bootspeed", "all"}
     a = run.parser().parse_args(entry.SCENARIOS["all"][1])
     assert a.tls and a.apt_outage and a.negative_last and not a.skip_releases and not a.skip_converge
-    assert a.forms == "cloud-config,script" and not a.skip_lynis and not a.skip_scan and not a.full_forms
+    assert a.forms == "cloud-config" and a.tls_form == "script" and not a.skip_lynis and not a.skip_scan
+    f = run.parser().parse_args(entry.SCENARIOS["forms"][1])
+    assert f.forms == "cloud-config,script" and not f.full_forms
     c = run.parser().parse_args(entry.SCENARIOS["converge"][1])
     assert c.skip_releases and not c.skip_converge and c.forms == "cloud-config"
 

@@ -55,3 +55,22 @@ def test_the_runs_of_make_e2e_merge_into_one_summary() -> None:
     merged = merge([a, b])
     assert [s["form"] for s in merged["scenarios"]] == ["cloud-config", "tls"]
     assert merged["total_s"] == 15.0 and merged["ok"] is False
+
+
+def test_the_tls_boot_compares_only_the_files_both_stacks_render_alike() -> None:
+    import dataclasses
+
+    from components.config import load_stack_file
+    from components.firstboot import describe_first_boot
+    from e2e.run import TLS_DOMAIN, shared_files
+    from tests.conftest import STACK_FILES
+
+    spec = load_stack_file(STACK_FILES[0])
+    tls_spec = dataclasses.replace(spec, domain=TLS_DOMAIN, acme_email="ops@example.com")
+    alike = shared_files(spec, tls_spec)
+    assert "/etc/nftables.conf" in alike and "/etc/ssh/sshd_config.d/10-hvps-hardening.conf" in alike
+    assert "/etc/hvps/nginx-site-https.conf" not in alike          # only the domain stack has it
+    plain = {f.path: f.content for f in describe_first_boot(spec).files}
+    assert all(plain[p] == c for p, c in ((f.path, f.content) for f in describe_first_boot(tls_spec).files)
+               if p in alike)
+    assert len(alike) >= 20
