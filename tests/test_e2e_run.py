@@ -74,3 +74,20 @@ def test_the_tls_boot_compares_only_the_files_both_stacks_render_alike() -> None
     assert all(plain[p] == c for p, c in ((f.path, f.content) for f in describe_first_boot(tls_spec).files)
                if p in alike)
     assert len(alike) >= 20
+
+
+def test_the_readme_proof_table_is_generated_from_the_committed_summary(tmp_path, monkeypatch) -> None:
+    """`make generate` writes the table from e2e/last-report.json; another summary gives another README, so
+    tests/test_generated.py fails while the committed README and summary disagree."""
+    import json
+
+    from e2e import summary
+    from tools import docs
+
+    readme = docs.README.read_text()
+    block = readme.split("<!-- e2e-proof:begin -->\n", 1)[1].split("<!-- e2e-proof:end -->", 1)[0]
+    assert block == summary.committed_table() + "\n"
+    other = tmp_path / "last-report.json"
+    other.write_text(json.dumps({"stack": "do-dev", "ok": False, "total_s": 1.0, "scenarios": []}))
+    monkeypatch.setattr(summary, "LAST_REPORT", other)
+    assert docs.rewrite(readme) != readme
