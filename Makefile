@@ -59,26 +59,26 @@ unit: test-tools setup-dev
 
 test: test-tools lint typecheck unit
 
-# The real-VM proof (e2e/README.md): both first-boot forms of a real stack (audits, reboot, app releases,
-# hostile releases, the pinned host key), then one boot that starts with the package mirror unreachable, gets
-# TLS from pebble and ends weakened (the checks must catch it). Runs the `vm` tests (tests/test_e2e_vm.py),
-# which invoke `python -m e2e.run`. Three boots, about 45 minutes under TCG.
+# The real-VM proof (e2e/README.md), two boots: the cloud-config form of a real stack (every audit, reboot, app
+# releases, hostile releases, day-2 converge, the pinned host key), then the launch-script form of the domain
+# stack, which starts with the package mirror unreachable, gets TLS from pebble and ends weakened (the checks
+# must catch it). Runs the `vm` tests (tests/test_e2e_vm.py), which invoke `python -m e2e all`.
 e2e: setup-dev
 	$(PY) -m pytest -m vm -s tests/test_e2e_vm.py
 
 # A weakened first boot of its own (not part of `make e2e`, which weakens the TLS host at its end instead)
 e2e-negative: setup-dev
-	$(PY) -m e2e.run --negative
+	$(PY) -m e2e negative
 
 # The third boot of `make e2e` alone: apt outage, TLS with pebble, weakened host caught (~12 min)
 e2e-tls: setup-dev
-	$(PY) -m e2e.run --forms '' --tls --apt-outage --negative-last
+	$(PY) -m e2e tls --apt-outage --negative-last
 
 # First boot against a bare boot (admin + nginx) on the same image and apt cache: power-on -> healthy, locked
 # down and complete, the ratio and where the time goes, in e2e/out/report.json. Not in `make e2e`: the bare boot
 # alone took 242 s on a loaded 2-core machine (cold cache), over the 4 minutes CI may add.
 e2e-bootspeed: setup-dev
-	$(PY) -m e2e.run --forms cloud-config --boot-speed --skip-lynis --skip-scan --skip-releases
+	$(PY) -m e2e bootspeed
 
 plan: setup-dev
 	$(PY) -m tools.plan $(STACK)

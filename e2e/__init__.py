@@ -1,1 +1,1 @@
-"""Real-VM end-to-end proof of the first-boot data. See e2e/README or e2e/run.py."""
+"""Real-VM end-to-end proof of the first-boot data. `python -m e2e` lists the scenarios; see e2e/README.md."""

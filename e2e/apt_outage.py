@@ -10,7 +10,7 @@
 3. Unblock (start apt-cacher-ng on that very port), wait for `complete` (the timer's next attempt, at most
    the backoff of the attempts so far, 1 then 2 minutes) and for the health path through nginx.
 
-    python -m e2e.apt_outage [--stack do-dev] [--form cloud-config|script] [--out e2e/out]
+    python -m e2e apt-outage [--stack do-dev] [--form cloud-config|script] [--out e2e/out]
 
 Costs one VM boot: about 10 minutes under TCG (1-2 min to lockdown, about a minute of checks, up to 2 min
 of backoff, then the install of about 4-5 min measured for the normal first boot). Every wait is bounded.
@@ -24,9 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from components.config import load_stack_file, parse_ssh_key
+from components.config import HostSpec, load_stack_file, parse_ssh_key
 from components.firstboot import PROVISION_SCRIPT, render_first_boot
 
 from . import checks
@@ -40,7 +41,7 @@ def _status(vm: VM, admin: str, key: Path) -> str:
     return vm.ssh(admin, key, STATUS, timeout=60).stdout.strip()
 
 
-def wait_state(vm: VM, admin: str, key: Path, done, timeout: float) -> str:
+def wait_state(vm: VM, admin: str, key: Path, done: Callable[[str], bool], timeout: float) -> str:
     """Poll the first-boot state until done(state) or `timeout` seconds; the last state either way."""
     deadline, state = time.monotonic() + timeout, ""
     while time.monotonic() < deadline:
@@ -59,7 +60,7 @@ def served_host_key(vm: VM) -> str:
     return " ".join(p.stdout.split()[1:3])
 
 
-def outage_then_recovery(vm: VM, spec, admin: str, key: Path, pinned: str, cache: AptCache,
+def outage_then_recovery(vm: VM, spec: HostSpec, admin: str, key: Path, pinned: str, cache: AptCache,
                          timeout: float = 1500) -> tuple[list[tuple[str, checks.CheckResult]], dict]:
     """Steps 2 and 3 above on a VM started with `cache` chosen but not started: (phase, check) pairs and
     timings. Raises VMError when a bounded wait runs out."""
@@ -88,9 +89,9 @@ def outage_then_recovery(vm: VM, spec, admin: str, key: Path, pinned: str, cache
     return out, timings
 
 
-def run_apt_outage(spec, key: Path, form: str = "cloud-config", timeout: float = 1500) -> dict:
+def run_apt_outage(spec: HostSpec, key: Path, form: str = "cloud-config", timeout: float = 1500) -> dict:
     """The scenario above on a VM of its own; `spec` carries the test key. Returns checks and timings (never
-    raises). `make e2e` runs the same steps inside the TLS boot instead (e2e/run.py --apt-outage)."""
+    raises). `make e2e` runs the same steps inside the TLS boot instead (`python -m e2e all`)."""
     admin = spec.admin_user
     res: dict = {"scenario": "apt-outage", "form": form, "checks": [], "timings": {}}
     with tempfile.TemporaryDirectory(prefix="e2e-hostkey-") as d:  # made like the program's tls.PrivateKey
@@ -128,12 +129,12 @@ def run_apt_outage(spec, key: Path, form: str = "cloud-config", timeout: float =
     return res
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--stack", default="do-dev")
     ap.add_argument("--form", choices=("cloud-config", "script"), default="cloud-config")
     ap.add_argument("--out", type=Path, default=REPO / "e2e" / "out")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="e2e-keys-") as d:
         key = Path(d) / "id_ed25519"

@@ -15,7 +15,7 @@ fetched (apt's history and output), the dpkg triggers that cost time, `systemd-a
 
     python -m e2e.bootspeed [--stack do-dev] [--skip-bare] [--out e2e/out]
 
-`python -m e2e.run --boot-speed` runs the same bare boot and times its cloud-config form the same way, before
+`python -m e2e bootspeed` runs the same bare boot and times its cloud-config form the same way, before
 its audits, and records the comparison in e2e/out/report.json.
 """
 from __future__ import annotations
@@ -171,7 +171,7 @@ def timeline(text: str) -> dict:
               if (m := _JOURNAL_STEP.match(line))]
     steps = [(at, msg) for at, msg in logged if not msg.startswith("state: ")]
     states = [{"at_s": round(at, 1), "state": msg[len("state: "):]} for at, msg in logged if msg.startswith("state: ")]
-    end = next((s["at_s"] for s in states if s["state"] == "complete"), uptime)
+    end = next((float(s["at_s"]) for s in states if s["state"] == "complete"), uptime)
     apt: list[dict] = []
     entry: dict = {}
     for line in sec.get("history", []):

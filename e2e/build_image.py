@@ -15,7 +15,7 @@ empty machine-id, apt sources for <release>, <release>-updates and <release>-sec
 build time. Deliberately NOT included, so that the project's first boot must provide them: unattended-upgrades,
 fail2ban, nginx, ufw.
 
-Usage:  build_image.py [--release trixie|bookworm] [--force] [--print-dir]
+Usage:  python -m e2e.build_image [--release trixie|bookworm] [--force] [--print-dir]
 Prints the image directory on stdout (last line).  Needs root (debootstrap, chroot).
 """
 from __future__ import annotations
@@ -32,7 +32,11 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 RECIPE_FILE = Path(__file__).resolve()
 DEFAULT_RELEASE = "trixie"
@@ -70,12 +74,12 @@ def log(msg: str) -> None:
     print(f"[build_image {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+def run(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess:
     log("$ " + " ".join(cmd))
     return subprocess.run(cmd, check=True, **kw)
 
 
-def retry(fn, what: str, attempts: int = 3, delay: float = 10.0):
+def retry(fn: Callable[[], T], what: str, attempts: int = 3, delay: float = 10.0) -> T:
     """Run fn(); retry a bounded number of times on failure (transient mirror errors)."""
     for i in range(1, attempts + 1):
         try:
@@ -85,6 +89,7 @@ def retry(fn, what: str, attempts: int = 3, delay: float = 10.0):
                 raise
             log(f"{what} failed ({exc}); retry {i}/{attempts - 1} in {delay:.0f}s")
             time.sleep(delay)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 # --------------------------------------------------------------------------------------------- apt mirror
@@ -160,7 +165,7 @@ def image_ready(d: Path) -> bool:
 
 # --------------------------------------------------------------------------------------------- build
 @contextlib.contextmanager
-def chroot_mounts(root: Path):
+def chroot_mounts(root: Path) -> Iterator[None]:
     mounted: list[Path] = []
     try:
         for src, fstype in (("proc", "proc"), ("sysfs", "sysfs")):
@@ -195,7 +200,7 @@ def build(release: str, out: Path) -> None:
     debs.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
 
-    def debootstrap():
+    def debootstrap() -> None:
         if root.exists():
             shutil.rmtree(root)
         root.mkdir()

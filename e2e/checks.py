@@ -47,12 +47,8 @@ from typing import Any
 from components.firstboot import effective_origins
 from components.firstboot.sandbox import exposures
 
-try:
-    from . import lynis
-    from .vm import VM
-except ImportError:
-    import lynis  # type: ignore[no-redef]
-    from vm import VM  # type: ignore[no-redef]
+from . import lynis
+from .vm import VM
 
 EXPECTED_PUBLIC_TCP = {22, 80, 443}
 
@@ -89,7 +85,7 @@ class CheckResult:
         return dataclasses.asdict(self)
 
 
-def _sh(vm: VM, user: str, key: Path, cmd: str, timeout: float = 120):
+def _sh(vm: VM, user: str, key: Path, cmd: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return vm.ssh(user, key, cmd, timeout=timeout)
 
 
@@ -141,11 +137,18 @@ def ssh_host_key_pinned(vm: VM, admin: str, key: Path, host_pub: str, other_pub:
         "sshd_host_keys": cfg.stdout.strip().splitlines()})
 
 
-def ssh_root_refused(vm: VM, key: Path) -> CheckResult:
-    """root with the admin's key is refused (one attempt), and sshd's effective config says PermitRootLogin no."""
+def ssh_root_refused(vm: VM, admin: str, key: Path) -> CheckResult:
+    """root is refused even with a key root itself authorizes: the admin's key is put in root's authorized_keys
+    for one attempt (then removed), so only `PermitRootLogin no` can refuse it; ssh must say "Permission denied"."""
+    pub = subprocess.run(["ssh-keygen", "-y", "-f", str(key)], capture_output=True, text=True, timeout=30,
+                         check=True).stdout.strip()
+    planted = _sh(vm, admin, key, "sudo install -d -m 0700 /root/.ssh && printf '%s\\n' "
+                  f"{shlex.quote(pub)} | sudo tee /root/.ssh/authorized_keys >/dev/null", timeout=60)
     p = vm.ssh("root", key, "true", timeout=30)
-    refused = p.returncode != 0 and _offered_methods(p.stderr) is not None
-    return CheckResult("ssh_root_refused", refused, p.stderr.strip()[-300:])
+    _sh(vm, admin, key, "sudo rm -f /root/.ssh/authorized_keys", timeout=60)
+    refused = planted.returncode == 0 and p.returncode == 255 and "Permission denied" in p.stderr
+    return CheckResult("ssh_root_refused", refused, {"root_authorizes_the_key": planted.returncode == 0,
+                                                     "stderr": p.stderr.strip()[-300:]})
 
 
 def ssh_password_refused(vm: VM, admin: str) -> CheckResult:
@@ -207,7 +210,7 @@ def ssh_audit(vm: VM, accepted_warn: dict[str, str] | None = None, ssh_audit_bin
 
 
 def http_headers(vm: VM, guest_port: int = 80, path: str = "/", host: str | None = None,
-                 expect_status=(200,)) -> CheckResult:
+                 expect_status: tuple[int, ...] = (200,)) -> CheckResult:
     """The app answers through nginx with the OWASP headers and no server version."""
     status, headers, _ = vm.http_get(guest_port, path, host_header=host)
     h = {k.lower(): v for k, v in headers.items()}
@@ -236,8 +239,12 @@ def service_banners(vm: VM) -> CheckResult:
                          "state": state.get("state") if state is not None else None,
                          "service": sv.get("name"), "product": sv.get("product"), "version": sv.get("version"),
                          "extrainfo": sv.get("extrainfo")})
-    # TODO(runner): decide which product strings are acceptable (OpenSSH's banner always carries its version).
-    return CheckResult("service_banners_through_nat", p.returncode == 0, rows)
+    # OpenSSH's banner always carries its version; nginx's must not (server_tokens off)
+    by_port = {r["guest_port"]: r for r in rows}
+    ok = (p.returncode == 0 and by_port.get(22, {}).get("state") == "open" and by_port[22].get("service") == "ssh"
+          and by_port.get(80, {}).get("state") == "open" and by_port[80].get("service") == "http"
+          and not by_port[80].get("version"))
+    return CheckResult("service_banners_through_nat", ok, rows)
 
 
 # ============================================================================================ inside
@@ -353,7 +360,7 @@ def unattended_upgrades(vm: VM, admin: str, key: Path, origins: list[str] | None
     out = p.stdout
     effective = effective_origins(out)
     ok = ("install ok installed" in out and 'Unattended-Upgrade "1"' in out
-          and 'Update-Package-Lists "1"' in out and out.count("enabled") >= 2 and bool(effective)
+          and 'Update-Package-Lists "1"' in out and len(re.findall(r"^enabled$", out, re.M)) == 2 and bool(effective)
           and (origins is None or effective == origins))
     return CheckResult("unattended_upgrades", ok, {"effective_origins": effective, "documented": origins},
                        figures={"origins": len(effective)})
@@ -371,15 +378,28 @@ def auditd_running(vm: VM, admin: str, key: Path) -> CheckResult:
                        figures={"rules_loaded": rules})
 
 
-def fail2ban_banned_harness(vm: VM, admin: str, key: Path) -> CheckResult:
+#: What ssh prints when the connection itself is cut (the ban), as opposed to an authentication refusal.
+CONNECTION_CUT = ("Connection closed", "Connection reset", "Connection refused", "timed out",
+                  "kex_exchange_identification")
+
+
+def fail2ban_banned_harness(vm: VM, admin: str, key: Path, health_path: str = "/healthz") -> CheckResult:
     """After the sshd-failure probes (root/password refusals, ssh-audit's pre-auth connections), fail2ban should
-    have banned the harness's only source address (10.0.2.2): a fresh admin ssh must now fail. Evidence that the
-    sshd jail really acts; afterwards the VM can only be powered off by killing qemu."""
+    have banned the harness's only source address (10.0.2.2): a fresh admin ssh (the key that worked before the
+    probes) must now be cut at the connection, not refused at authentication, while nginx on the same host still
+    answers (the ban covers ssh only: a dead host would fail both). Evidence that the sshd jail really acts;
+    afterwards the VM can only be powered off by killing qemu."""
     p = vm.ssh(admin, key, "true", timeout=25)
-    banned = p.returncode != 0
+    cut = [m for m in CONNECTION_CUT if m in p.stderr]
+    http: int | str
+    try:
+        http = vm.http_get(80, health_path)[0]
+    except OSError as exc:
+        http = f"{type(exc).__name__}: {exc}"
+    banned = p.returncode == 255 and bool(cut) and "Permission denied" not in p.stderr and http == 200
     return CheckResult("fail2ban_banned_after_probes", banned,
-                       "admin ssh refused after the probes (10.0.2.2 banned)" if banned
-                       else "admin ssh still works: fail2ban did not ban the probing address")
+                       {"ssh_rc": p.returncode, "ssh_stderr": p.stderr.strip()[-200:], "connection_cut": cut,
+                        "http_still_answers": http})
 
 
 def systemd_security(vm: VM, admin: str, key: Path, unit: str, max_exposure: float = 2.0) -> CheckResult:
@@ -486,7 +506,7 @@ def app_restarts(vm: VM, admin: str, key: Path, unit: str, health_path: str = "/
 def run_all_outside(vm: VM, admin: str, key: Path, accepted_warn: dict[str, str] | None = None) -> list[CheckResult]:
     """Positive checks first; the ones sshd logs as failures (fail2ban counts them) last."""
     return [ssh_admin_login(vm, admin, key), sshd_effective_config(vm, admin, key), http_headers(vm, 80),
-            ssh_password_refused(vm, admin), ssh_root_refused(vm, key), ssh_audit(vm, accepted_warn),
+            ssh_password_refused(vm, admin), ssh_root_refused(vm, admin, key), ssh_audit(vm, accepted_warn),
             service_banners(vm)]
 
 

@@ -20,7 +20,6 @@ import dataclasses
 import re
 import shlex
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -31,6 +30,7 @@ from components.config import HostSpec, SshKey
 from components.firstboot import CONVERGE_COMMAND, HOST_KEY_PATH, FirstBoot, HostFile, bundle, describe_first_boot
 
 from .checks import CheckResult
+from .switch_witness import SwitchLoop, judge, summary, witness
 from .vm import VM, log
 
 SYSCTL_FILE = "/etc/sysctl.d/90-hvps-hardening.conf"
@@ -38,6 +38,12 @@ HEADERS_FILE = "/etc/nginx/snippets/hvps-security-headers.conf"
 #: The two edits a template fix would make: one sysctl value, one nginx header value.
 SYSCTL_KEY, SYSCTL_NEW = "vm.swappiness", "30"
 HEADER, HEADER_NEW = "Referrer-Policy", "no-referrer"
+#: The request loop around the converge: its nominal rate and the least it must achieve.
+LOOP_RATE, MIN_RATE = 10.0, 5.0
+#: `nginx -s reload` starts the new workers before it tells the old ones to stop accepting: for that moment a
+#: connection may still reach an old worker after a new one answered. Old answers up to this long after the first
+#: new one are allowed; later ones fail the check.
+NGINX_RELOAD_OVERLAP_S = 1.0
 
 
 def converge_stdin(first_boot: FirstBoot) -> bytes:
@@ -75,48 +81,9 @@ def _set_line(text: str, pattern: str, line: str) -> str:
     return new
 
 
-class HeaderLoop(threading.Thread):
-    """GET the health path through nginx at `rate` req/s; records each answer's `header` value in order."""
-
-    def __init__(self, url: str, header: str, rate: float = 10, max_s: float = 300):
-        super().__init__(daemon=True)
-        self.url, self.header, self.interval, self.max_s = url, header, 1 / rate, max_s
-        self.sent = self.failed = 0
-        self.values: list[str] = []
-        self.errors: list[str] = []
-        self.started = self.ended = 0.0
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        self.started = time.monotonic()
-        nxt = self.started
-        while not self._halt.is_set() and time.monotonic() - self.started < self.max_s:
-            self.sent += 1
-            try:
-                with opener.open(self.url, timeout=10) as r:
-                    r.read()
-                    if r.status != 200:
-                        raise OSError(f"status {r.status}")
-                    self.values.append(r.headers.get(self.header, ""))
-            except (OSError, urllib.error.URLError) as exc:
-                self.failed += 1
-                if len(self.errors) < 10:
-                    self.errors.append(str(exc))
-            nxt = max(nxt + self.interval, time.monotonic())
-            time.sleep(max(0.0, nxt - time.monotonic()))
-        self.ended = time.monotonic()
-
-    def stop(self) -> None:
-        self._halt.set()
-
-    def sequence(self) -> list[str]:
-        """The distinct values in the order seen (A, A, B, B -> [A, B])."""
-        out: list[str] = []
-        for v in self.values:
-            if not out or out[-1] != v:
-                out.append(v)
-        return out
+def header_value(_status: int, headers: dict[str, str], _body: bytes) -> str | None:
+    """Which nginx configuration answered: the value of the header the converge changes."""
+    return {k.lower(): v for k, v in headers.items()}.get(HEADER.lower())
 
 
 def converge(vm: VM, admin: str, key: Path, first_boot: FirstBoot, timeout: float = 300) -> tuple[int, str]:
@@ -148,33 +115,24 @@ def converge_check(vm: VM, spec: HostSpec, admin: str, key: Path, removed: Path,
     before = _probe(vm, admin, key, spec.app_name)
     good = day2_first_boot(spec, (kept, added[1]))
 
-    loop = HeaderLoop(url, HEADER, rate=10)
-    loop.start()
-    while len(loop.values) < 20 and loop.is_alive():        # 2 s of answers with the old header first
-        time.sleep(0.2)
-    t = time.monotonic()
-    rc, out = converge(vm, admin, key, good)
-    converge_s = round(time.monotonic() - t, 1)
-    n_at_end = len(loop.values)
-    while len(loop.values) < n_at_end + 20 and loop.is_alive():     # and 2 s after it returned
-        time.sleep(0.2)
-    loop.stop()
-    loop.join(timeout=30)
+    old_header = header_value(*vm.http_get(80, spec.app_health_path))
+    loop = SwitchLoop(url, header_value, rate=LOOP_RATE)
+    (rc, out), window = witness(loop, lambda: converge(vm, admin, key, good), old=str(old_header), new=HEADER_NEW)
+    verdict = judge(loop.samples, window, str(old_header), HEADER_NEW, min_rate=MIN_RATE,
+                    overlap_s=NGINX_RELOAD_OVERLAP_S)
     after = _probe(vm, admin, key, spec.app_name)
     removed_now = _login(vm, admin, removed)
     added_now = _login(vm, admin, added[0])
-    seq = loop.sequence()
-    log(f"converge: rc {rc} in {converge_s}s; loop {loop.sent} sent, {loop.failed} failed, header sequence {seq}")
+    log(f"converge: rc {rc}; loop {verdict.figures}; {list(verdict.failures)}")
     results.append(CheckResult(
         "converge_applies_live",
-        rc == 0 and loop.failed == 0 and len(seq) == 2 and seq[-1] == HEADER_NEW and seq[0] != HEADER_NEW
-        and after.get("sysctl") == SYSCTL_NEW and after["boot_id"] == before["boot_id"]
+        rc == 0 and verdict.ok and after.get("sysctl") == SYSCTL_NEW and before.get("sysctl") != SYSCTL_NEW
+        and after["boot_id"] == before["boot_id"]
         and after["app_pid"] == before["app_pid"] and after["app_pid"] not in ("", "0"),
-        {"output": out.strip().splitlines()[-20:], "header_sequence": seq, "errors": loop.errors,
+        {"output": out.strip().splitlines()[-20:], "witness": summary(loop.samples, verdict, str(old_header),
+                                                                      HEADER_NEW),
          "before": before, "after": after},
-        figures={"converge_s": converge_s, "requests_sent": loop.sent, "requests_failed": loop.failed,
-                 "loop_s": round(loop.ended - loop.started, 1), "rate_per_s": 10,
-                 "loop_started_before_converge_s": round(t - loop.started, 1)}))
+        figures=verdict.figures))
     results.append(CheckResult(
         "converge_admin_keys",
         before_removed.returncode == 0 and removed_now.returncode == 255

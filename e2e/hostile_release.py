@@ -26,6 +26,7 @@ from pathlib import Path
 
 from components import envfile
 from components.app import AppPackage, code_digest, release_id
+from components.config import HostSpec
 
 from .checks import CheckResult
 from .release import EXAMPLE_APP, app_spec, run_deploy, serving
@@ -73,8 +74,9 @@ def _app_environ(vm: VM, admin: str, key: Path, unit: str) -> dict[str, str]:
     return {name: value for name, _, value in pairs}
 
 
-def hostile_release_check(vm: VM, spec, admin: str, key: Path) -> list[CheckResult]:
+def hostile_release_check(vm: VM, spec: HostSpec, admin: str, key: Path) -> list[CheckResult]:
     spec = app_spec(spec)
+    assert spec.app is not None
     app = spec.app_name
     results: list[CheckResult] = []
     watched = ["/etc/shadow", f"/etc/{app}", f"/etc/{app}/env", f"/etc/{app}/gunicorn.conf.py"]
@@ -97,7 +99,9 @@ def hostile_release_check(vm: VM, spec, admin: str, key: Path) -> list[CheckResu
         after = _modes(vm, admin, key, watched)
         left = vm.ssh(admin, key, f"sudo ls /srv/{app}/releases", timeout=30).stdout.split()
         now = serving(vm)
-        ok = (p.returncode != 0 and not leaked and after == before and now == serving_before
+        # the symlink archive must be refused by the script's own check (its "refused:" line), not fail later
+        refused = "refused:" in out or name != "hostile_symlink_static_to_etc"
+        ok = (p.returncode != 0 and refused and not leaked and after == before and now == serving_before
               and not any(d.endswith(".tmp") for d in left) and rid not in left)
         log(f"{name}: rc {p.returncode}, leaked {len(leaked)} shadow line(s), modes kept {after == before}, "
             f"serving {now}")
@@ -107,11 +111,12 @@ def hostile_release_check(vm: VM, spec, admin: str, key: Path) -> list[CheckResu
                                    figures={"deploy_s": round(time.monotonic() - t, 1)}))
 
     # (b) values the old EnvironmentFile form changed, through appEnv and appSecrets, read back from the app.
-    env_spec = dataclasses.replace(spec, app=dataclasses.replace(spec.app, env=ENV_VALUES))
+    env_app = dataclasses.replace(spec.app, env=ENV_VALUES)
+    env_spec = dataclasses.replace(spec, app=env_app)
     assert all(envfile.parse_line(f"{n}={v}") == (n, v) for n, v in ENV_VALUES + SECRET_VALUES)  # config accepts
     secrets = "".join(f"{n}={v}\n" for n, v in SECRET_VALUES)
     with_secrets = dataclasses.replace(env_spec, app=dataclasses.replace(
-        env_spec.app, secret_names=tuple(n for n, _ in SECRET_VALUES)))
+        env_app, secret_names=tuple(n for n, _ in SECRET_VALUES)))
     pkg = _archive({"app.py": app_py, "requirements.txt": (EXAMPLE_APP / "requirements.txt").read_bytes()}, {})
     rid = release_id(with_secrets, code_digest(with_secrets, pkg))
     t = time.monotonic()

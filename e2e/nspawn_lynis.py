@@ -12,7 +12,7 @@ suggestions. First boot takes well under a minute and Lynis about 20 s, against 
 
 What it does not prove: the container shares the HOST kernel, so Lynis findings about sysctl values, kernel
 modules, the boot loader and auditd (the kernel refuses audit outside the initial namespaces) reflect this
-machine, not the first boot. The TCG VM (`python -m e2e.run --lynis`) is the real proof.
+machine, not the first boot. The TCG VM (`python -m e2e forms`) is the real proof.
 
 Isolation and cleanup:
 - Networking: a new network namespace (hvps-nspawn-<pid>) holding only lo and a veth pair (eth0 with a private address);
@@ -45,18 +45,17 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from components.config import load_stack_file, parse_ssh_key
+from components.firstboot import render_first_boot
+from components.firstboot.sandbox import exposures, sandboxed_units
+from e2e import lynis
+from e2e.build_image import image_dir, image_ready, mirrors
+from e2e.run import declared_sysctl
 
-from components.config import load_stack_file, parse_ssh_key  # noqa: E402
-from components.firstboot import render_first_boot  # noqa: E402
-from components.firstboot.sandbox import exposures, sandboxed_units  # noqa: E402
-from e2e import lynis  # noqa: E402
-from e2e.build_image import image_dir, image_ready, mirrors  # noqa: E402
-from e2e.run import declared_sysctl  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 WORK = Path("/var/tmp/hvps-nspawn")
 PROXY_PORT = 3142
@@ -69,7 +68,7 @@ def log(msg: str) -> None:
     print(f"[nspawn_lynis {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def run(cmd: list[str], timeout: float = 60, check: bool = True, **kw) -> subprocess.CompletedProcess:
+def run(cmd: list[str], timeout: float = 60, check: bool = True, **kw: Any) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, check=check, timeout=timeout, text=True, **kw)
 
 
@@ -163,7 +162,8 @@ class MirrorProxy:
             if host not in self.allowed:
                 client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 return
-            upstream = socket.create_connection((host, int(m.group(2) or 80)), timeout=30)
+            port = int(m.group(2) or 80) if m else 80
+            upstream = socket.create_connection((host, port), timeout=30)
             upstream.settimeout(120)
             upstream.sendall(head)
             pump = threading.Thread(target=self._pipe, args=(upstream, client), daemon=True)
@@ -343,7 +343,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="run-", dir=WORK))
     res: dict = {"stack": a.stack, "checks": {}, "timings": {}}
 
-    def on_signal(signum, _frame):
+    def on_signal(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -478,7 +478,8 @@ def report(res: dict) -> None:
         for kind in ("warnings", "suggestions"):
             p(f"  {kind} ({len(lyn[kind])}):")
             for item in lyn[kind]:
-                test, msg, *rest = [*item.split("|"), "", ""]
+                fields: list[str] = [*item.split("|"), "", ""]
+                test, msg, rest = fields[0], fields[1], fields[2:]
                 detail = rest[0] if rest and rest[0] not in ("-", "") else ""
                 p(f"    {test:<10} {msg}" + (f" [{detail}]" if detail else ""))
         art = lyn["host_kernel_artefacts"]

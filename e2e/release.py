@@ -6,8 +6,9 @@ functions (package_directory, code_digest, release_id, remote_paths, deploy_comm
 same command; scp replaces CopyToRemote and ssh replaces remote.Command.
 
   release 1: examples/flask-app as it is                             -> serving r1
-  release 2: the same app with one changed file, while a bounded request loop (20 req/s, at most 60 s, from
-             the end of the build until the deploy returns) hits / through nginx  -> 0 failed requests, serving r2
+  release 2: the same app with one changed file, while a request loop (10 req/s, e2e/switch_witness.py) hits /
+             through nginx from before the deploy is issued until 2 s after it returned and release 2 answered
+             -> 0 failed requests, r1 then r2 and never r1 again, at least 5 req/s, serving r2
   release 3: /healthz answers 500 (broken)                           -> deploy fails, rollback, r2 serving
 """
 from __future__ import annotations
@@ -19,10 +20,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from components import envfile
@@ -36,16 +34,19 @@ from components.app import (
     remote_paths,
     upload_dir,
 )
-from components.config import AppSpec
+from components.config import AppSpec, HostSpec
 
 from .checks import CheckResult
+from .switch_witness import SwitchLoop, judge, summary, witness
 from .vm import VM, log
 
 REPO = Path(__file__).resolve().parent.parent
+#: The request loop around release 2: its nominal rate, and the least it must achieve (under TCG load).
+LOOP_RATE, MIN_RATE = 10.0, 5.0
 EXAMPLE_APP = REPO / "examples" / "flask-app"
 
 
-def app_spec(spec):
+def app_spec(spec: HostSpec) -> HostSpec:
     """The stack's spec with the example app set (as `appSource: examples/flask-app` would)."""
     app = AppSpec(source=str(EXAMPLE_APP), ref=None, module="app:app", server="wsgi",
                   env=(("GREETING", "Hello from the e2e run"),), secret_names=(), keep_releases=5)
@@ -56,8 +57,8 @@ def scp(vm: VM, admin: str, key: Path, local: Path, remote: str, timeout: float 
     vm.scp_to(admin, key, local, remote, timeout=timeout)
 
 
-def run_deploy(vm: VM, spec, admin: str, key: Path, pkg: AppPackage | None, rid: str, secrets: str | None = None,
-               timeout: float = 900) -> subprocess.CompletedProcess:
+def run_deploy(vm: VM, spec: HostSpec, admin: str, key: Path, pkg: AppPackage | None, rid: str,
+               secrets: str | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
     """Upload script (+ archive) and run the AppRelease's deploy command; the secrets go on stdin, encoded
     as AppRelease sends them."""
     script_path, archive_path = remote_paths(spec, pkg)
@@ -77,7 +78,7 @@ def run_deploy(vm: VM, spec, admin: str, key: Path, pkg: AppPackage | None, rid:
         return subprocess.CompletedProcess(exc.cmd, 124, str(exc.stdout or ""), f"timeout after {timeout}s")
 
 
-def deploy(vm: VM, spec, admin: str, key: Path, app_dir: Path, timeout: float = 900) -> dict:
+def deploy(vm: VM, spec: HostSpec, admin: str, key: Path, app_dir: Path, timeout: float = 900) -> dict:
     """Package app_dir, upload script + archive, run the AppRelease's deploy command. Returns figures."""
     pkg = package_directory(app_dir)
     rid = release_id(spec, code_digest(spec, pkg))
@@ -93,43 +94,13 @@ def deploy(vm: VM, spec, admin: str, key: Path, app_dir: Path, timeout: float = 
             "uploads_kept": sorted(uploads) == sorted(Path(x).name for x in remote_paths(spec, pkg) if x)}
 
 
-class RequestLoop(threading.Thread):
-    """GET / through nginx at `rate` req/s until stopped or `max_s` elapse; counts failures (non-200/errors)."""
+RELEASE_IN_PAGE = re.compile(rb"release (r-[0-9a-f]+)")
 
-    def __init__(self, url: str, rate: float = 20, max_s: float = 60):
-        super().__init__(daemon=True)
-        self.url, self.interval, self.max_s = url, 1 / rate, max_s
-        self.sent = self.failed = 0
-        self.errors: list[str] = []
-        self.releases: dict[str, int] = {}
-        self._halt = threading.Event()
 
-    def run(self) -> None:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        t0 = time.monotonic()
-        nxt = t0
-        while not self._halt.is_set() and time.monotonic() - t0 < self.max_s:
-            self.sent += 1
-            try:
-                with opener.open(self.url, timeout=10) as r:
-                    body = r.read().decode(errors="replace")
-                    m = re.search(r"release (r-[0-9a-f]+)", body)
-                    if m:
-                        self.releases[m.group(1)] = self.releases.get(m.group(1), 0) + 1
-                    if r.status != 200:
-                        raise OSError(f"status {r.status}")
-            except (OSError, urllib.error.URLError) as exc:
-                self.failed += 1
-                if len(self.errors) < 10:
-                    self.errors.append(str(exc))
-            # Keep the nominal rate after a slow answer instead of catching up in a burst: a catch-up burst
-            # from the one NAT address trips nginx's per-IP limit_req (503), which is not what this measures.
-            nxt = max(nxt + self.interval, time.monotonic())
-            time.sleep(max(0.0, nxt - time.monotonic()))
-        self.duration = round(time.monotonic() - t0, 1)
-
-    def stop(self) -> None:
-        self._halt.set()
+def release_in_page(_status: int, _headers: dict[str, str], body: bytes) -> str | None:
+    """Which release answered: the example app's page names it (HVPS_RELEASE, set by the release's unit)."""
+    m = RELEASE_IN_PAGE.search(body)
+    return m.group(1).decode() if m else None
 
 
 def pip_trusts_host_ca(vm: VM, admin: str, key: Path) -> str | None:
@@ -151,12 +122,12 @@ def pip_trusts_host_ca(vm: VM, admin: str, key: Path) -> str | None:
 
 
 def serving(vm: VM) -> str | None:
+    """The release that answers / now (None when none answers)."""
     try:
-        body = vm.http_get(80, "/")[2].decode(errors="replace")
+        status, headers, body = vm.http_get(80, "/")
     except OSError:
         return None
-    m = re.search(r"release (r-[0-9a-f]+)", body)
-    return m.group(1) if m else None
+    return release_in_page(status, headers, body)
 
 
 def aide_check(vm: VM, admin: str, key: Path) -> tuple[int, str]:
@@ -170,7 +141,7 @@ def aide_entries(report: str) -> dict[str, int]:
     return {m[1].lower(): int(m[2]) for m in re.finditer(r"^\s*(Added|Removed|Changed) entries:\s*(\d+)", report, re.M)}
 
 
-def integrity_check(vm: VM, spec, admin: str, key: Path, rid: str) -> list[CheckResult]:
+def integrity_check(vm: VM, spec: HostSpec, admin: str, key: Path, rid: str) -> list[CheckResult]:
     """After the releases the integrity check reports nothing under /srv (each deploy refreshed the baseline for
     what it touched); an edit of the live app code is then reported as a changed entry."""
     srv = f"/srv/{spec.app_name}/"
@@ -190,7 +161,7 @@ def integrity_check(vm: VM, spec, admin: str, key: Path, rid: str) -> list[Check
     return results
 
 
-def releases_check(vm: VM, spec, admin: str, key: Path) -> list[CheckResult]:
+def releases_check(vm: VM, spec: HostSpec, admin: str, key: Path) -> list[CheckResult]:
     spec = app_spec(spec)
     results: list[CheckResult] = []
     work = Path(tempfile.mkdtemp(prefix="e2e-app-"))
@@ -216,33 +187,21 @@ def releases_check(vm: VM, spec, admin: str, key: Path) -> list[CheckResult]:
                                    figures={k: r1[k] for k in ("release_id", "deploy_s", "switch_ms",
                                                                "pip_cert_from_host")}))
 
-        # release 2 under load: the loop starts when the build is done (the .ready marker), ends with the deploy
+        # release 2 under load: the loop runs from before the deploy is issued until it has seen release 2
+        # answer, 2 s after the deploy returned (e2e/switch_witness.py); `systemctl restart` behind the held
+        # socket leaves no moment where both releases answer, so no overlap is allowed
         rid2 = release_id(spec, code_digest(spec, package_directory(v2)))
-        box: dict = {}
-        th = threading.Thread(target=lambda: box.update(deploy(vm, spec, admin, key, v2)), daemon=True)
-        th.start()
-        ready = f"/srv/{spec.app_name}/releases/{rid2}/.ready"
-        deadline = time.monotonic() + 900
-        while th.is_alive() and time.monotonic() < deadline:
-            if vm.ssh(admin, key, f"sudo test -e {shlex.quote(ready)}", timeout=30).returncode == 0:
-                break
-            time.sleep(2)
-        loop = RequestLoop(f"http://127.0.0.1:{vm.ports[80]}/", rate=20, max_s=60)
-        loop.start()
-        th.join(timeout=max(0.0, deadline - time.monotonic()))
-        time.sleep(1)                       # a few requests after the switch, on the new release
-        loop.stop()
-        loop.join(timeout=30)
+        loop = SwitchLoop(f"http://127.0.0.1:{vm.ports[80]}/", release_in_page, rate=LOOP_RATE)
+        r2, window = witness(loop, lambda: deploy(vm, spec, admin, key, v2), old=str(s1), new=rid2)
+        verdict = judge(loop.samples, window, str(s1), rid2, min_rate=MIN_RATE)
         s2 = serving(vm)
-        log(f"release 2: {box.get('release_id')} rc {box.get('rc')}, requests {loop.sent} failed {loop.failed}, "
-            f"serving {s2}")
+        log(f"release 2: {rid2} rc {r2['rc']}, loop {verdict.figures}, serving {s2}; {list(verdict.failures)}")
         results.append(CheckResult(
             "release_2_zero_downtime",
-            box.get("rc") == 0 and loop.failed == 0 and loop.sent > 0 and s2 == rid2 and bool(box.get("uploads_kept")),
-            {"serving": s2, "seen_releases": loop.releases, "errors": loop.errors, "log": box.get("log")},
-            figures={"release_id": rid2, "requests_sent": loop.sent, "requests_failed": loop.failed,
-                     "loop_s": getattr(loop, "duration", None), "rate_per_s": 20, "switch_ms": box.get("switch_ms"),
-                     "deploy_s": box.get("deploy_s")}))
+            r2["rc"] == 0 and verdict.ok and s2 == rid2 and bool(r2["uploads_kept"]),
+            {"serving": s2, "witness": summary(loop.samples, verdict, str(s1), rid2), "log": r2["log"]},
+            figures={"release_id": rid2, **verdict.figures, "switch_ms": r2["switch_ms"],
+                     "deploy_s": r2["deploy_s"]}))
 
         # release 3: broken health check -> the script rolls back to release 2 and fails
         r3 = deploy(vm, spec, admin, key, v3)

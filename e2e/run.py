@@ -5,7 +5,7 @@ Per first-boot form: boots the VM, runs the outside/inside checks, reboots and c
 JSON + Markdown report to e2e/out/, exits non-zero when any check fails. `--negative` boots a deliberately
 weakened config and exits 0 only when the checks catch it. See e2e/README.md for the order of the checks.
 
-    python -m e2e.run [--stack do-dev] [--forms cloud-config,script] [--skip-lynis] [--skip-scan] [--negative]
+    python -m e2e SCENARIO [options]   (e2e/__main__.py; the options are this runner's)
 
 The stack's SSH key is replaced by a freshly generated test key by building the HostSpec with
 dataclasses.replace (the rendered text is never edited); the user-data handed to the VM is exactly what
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import shlex
 import shutil
@@ -22,17 +23,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from components.config import load_stack_file, parse_ssh_key
+from components.config import HostSpec, load_stack_file, parse_ssh_key
 from components.firstboot import HostFile, describe_first_boot, render_cloud_config, render_first_boot, upgrade_origins
+from components.firstboot.concerns import MANIFEST_PATH
 from components.firstboot.sandbox import sandboxed_units
 
 from . import apt_outage as apt_outage_steps
-from . import bootspeed, checks, converge, hostile_release, release, tls
+from . import bootspeed, checks, converge, hostile_release, release, summary, tls
 from .vm import VM, AptCache, VMError, log
 
 REPO = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 # ssh-audit warnings we accept, with the reason (the report lists each one it met).
 _PQ_FALLBACK = ("fallback for clients without PQ KEX (Paramiko, older Go x/crypto used by deploy tools, "
@@ -44,7 +49,7 @@ ACCEPTED_SSH_AUDIT_WARN: dict[str, str] = {
 # Lynis on the plain (stock) image, from an earlier measurement: quoted, not re-measured here.
 LYNIS_STOCK_BASELINE = 61
 
-def test_spec(stack: str, *pubs: str):
+def test_spec(stack: str, *pubs: str) -> HostSpec:
     """The stack with the harness's admin key(s) in place of its own: the first is the harness's, a second
     one (when given) is the key the day-2 converge removes."""
     spec = load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml")
@@ -69,7 +74,7 @@ class Day2Keys:
         return which.with_suffix(".pub").read_text().strip()
 
 
-def declared_sysctl(spec) -> dict[str, str]:
+def declared_sysctl(spec: HostSpec) -> dict[str, str]:
     """The sysctl values the project's first boot declares (its rendered sysctl.d file): what must be applied."""
     out: dict[str, str] = {}
     for f in describe_first_boot(spec).files:
@@ -81,13 +86,13 @@ def declared_sysctl(spec) -> dict[str, str]:
     return out
 
 
-def expected_ports(spec) -> tuple[set[int], set[int]]:
+def expected_ports(spec: HostSpec) -> tuple[set[int], set[int]]:
     """(ports that must answer, ports the firewall may accept with nothing listening): 443 only serves with a
     domain, but the host firewall always accepts it (the nftables template opens 80 and 443)."""
     return ({22, 80, 443}, set()) if spec.domain else ({22, 80}, {443})
 
 
-def _inside(vm: VM, spec, admin: str, key: Path) -> list[checks.CheckResult]:
+def _inside(vm: VM, spec: HostSpec, admin: str, key: Path) -> list[checks.CheckResult]:
     return checks.run_all_inside(vm, admin, key, app_unit=f"{spec.app_name}.service",
                                  sysctl=declared_sysctl(spec) or None,
                                  sandbox={u.unit: u.bound for u in sandboxed_units(spec)},
@@ -111,12 +116,62 @@ class HostKeys:
                    (work / "other.pub").read_text().strip())
 
 
-def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None, lynis: bool,
+def boot_id(vm: VM, admin: str, key: Path) -> str:
+    """The kernel's id of the current boot: a reboot that happened changes it."""
+    return vm.ssh(admin, key, "cat /proc/sys/kernel/random/boot_id", timeout=60).stdout.strip()
+
+
+def rebooted(vm: VM, admin: str, key: Path, spec: HostSpec, timings: dict) -> checks.CheckResult:
+    """Reboot, wait for nginx and ssh; the check is that the kernel's boot id changed."""
+    before = boot_id(vm, admin, key)
+    t = time.monotonic()
+    vm.reboot(admin, key, timeout=600)
+    vm.wait_http(80, spec.app_health_path, timeout=300)
+    timings["reboot_to_healthy_s"] = round(time.monotonic() - t, 1)
+    vm.wait_ssh(admin, key, timeout=120)
+    after = boot_id(vm, admin, key)
+    return checks.CheckResult("rebooted_new_boot_id", bool(before) and bool(after) and before != after,
+                              {"before": before, "after": after})
+
+
+def banned_within(vm: VM, admin: str, key: Path, health_path: str, timeout: float) -> checks.CheckResult:
+    """fail2ban acts within a few seconds of the probes: poll its effect (bounded) rather than sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = checks.fail2ban_banned_harness(vm, admin, key, health_path)
+        if r.ok or time.monotonic() > deadline:
+            return r
+        time.sleep(2)
+
+
+def host_files(vm: VM, admin: str, key: Path, spec: HostSpec) -> dict[str, str]:
+    """sha256 of the concerns manifest and of every file first boot writes, as the host holds them: two forms
+    that provisioned the same host give the same map."""
+    paths = sorted({MANIFEST_PATH, *(f.path for f in describe_first_boot(spec).files)})
+    p = vm.ssh(admin, key, "sudo sha256sum -- " + " ".join(shlex.quote(x) for x in paths) + " 2>&1", timeout=120)
+    out: dict[str, str] = {}
+    for line in p.stdout.splitlines():
+        digest, _, path = line.partition("  ")      # "sha256sum: PATH: No such file..." has no two spaces
+        out[path or line] = digest if path else "unreadable"
+    return out
+
+
+def same_host(files: dict[str, str], reference: dict[str, str] | None, reference_form: str) -> checks.CheckResult:
+    """This form's host files against the fully audited form's, read at the same point (first boot complete)."""
+    differ = sorted(p for p in set(files) | set(reference or {}) if files.get(p) != (reference or {}).get(p))
+    return checks.CheckResult(f"same_host_as_{reference_form}", bool(reference) and bool(files) and not differ,
+                              {"differing": differ[:20]}, figures={"files": len(files)})
+
+
+def run_form(form: str, user_data: str, spec: HostSpec, key: Path, cache: AptCache | None, lynis: bool,
              scan: bool = True, releases: bool = False, host_keys: HostKeys | None = None,
-             day2: Day2Keys | None = None,
-             boot_speed: bool = False) -> dict:
+             day2: Day2Keys | None = None, boot_speed: bool = False, hostile: bool = True,
+             same_as: tuple[str, dict[str, str] | None] | None = None) -> dict:
     """boot_speed: time power-on -> healthy, locked down and complete (bootspeed.time_first_boot) and keep the
-    guest's step timeline, before any audit."""
+    guest's step timeline, before any audit.
+    same_as: (form, its host files) of a form that ran every audit: this form must provision the same host (the
+    same manifest and file digests), and then runs only what depends on the form: first boot completing, the
+    admin's login, the pinned host key, nginx answering, and a reboot (the launch script must not run again)."""
     admin = spec.admin_user
     res: dict = {"form": form, "stack_admin": admin, "checks": [], "timings": {}}
     vm = VM(user_data, vendor_data=cache.vendor_data() if cache else None, name=form)
@@ -129,11 +184,16 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
             out.append({"phase": phase, **r.as_dict()})
             log(f"{form}: [{phase}] {r.name}: {'ok' if r.ok else 'FAIL'} {json.dumps(r.figures) if r.figures else ''}")
 
-    def timed(name: str, fn):
+    def timed(name: str, fn: Callable[[], T]) -> T:
         t = time.monotonic()
         r = fn()
         res["timings"][name] = round(time.monotonic() - t, 1)
         return r
+
+    def finish() -> dict:
+        res["checks"] = out
+        res["ok"] = ok and "error" not in res
+        return res
 
     want_open, may_close = expected_ports(spec)
     try:
@@ -152,6 +212,19 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
             state = apt_outage_steps.wait_state(vm, admin, key, lambda s: s == "complete" or s.startswith("failed"),
                                                 timeout=1200)
             add("first-boot", [checks.CheckResult("first_boot_complete", state == "complete", state)])
+            res["host_files"] = host_files(vm, admin, key, spec)
+            if same_as is not None:
+                add("first-boot", [same_host(res["host_files"], same_as[1], same_as[0]),
+                                   checks.ssh_admin_login(vm, admin, key), checks.http_headers(vm, 80)])
+                if host_keys:
+                    add("first-boot", [checks.ssh_host_key_pinned(vm, admin, key, host_keys.public,
+                                                                  host_keys.other_public)])
+                add("after-reboot", [rebooted(vm, admin, key, spec, res["timings"])])
+                ok = all(c["ok"] for c in out)
+                if not ok:
+                    vm.print_diagnostics()
+                vm.kill()
+                return finish()
             # Order matters: fail2ban's sshd jail sees every host connection as 10.0.2.2 (slirp), so the checks
             # that make sshd log failures (root/password refusals, ssh-audit's pre-auth connections) run LAST.
             add("first-boot", _inside(vm, spec, admin, key))
@@ -166,11 +239,7 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
                 r.figures["baseline_source"] = "quoted from an earlier measurement of the stock image (not re-measured)"
                 add("first-boot", [r])
             # resilience: a reboot, then every inside check again; then the app killed
-            t = time.monotonic()
-            vm.reboot(admin, key, timeout=600)
-            vm.wait_http(80, spec.app_health_path, timeout=300)
-            res["timings"]["reboot_to_healthy_s"] = round(time.monotonic() - t, 1)
-            vm.wait_ssh(admin, key, timeout=120)
+            add("after-reboot", [rebooted(vm, admin, key, spec, res["timings"])])
             add("after-reboot", _inside(vm, spec, admin, key))
             if scan:        # once per form (~75 s), after the reboot: the ruleset the host keeps
                 add("after-reboot", [timed("firewall_scan_s", lambda: checks.firewall_scan(
@@ -181,8 +250,10 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
                 try:
                     add("releases", timed("releases_s", lambda: release.releases_check(vm, spec, admin, key)))
                     # then hostile releases are refused (nothing leaks) and env values arrive byte for byte
-                    add("hostile-releases", timed("hostile_releases_s", lambda: hostile_release.hostile_release_check(
-                        vm, spec, admin, key)))
+                    if hostile:
+                        add("hostile-releases", timed("hostile_releases_s",
+                                                      lambda: hostile_release.hostile_release_check(vm, spec, admin,
+                                                                                                    key)))
                 except Exception as exc:        # a harness bug must not lose the other results
                     add("releases", [checks.CheckResult("releases", False, f"{type(exc).__name__}: {exc}")])
             if day2:                            # day 2: the running host converged as HostConfig does it
@@ -195,10 +266,9 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
             if not all(c["ok"] for c in out):
                 vm.print_diagnostics()          # while the admin's ssh still works
             # the probes sshd logs as failures, last; then fail2ban must have banned the harness's address
-            add("outside", [checks.ssh_password_refused(vm, admin), checks.ssh_root_refused(vm, key),
+            add("outside", [checks.ssh_password_refused(vm, admin), checks.ssh_root_refused(vm, admin, key),
                             timed("ssh_audit_s", lambda: checks.ssh_audit(vm, ACCEPTED_SSH_AUDIT_WARN))])
-            time.sleep(3)
-            add("outside", [checks.fail2ban_banned_harness(vm, admin, key)])
+            add("outside", [banned_within(vm, admin, key, spec.app_health_path, 30)])
             ok = all(c["ok"] for c in out)
             if not ok:
                 print(vm.diagnostics(), file=sys.stderr, flush=True)       # serial tail (ssh is banned now)
@@ -208,17 +278,22 @@ def run_form(form: str, user_data: str, spec, key: Path, cache: AptCache | None,
         log(res["error"])
     finally:
         vm.remove_workdir()
-    res["checks"] = out
-    res["ok"] = ok
-    return res
+    return finish()
 
 
 # ------------------------------------------------------------------------------------------ TLS (pebble)
 TLS_DOMAIN = "shop.example.com"          # the prod stack's domain
 
 
-def run_tls(spec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_outage: bool = False,
-            negative: bool = False) -> list[dict]:
+def shared_files(a: HostSpec, b: HostSpec) -> set[str]:
+    """The first-boot files two stacks render alike: on two hosts of those stacks they must be equal."""
+    left = {f.path: f.content for f in describe_first_boot(a).files}
+    return {f.path for f in describe_first_boot(b).files if left.get(f.path) == f.content}
+
+
+def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_outage: bool = False,
+            negative: bool = False, form: str = "cloud-config",
+            same_as: tuple[str, dict[str, str] | None] | None = None) -> list[dict]:
     """do-dev with a domain (dataclasses.replace) and the product's acmeServer/acmeCaCertificate pointed at pebble
     on the host; real http-01 through the guest's nginx; HTTPS checks from outside; forced renewal.
 
@@ -226,15 +301,19 @@ def run_tls(spec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_ou
     the host must be locked down and retrying, then the mirror returns and first boot must complete
     (e2e/apt_outage.py); the TLS checks follow on the same host.
     negative: last, the same host is weakened (weaken_running_host) and the checks must catch it: a second
-    result, as run_negative's."""
+    result, as run_negative's.
+    form: the first-boot form this boot uses; with `same_as` (the fully audited form and its host files) it is
+    that form's proof too: every file the two stacks render alike must hold the same digest on both hosts, and
+    the outage checks (admin login, `sshd -T`, nftables, the pinned host key) and the TLS ones run on it."""
     admin = spec.admin_user
     host_key = host_keys.private
-    res: dict = {"form": "tls:cloud-config+domain", "checks": [], "timings": {}}
+    res: dict = {"form": f"tls:{form}+domain", "checks": [], "timings": {}}
     work = Path(tempfile.mkdtemp(prefix="e2e-pebble-"))
     peb = tls.Pebble(work)
     tls_spec = dataclasses.replace(spec, domain=TLS_DOMAIN, acme_email="ops@example.com",
                                    acme_server=peb.directory_url, acme_ca_certificate=peb.ca_pem)
-    vm = VM(render_first_boot(tls_spec, host_key=host_key).cloud_config,
+    rendered = render_first_boot(tls_spec, host_key=host_key)
+    vm = VM(rendered.cloud_config if form == "cloud-config" else rendered.launch_script,
             vendor_data=cache.vendor_data() if cache else None, name="tls")
     vm.diag_user, vm.diag_key = admin, key
     out: list[checks.CheckResult] = []
@@ -253,6 +332,11 @@ def run_tls(spec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_ou
             res["timings"].update(vm.wait_healthy(80, spec.app_health_path, ok=(200, 301, 308), timeout=900))
             res["timings"]["https_s"] = round(tls.wait_certificate(vm, TLS_DOMAIN, timeout=420), 1)
             vm.wait_ssh(admin, key, timeout=120)
+            if same_as is not None:
+                alike = shared_files(spec, tls_spec)
+                files = {p: d for p, d in host_files(vm, admin, key, tls_spec).items() if p in alike}
+                reference = {p: d for p, d in (same_as[1] or {}).items() if p in alike}
+                out.append(same_host(files, reference or None, same_as[0]))
             out += [tls.tls_protocols(vm, TLS_DOMAIN), tls.https_headers(vm, TLS_DOMAIN, spec.app_health_path),
                     tls.http_redirects(vm, TLS_DOMAIN),
                     tls.renewal_reloads_nginx(vm, admin, key, TLS_DOMAIN)]
@@ -288,7 +372,7 @@ WEAK_SSHD = ("# e2e NEGATIVE CASE: deliberately weakened (sorts before 10-hvps-h
              "PasswordAuthentication yes\nKbdInteractiveAuthentication yes\nAuthenticationMethods any\n")
 
 
-def weakened_user_data(spec, host_key: str) -> str:
+def weakened_user_data(spec: HostSpec, host_key: str) -> str:
     """The real first boot for the spec, plus ONE test-only weakening: an sshd drop-in that turns password login
     back on. Rendered by the project's own renderer (render_cloud_config) from a transformed FirstBoot."""
     fb = describe_first_boot(spec, host_key)
@@ -325,7 +409,7 @@ def weaken_running_host(vm: VM, admin: str, key: Path) -> dict:
     return _caught(res)
 
 
-def run_negative(spec, key: Path, cache: AptCache | None, host_key: str) -> dict:
+def run_negative(spec: HostSpec, key: Path, cache: AptCache | None, host_key: str) -> dict:
     """Boot the weakened config; the checks must catch it (password offered, sshd -T says yes)."""
     admin = spec.admin_user
     res: dict = {"form": "negative:cloud-config+PasswordAuthentication-yes", "checks": [], "timings": {}}
@@ -361,9 +445,20 @@ def boot_speed_result(bare: dict, hardened: dict) -> dict:
     return res
 
 
+def timed_scenario(run: Callable[[], dict]) -> dict:
+    """One scenario's result with its wall time (boot to verdict), printed as it ends."""
+    t = time.monotonic()
+    res = run()
+    res["wall_s"] = round(time.monotonic() - t, 1)
+    log(f"scenario {res['form']}: {res['wall_s']:.0f} s, {'ok' if res['ok'] else 'FAIL'}")
+    return res
+
+
 def markdown(results: list[dict], total_s: float | None = None) -> str:
     lines = ["| form | phase | check | ok | figures |", "|---|---|---|---|---|"]
     for r in results:
+        if "wall_s" in r:
+            lines.append(f"| {r['form']} | | wall time | | {r['wall_s']:.0f} s |")
         lines.append(f"| {r['form']} | | timings (s) | | {json.dumps(r['timings'])} |")
         if "error" in r:
             lines.append(f"| {r['form']} | | run | FAIL | {r['error']} |")
@@ -380,8 +475,9 @@ def markdown(results: list[dict], total_s: float | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser()
+def parser() -> argparse.ArgumentParser:
+    """The runner's options (each scenario of `python -m e2e` is a set of them)."""
+    ap = argparse.ArgumentParser(prog="python -m e2e SCENARIO")
     ap.add_argument("--stack", default="do-dev")
     ap.add_argument("--forms", default="cloud-config,script")
     ap.add_argument("--lynis-form", default="cloud-config",
@@ -391,6 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--releases-form", default="cloud-config",
                     help="the form the app releases run on, once per run")
     ap.add_argument("--skip-releases", action="store_true", help="dev: no app releases")
+    ap.add_argument("--skip-hostile", action="store_true", help="dev: releases without the hostile ones")
     ap.add_argument("--skip-converge", action="store_true", help="dev: no day-2 converge (on the releases form)")
     ap.add_argument("--negative", action="store_true",
                     help="boot a deliberately weakened config; exit 0 only when the checks catch it")
@@ -399,14 +496,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--negative-last", action="store_true",
                     help="with --tls: end the TLS run by weakening that host; the checks must catch it (the "
                          "negative case without a boot of its own)")
+    ap.add_argument("--tls-form", choices=("cloud-config", "script"), default="cloud-config",
+                    help="the first-boot form of the TLS boot; when it is not among --forms, that boot is its form's "
+                         "proof too (the same files as the audited form's host, the outage and TLS checks)")
     ap.add_argument("--apt-outage", action="store_true",
                     help="with --tls: boot it with the package mirror unreachable, check the locked-down host, "
                          "then restore the mirror and require first boot to complete")
     ap.add_argument("--boot-speed", action="store_true",
                     help="first a bare boot (admin + nginx) on the same image and cache, then time the cloud-config "
                          "form's first boot against it (e2e/bootspeed.py); the ratio goes into the report")
+    ap.add_argument("--full-forms", action="store_true",
+                    help="every audit on every form (default: the first form runs them all, the others prove they "
+                         "provisioned the same host and run only what depends on the form)")
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--out", type=Path, default=REPO / "e2e" / "out")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = parser()
     a = ap.parse_args(argv)
     if a.boot_speed and ("cloud-config" not in a.forms.split(",") or a.negative):
         ap.error("--boot-speed times the cloud-config form: keep it in --forms, without --negative")
@@ -427,34 +535,49 @@ def main(argv: list[str] | None = None) -> int:
         rendered = render_first_boot(spec, host_key=host_keys.private)
         data = {"cloud-config": rendered.cloud_config, "script": rendered.launch_script}
         cache = None if a.no_cache else AptCache()
-        if cache and not (a.apt_outage and a.tls and not forms and not a.negative):
+        outage_only = a.apt_outage and a.tls and not forms and not a.negative
+        if cache and not outage_only:
             cache.start()                       # --apt-outage: the TLS run starts it once the host is locked down
         try:
             if a.negative:
-                results.append(run_negative(spec, key, cache, host_keys.private))
+                results.append(timed_scenario(lambda: run_negative(spec, key, cache, host_keys.private)))
             else:
+                t = time.monotonic()
                 bare = bootspeed.time_bare_boot(cache, spec.admin_user, pub) if a.boot_speed else None
+                bare_s = time.monotonic() - t
+                audited: tuple[str, dict[str, str] | None] | None = None
                 for form in forms:
-                    results.append(run_form(form, data[form], spec, key, cache,
-                                            lynis=not a.skip_lynis and form == a.lynis_form, scan=not a.skip_scan,
-                                            releases=not a.skip_releases and form == a.releases_form,
-                                            host_keys=host_keys,
-                                            day2=day2 if not a.skip_converge and form == a.releases_form else None,
-                                            boot_speed=bare is not None and form == "cloud-config"))
-
+                    results.append(timed_scenario(functools.partial(
+                        run_form, form, data[form], spec, key, cache,
+                        lynis=not a.skip_lynis and form == a.lynis_form, scan=not a.skip_scan,
+                        releases=not a.skip_releases and form == a.releases_form, host_keys=host_keys,
+                        day2=day2 if not a.skip_converge and form == a.releases_form else None,
+                        boot_speed=bare is not None and form == "cloud-config", hostile=not a.skip_hostile,
+                        same_as=None if a.full_forms else audited)))
+                    if audited is None:         # the first form runs every audit; the others prove the same host
+                        audited = (form, results[-1].get("host_files"))
                     (a.out / f"{name}.json").write_text(json.dumps(results, indent=2))
                 if bare is not None:
                     results.append(boot_speed_result(bare, next(r for r in results if r["form"] == "cloud-config")))
+                    results[-1]["wall_s"] = round(bare_s, 1)
                 if a.tls:
-                    results.extend(run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage,
-                                           negative=a.negative_last))
+                    t = time.monotonic()
+                    if a.apt_outage and cache and not outage_only:
+                        cache.stop()            # the outage: a new port that nothing listens on yet
+                        cache = AptCache()
+                    tls_results = run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage,
+                                          negative=a.negative_last, form=a.tls_form,
+                                          same_as=audited if a.tls_form not in forms else None)
+                    tls_results[0]["wall_s"] = round(time.monotonic() - t, 1)
+                    results.extend(tls_results)
         finally:
             if cache:
                 cache.stop()
     total = time.monotonic() - t0
-    (a.out / f"{name}.json").write_text(json.dumps({"stack": a.stack, "total_s": round(total, 1),
-                                                     "ok": bool(results) and all(r["ok"] for r in results),
-                                                     "results": results}, indent=2))
+    report = {"stack": a.stack, "total_s": round(total, 1),
+              "ok": bool(results) and all(r["ok"] for r in results), "results": results}
+    (a.out / f"{name}.json").write_text(json.dumps(report, indent=2))
+    (a.out / f"{name}.summary.json").write_text(json.dumps(summary.summarize(report), indent=1) + "\n")
     md = markdown(results, total)
     (a.out / f"{name}.md").write_text(md)
     print(md)

@@ -5,7 +5,7 @@ Boots the cached image twice: once with a `#cloud-config` and once with the same
 script (the Lightsail launch-script form). Each must: finish cloud-init without error, accept ssh as the
 admin user with a freshly generated key, and serve nginx's page through the 127.0.0.1 forward.
 
-    .venv/bin/python e2e/smoke.py [--cache] [--only cloud-config|script] [--release trixie]
+    .venv/bin/python -m e2e.smoke [--cache] [--only cloud-config|script] [--release trixie]
 """
 from __future__ import annotations
 
@@ -17,10 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-try:
-    from .vm import VM, AptCache, VMError, log
-except ImportError:
-    from vm import VM, AptCache, VMError, log  # type: ignore[no-redef]
+from .vm import VM, AptCache, VMError, log
 
 ADMIN = "deploy"
 

@@ -21,6 +21,7 @@ import ssl
 import subprocess
 import time
 from pathlib import Path
+from typing import IO, Any
 
 from .checks import CheckResult
 from .vm import VM, VMError, free_port, log
@@ -57,7 +58,7 @@ class Pebble:
         _openssl("x509", "-req", "-in", "pebble.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
                  "-days", "2", "-extfile", "ext.cnf", "-out", "pebble.pem", cwd=d)
 
-    def _log(self, name: str):
+    def _log(self, name: str) -> IO[str]:
         f = open(self.dir / name, "w")  # noqa: SIM115 - open as long as the daemon writes to it
         self._files.append(f)
         return f
@@ -155,7 +156,7 @@ def _serial(der: bytes | None) -> str | None:
 
 def tls_protocols(vm: VM, domain: str) -> CheckResult:
     port = vm.ports[443]
-    got = {}
+    got: dict[str, dict[str, Any]] = {}
     for name, v in (("TLSv1", ssl.TLSVersion.TLSv1), ("TLSv1.1", ssl.TLSVersion.TLSv1_1),
                     ("TLSv1.2", ssl.TLSVersion.TLSv1_2), ("TLSv1.3", ssl.TLSVersion.TLSv1_3)):
         ok, detail, _ = _handshake(port, domain, v)
@@ -221,7 +222,7 @@ def wait_certificate(vm: VM, domain: str, timeout: float = 600) -> float:
     while time.monotonic() - t0 < timeout:
         ok, detail, der = _handshake(vm.ports[443], domain, ssl.TLSVersion.TLSv1_3)
         if ok and der:
-            return time.monotonic() - vm.t_power_on
+            return vm.since_power_on()
         last = detail
         if not vm.running():
             raise VMError("qemu exited while waiting for the certificate")

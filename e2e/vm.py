@@ -9,7 +9,7 @@
 - bounded waits everywhere; the VM is killed (by its own pidfile only) on exit, signal or exception.
 
 Library:  with VM(user_data=..., workdir=...) as vm: vm.start(); vm.wait_first_boot(); vm.ssh(...)
-CLI:      vm.py boot --user-data FILE --key KEY [--user deploy] [--cache] [--cmd 'uname -a'] [--keep-workdir]
+CLI:      python -m e2e.vm boot --user-data FILE --key KEY [--user deploy] [--cache] [--cmd 'uname -a'] [--keep-workdir]
 """
 from __future__ import annotations
 
@@ -29,10 +29,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-try:                                # as the package module e2e.vm (python -m e2e.run)
-    from . import build_image
-except ImportError:                 # as a script (python e2e/vm.py)
-    import build_image  # type: ignore[no-redef]
+from . import build_image
 
 GUEST_HOST_ADDR = "10.0.2.2"        # the host as seen from a qemu user-net guest
 FINISHED_RE = re.compile(r"Cloud-init v\. \S+ finished at .*Up ([0-9.]+) seconds")
@@ -58,7 +55,8 @@ def free_port(low: int | None = None, high: int | None = None) -> int:
             s.bind(("127.0.0.1", 0))
             return s.getsockname()[1]
     import random
-    for port in random.sample(range(low, high + 1), min(200, high - low + 1)):
+    top = high if high is not None else low
+    for port in random.sample(range(low, top + 1), min(200, top - low + 1)):
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -117,7 +115,7 @@ def _cleanup_all() -> None:
             c.stop()
 
 
-def _on_signal(signum, _frame):
+def _on_signal(signum: int, _frame: object) -> None:
     log(f"signal {signum}: stopping VMs started by this process")
     _cleanup_all()
     sys.exit(128 + signum)
@@ -144,7 +142,7 @@ class AptCache:
     Its Debian backend points at the mirror this machine's apt uses (the package default is unreachable).
     Cache persists under ~/.cache/hardened-vps/acng; the daemon lives only as long as this process wants."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.root = build_image.cache_root() / "acng"
         # apt-cacher-ng 3.7.4 cannot bind ports >= 32768 ("Error resolving address for binding: Success")
         self.port = free_port(20000, 32000)
@@ -215,6 +213,8 @@ class VM:
         self.pidfile = self.workdir / "qemu.pid"
         self.ports: dict[int, int] = {}          # guest port -> host port on 127.0.0.1
         self.t_power_on: float | None = None
+        self.diag_user: str | None = None           # who print_diagnostics logs in as (once first boot made them)
+        self.diag_key: Path | str | None = None
         self.timings: dict[str, float] = {}
         self._serial_offset = 0                  # where the current boot's serial output starts
 
@@ -222,12 +222,11 @@ class VM:
     def __enter__(self) -> VM:
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc_type is not None:
             with contextlib.suppress(Exception):
                 self.print_diagnostics()
         self.kill()
-        return False
 
     # -- lifecycle
     def start(self) -> VM:
@@ -269,6 +268,15 @@ class VM:
             log(f"{self.name}: qemu failed to start (attempt {attempt + 1}): {p.stderr.strip()}")
         raise VMError("qemu did not start")
 
+    def powered_on(self) -> float:
+        """When qemu was (re)started, monotonic seconds; a VM never started has no such time."""
+        if self.t_power_on is None:
+            raise VMError(f"{self.name}: not started")
+        return self.t_power_on
+
+    def since_power_on(self) -> float:
+        return time.monotonic() - self.powered_on()
+
     def pid(self) -> int | None:
         try:
             return int(self.pidfile.read_text().strip())
@@ -304,7 +312,7 @@ class VM:
             text = self.serial_text()
             m = FINISHED_RE.search(text)
             if m:
-                secs = time.monotonic() - self.t_power_on
+                secs = self.since_power_on()
                 self.timings.setdefault("cloud_init_finished_s", round(secs, 1))
                 log(f"{self.name}: cloud-init finished, {secs:.0f}s after power-on (guest uptime {m.group(1)}s)")
                 return secs
@@ -315,7 +323,7 @@ class VM:
             time.sleep(2)
         raise VMError(f"{self.name}: cloud-init did not finish within {timeout:.0f}s")
 
-    def wait_healthy(self, guest_port: int = 80, path: str = "/", ok=(200,), timeout: float = 900,
+    def wait_healthy(self, guest_port: int = 80, path: str = "/", ok: tuple[int, ...] = (200,), timeout: float = 900,
                      host_header: str | None = None, after_finish: float = 720) -> dict[str, float]:
         """Poll the serial log AND the health URL from power-on: returns seconds from power-on to cloud-init's
         'finished' line and to the first healthy answer through the forward (bounded by timeout, and by
@@ -329,7 +337,7 @@ class VM:
             if finished is None:
                 m = FINISHED_RE.search(self.serial_text())
                 if m:
-                    finished = now - self.t_power_on
+                    finished = now - self.powered_on()
                     deadline = min(deadline, now + after_finish)
                     log(f"{self.name}: cloud-init finished {finished:.0f}s after power-on")
                 elif FATAL_RE.search(self.serial_text()):
@@ -338,7 +346,7 @@ class VM:
                 try:
                     status = self.http_get(guest_port, path, timeout=5, host_header=host_header)[0]
                     if status in ok:
-                        healthy = time.monotonic() - self.t_power_on
+                        healthy = self.since_power_on()
                         log(f"{self.name}: healthy (:{guest_port}{path} -> {status}) {healthy:.0f}s after power-on")
                     last = status
                 except (OSError, urllib.error.URLError) as exc:
@@ -368,9 +376,8 @@ class VM:
             p = subprocess.run([*self.ssh_base(user, key, extra=extra), command], capture_output=True,
                                text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as exc:
-            p = subprocess.CompletedProcess(exc.cmd, 124, exc.stdout or "", f"timeout after {timeout}s")
-            if isinstance(p.stdout, bytes):
-                p.stdout = p.stdout.decode(errors="replace")
+            out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
+            p = subprocess.CompletedProcess(exc.cmd, 124, out, f"timeout after {timeout}s")
         if check and p.returncode != 0:
             raise VMError(f"ssh {command!r} -> {p.returncode}: {p.stderr.strip()[-2000:]}")
         return p
@@ -387,7 +394,7 @@ class VM:
         while time.monotonic() < deadline:
             last = self.ssh(user, key, "true", timeout=30)
             if last.returncode == 0:
-                return time.monotonic() - self.t_power_on
+                return self.since_power_on()
             if not self.running():
                 raise VMError(f"{self.name}: qemu exited while waiting for ssh")
             time.sleep(3)
@@ -406,7 +413,7 @@ class VM:
             req.add_header("Host", host_header)
 
         class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *a, **k):
+            def redirect_request(self, *a: object, **k: object) -> None:
                 return None
 
         opener = urllib.request.build_opener(NoRedirect, urllib.request.ProxyHandler({}))
@@ -416,7 +423,7 @@ class VM:
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers.items()), e.read()
 
-    def wait_http(self, guest_port: int = 80, path: str = "/", ok=(200,), timeout: float = 300,
+    def wait_http(self, guest_port: int = 80, path: str = "/", ok: tuple[int, ...] = (200,), timeout: float = 300,
                   host_header: str | None = None) -> float:
         deadline = time.monotonic() + timeout
         last: object = None
@@ -424,7 +431,7 @@ class VM:
             try:
                 status, _h, _b = self.http_get(guest_port, path, host_header=host_header)
                 if status in ok:
-                    return time.monotonic() - self.t_power_on
+                    return self.since_power_on()
                 last = status
             except (OSError, urllib.error.URLError) as exc:
                 last = exc
@@ -465,7 +472,7 @@ class VM:
         return "\n".join(out)
 
     def print_diagnostics(self, user: str | None = None, key: Path | str | None = None) -> None:
-        print(self.diagnostics(user or getattr(self, "diag_user", None), key or getattr(self, "diag_key", None)),
+        print(self.diagnostics(user or self.diag_user, key or self.diag_key),
               file=sys.stderr, flush=True)
 
 

@@ -1,5 +1,6 @@
 """Generated README sections: config reference, cost table and config-change effects, from the code that
-enforces them; and the example outputs of `make plan` and `make compare`, from the tools that print them.
+enforces them; the example outputs of `make plan` and `make compare`, from the tools that print them; and the
+real-VM proof table, from the committed summary of an e2e run (e2e/last-report.json).
 
 `python -m tools.docs` (part of `make generate`) rewrites the marked blocks in README.md; tests/test_docs.py fails
 when they drift.
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from components import catalog, changes
 from components.config import CONFIG_KEYS, PROJECT, ConfigKey
+from e2e import summary as e2e_summary
 from tools import plan
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -95,7 +97,7 @@ def compare_example() -> str:
 
 
 BLOCKS = {"config-reference": config_reference, "cost-table": cost_table, "config-changes": change_table,
-          "compare-example": compare_example, "plan-example": plan_example}
+          "compare-example": compare_example, "plan-example": plan_example, "e2e-proof": e2e_summary.committed_table}
 
 
 def _fill(match: re.Match[str], block: str) -> str:

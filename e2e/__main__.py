@@ -1,0 +1,57 @@
+"""The real-VM proof's one entry point: `python -m e2e <scenario> [runner options]` (see e2e/README.md).
+
+Each scenario is a set of the runner's options (e2e/run.py); options given after the scenario are passed on
+(e.g. `python -m e2e tls --apt-outage --negative-last`, `python -m e2e releases --out DIR`). `all` is what
+`make e2e` and CI run, in two boots: the cloud-config form with every audit, Lynis, the releases and the day-2
+converge; then the launch-script form of the domain stack for the apt outage, TLS and the weakened host, where
+every file the two stacks render alike must hold the same digest as on the first host.
+"""
+from __future__ import annotations
+
+import sys
+
+from . import apt_outage, run
+
+_ONE_FORM = ["--forms", "cloud-config", "--skip-lynis", "--skip-scan"]
+
+#: scenario -> (what it proves, the runner's options); apt-outage has a VM of its own (e2e/apt_outage.py).
+SCENARIOS: dict[str, tuple[str, list[str]]] = {
+    "forms": ("both first-boot forms, every audit, Lynis once (no releases, no converge)",
+              ["--skip-releases", "--skip-converge"]),
+    "releases": ("the app released three times around the zero-downtime witness (cloud-config form)",
+                 [*_ONE_FORM, "--skip-converge", "--skip-hostile"]),
+    "converge": ("day 2: the running host converged over SSH around the zero-downtime witness",
+                 [*_ONE_FORM, "--skip-releases"]),
+    "hostile": ("the releases, then hostile releases refused and env values intact",
+                [*_ONE_FORM, "--skip-converge"]),
+    "apt-outage": ("first boot with the package mirror unreachable: locked down, then complete", []),
+    "tls": ("a domain stack: certificate from pebble, TLS checks, forced renewal", ["--forms", "", "--tls"]),
+    "negative": ("a weakened first boot: the checks must catch it", ["--negative"]),
+    "bootspeed": ("a bare boot against the stack's first boot on the same image and cache",
+                  ["--forms", "cloud-config", "--boot-speed", "--skip-lynis", "--skip-scan", "--skip-releases",
+                   "--skip-converge"]),
+    "all": ("everything `make e2e` proves, in two boots: the cloud-config form with every audit; the launch script "
+            "for the apt outage, TLS and the weakened host",
+            ["--forms", "cloud-config", "--tls", "--tls-form", "script", "--apt-outage", "--negative-last"]),
+}
+
+
+def usage() -> str:
+    width = max(map(len, SCENARIOS))
+    rows = "\n".join(f"  {name:<{width}}  {what}" for name, (what, _) in SCENARIOS.items())
+    return f"usage: python -m e2e SCENARIO [runner options]\n\nscenarios:\n{rows}\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] not in SCENARIOS:
+        print(usage(), file=sys.stderr)
+        return 2
+    name, rest = args[0], args[1:]
+    if name == "apt-outage":
+        return apt_outage.main(rest)
+    return run.main([*SCENARIOS[name][1], *rest])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

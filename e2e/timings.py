@@ -1,0 +1,30 @@
+"""Print each scenario's wall time from an e2e report (e2e/out/*.json), for CI's closing lines.
+
+    python -m e2e.timings e2e/out/report.json
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def scenario_lines(report: dict) -> list[str]:
+    """One line per scenario (its wall time, ok or FAIL), then the run's total."""
+    lines = [f"e2e: {r['form']}: {r['wall_s']:.0f} s, {'ok' if r.get('ok') else 'FAIL'}"
+             for r in report.get("results", []) if "wall_s" in r]
+    if "total_s" in report:
+        lines.append(f"e2e: total {report['total_s']:.0f} s")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    for path in argv if argv is not None else sys.argv[1:]:
+        data = json.loads(Path(path).read_text())
+        if isinstance(data, dict):          # a finished run (an interrupted one holds only its results so far)
+            print("\n".join([f"e2e: {path}", *scenario_lines(data)]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""`python -m e2e <scenario>` is the real-VM proof's one entry point (e2e/__main__.py), and what runs it uses it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from e2e import __main__ as entry
+from e2e import run
+from tests.conftest import ROOT
+
+
+@pytest.mark.parametrize("name", [n for n in entry.SCENARIOS if n != "apt-outage"])
+def test_every_scenario_is_a_valid_set_of_runner_options(name: str) -> None:
+    run.parser().parse_args(entry.SCENARIOS[name][1])
+
+
+def test_the_scenarios_are_what_exists() -> None:
+    assert set(entry.SCENARIOS) == {"forms", "releases", "converge", "hostile", "apt-outage", "tls", "negative",
+                                    "bootspeed", "all"}
+    a = run.parser().parse_args(entry.SCENARIOS["all"][1])
+    assert a.tls and a.apt_outage and a.negative_last and not a.skip_releases and not a.skip_converge
+    assert a.forms == "cloud-config" and a.tls_form == "script" and not a.skip_lynis and not a.skip_scan
+    f = run.parser().parse_args(entry.SCENARIOS["forms"][1])
+    assert f.forms == "cloud-config,script" and not f.full_forms
+    c = run.parser().parse_args(entry.SCENARIOS["converge"][1])
+    assert c.skip_releases and not c.skip_converge and c.forms == "cloud-config"
+
+
+def test_an_unknown_or_missing_scenario_prints_the_list() -> None:
+    p = subprocess.run([sys.executable, "-m", "e2e", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "scenarios:" in p.stderr and "  all " in p.stderr
+
+
+def test_make_ci_and_the_vm_test_go_through_the_entry_point() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert "-m e2e.run" not in makefile and "-m e2e negative" in makefile
+    assert '"-m", "e2e", "all"' in (ROOT / "tests" / "test_e2e_vm.py").read_text()
+    assert "make e2e" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_no_e2e_module_has_a_run_as_a_script_import_shim() -> None:
+    for path in sorted((ROOT / "e2e").glob("*.py")):
+        text = path.read_text()
+        assert not re.search(r"except ImportError|sys\.path\.insert", text), path.name
+
+
+def test_the_harness_is_type_checked_like_the_rest() -> None:
+    """e2e/ is in mypy's files, and no override silences it (ignore_errors, follow_imports)."""
+    import tomllib
+    mypy = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert "e2e" in mypy["files"]
+    for override in mypy.get("overrides", []):
+        modules = override["module"] if isinstance(override["module"], list) else [override["module"]]
+        assert not any(m == "e2e" or m.startswith("e2e.") for m in modules), override

@@ -1,0 +1,93 @@
+"""The runner's pure parts (e2e/run.py, e2e/timings.py): the second form is judged the same host only on equal
+digests, and every scenario's wall time reaches CI's closing lines."""
+
+from __future__ import annotations
+
+from e2e.run import same_host
+from e2e.summary import merge, proof_table, summarize
+from e2e.timings import scenario_lines
+
+AUDITED = {"/etc/hvps/concerns": "a" * 64, "/etc/nftables.conf": "b" * 64}
+
+
+def test_the_same_files_are_the_same_host() -> None:
+    r = same_host(dict(AUDITED), AUDITED, "cloud-config")
+    assert r.ok and r.name == "same_host_as_cloud-config" and r.figures == {"files": 2}
+
+
+def test_one_differing_or_missing_file_is_another_host() -> None:
+    assert same_host({**AUDITED, "/etc/nftables.conf": "c" * 64}, AUDITED, "cloud-config").detail == {
+        "differing": ["/etc/nftables.conf"]}
+    assert not same_host({"/etc/hvps/concerns": "a" * 64}, AUDITED, "cloud-config").ok
+
+
+def test_without_an_audited_form_nothing_is_proven() -> None:
+    assert not same_host(dict(AUDITED), None, "cloud-config").ok
+    assert not same_host({}, {}, "cloud-config").ok
+
+
+def test_each_scenario_wall_time_is_listed_with_the_total() -> None:
+    report = {"total_s": 2712.4, "results": [{"form": "cloud-config", "wall_s": 1900.2, "ok": True},
+                                             {"form": "script", "wall_s": 512.0, "ok": False},
+                                             {"form": "boot-speed", "ok": True}]}
+    assert scenario_lines(report) == ["e2e: cloud-config: 1900 s, ok", "e2e: script: 512 s, FAIL",
+                                      "e2e: total 2712 s"]
+
+
+def test_the_proof_table_has_a_row_per_check_with_its_figures_and_each_scenario_time() -> None:
+    report = {"stack": "do-dev", "ok": False, "total_s": 100.0, "results": [
+        {"form": "cloud-config", "ok": False, "wall_s": 90.0, "timings": {"healthy_s": 80.1},
+         "checks": [{"phase": "releases", "name": "release_2_zero_downtime", "ok": True, "detail": "bulky",
+                     "figures": {"rate_per_s": 9.8, "answers": {"old": 3}}},
+                    {"phase": "outside", "name": "ssh_root_refused", "ok": False, "figures": {}}]}]}
+    summary = summarize(report)
+    assert "detail" not in summary["scenarios"][0]["checks"][0]
+    table = proof_table(summary).splitlines()
+    assert "NOT every check passed" in table[0]
+    assert "| cloud-config | | wall time; timings | FAIL | 90 s; healthy_s: 80.1 |" in table
+    assert "| cloud-config | releases | release_2_zero_downtime | pass | rate_per_s: 9.8 |" in table
+    assert "| cloud-config | outside | ssh_root_refused | FAIL |  |" in table
+
+
+def test_the_runs_of_make_e2e_merge_into_one_summary() -> None:
+    a = summarize({"stack": "do-dev", "ok": True, "total_s": 10.0, "results": [{"form": "cloud-config", "ok": True}]})
+    b = summarize({"stack": "do-dev", "ok": False, "total_s": 5.0, "results": [{"form": "tls", "ok": False}]})
+    merged = merge([a, b])
+    assert [s["form"] for s in merged["scenarios"]] == ["cloud-config", "tls"]
+    assert merged["total_s"] == 15.0 and merged["ok"] is False
+
+
+def test_the_tls_boot_compares_only_the_files_both_stacks_render_alike() -> None:
+    import dataclasses
+
+    from components.config import load_stack_file
+    from components.firstboot import describe_first_boot
+    from e2e.run import TLS_DOMAIN, shared_files
+    from tests.conftest import STACK_FILES
+
+    spec = load_stack_file(STACK_FILES[0])
+    tls_spec = dataclasses.replace(spec, domain=TLS_DOMAIN, acme_email="ops@example.com")
+    alike = shared_files(spec, tls_spec)
+    assert "/etc/nftables.conf" in alike and "/etc/ssh/sshd_config.d/10-hvps-hardening.conf" in alike
+    assert "/etc/hvps/nginx-site-https.conf" not in alike          # only the domain stack has it
+    plain = {f.path: f.content for f in describe_first_boot(spec).files}
+    assert all(plain[p] == c for p, c in ((f.path, f.content) for f in describe_first_boot(tls_spec).files)
+               if p in alike)
+    assert len(alike) >= 20
+
+
+def test_the_readme_proof_table_is_generated_from_the_committed_summary(tmp_path, monkeypatch) -> None:
+    """`make generate` writes the table from e2e/last-report.json; another summary gives another README, so
+    tests/test_generated.py fails while the committed README and summary disagree."""
+    import json
+
+    from e2e import summary
+    from tools import docs
+
+    readme = docs.README.read_text()
+    block = readme.split("<!-- e2e-proof:begin -->\n", 1)[1].split("<!-- e2e-proof:end -->", 1)[0]
+    assert block == summary.committed_table() + "\n"
+    other = tmp_path / "last-report.json"
+    other.write_text(json.dumps({"stack": "do-dev", "ok": False, "total_s": 1.0, "scenarios": []}))
+    monkeypatch.setattr(summary, "LAST_REPORT", other)
+    assert docs.rewrite(readme) != readme
