@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -21,3 +22,12 @@ def write_goldens(expected: Mapping[str, str], golden_dir: Path, existing: Itera
             path.unlink()
             changed.append(f"{path.name} (removed)")
     return changed
+
+
+def add_golden_arguments(parser: argparse.ArgumentParser, stacks_dir: Path, golden_dir: Path, files: str) -> None:
+    """The options every golden-keeping command shares: check, update, and the directories the tests point elsewhere."""
+    parser.add_argument("stack", nargs="?", help="stack name (stacks/Pulumi.<STACK>.yaml) or stack file path")
+    parser.add_argument("--check-golden", action="store_true", help="compare with tests/golden/; exit 1 on a diff")
+    parser.add_argument("--update-golden", action="store_true", help=f"rewrite {files}")
+    parser.add_argument("--stacks-dir", type=Path, default=stacks_dir, help=argparse.SUPPRESS)
+    parser.add_argument("--golden-dir", type=Path, default=golden_dir, help=argparse.SUPPRESS)

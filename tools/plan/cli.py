@@ -6,12 +6,12 @@ import argparse
 import sys
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 from components import catalog
 from components.config import ConfigError, load_stack_file, stack_name_of
 from components.firstboot import FirstBootTooLarge
 from policy import offline
+from tools.golden import add_golden_arguments
 from tools.plan.compare import DEFAULT_NEAR, build_compare
 from tools.plan.document import render
 from tools.plan.goldens import GOLDEN_DIR, REFRESH_COMMAND, check_golden, update_golden
@@ -27,16 +27,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.plan", description=usage.split("\n\n")[0] if usage else None,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stack", nargs="?", help="stack name (stacks/Pulumi.<STACK>.yaml) or stack file path")
+    add_golden_arguments(parser, STACKS_DIR, GOLDEN_DIR, "tests/golden/")
     parser.add_argument("--format", choices=("text", "markdown"), default="text", help="output format")
     parser.add_argument("--compare", action="store_true", help="the same host at the same tier on every vendor")
     parser.add_argument("--tier", choices=catalog.TIERS, help="tier to compare (default: the stack's, or small)")
     parser.add_argument("--near", metavar="REGION",
                         help=f"region slug or city to rank regions by (default: the stack's, or {DEFAULT_NEAR})")
-    parser.add_argument("--check-golden", action="store_true", help="compare with tests/golden/; exit 1 on a diff")
-    parser.add_argument("--update-golden", action="store_true", help="rewrite tests/golden/")
-    parser.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help=argparse.SUPPRESS)
-    parser.add_argument("--golden-dir", type=Path, default=GOLDEN_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # the vendor SDKs are noisy on import
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from components.config import stack_name_of
+from tools.golden import add_golden_arguments
 from tools.urns.goldens import GOLDEN_DIR, STACKS_DIR, check_golden, stack_files, update_golden
 from tools.urns.registrations import stack_urns
 
@@ -18,11 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.urns", description=urns.__doc__.split("\n\n")[0] if urns.__doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stack", nargs="?", help="stack name (stacks/Pulumi.<STACK>.yaml) or stack file path")
-    parser.add_argument("--check-golden", action="store_true", help="compare with tests/golden/; exit 1 on a diff")
-    parser.add_argument("--update-golden", action="store_true", help="rewrite tests/golden/urns-*.txt")
-    parser.add_argument("--stacks-dir", type=Path, default=STACKS_DIR, help=argparse.SUPPRESS)
-    parser.add_argument("--golden-dir", type=Path, default=GOLDEN_DIR, help=argparse.SUPPRESS)
+    add_golden_arguments(parser, STACKS_DIR, GOLDEN_DIR, "tests/golden/urns-*.txt")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # the vendor SDKs are noisy on import
 
