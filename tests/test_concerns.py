@@ -19,6 +19,7 @@ import pytest
 from components import firstboot
 from components.config import HostSpec, parse_host_spec, parse_ssh_key
 from components.firstboot import concerns as concern_data
+from components.firstboot import settings as setting_tables
 from tests.conftest import ED25519_KEY, RSA_4096_KEY, raw_config
 
 CA = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
@@ -47,7 +48,7 @@ def test_every_concern_applies_in_the_full_stack(spec) -> None:
 
 def test_changing_a_sysctl_value_changes_only_kernel_and_limits(spec, monkeypatch) -> None:
     before = files_by_concern(spec)
-    settings = dict(concern_data.SYSCTL_SETTINGS)
+    settings = dict(setting_tables.SYSCTL_SETTINGS)
     assert settings["vm.swappiness"] != "20"
     monkeypatch.setattr(firstboot.values, "SYSCTL_SETTINGS", tuple({**settings, "vm.swappiness": "20"}.items()))
     after = files_by_concern(spec)
@@ -57,7 +58,7 @@ def test_changing_a_sysctl_value_changes_only_kernel_and_limits(spec, monkeypatc
 
 def test_changing_an_sshd_option_changes_only_admin_and_ssh(spec, monkeypatch) -> None:
     before = files_by_concern(spec)
-    options = dict(concern_data.SSHD_OPTIONS)
+    options = dict(setting_tables.SSHD_OPTIONS)
     assert options["MaxAuthTries"] != "2"
     monkeypatch.setattr(firstboot.values, "SSHD_OPTIONS", tuple({**options, "MaxAuthTries": "2"}.items()))
     after = files_by_concern(spec)
@@ -66,7 +67,7 @@ def test_changing_an_sshd_option_changes_only_admin_and_ssh(spec, monkeypatch) -
 
 
 def test_changing_the_image_kex_changes_only_admin_and_ssh(spec) -> None:
-    assert concern_data.SSH_KEX["debian-12"] != concern_data.SSH_KEX[spec.image]
+    assert setting_tables.SSH_KEX["debian-12"] != setting_tables.SSH_KEX[spec.image]
     before = files_by_concern(spec)
     assert changed_concerns(before, files_by_concern(replace(spec, image="debian-12"))) == {"admin-and-ssh"}
 
@@ -115,8 +116,8 @@ def _check_sshd(text: str, spec: HostSpec) -> None:
     pairs = [line.split(" ", 1) for line in text.splitlines() if line and not line.startswith("#")]
     keywords = [k for k, _ in pairs]
     assert len(keywords) == len(set(keywords))
-    expected = {k: v.replace("{kex}", concern_data.SSH_KEX[spec.image]).replace("{group}", concern_data.SSH_GROUP)
-                for k, v in concern_data.SSHD_OPTIONS}
+    expected = {k: v.replace("{kex}", setting_tables.SSH_KEX[spec.image]).replace("{group}", setting_tables.SSH_GROUP)
+                for k, v in setting_tables.SSHD_OPTIONS}
     assert dict(pairs) == expected
 
 
@@ -176,7 +177,7 @@ def check_file(path: str, text: str, spec: HostSpec, tmp: Path) -> str:
         return "shell"
     if path == "/etc/sysctl.d/90-hvps-hardening.conf":
         lines = [line for line in text.splitlines() if line and not line.startswith("#")]
-        assert lines == [f"{k} = {v}" for k, v in concern_data.SYSCTL_SETTINGS]
+        assert lines == [f"{k} = {v}" for k, v in setting_tables.SYSCTL_SETTINGS]
         return "sysctl"
     assert text.strip(), path
     return "present"
@@ -206,6 +207,6 @@ def test_the_validators_catch_a_broken_file(spec, tmp_path) -> None:
         _check_nginx("server {\n  listen 80;\n")
     with pytest.raises(AssertionError):
         _check_nginx("server {\n  listen 80\n}\n")
-    sshd = "\n".join(f"{k} {v}" for k, v in concern_data.SSHD_OPTIONS)
+    sshd = "\n".join(f"{k} {v}" for k, v in setting_tables.SSHD_OPTIONS)
     with pytest.raises(AssertionError):
         _check_sshd(sshd + "\nPort 2222\n", spec)

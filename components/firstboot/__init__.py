@@ -23,13 +23,8 @@ from components.firstboot.concerns import (
     DEFERRED,
     DO_AGENT_DROPIN,
     HOST_KEY_PATH,
-    LOGIN_DEFS,
     MANIFEST_PATH,
     SERVE,
-    SSH_GROUP,
-    SSH_KEX,
-    SSHD_OPTIONS,
-    SYSCTL_SETTINGS,
     Concern,
     concerns_for,
 )
@@ -65,6 +60,7 @@ from components.firstboot.forms import (
     render_first_boot,
     render_launch_script,
 )
+from components.firstboot.settings import LOGIN_DEFS, SSH_GROUP, SSH_KEX, SSHD_OPTIONS, SYSCTL_SETTINGS
 from components.firstboot.templating import (
     COMMENT_PREFIX,
     ENCODERS,

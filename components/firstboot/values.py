@@ -14,15 +14,11 @@ from components.firstboot import wire
 from components.firstboot.concerns import (
     ACME_CA_PATH,
     DEFERRED,
-    LOGIN_DEFS,
     SERVE,
-    SSH_GROUP,
-    SSH_KEX,
-    SSHD_OPTIONS,
-    SYSCTL_SETTINGS,
     Concern,
     concerns_for,
 )
+from components.firstboot.settings import LOGIN_DEFS, SSH_GROUP, SSH_KEX, SSHD_OPTIONS, SYSCTL_SETTINGS
 from components.firstboot.templating import TemplateError, Trusted, encode_sh, encode_sshd, render_text
 
 #: The sample app's WSGI entry point (module:attribute), served until the user deploys an app of their own.
