@@ -165,3 +165,12 @@ def test_readers_stop_at_their_inflation_limit() -> None:
     assert wire.unpack(wire.compress(wire.pack([wire.Entry("/etc/a", 0o644, big)])), limit=8192)[0].content == big
     with pytest.raises(wire.WireError, match="not base64"):
         wire.cloud_config_of_linode_metadata("not base64 at all!")
+
+
+def test_a_bundle_entry_whose_content_is_not_text_is_refused() -> None:
+    """The parser never turns a YAML node into text: an alias chain as `content` is refused, not unfolded."""
+    chain = "\n".join(["x0: &x0 [a]", *(f"x{n}: &x{n} [*x{n - 1}, *x{n - 1}]" for n in range(1, 40))])
+    text = (f"#cloud-config\n{chain}\nwrite_files:\n- path: {wire.BUNDLE_PATH}\n  encoding: b64\n"
+            "  content: *x39\n")
+    with pytest.raises(wire.WireError, match="base64-encoded text"):
+        wire.bundle_of_cloud_config(text)

@@ -212,9 +212,9 @@ def bundle_of_cloud_config(text: str) -> bytes:
     files = document.get("write_files")
     entries = [e for e in files if isinstance(e, dict) and e.get("path") == BUNDLE_PATH] \
         if isinstance(files, list) else []
-    if len(entries) != 1 or entries[0].get("encoding") != "b64":
-        raise WireError(f"a cloud-config form writes {BUNDLE_PATH} once, base64-encoded")
-    return _b64decode(str(entries[0].get("content", "")))
+    if len(entries) != 1 or entries[0].get("encoding") != "b64" or not isinstance(entries[0].get("content"), str):
+        raise WireError(f"a cloud-config form writes {BUNDLE_PATH} once, base64-encoded text")
+    return _b64decode(entries[0]["content"])  # never str() of a node: YAML aliases can make it exponential
 
 
 def bundle_of_launch_script(text: str) -> bytes:

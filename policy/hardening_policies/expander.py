@@ -193,10 +193,17 @@ def yaml_document(value: str) -> Any:
 
 
 def _yaml_strings(node: Any) -> Iterator[str]:
-    """Every string scalar of a parsed YAML document (keys and values; bytes of !!binary as latin-1)."""
-    stack = [node]
+    """Every string scalar of a parsed YAML document (keys and values; bytes of !!binary as latin-1).
+
+    Each mapping and list is walked once: YAML aliases share nodes, and a chain of them (`&a [*b, *b]`, ...)
+    would otherwise make a few hundred bytes cost hours."""
+    stack, seen = [node], set()
     while stack:
         item = stack.pop()
+        if isinstance(item, (Mapping, list)):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
         if isinstance(item, str):
             yield item
         elif isinstance(item, bytes):
