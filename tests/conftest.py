@@ -8,11 +8,15 @@ checks over every one of them, so a user's own stack is tested and never breaks 
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
+import os
 import random
+import shutil
 import struct
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +86,16 @@ def config_problems(**overrides: object) -> list[str]:
 def full_config(**overrides: object) -> dict[str, str]:
     """raw_config with the project namespace, ready for pulumi.runtime.set_all_config."""
     return {f"hardened-vps:{k}": v for k, v in raw_config(**overrides).items()}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The fast suite runs the program, which writes app archives to the user's cache: give it a cache of its
+    own so a test run leaves nothing in ~/.cache. The VM tests (`-m vm`) keep the real cache: it holds the
+    built image and the package cache."""
+    if "not vm" in (config.getoption("markexpr") or "not vm"):
+        cache = tempfile.mkdtemp(prefix="hvps-test-cache-")
+        os.environ["XDG_CACHE_HOME"] = cache
+        atexit.register(shutil.rmtree, cache, True)
 
 
 @pytest.fixture(params=ALL_STACK_FILES, ids=lambda p: p.name)

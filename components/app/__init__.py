@@ -10,9 +10,11 @@ One idea per module: `package` (the app directory packed, secrets left out), `re
 
 from components.app.component import AppRelease, AppReleaseArgs
 from components.app.deploy import (
+    CACHE_KEEP_SECONDS,
     DEPLOY_TIMEOUT,
     RELEASE_SCRIPT,
     UPLOAD_TIMEOUT,
+    ReleaseCacheError,
     archive_file,
     deploy_command,
     release_cache_dir,
@@ -32,8 +34,28 @@ from components.app.package import (
 from components.app.release import code_digest, planned_release, release_id, release_settings
 
 __all__ = [
-    "DEPLOY_TIMEOUT", "IGNORE_FILE", "RELEASE_SCRIPT", "SECRET_NAMES", "SKIPPED", "UPLOAD_TIMEOUT", "AppPackage",
-    "AppPackageError", "AppRelease", "AppReleaseArgs", "archive_file", "code_digest", "deploy_command",
-    "package_directory", "planned_release", "release_cache_dir", "release_id", "release_settings", "remote_paths",
-    "script_digest", "secret_reason", "upload_dir",
+    "CACHE_KEEP_SECONDS",
+    "DEPLOY_TIMEOUT",
+    "IGNORE_FILE",
+    "RELEASE_SCRIPT",
+    "SECRET_NAMES",
+    "SKIPPED",
+    "UPLOAD_TIMEOUT",
+    "AppPackage",
+    "AppPackageError",
+    "AppRelease",
+    "AppReleaseArgs",
+    "ReleaseCacheError",
+    "archive_file",
+    "code_digest",
+    "deploy_command",
+    "package_directory",
+    "planned_release",
+    "release_cache_dir",
+    "release_id",
+    "release_settings",
+    "remote_paths",
+    "script_digest",
+    "secret_reason",
+    "upload_dir",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
+import time
 from pathlib import Path
 
 from components import envfile
@@ -25,24 +26,64 @@ def script_digest() -> str:
     return hashlib.sha256(RELEASE_SCRIPT.read_bytes()).hexdigest()
 
 
+class ReleaseCacheError(RuntimeError):
+    """The archive cannot wait anywhere safe: no usable cache directory."""
+
+
+#: Archives of an app older than this are removed when another of its archives is written (a preview or an
+#: up in flight registers its archive minutes before the upload reads it; a week is far beyond that).
+CACHE_KEEP_SECONDS = 7 * 24 * 3600
+
+
 def release_cache_dir() -> Path:
-    """Where archives wait for their upload: the user's cache (`$XDG_CACHE_HOME`, else ~/.cache), outside the
-    working tree, so neither a preview nor a test run leaves files in the repository."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    """Where archives wait for their upload: the user's cache (`$XDG_CACHE_HOME` when absolute, as the XDG spec
+    says, else ~/.cache), outside the working tree, so neither a preview nor a test run leaves files in the
+    repository."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        try:
+            base = str(Path.home() / ".cache")
+        except (KeyError, RuntimeError):
+            raise ReleaseCacheError("no cache directory for the app archive: set XDG_CACHE_HOME to an absolute "
+                                    "path (or HOME)") from None
     return Path(base) / "hardened-vps" / "releases"
+
+
+def _private_dir(path: Path) -> Path:
+    """`path`, created 0700; refused when another user owns it or others may write to it (they could swap the
+    archive between its digest check and the upload)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o022:
+        raise ReleaseCacheError(f"{path} is not private to this user (owner uid {st.st_uid}, mode "
+                                f"{st.st_mode & 0o777:04o}): the app archive will not wait there")
+    return path
+
+
+def _prune(directory: Path, app_name: str, keep: Path, now: float) -> None:
+    """Old archives of this app, and partial writes of any, that a run left behind."""
+    for old in [*directory.glob(f"{app_name}-*.tar.gz"), *directory.glob(".*.partial")]:
+        try:
+            if old != keep and now - old.stat().st_mtime > CACHE_KEEP_SECONDS:
+                old.unlink()
+        except FileNotFoundError:  # a concurrent run pruned it first
+            pass
 
 
 def archive_file(app_name: str, package: AppPackage) -> Path:
     """The archive as a file, named by its content: the engine hashes a FileAsset's file when the resource is
     registered (preview included) and the upload copies it, so it must exist then. Written once per content,
-    atomically (a concurrent run never reads a partial file); a file whose bytes differ is written again."""
-    path = release_cache_dir() / f"{app_name}-{package.digest[:16]}.tar.gz"
-    if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == package.digest:
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_bytes(package.data)
-    os.replace(partial, path)
+    atomically (a concurrent run never reads a partial file), 0600 in a private directory; a file whose bytes
+    differ is written again."""
+    directory = _private_dir(release_cache_dir())
+    path = directory / f"{app_name}-{package.digest[:16]}.tar.gz"
+    if not (path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == package.digest):
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(package.data)
+        os.replace(partial, path)
+    _prune(directory, app_name, path, time.time())
     return path
 
 
