@@ -27,7 +27,7 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def merge(summaries: list[dict[str, Any]]) -> dict[str, Any]:
-    """Several runs' summaries (`make e2e` runs the runner twice) as one: every scenario, the summed time."""
+    """Several runs' summaries (e.g. a `forms` run and a `tls` run) as one: every scenario, the summed time."""
     return {"stack": summaries[0].get("stack") if summaries else None,
             "ok": bool(summaries) and all(s.get("ok") for s in summaries),
             "total_s": round(sum(s.get("total_s") or 0 for s in summaries), 1),

@@ -71,8 +71,11 @@ def runs(samples: Sequence[Sample]) -> list[tuple[str | None, int]]:
 
 
 def judge(samples: Sequence[Sample], window: Window, old: str, new: str, min_rate: float = 5.0,
-          overlap_s: float = 0.0) -> Verdict:
-    """The verdict on one recorded loop (see the module docstring); every rule that failed is named."""
+          overlap_s: float = 0.0, max_latency_s: float | None = None) -> Verdict:
+    """The verdict on one recorded loop (see the module docstring); every rule that failed is named.
+
+    The slowest answer is always reported: a stall (connections queued while the app restarts) is no failed
+    request, but it is downtime a user sees. With `max_latency_s`, a slower answer fails the verdict."""
     failures: list[str] = []
     if old == new:
         failures.append(f"old and new version are the same ({old!r}): the switch is not observable")
@@ -102,6 +105,9 @@ def judge(samples: Sequence[Sample], window: Window, old: str, new: str, min_rat
         failures.append("the loop ended before the command returned")
     if rate < min_rate:
         failures.append(f"rate {rate:.1f} req/s < {min_rate} req/s")
+    slowest = max((s.duration for s in samples), default=0.0)
+    if max_latency_s is not None and slowest > max_latency_s:
+        failures.append(f"slowest answer took {slowest:.2f} s > {max_latency_s} s")
     switch_gap = (min(news) - max((t for t in olds if t < min(news)), default=min(news))) if news else None
     figures = {"requests": len(samples), "failed": len(failed),
                "answers": {"old": len(olds), "new": len(news), "other": len(answered) - len(olds) - len(news)},
@@ -109,7 +115,7 @@ def judge(samples: Sequence[Sample], window: Window, old: str, new: str, min_rat
                "loop_lead_s": round(window.command_start - window.loop_start, 1),
                "loop_tail_s": round(window.loop_end - window.command_end, 1),
                "switch_gap_s": round(switch_gap, 2) if switch_gap is not None else None,
-               "rate_per_s": round(rate, 1), "min_rate_per_s": min_rate}
+               "rate_per_s": round(rate, 1), "min_rate_per_s": min_rate, "max_latency_s": round(slowest, 2)}
     return Verdict(not failures, tuple(failures), figures)
 
 

@@ -136,3 +136,14 @@ def test_the_loop_spans_the_command_and_waits_for_the_new_version() -> None:
     assert result == "done" and v.ok, v.failures
     assert window.loop_start < window.command_start and window.loop_end > window.command_end + 0.4
     assert not loop.is_alive()
+
+
+def test_a_stall_is_reported_and_fails_a_stated_latency_bound() -> None:
+    """A restart that queues connections answers every request, late: the slowest answer is a figure, and a
+    verdict given a bound fails on it."""
+    stalled = [*GOOD[:30], Sample(GOOD[30].t, 4.5, 200, NEW), *GOOD[31:]]
+    window = _window(stalled, 1.0, 4.0)
+    assert judge(stalled, window, OLD, NEW).figures["max_latency_s"] == 4.5
+    assert judge(GOOD, GOOD_WINDOW, OLD, NEW, max_latency_s=1.0).ok
+    v = judge(stalled, window, OLD, NEW, max_latency_s=1.0)
+    assert not v.ok and v.failures == ("slowest answer took 4.50 s > 1.0 s",)
