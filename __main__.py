@@ -7,8 +7,8 @@ import pulumi
 from components.config import PROJECT, ConfigError, parse_host_spec
 from components.firstboot import FirstBootTooLarge, render_first_boot
 from components.host import WebHostArgs, first_boot_applied, formerly_named
-from components.providers import host_class
 from components.readiness import first_boot_ready
+from components.vendors import host_class
 
 #: Logical names of the host and the app release. Fixed, never taken from config: the name is part of every
 #: resource's URN (children are named `<name>-...`), and a changed URN is a new resource to Pulumi: a new

@@ -114,7 +114,7 @@ _NOT_USED = "not used by this vendor"
 #: config key -> vendor -> effect. Every key in components.config.CONFIG_KEYS has an entry (a test checks it).
 CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProxyType(by_vendor) for key, by_vendor in {
     "vendor": _same(REPLACE, "a new server at the other vendor; the old one is deleted",
-                    "components/providers (another vendor's resources)"),
+                    "components/vendors (another vendor's resources)"),
     "size": _per(
         Effect(REBOOT, "powered off and resized in place; the disk grows for good only with growDisk", DO_DROPLET),
         Effect(REBOOT, "cold migration to the new plan; the disk is not resized (resize_disk defaults to false)",
@@ -135,7 +135,7 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
         Effect(REPLACE, "the instance name is ForceNew; deleted first (names are unique)", LIGHTSAIL_INSTANCE)),
     "ipv6": _per(
         Effect(REPLACE, "turning it off is ForceNew (turning it on is in place)", DO_DROPLET),
-        Effect(NONE, "a Linode always has IPv6; only the AAAA record follows", "components/providers/linode.py"),
+        Effect(NONE, "a Linode always has IPv6; only the AAAA record follows", "components/vendors/linode/adapter.py"),
         Effect(IN_PLACE, "ip_address_type changes in place (SetIpAddressType)", LIGHTSAIL_INSTANCE)),
     "tags": _per(Effect(IN_PLACE, "tags update in place", DO_DROPLET),
                  Effect(IN_PLACE, "tags update in place", LINODE_INSTANCE),
@@ -158,8 +158,8 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
                     Effect(IN_PLACE, "backups_enabled updates in place", LINODE_INSTANCE),
                     Effect(IN_PLACE, "the AutoSnapshot add-on is enabled or disabled in place", LIGHTSAIL_INSTANCE)),
     "monitoring": _per(Effect(REPLACE, "monitoring is ForceNew", DO_DROPLET),
-                       Effect(NONE, _NOT_USED, "components/providers/linode.py"),
-                       Effect(NONE, _NOT_USED, "components/providers/lightsail.py")),
+                       Effect(NONE, _NOT_USED, "components/vendors/linode/adapter.py"),
+                       Effect(NONE, _NOT_USED, "components/vendors/lightsail/adapter.py")),
     "swapSizeMb": _same(FIRST_BOOT, "the swap file is made once, by first boot's lockdown", FIRST_BOOT_RENDER),
     "rebootWindow": _same(CONVERGE, "unattended-upgrades' settings are a first-boot file", HOST_CONFIG),
     "appName": _same(FIRST_BOOT, "the app's user and units are made by first boot: a rename needs reprovision",
@@ -176,8 +176,8 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
                                     "uses the new one", FIRST_BOOT_RENDER),
     "appKeepReleases": _same(RELEASE, "applied by the next release", APP_RELEASE),
     "growDisk": _per(Effect(IN_PLACE, "stored only (resize_disk); takes effect at the next size change", DO_DROPLET),
-                     Effect(NONE, _NOT_USED + " (resize_disk stays false)", "components/providers/linode.py"),
-                     Effect(NONE, _NOT_USED, "components/providers/lightsail.py")),
+                     Effect(NONE, _NOT_USED + " (resize_disk stays false)", "components/vendors/linode/adapter.py"),
+                     Effect(NONE, _NOT_USED, "components/vendors/lightsail/adapter.py")),
     "production": _same(NONE, "policy checks only", POLICY_ONLY),
     "protect": _same(NONE, "a resource option: Pulumi refuses to delete or replace while it is on", POLICY_ONLY),
     "reprovision": _same(NONE, "by itself nothing; while on, first-boot changes (converged ones too) REPLACE the "

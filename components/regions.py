@@ -1,6 +1,6 @@
 """Where each vendor region is: city, country and coordinates, for "regions near X" in the vendor comparison.
 
-Data, like the catalog: one entry per region slug in `components.catalog` (a test checks they agree).
+Data, like the catalog, in each vendor's folder: one entry per region slug (a test checks they agree).
 Coordinates are the city's, rounded to 0.01 degree; distances are great-circle kilometres, good enough to
 rank regions by closeness, not to predict latency.
 """
@@ -13,84 +13,15 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from components import catalog
+from components.vendors import VENDORS
+from components.vendors.model import Location
+
+__all__ = ["REGION_LOCATIONS", "Location", "NearRegion", "distance_km", "find_place", "nearest"]
 
 
-@dataclass(frozen=True)
-class Location:
-    city: str
-    country: str  # ISO 3166-1 alpha-2
-    lat: float
-    lon: float
-
-    @property
-    def label(self) -> str:
-        return f"{self.city}, {self.country}"
-
-
-_NEW_YORK = Location("New York", "US", 40.71, -74.01)
-_SAN_FRANCISCO = Location("San Francisco", "US", 37.77, -122.42)
-_TORONTO = Location("Toronto", "CA", 43.65, -79.38)
-_LONDON = Location("London", "GB", 51.51, -0.13)
-_FRANKFURT = Location("Frankfurt", "DE", 50.11, 8.68)
-_PARIS = Location("Paris", "FR", 48.86, 2.35)
-_SINGAPORE = Location("Singapore", "SG", 1.35, 103.82)
-_SYDNEY = Location("Sydney", "AU", -33.87, 151.21)
-_TOKYO = Location("Tokyo", "JP", 35.68, 139.69)
-_MUMBAI = Location("Mumbai", "IN", 19.08, 72.88)
-
-#: vendor -> region slug -> location.
-REGION_LOCATIONS: Mapping[str, Mapping[str, Location]] = MappingProxyType({
-    "digitalocean": MappingProxyType({
-        "nyc1": _NEW_YORK,
-        "nyc2": _NEW_YORK,
-        "nyc3": _NEW_YORK,
-        "sfo2": _SAN_FRANCISCO,
-        "sfo3": _SAN_FRANCISCO,
-        "ams3": Location("Amsterdam", "NL", 52.37, 4.90),
-        "fra1": _FRANKFURT,
-        "lon1": _LONDON,
-        "sgp1": _SINGAPORE,
-        "tor1": _TORONTO,
-        "blr1": Location("Bengaluru", "IN", 12.97, 77.59),
-        "syd1": _SYDNEY,
-    }),
-    "linode": MappingProxyType({
-        "us-east": Location("Newark", "US", 40.74, -74.17),
-        "us-central": Location("Dallas", "US", 32.78, -96.80),
-        "us-west": Location("Fremont", "US", 37.55, -121.99),
-        "us-southeast": Location("Atlanta", "US", 33.75, -84.39),
-        "us-ord": Location("Chicago", "US", 41.88, -87.63),
-        "us-iad": Location("Washington DC", "US", 38.90, -77.04),
-        "us-sea": Location("Seattle", "US", 47.61, -122.33),
-        "us-mia": Location("Miami", "US", 25.76, -80.19),
-        "ca-central": _TORONTO,
-        "eu-west": _LONDON,
-        "eu-central": _FRANKFURT,
-        "fr-par": _PARIS,
-        "ap-south": _SINGAPORE,
-        "ap-northeast": _TOKYO,
-        "ap-west": _MUMBAI,
-        "ap-southeast": _SYDNEY,
-        "id-cgk": Location("Jakarta", "ID", -6.21, 106.85),
-        "br-gru": Location("Sao Paulo", "BR", -23.55, -46.63),
-    }),
-    "lightsail": MappingProxyType({
-        "us-east-1": Location("N. Virginia", "US", 39.04, -77.49),
-        "us-east-2": Location("Ohio", "US", 39.96, -83.00),
-        "us-west-2": Location("Oregon", "US", 45.84, -119.70),
-        "ca-central-1": Location("Montreal", "CA", 45.50, -73.57),
-        "eu-west-1": Location("Dublin", "IE", 53.35, -6.26),
-        "eu-west-2": _LONDON,
-        "eu-west-3": _PARIS,
-        "eu-central-1": _FRANKFURT,
-        "eu-north-1": Location("Stockholm", "SE", 59.33, 18.07),
-        "ap-south-1": _MUMBAI,
-        "ap-northeast-1": _TOKYO,
-        "ap-northeast-2": Location("Seoul", "KR", 37.57, 126.98),
-        "ap-southeast-1": _SINGAPORE,
-        "ap-southeast-2": _SYDNEY,
-    }),
-})
+#: vendor -> region slug -> location, from each vendor's description.
+REGION_LOCATIONS: Mapping[str, Mapping[str, Location]] = MappingProxyType(
+    {v.name: v.locations for v in VENDORS})
 
 _EARTH_RADIUS_KM = 6371.0
 

@@ -12,8 +12,8 @@ import pytest
 from components.config import ConfigError, parse_host_spec
 from components.cost import monthly_cost
 from components.host import WebHost, WebHostArgs, server_lifecycle
-from components.providers import host_class
 from components.testing.mockrun import run_program
+from components.vendors import host_class
 from tests.conftest import ED25519_KEY, RSA_4096_KEY, raw_config, ssh_blob
 
 REGIONS = {"digitalocean": "nyc3", "linode": "us-iad", "lightsail": "us-east-1"}
@@ -187,7 +187,7 @@ def test_digitalocean_key_comment_edit_does_not_replace_the_key() -> None:
 def test_digitalocean_key_fingerprint_is_the_one_the_account_shows() -> None:
     """DigitalOcean lists keys by their MD5 fingerprint, as `ssh-keygen -E md5` prints it."""
     from components.config import parse_ssh_key
-    from components.providers.digitalocean import md5_fingerprint
+    from components.vendors.digitalocean.adapter import md5_fingerprint
 
     if shutil.which("ssh-keygen") is None:
         pytest.skip("ssh-keygen is not installed")
@@ -224,7 +224,7 @@ def is_linode_label(label: str, max_len: int) -> bool:
     ("shop-web-1", "shop-web-1-fw"),
 ])
 def test_linode_firewall_label_is_always_valid(host_name: str, expected: str | None) -> None:
-    from components.providers.linode import FIREWALL_LABEL_MAX, firewall_label
+    from components.vendors.linode.adapter import FIREWALL_LABEL_MAX, firewall_label
 
     label = firewall_label(host_name)
     assert is_linode_label(label, FIREWALL_LABEL_MAX), label
@@ -236,7 +236,7 @@ def test_linode_firewall_label_is_always_valid(host_name: str, expected: str | N
 
 
 def test_linode_firewall_labels_of_long_names_stay_distinct() -> None:
-    from components.providers.linode import firewall_label
+    from components.vendors.linode.adapter import firewall_label
 
     names = [f"{'shop-web-production-frankfurt'}-{i}" for i in range(50)]
     assert len({firewall_label(n) for n in names}) == len(names)
@@ -247,7 +247,7 @@ def test_linode_firewall_label_holds_for_every_name_config_accepts() -> None:
     import random
 
     from components.config import ConfigError
-    from components.providers.linode import FIREWALL_LABEL_MAX, firewall_label
+    from components.vendors.linode.adapter import FIREWALL_LABEL_MAX, firewall_label
 
     rng = random.Random(7)
     alphabet = "ab1-"

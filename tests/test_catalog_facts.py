@@ -8,6 +8,7 @@ from components import catalog
 from components.config import DEFAULT_REGIONS, ConfigError, parse_host_spec
 from components.regions import REGION_LOCATIONS, find_place, nearest
 from components.testing.mockrun import run_program
+from components.vendors import linode as linode_facts
 from tests.conftest import full_config, raw_config
 
 
@@ -31,10 +32,10 @@ def test_linode_regions_without_metadata_are_refused(region: str) -> None:
 
 def test_linode_metadata_facts() -> None:
     linode = catalog.vendor("linode")
-    assert set(linode.open_regions) == catalog.LINODE_METADATA_REGIONS & set(linode.regions)
-    assert all(catalog.linode_image_has_metadata(slug) for slug in linode.images.values())
-    assert not catalog.linode_image_has_metadata("linode/kali")
-    assert not catalog.linode_image_has_metadata("linode/slackware15.0")
+    assert set(linode.open_regions) == linode_facts.METADATA_REGIONS & set(linode.regions)
+    assert all(linode_facts.image_has_metadata(slug) for slug in linode.images.values())
+    assert not linode_facts.image_has_metadata("linode/kali")
+    assert not linode_facts.image_has_metadata("linode/slackware15.0")
 
 
 @pytest.mark.parametrize("region", ["nyc2", "sfo2"])

@@ -24,7 +24,8 @@ SOURCES.append(Path("__main__.py"))
 #: stack gets by default is a catalog tier (and the README's compare example shows it); the release resource of
 #: the program is named "app", like the default app user.
 OTHER_MEANINGS: dict[str, set[Path]] = {
-    "small": {Path("components/catalog.py"), Path("tools/docs.py")},
+    "small": {Path("components/vendors/model.py"), Path("tools/docs.py"),
+              *(Path("components/vendors") / name / "__init__.py" for name in ("digitalocean", "linode", "lightsail"))},
     "app": {Path("__main__.py")},
 }
 

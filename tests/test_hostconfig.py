@@ -16,8 +16,8 @@ from components import changes, firstboot
 from components.config import parse_host_spec
 from components.firstboot import CONVERGE_COMMAND, HOST_KEY_PATH, converge_bundle, converge_digests, wire
 from components.hostconfig import converge_stdin
-from components.providers import host_class
 from components.testing.mockrun import PLACEHOLDER_PUBLIC_HOST_KEY, RecordedResource, StackRun, run_program
+from components.vendors import host_class
 from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, full_config, raw_config
 from tests.test_app_release import run_recording_options
 

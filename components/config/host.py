@@ -8,10 +8,6 @@ from components import catalog
 from components.config.problems import Collector, allowed
 from components.config.schema import DEFAULT_REGIONS, KEYS_BY_NAME, PROJECT
 
-# A Linode instance's label is the host name: 3-50 characters in the Linode provider (the API allows 64), and the
-# API refuses two separators in a row.
-LINODE_LABEL_MIN, LINODE_LABEL_MAX = 3, 50
-
 
 def validate(c: Collector, stack: str) -> dict[str, Any]:
     """HostSpec's host fields (vendor None when it is unusable: the problem is collected)."""
@@ -27,10 +23,8 @@ def validate(c: Collector, stack: str) -> dict[str, Any]:
     if not KEYS_BY_NAME["hostName"].matches(host_name):
         c.fail("hostName", f"{host_name!r} is not a valid name; allowed: 2-63 lowercase letters, digits and "
                            "hyphens, starting with a letter")
-    elif vendor and vendor.name == "linode" and ("--" in host_name
-                                                 or not LINODE_LABEL_MIN <= len(host_name) <= LINODE_LABEL_MAX):
-        c.fail("hostName", f"{host_name!r} cannot be a linode label; allowed on linode: "
-                           f"{LINODE_LABEL_MIN}-{LINODE_LABEL_MAX} characters, no '--' (single hyphens only)")
+    elif vendor and (why := vendor.host_name_objection(host_name)):
+        c.fail("hostName", f"{host_name!r} {why}")
     tags = c.array("tags")
     for tag in tags:
         if not KEYS_BY_NAME["tags"].matches(tag):
@@ -75,8 +69,7 @@ def _image(c: Collector, vendor: catalog.Vendor | None) -> str:
     elif vendor and image not in vendor.images:
         why = f" ({vendor.withheld_images[image]})" if image in vendor.withheld_images else ""
         c.fail("image", f"{image!r} is not offered by {vendor.name}{why}; allowed: {allowed(list(vendor.images))}")
-    elif vendor and vendor.name == "linode" and not catalog.linode_image_has_metadata(vendor.images[image]):
-        usable = [name for name, slug in vendor.images.items() if catalog.linode_image_has_metadata(slug)]
-        c.fail("image", f"{image!r} ({vendor.images[image]}) cannot read first-boot data from Linode's Metadata "
-                        f"service; allowed: {allowed(usable)}")
+    elif vendor and (objection := vendor.image_objection(vendor.images[image])):
+        usable = [name for name, slug in vendor.images.items() if not vendor.image_objection(slug)]
+        c.fail("image", f"{image!r} ({vendor.images[image]}) {objection}; allowed: {allowed(usable)}")
     return image

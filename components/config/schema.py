@@ -18,7 +18,7 @@ PROJECT = "hardened-vps"
 #: A stack file's encrypted (`secure:`) value as read without the passphrase: never needed to build the spec.
 SECRET_PLACEHOLDER = "[secret]"
 #: Region per vendor when the stack names none (a per-vendor default, so not a ConfigKey default).
-DEFAULT_REGIONS: Mapping[str, str] = {"digitalocean": "fra1", "linode": "fr-par", "lightsail": "eu-central-1"}
+DEFAULT_REGIONS: Mapping[str, str] = {v.name: v.default_region for v in catalog.CATALOG.values()}
 #: Longest raw value of a key unless it says otherwise (characters, as Pulumi hands it over): nothing legitimate
 #: comes close, and a cap keeps absurd input from reaching parsers (Python's int-string limit, file-name limits).
 MAX_CHARS_DEFAULT = 256
@@ -61,11 +61,14 @@ _UNIX_USER = r"[a-z_][a-z0-9_-]{0,30}"
 
 _HOST = _section(
     "host",
-    ConfigKey("vendor", "string", "Cloud vendor: digitalocean, linode or lightsail.", required=True,
+    ConfigKey("vendor", "string", f"Cloud vendor: {', '.join(catalog.VENDORS[:-1])} or {catalog.VENDORS[-1]}.",
+              required=True,
               choices=catalog.VENDORS),
     ConfigKey("size", "string", f"Portable tier ({', '.join(catalog.TIERS)}) or an exact vendor plan slug.", "small"),
     ConfigKey("region", "string", f"Vendor region slug; default per vendor: {', '.join(DEFAULT_REGIONS.values())}. "
-                                  "Regions closed to new servers, and Linode regions without Metadata, are refused."),
+                                  "Regions closed to new servers, and "
+                                  + " and ".join(v.closed_region_note for v in catalog.CATALOG.values()
+                                                 if v.closed_region_note) + ", are refused."),
     ConfigKey("image", "string", "OS image: debian-13, debian-12 or ubuntu-24.04; default per vendor: "
               + ", ".join(v.default_image for v in catalog.CATALOG.values()) + ".", choices=catalog.IMAGES),
     ConfigKey("hostName", "string", "Server name (and label/tag base); default <project>-<stack>.",

@@ -16,13 +16,13 @@ import pulumi
 from components.config import HostSpec
 from components.firstboot import wire
 from components.firstboot.description import PLACEHOLDER_HOST_KEY, FirstBoot, bundle, describe_first_boot
+from components.vendors import VENDORS
 
 #: Linode's metadata service takes at most 16 KiB of base64-encoded user data, EC2/Lightsail 16 KB raw.
 MAX_FIRST_BOOT_BYTES = 16 * 1024
 #: Per vendor: the form it receives (a key of RenderedFirstBoot.sizes) and the most bytes it accepts in that
-#: form (DigitalOcean 64 KiB, Linode 16 KiB of base64, Lightsail 16 KB raw; vendor API documentation).
-SENT_FORM_LIMITS = {"digitalocean": ("cloud-config", 64 * 1024), "linode": ("linode-metadata", MAX_FIRST_BOOT_BYTES),
-                    "lightsail": ("launch-script", MAX_FIRST_BOOT_BYTES)}
+#: form, from each vendor's description (vendor API documentation).
+SENT_FORM_LIMITS = {v.name: (v.sent_form, v.sent_form_limit) for v in VENDORS}
 PROVISION_SCRIPT = "/usr/local/sbin/hvps-provision"
 
 

@@ -9,6 +9,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 
+from components import catalog
 from components.config import HostSpec, default_of
 from components.firstboot import wire
 from components.firstboot.concerns import (
@@ -56,8 +57,8 @@ def ssh_firewall_rules(spec: HostSpec) -> Trusted:
 
 
 def has_ipv6(spec: HostSpec) -> bool:
-    """The host gets IPv6: where the stack asks for it, and always on Linode (every Linode has an address)."""
-    return spec.ipv6 or spec.vendor == "linode"
+    """The host gets IPv6: where the stack asks for it, and always where the vendor gives every server an address."""
+    return spec.ipv6 or catalog.vendor(spec.vendor).always_ipv6
 
 
 def dhcp_firewall_rules(spec: HostSpec) -> Trusted:

@@ -22,6 +22,7 @@ import yaml
 
 from components.config import PROJECT, stack_config_values, stack_name_of
 from components.firstboot import PLACEHOLDER_HOST_KEY
+from components.vendors import VENDORS
 
 
 def _placeholder_public_key() -> str:
@@ -36,26 +37,20 @@ PLACEHOLDER_PUBLIC_HOST_KEY = _placeholder_public_key()
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "__main__.py"
 
-# Outputs a real vendor would compute, keyed by resource type (camelCase wire names).
+# Outputs a real vendor would compute, keyed by resource type (camelCase wire names): each vendor's from its folder.
 COMPUTED: Mapping[str, Mapping[str, Any]] = {
-    "digitalocean:index/droplet:Droplet": {"ipv4Address": "192.0.2.10", "ipv6Address": "2001:db8::10"},
-    "digitalocean:index/sshKey:SshKey": {"fingerprint": "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"},
-    "digitalocean:index/reservedIp:ReservedIp": {"ipAddress": "192.0.2.20"},
-    "linode:index/instance:Instance": {"ipv4s": ["192.0.2.30"], "ipv6": "2001:db8::30/128"},
-    "aws:lightsail/instance:Instance": {
-        "ipv6Addresses": ["2001:db8::40"], "publicIpAddress": "192.0.2.40",
-        "arn": "arn:aws:lightsail:us-east-1:123456789012:Instance/00000000-0000-4000-8000-000000000001"},
-    "aws:lightsail/staticIp:StaticIp": {"ipAddress": "192.0.2.41"},
-    "aws:lightsail/staticIpAttachment:StaticIpAttachment": {"ipAddress": "192.0.2.41"},
+    **{token: outputs for v in VENDORS for token, outputs in v.mock_outputs.items()},
     # The host key the program makes: the stand-in private key has the real one's size (first-boot sizes hold).
     "tls:index/privateKey:PrivateKey": {"privateKeyOpenssh": PLACEHOLDER_HOST_KEY,
                                         "publicKeyOpenssh": PLACEHOLDER_PUBLIC_HOST_KEY},
 }
 
-#: Resources whose id the provider takes from one of their inputs instead of the vendor: the AWS provider makes
-#: a Lightsail instance's name its id (terraform-provider-aws internal/service/lightsail/instance.go
-#: `d.SetId(iName)`), so a rebuilt instance of the same name has the same id.
-ID_FROM_INPUT: Mapping[str, str] = {"aws:lightsail/instance:Instance": "name"}
+#: Resources whose id the provider takes from one of their inputs instead of the vendor (type -> input name).
+ID_FROM_INPUT: Mapping[str, str] = {token: name for v in VENDORS for token, name in v.id_from_input.items()}
+
+#: Answers to the invokes the adapters make (token -> arguments -> result).
+INVOKES: Mapping[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    token: answer for v in VENDORS for token, answer in v.mock_invokes.items()}
 
 
 @dataclass
@@ -72,7 +67,7 @@ class RecordedResource:
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    """Records every registration; answers invokes the program makes (Linode's domain lookup)."""
+    """Records every registration; answers invokes the program makes (a vendor's domain lookup)."""
 
     def __init__(self) -> None:
         self.resources: list[RecordedResource] = []
@@ -80,7 +75,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self._ids = itertools.count(1000)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
-        rid = str(next(self._ids))  # numeric: adapters turn droplet/linode ids into ints
+        rid = str(next(self._ids))  # numeric: adapters turn server ids into ints
         if args.typ in ID_FROM_INPUT:
             rid = str(args.inputs[ID_FROM_INPUT[args.typ]])
         state = dict(args.inputs)
@@ -90,8 +85,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         self.calls.append((args.token, dict(args.args)))
-        if args.token == "linode:index/getDomain:getDomain":
-            return {"id": 4242, "domain": args.args.get("domain")}, []
+        if args.token in INVOKES:
+            return INVOKES[args.token](dict(args.args)), []
         return {}, []
 
     def of_type(self, suffix: str) -> list[RecordedResource]:

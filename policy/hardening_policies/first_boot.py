@@ -181,7 +181,7 @@ def validate_first_boot(args: ResourceValidationArgs, report: ReportViolation) -
     if raw is None:
         report(f"{who} has no first-boot data: it would boot as the vendor's bare image (root login, no host "
                "firewall, no automatic updates). Fix: create servers through the project's host component "
-               "(components/providers), which passes the rendered hardened-vps first boot.", None)
+               "(components/vendors), which passes the rendered hardened-vps first boot.", None)
         return
     try:
         spec = stack_spec(leave_out=NOT_IN_FIRST_BOOT)

@@ -101,11 +101,11 @@ def validate_firewall_attached(args: StackValidationArgs, report: ReportViolatio
                                 "(without it Lightsail opens 22 and 80 to the whole internet)",
         }
         report(f"{who} has no cloud firewall attached. Fix: {fixes[server.resource_type]}; the project's host "
-               "component (components/providers) builds one for every server.", server.urn)
+               "component (components/vendors) builds one for every server.", server.urn)
 
 
 # --- stack policy: only the resource types the product builds --------------------------------------------------
-#: Every cloud resource type the host components (components/providers) create. Anything else from a cloud SDK
+#: Every cloud resource type the host components (components/vendors) create. Anything else from a cloud SDK
 #: (EC2, Lambda, Lightsail containers or databases, DigitalOcean apps, autoscaling pools or Kubernetes, Linode
 #: LKE or instance configs) is compute, or a change to compute, that none of the other policies look at.
 PRODUCT_TYPES = frozenset({
@@ -136,5 +136,5 @@ def validate_resource_types(args: StackValidationArgs, report: ReportViolation) 
                    "only the server, firewall, key, address and DNS types of the host components (DigitalOcean "
                    "Droplet, Linode Instance, Lightsail Instance and theirs) may be in a stack, so no compute runs "
                    "without the cloud firewall and hardened first boot the other policies check. Fix: remove it "
-                   "(servers come from components/providers); if the product now builds this type, add it to "
+                   "(servers come from components/vendors); if the product now builds this type, add it to "
                    "PRODUCT_TYPES in policy/hardening_policies/stack_graph.py with the checks it needs.", resource.urn)

@@ -34,8 +34,8 @@ import pytest
 from components import catalog, changes
 from components.config import PROJECT
 from components.firstboot import PROVISION_SCRIPT
-from components.providers import host_class
 from components.testing.mockrun import RecordedResource
+from components.vendors import host_class
 from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, full_config
 from tools import urns
 from tools.urns import AliasSpec, Registration, RegistrationLog

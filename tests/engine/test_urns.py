@@ -23,8 +23,8 @@ import pytest
 
 from components.config import PROJECT, parse_host_spec, parse_ssh_key
 from components.host import WebHost, WebHostArgs
-from components.providers.digitalocean import DigitalOceanHost, key_id
 from components.testing import mockrun
+from components.vendors.digitalocean.adapter import DigitalOceanHost, key_id
 from tests.conftest import ED25519_KEY, RSA_4096_KEY, STACK_FILES, raw_config
 from tools import urns
 from tools.urns import AliasSpec, RegistrationLog, generate_urn, new_urn, record_registrations

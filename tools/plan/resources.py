@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from components.config import PROJECT, HostSpec
 from components.host import server_lifecycle
-from components.providers import host_class
 from components.testing import mockrun
+from components.vendors import host_class
 from tools.plan.values import SECRET, Shown, field_lines, inline_text, scalar_text
 
 

@@ -10,7 +10,7 @@ import pulumi_linode as linode
 from components.firstboot import linode_user_data
 from components.host import ANY_IPV4, ANY_IPV6, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan
 
-FIREWALL_LABEL_MAX = 32  # Linode API: firewall labels are 3-32 characters (instances: config.LINODE_LABEL_MAX)
+FIREWALL_LABEL_MAX = 32  # Linode API: firewall labels are 3-32 characters (instances: LABEL_MAX in this folder)
 _FIREWALL_SUFFIX = "-fw"
 
 

@@ -10,7 +10,7 @@ import pulumi_digitalocean as do
 
 from components.config import SshKey
 from components.host import ANYWHERE, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan
-from components.providers import BACKUP_HOUR_UTC
+from components.vendors.model import BACKUP_HOUR_UTC
 
 
 def md5_fingerprint(key: SshKey) -> str:

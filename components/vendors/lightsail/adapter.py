@@ -7,7 +7,7 @@ from pulumi_aws import lightsail
 
 from components.config import HostSpec
 from components.host import ANY_IPV4, ANY_IPV6, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan
-from components.providers import BACKUP_HOUR_UTC
+from components.vendors.model import BACKUP_HOUR_UTC
 
 DNS_REGION = "us-east-1"  # Lightsail DNS zones exist only there
 #: Sources for an address family a rule must not admit. Lightsail keeps one firewall per family, and the provider

@@ -1,0 +1,125 @@
+"""What a vendor description holds: its offer (plans, regions, images), where its regions are, and what the rest
+of the project needs to know about it, as data, so catalog, config, first boot, plan and mocks iterate the registry
+instead of branching per vendor. Importing this imports no vendor SDK."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from components.host import WebHost
+
+#: Portable size tiers, smallest first. A stack may name a tier or an exact vendor slug.
+TIERS: tuple[str, ...] = ("nano", "small", "medium", "large")
+
+#: Images every vendor is asked about; the default is the newest one all vendors offer.
+IMAGES: tuple[str, ...] = ("debian-13", "debian-12", "ubuntu-24.04")
+DEFAULT_IMAGE = "debian-13"
+
+#: When the vendor's scheduled backups start (UTC hour), where the vendor lets us choose.
+BACKUP_HOUR_UTC = 4
+
+_NONE: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Size:
+    """One vendor plan: what the user gets and pays for (USD per month, list price)."""
+
+    slug: str
+    vcpus: int
+    ram_mb: int
+    disk_gb: int
+    transfer_tb: float
+    monthly_usd: float
+    tier: str | None = None
+
+    @property
+    def ram_gb(self) -> float:
+        return self.ram_mb / 1024
+
+
+@dataclass(frozen=True)
+class Location:
+    city: str
+    country: str  # ISO 3166-1 alpha-2
+    lat: float
+    lon: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.city}, {self.country}"
+
+
+def _no_objection(_: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """What one vendor offers, how it names it, and what it accepts."""
+
+    name: str
+    title: str
+    sizes: tuple[Size, ...]
+    regions: tuple[str, ...]
+    images: Mapping[str, str]  # portable image name -> vendor image slug
+    has_static_ipv4: bool
+    static_ipv4_usd: float  # monthly price of the static/reserved address while attached
+    has_dns: bool
+    backups: str  # how backups are priced, for humans
+    backup_price: Callable[[Size], float]  # monthly backup cost estimate for a plan
+    first_boot_form: str  # "cloud-config" or "launch-script"
+    #: The form as the vendor receives it (a key of RenderedFirstBoot.sizes) and the most bytes it accepts so.
+    sent_form: str
+    sent_form_limit: int
+    locations: Mapping[str, Location]  # region slug -> where it is
+    default_region: str  # where a stack lands when it names no region
+    adapter: str  # "module:Class" of the WebHost subclass, imported only when a stack uses this vendor
+    default_image: str = DEFAULT_IMAGE  # the image a stack gets when it names none
+    #: Images the vendor may offer but this project refuses, with why (shown in the config error).
+    withheld_images: Mapping[str, str] = field(default_factory=lambda: _NONE)
+    #: Regions the vendor lists but this project must not build in, each with why.
+    closed_regions: Mapping[str, str] = field(default_factory=lambda: _NONE)
+    #: Which regions closed_regions holds beyond those closed to new servers, for the config reference.
+    closed_region_note: str = ""
+    #: Why a host name cannot name a server here (None: it can), with what is allowed.
+    host_name_objection: Callable[[str], str | None] = _no_objection
+    #: Why an image slug cannot receive first-boot data here (None: it can).
+    image_objection: Callable[[str], str | None] = _no_objection
+    always_ipv6: bool = False  # every server has an IPv6 address whether asked or not
+    #: Mocks: output values a stand-in engine gives this vendor's resources (by type token), and the types
+    #: whose provider id is one of their inputs (type token -> input name).
+    mock_outputs: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: MappingProxyType({}))
+    id_from_input: Mapping[str, str] = field(default_factory=lambda: _NONE)
+    #: Mocks: answers to the invokes this vendor's adapter makes (token -> arguments -> result).
+    mock_invokes: Mapping[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = field(
+        default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def open_regions(self) -> tuple[str, ...]:
+        """The regions a new server may use, in catalog order: what defaults and suggestions pick from."""
+        return tuple(r for r in self.regions if r not in self.closed_regions)
+
+    def size_for(self, tier: str) -> Size | None:
+        return next((s for s in self.sizes if s.tier == tier), None)
+
+    def size_by_slug(self, slug: str) -> Size | None:
+        return next((s for s in self.sizes if s.slug == slug), None)
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        return tuple(t for t in TIERS if self.size_for(t) is not None)
+
+    def backup_usd(self, size: Size) -> float:
+        return self.backup_price(size)
+
+    def host_class(self) -> type[WebHost]:
+        """The host component class, importing the vendor's SDK only now."""
+        module_name, class_name = self.adapter.split(":")
+        cls: type[WebHost] = getattr(importlib.import_module(module_name), class_name)
+        return cls
