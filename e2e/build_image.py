@@ -1,19 +1,9 @@
 #!/usr/bin/env python3
 """Build (once) a Debian VM image shaped like a vendor cloud image, for the e2e proof.
 
-The image is debootstrapped (--variant=minbase) from the Debian mirror that *this machine's* apt uses (read
-from the apt sources at run time; the mirror's host name is never written into the repository), then
-packed as a raw ext4 file system (no partition table: qemu direct-kernel-boots the copied vmlinuz/initrd).
-
 Cache: ${XDG_CACHE_HOME:-~/.cache}/hardened-vps/images/<release>-<sha of this file>/{base.raw,vmlinuz,initrd.img}
-The key is the hash of this file (the recipe): any edit to the recipe rebuilds the image.
-
-Shape (what vendor Debian cloud images ship): cloud-init with the NoCloud datasource, openssh-server (host keys
-removed, regenerated on first boot), sudo, curl, gnupg, ca-certificates, python3, nftables (installed, no
-ruleset enabled), systemd-networkd + systemd-resolved (DHCP, rendered by cloud-init), en_US.UTF-8 locale, an
-empty machine-id, apt sources for <release>, <release>-updates and <release>-security, packages upgraded at
-build time. Deliberately NOT included, so that the project's first boot must provide them: unattended-upgrades,
-fail2ban, nginx, ufw.
+The key is the hash of this file (the recipe): any edit to the recipe rebuilds the image, so the recipe stays in
+one file. Where it is built from, its shape and what it leaves out: e2e/README.md, "The image".
 
 Usage:  python -m e2e.build_image [--release trixie|bookworm] [--force] [--print-dir]
 Prints the image directory on stdout (last line).  Needs root (debootstrap, chroot).
@@ -92,7 +82,6 @@ def retry(fn: Callable[[], T], what: str, attempts: int = 3, delay: float = 10.0
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-# --------------------------------------------------------------------------------------------- apt mirror
 def apt_source_entries() -> list[tuple[str, list[str]]]:
     """(uri, suites) for every 'deb' entry in this machine's apt sources (deb822 and one-line formats)."""
     entries: list[tuple[str, list[str]]] = []
@@ -137,7 +126,6 @@ def mirrors() -> tuple[str, str]:
     return main, security
 
 
-# --------------------------------------------------------------------------------------------- cache paths
 def cache_root() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
     return Path(base) / "hardened-vps"
@@ -163,7 +151,6 @@ def image_ready(d: Path) -> bool:
     return all((d / f).is_file() for f in ("base.raw", "vmlinuz", "initrd.img", "DONE"))
 
 
-# --------------------------------------------------------------------------------------------- build
 @contextlib.contextmanager
 def chroot_mounts(root: Path) -> Iterator[None]:
     mounted: list[Path] = []
