@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e import checks
+from e2e import checks, web_checks
 
 Answer = tuple[int, str, str]
 
@@ -98,5 +98,5 @@ SSH_ROW = '<port portid="2222"><state state="open"/><service name="ssh" product=
 ])
 def test_banners_name_ssh_and_http_without_nginx_version(monkeypatch: pytest.MonkeyPatch, http_row: str,
                                                          ok: bool) -> None:
-    monkeypatch.setattr(checks.subprocess, "run", _nmap(SSH_ROW + http_row))
+    monkeypatch.setattr(web_checks.subprocess, "run", _nmap(SSH_ROW + http_row))
     assert checks.service_banners(FakeVM({})).ok is ok  # type: ignore[arg-type]

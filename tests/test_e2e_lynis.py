@@ -58,7 +58,7 @@ def test_one_pin_in_the_repository() -> None:
     holders = [p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*.py")
                if ".venv" not in p.parts and pins.search(p.read_text(errors="replace"))]
     assert holders == ["e2e/lynis.py"]
-    for user in ("e2e/checks.py", "e2e/nspawn_lynis.py"):
+    for user in ("e2e/integrity_checks.py", "e2e/nspawn_lynis.py"):
         text = (ROOT / user).read_text()
         assert "lynis.fetch()" in text and "lynis.audit_script(" in text
         assert "download -q lynis" not in text       # not the guest's distribution package

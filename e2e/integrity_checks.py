@@ -1,0 +1,76 @@
+"""Integrity and audit checks of the e2e VM: hvps-integrity in its sandbox against AIDE and debsums as root;
+Lynis."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from . import lynis
+from .check_result import CheckResult, _sh
+from .vm import VM
+
+INTEGRITY_SCRIPT = r"""
+set -u
+systemctl start hvps-integrity.service >/dev/null 2>&1
+echo "status=$(systemctl show -p ExecMainStatus --value hvps-integrity.service)"
+journalctl -o cat _SYSTEMD_INVOCATION_ID="$(systemctl show -p InvocationID --value hvps-integrity.service)"
+echo @@PLAIN@@
+rc=0; aide -c /etc/aide/aide.conf --check 2>&1 || rc=1; debsums -s 2>&1 || rc=1; echo "status=$rc"
+"""
+# The same two commands in the unit's sandbox and as plain root: a sandbox that hid a path would differ.
+
+
+
+def integrity_findings(text: str) -> set[str]:
+    """AIDE's entry lines ("<flags>: /path") and debsums' complaints, without timestamps or hashes."""
+    return {line.strip() for line in text.splitlines()
+            if line.startswith("debsums:") or re.match(r"^[a-zA-Z=+.-][^:]*: /", line)}
+
+
+
+def integrity_sandboxed(vm: VM, admin: str, key: Path) -> CheckResult:
+    """hvps-integrity.service under its sandbox ends as AIDE and debsums do as plain root, with exactly their
+    findings: a read-only view with one capability must not hide a path (ProtectKernelModules hid the kernel's
+    modules from debsums: every one reported missing)."""
+    p = _sh(vm, admin, key, "sudo bash -c " + shlex.quote(INTEGRITY_SCRIPT), timeout=900)
+    unit, _, plain = p.stdout.partition("@@PLAIN@@")
+    in_unit, as_root = integrity_findings(unit), integrity_findings(plain)
+    status = [re.findall(r"^status=(\d+)$", part, re.M) for part in (unit, plain)]
+    ok = status[0] == status[1] and len(status[0]) == 1 and in_unit == as_root
+    return CheckResult("integrity_sandboxed", ok, {"exit_status_unit_vs_root": status,
+                                                   "only_as_root": sorted(as_root - in_unit)[:20],
+                                                   "only_in_unit": sorted(in_unit - as_root)[:20]},
+                       figures={"findings": len(as_root)})
+
+
+
+def lynis_audit(vm: VM, admin: str, key: Path, min_index: int = lynis.MIN_INDEX) -> CheckResult:
+    """Lynis hardening index inside the VM (once per run; ~13 min under TCG), with the pinned release
+    (e2e/lynis.py) copied in. Returns the index plus the warnings and suggestions (test ids) so the report
+    can list them."""
+    deb = lynis.fetch()
+    guest_deb = f"/home/{admin}/{deb.name}"
+    vm.scp_to(admin, key, deb, guest_deb)
+    p = _sh(vm, admin, key, "sudo bash -c " + shlex.quote(lynis.audit_script(guest_deb, 1500, with_log=True)),
+            timeout=1800)
+    report_text, _, log_text = p.stdout.partition(lynis.LOG_MARKER)
+    report = {}
+    warnings, suggestions = [], []
+    for line in report_text.splitlines():
+        k, _, v = line.partition("=")
+        if k == "warning[]":
+            warnings.append(v.split("|")[0])
+        elif k == "suggestion[]":
+            suggestions.append(v.split("|")[0])
+        elif k:
+            report[k] = v
+    idx = int(report["hardening_index"]) if report.get("hardening_index", "").isdigit() else None
+    missed = [f"{test} {got}/{most}" for test, got, most in lynis.missed_points(log_text)]
+    return CheckResult("lynis", idx is not None and idx >= min_index,
+                       {"warnings": warnings, "suggestions": suggestions,
+                        "lynis_version": report.get("lynis_version"), "points_missed": missed,
+                        "sysctl_differences": lynis.sysctl_differences(log_text)},
+                       figures={"hardening_index": idx, "target": min_index,
+                                "tests_done": report.get("lynis_tests_done")})
