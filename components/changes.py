@@ -43,6 +43,9 @@ EFFECT_TEXT: Mapping[str, str] = MappingProxyType({
 DO_DROPLET = "terraform-provider-digitalocean digitalocean/droplet/resource_droplet.go"
 LINODE_INSTANCE = "terraform-provider-linode linode/instance/schema_resource.go, resource.go"
 LIGHTSAIL_INSTANCE = "terraform-provider-aws internal/service/lightsail/instance.go"
+DO_VOLUME = "terraform-provider-digitalocean digitalocean/volume/resource_volume.go"
+LINODE_VOLUME = "terraform-provider-linode linode/volume/framework_resource.go"
+LIGHTSAIL_DISK = "terraform-provider-aws internal/service/lightsail/disk.go"
 HOST_LIFECYCLE = "components/host.py (ignore_changes on first-boot inputs)"
 FIRST_BOOT_RENDER = "components/firstboot (rendered into first-boot data)"
 HOST_CONFIG = "components/hostconfig (the first-boot files, converged over SSH on every pulumi up)"
@@ -162,6 +165,22 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
                        Effect(NONE, _NOT_USED, "components/vendors/lightsail/adapter.py")),
     "swapSizeMb": _same(FIRST_BOOT, "the swap file is made once, by first boot's lockdown", FIRST_BOOT_RENDER),
     "rebootWindow": _same(CONVERGE, "unattended-upgrades' settings are a first-boot file", HOST_CONFIG),
+    "dataVolumeGb": _per(
+        Effect(IN_PLACE, "the volume grows in place (never shrinks); HostConfig grows its filesystem", DO_VOLUME),
+        Effect(IN_PLACE, "the volume grows in place (never shrinks); HostConfig grows its filesystem", LINODE_VOLUME),
+        Effect(REPLACE, "size_in_gb is ForceNew for the disk (not the server): a new, empty disk; refused while "
+                        "keepDataVolume protects it", LIGHTSAIL_DISK)),
+    "keepDataVolume": _same(NONE, "resource options of the volume only (protect, retain on delete)", POLICY_ONLY),
+    "database": _same(CONVERGE, "HostConfig sets PostgreSQL up on the volume; turning it off stops nothing and "
+                                "deletes nothing", HOST_CONFIG),
+    "backupGenerations": _same(CONVERGE, "the backup settings are a host file", HOST_CONFIG),
+    "backupBucket": _same(CONVERGE, "the backup settings are a host file", HOST_CONFIG),
+    "backupEndpoint": _same(CONVERGE, "the backup settings are a host file", HOST_CONFIG),
+    "backupRecipient": _same(CONVERGE, "the backup settings are a host file", HOST_CONFIG),
+    "backupAccessKeyId": _same(CONVERGE, "sent over SSH into a root-only file, never in first-boot data",
+                               HOST_CONFIG),
+    "backupSecretAccessKey": _same(CONVERGE, "sent over SSH into a root-only file, never in first-boot data",
+                                   HOST_CONFIG),
     "appName": _same(FIRST_BOOT, "the app's user and units are made by first boot: a rename needs reprovision",
                      FIRST_BOOT_RENDER),
     "appHealthPath": _same(FIRST_BOOT, "first boot's nginx and sample app keep the old path; a deployed app's next "

@@ -2,7 +2,7 @@
 
 schema.py      ConfigKey and CONFIG_KEYS: each key's type, default, allowed values, section and meaning
 problems.py    ConfigError and the collector that reports every problem at once
-host.py, ssh.py, tls.py, operations.py, app.py, lifecycle.py    one validator per section of keys
+host.py, ssh.py, tls.py, operations.py, data.py, app.py, lifecycle.py    one validator per section of keys
 ssh_keys.py    the OpenSSH public-key parser
 spec.py        HostSpec and parse_host_spec, which runs the sections
 stack_file.py  reading stacks/Pulumi.<stack>.yaml as Pulumi hands its values to the program

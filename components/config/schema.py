@@ -23,7 +23,7 @@ DEFAULT_REGIONS: Mapping[str, str] = {v.name: v.default_region for v in catalog.
 #: comes close, and a cap keeps absurd input from reaching parsers (Python's int-string limit, file-name limits).
 MAX_CHARS_DEFAULT = 256
 #: The sections of the configuration, in the order they are validated; each has its module in this package.
-SECTIONS = ("host", "ssh", "tls", "operations", "app", "lifecycle")
+SECTIONS = ("host", "ssh", "tls", "operations", "data", "app", "lifecycle")
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,31 @@ _OPERATIONS = _section(
     ConfigKey("rebootWindow", "string", "Time (HH:MM, UTC) for reboots after security updates, or 'off'.", "04:00",
               pattern=r"off|([01][0-9]|2[0-3]):[0-5][0-9]"),
 )
+_DATA = _section(
+    "data",
+    ConfigKey("dataVolumeGb", "integer", "Size in GB of the data volume (the app's data, the database, local backups), "
+                                         "kept when the server is replaced; 0: no volume. Limits per vendor.", 0,
+              range=(0, 16384), max_chars=16),
+    ConfigKey("keepDataVolume", "boolean", "Keep the data volume when the stack or server is deleted (protected, "
+                                           "retained on delete); false lets `pulumi destroy` delete it.", True),
+    ConfigKey("database", "string", "A database for the app on the data volume: none or postgresql (unix socket "
+                                    "only; DATABASE_URL in the app's environment).", "none",
+              choices=("none", "postgresql")),
+    ConfigKey("backupGenerations", "integer", "Daily backups kept on the data volume (and off the host when "
+                                              "backupBucket is set).", 7, range=(1, 90), max_chars=16),
+    ConfigKey("backupBucket", "string", "S3-compatible bucket that receives each backup encrypted to backupRecipient; "
+                                        "unset: backups stay on the volume.",
+              pattern=r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
+    ConfigKey("backupEndpoint", "string", "The bucket's S3 endpoint (https://<region>.digitaloceanspaces.com, "
+                                          "https://<cluster>.linodeobjects.com, https://s3.<region>.amazonaws.com); "
+                                          "required with backupBucket.",
+              pattern=r"https://[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{1,5})?"),
+    ConfigKey("backupRecipient", "string", "age public key (age1...) the off-host copies are encrypted to; you keep "
+                                           "its private key. Required with backupBucket.",
+              pattern=r"age1[02-9ac-hj-np-z]{58}"),
+    ConfigKey("backupAccessKeyId", "string", "Access key id for backupBucket (secret).", secret=True),
+    ConfigKey("backupSecretAccessKey", "string", "Secret access key for backupBucket (secret).", secret=True),
+)
 _APP = _section(
     "app",
     ConfigKey("appName", "string", "System user and unit name of the web app.", "app", pattern=_UNIX_USER),
@@ -145,7 +170,7 @@ _LIFECYCLE = _section(
 )
 
 #: Section by section: the order of validation, of Pulumi.yaml's schema and of the README's reference.
-CONFIG_KEYS: tuple[ConfigKey, ...] = (*_HOST, *_SSH, *_TLS, *_OPERATIONS, *_APP, *_LIFECYCLE)
+CONFIG_KEYS: tuple[ConfigKey, ...] = (*_HOST, *_SSH, *_TLS, *_OPERATIONS, *_DATA, *_APP, *_LIFECYCLE)
 KEYS_BY_NAME: Mapping[str, ConfigKey] = {k.name: k for k in CONFIG_KEYS}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from components import catalog
-from components.config import app, host, lifecycle, operations, ssh, tls
+from components.config import app, data, host, lifecycle, operations, ssh, tls
 from components.config.app import AppSpec
 from components.config.problems import Collector, ConfigError, allowed
 from components.config.schema import CONFIG_KEYS, KEYS_BY_NAME, PROJECT, default_of
@@ -51,6 +51,13 @@ class HostSpec:
     ipv6: bool = _default("ipv6")
     swap_size_mb: int = _default("swapSizeMb")
     reboot_window: str | None = _default("rebootWindow")  # None: reboots off
+    data_volume_gb: int = _default("dataVolumeGb")  # 0: no data volume
+    keep_data_volume: bool = _default("keepDataVolume")
+    database: str = _default("database")
+    backup_generations: int = _default("backupGenerations")
+    backup_bucket: str | None = None
+    backup_endpoint: str | None = None
+    backup_recipient: str | None = None
     tags: tuple[str, ...] = _default("tags")
     app_name: str = _default("appName")
     app_health_path: str = _default("appHealthPath")
@@ -89,6 +96,10 @@ class HostSpec:
         return self.domain[: -len(self.dns_zone) - 1]
 
     @property
+    def has_data_volume(self) -> bool:
+        return self.data_volume_gb > 0
+
+    @property
     def os_family(self) -> str:
         return "ubuntu" if self.image.startswith("ubuntu") else "debian"
 
@@ -111,6 +122,7 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path |
     host_fields = host.validate(c, stack)
     ssh_fields = ssh.validate(c)
     fields = {**host_fields, **ssh_fields, **tls.validate(c), **operations.validate(c),
+              **data.validate(c, host_fields["vendor"]),
               **app.validate(c, ssh_fields["admin_user"], base_dir), **lifecycle.validate(c)}
     if c.problems or host_fields["vendor"] is None or host_fields["size"] is None:
         raise ConfigError(c.problems)

@@ -78,6 +78,10 @@ class Vendor:
     sent_form: str
     sent_form_limit: int
     locations: Mapping[str, Location]  # region slug -> where it is
+    #: The block-storage volume a stack may ask for (dataVolumeGb): smallest and largest size in GB, and its
+    #: list price per GB-month.
+    volume_gb_range: tuple[int, int]
+    volume_usd_per_gb: float
     default_region: str  # where a stack lands when it names no region
     adapter: str  # "module:Class" of the WebHost subclass, imported only when a stack uses this vendor
     default_image: str = DEFAULT_IMAGE  # the image a stack gets when it names none
