@@ -100,6 +100,16 @@ class HostSpec:
         return self.data_volume_gb > 0
 
     @property
+    def data_volume_name(self) -> str:
+        """The data volume's name at the vendor (and so its device name on DigitalOcean and Linode)."""
+        return f"{self.host_name}-data"
+
+    @property
+    def data_volume_devices(self) -> tuple[str, ...]:
+        """Where the attached data volume may appear on the server, most specific first."""
+        return self.vendor_info.volume_devices(self.data_volume_name) if self.has_data_volume else ()
+
+    @property
     def os_family(self) -> str:
         return "ubuntu" if self.image.startswith("ubuntu") else "debian"
 

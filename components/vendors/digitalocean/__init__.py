@@ -61,6 +61,7 @@ VENDOR = Vendor(
     backup_price=backup_price,
     volume_gb_range=(1, 16384),  # Volumes: 1 GiB to 16 TiB, $0.10 per GiB-month (DigitalOcean Volumes pricing)
     volume_usd_per_gb=0.10,
+    volume_devices=lambda name: (f"/dev/disk/by-id/scsi-0DO_Volume_{name}",),
     first_boot_form="cloud-config",
     sent_form="cloud-config",
     sent_form_limit=64 * 1024,  # droplet user data: 64 KiB
