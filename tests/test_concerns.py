@@ -22,13 +22,17 @@ from components.firstboot import concerns as concern_data
 from components.firstboot import settings as setting_tables
 from tests.conftest import ED25519_KEY, RSA_4096_KEY, raw_config
 
+DATA = {"dataVolumeGb": 10, "database": "postgresql", "backupBucket": "shop-backups",
+        "backupEndpoint": "https://fra1.digitaloceanspaces.com", "backupRecipient": "age1" + "q" * 58,
+        "backupAccessKeyId": "AKIDEXAMPLE", "backupSecretAccessKey": "secret-example"}
 CA = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
 
 
 @pytest.fixture(scope="module")
 def spec() -> HostSpec:
-    """A stack where every concern applies: a domain (tls), a private ACME CA, DigitalOcean with monitoring."""
-    full = parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com"))
+    """A stack where every concern applies: a domain (tls), a private ACME CA, DigitalOcean with monitoring, a data
+    volume with PostgreSQL and off-host backups."""
+    full = parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com", **DATA))
     return replace(full, acme_ca_certificate=CA, vendor="digitalocean", monitoring=True)
 
 
@@ -43,7 +47,9 @@ def changed_concerns(before: dict[str, dict[str, str]], after: dict[str, dict[st
 
 
 def test_every_concern_applies_in_the_full_stack(spec) -> None:
-    assert [c.name for c in firstboot.concerns_for(spec)] == [c.name for c in firstboot.CONCERNS]
+    assert [c.name for c in firstboot.concerns_for(spec, converge=True)] == [c.name for c in firstboot.CONCERNS]
+    # first boot leaves out the concerns only the converge delivers
+    assert [c.name for c in firstboot.concerns_for(spec)] == [c.name for c in firstboot.CONCERNS if c.first_boot]
 
 
 def test_changing_a_sysctl_value_changes_only_kernel_and_limits(spec, monkeypatch) -> None:

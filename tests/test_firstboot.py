@@ -102,13 +102,14 @@ def test_no_placeholder_left_unfilled(domain_spec) -> None:
 
 
 def test_every_template_is_used() -> None:
-    spec = parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com"))
+    spec = parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com", dataVolumeGb=10,
+                                      database="postgresql"))
     names = set(firstboot.template_names())
     owned = {f.path.lstrip("/") for c in firstboot.CONCERNS for f in c.files if f.template}
     assert names == owned
     # + the admin's authorized_keys, the pinned host key, the concern manifest and (DigitalOcean with monitoring)
     # do-agent's drop-in
-    assert len(describe_first_boot(spec).files) == len(names) + 4
+    assert len(describe_first_boot(spec, converge=True).files) == len(names) + 4
 
 
 def test_sshd_drop_in_has_the_baseline(domain_spec) -> None:
@@ -244,7 +245,7 @@ def test_every_placeholder_names_a_known_encoder() -> None:
             found.setdefault(encoder.strip(), set()).add(key.strip())
     # raw is only for text the renderer builds itself (rule blocks, script steps), never a config value
     assert found["raw"] == {"ssh_rules", "dhcp_rules", "upgrade_origins", "acme_ca_env", "sshd_options",
-                            "sysctl_settings", "concern_functions"}
+                            "sysctl_settings", "concern_functions", "postgresql_settings", "database_env"}
     values = firstboot.template_values(parse_host_spec(raw_config(domain="app.example.com",
                                                                   acmeEmail="ops@example.com")))
     assert all(isinstance(values[key], firstboot.Trusted) for key in found["raw"])

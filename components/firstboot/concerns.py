@@ -72,6 +72,9 @@ class Concern:
     health: str = ""  # shell: succeeds when what this concern serves still works after activation
     once: str = ""  # shell: first boot only, before activate (host key, full upgrade, AIDE baseline)
     applies: Callable[[HostSpec], bool] = lambda spec: True
+    #: False: delivered by the converge only (HostConfig, right after first boot in the same `pulumi up`), never
+    #: in first-boot data, whose 16 KiB limit (Linode, Lightsail) they would not fit
+    first_boot: bool = True
 
     @property
     def function(self) -> str:
@@ -86,6 +89,45 @@ class Concern:
 
 def _with_domain(spec: HostSpec) -> bool:
     return bool(spec.domain)
+
+
+def _with_volume(spec: HostSpec) -> bool:
+    return spec.has_data_volume
+
+
+def _with_database(spec: HostSpec) -> bool:
+    return spec.database == "postgresql"
+
+
+# The cluster on the volume: the one a previous server left there, or a new one of the installed major version.
+# The package is installed only once /etc/postgresql and /var/lib/postgresql are the volume's (hvps-data-volume
+# bind-mounts them), and files keep the uid of the server that wrote them: they are handed to this one's postgres.
+_DATABASE_ACTIVATE = """\
+local v
+mountpoint -q "$R/etc/postgresql"
+mountpoint -q "$R/var/lib/postgresql"
+NEEDRESTART_SUSPEND=1 "${APT[@]}" install --no-install-recommends postgresql
+find "$R/srv/data/postgresql" \\( ! -user postgres -o ! -group postgres \\) -exec chown -h postgres:postgres {} +
+v=$(pg_lsclusters -h | awk '$2 == "main" {print $1; exit}')
+if [ -z "$v" ]; then
+  v=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\\n' | sort -n | tail -n 1)
+  pg_createcluster "$v" main
+fi
+install -m 0644 -o postgres -g postgres "$R/etc/hvps/postgresql.conf" "$R/etc/postgresql/$v/main/conf.d/90-hvps.conf"
+install -m 0640 -o postgres -g postgres "$R/etc/hvps/pg_hba.conf" "$R/etc/postgresql/$v/main/pg_hba.conf"
+setpriv --reuid=postgres --regid=postgres --init-groups "/usr/lib/postgresql/$v/bin/postgres" -C max_connections \\
+  -D "/var/lib/postgresql/$v/main" -c config_file="/etc/postgresql/$v/main/postgresql.conf" >/dev/null
+systemctl daemon-reload
+systemctl enable postgresql
+systemctl restart "postgresql@$v-main"
+setpriv --reuid=postgres --regid=postgres --init-groups psql -qAt -v ON_ERROR_STOP=1 -v app="$APP" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'app') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app') \\gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'app', :'app')
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'app') \\gexec
+SQL
+[ "$(setpriv --reuid=postgres --regid=postgres --init-groups psql -qAt -c 'SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL')" = 0 ]
+systemctl try-restart "$APP.service"
+"""
 
 
 _HEALTH = ("curl -fsS -o /dev/null --retry 5 --retry-delay 2 --retry-all-errors -H 'Host: '{{ server_name | sh }} "
@@ -253,6 +295,51 @@ systemctl daemon-reload
 systemctl enable --now hvps-tls.timer
 """,
         applies=_with_domain),
+    # The data volume, its database and backups (dataVolumeGb, database): at the end of serve, so the host already
+    # answers while first boot waits for a volume the vendor attaches late (a failure retries the install phase).
+    Concern(
+        "data-volume", "The data volume at /srv/data: formatted only when blank, mounted at every boot, grown.",
+        (SERVE,),
+        files=(ConcernFile("/usr/local/sbin/hvps-data-volume", "0700"),
+               ConcernFile("/etc/systemd/system/hvps-data-volume.service"),
+               ConcernFile("/etc/systemd/system/{app_name}.service.d/hvps-data.conf")),
+        activate="""\
+systemctl daemon-reload
+systemctl enable hvps-data-volume.service
+systemctl restart hvps-data-volume.service
+systemctl try-restart "$APP.service"
+""",
+        health="mountpoint -q \"$R/srv/data\"\n",
+        applies=_with_volume, first_boot=False),
+    # PostgreSQL's package is installed here, not by the phase: only once its directories are the volume's.
+    Concern(
+        "database", "PostgreSQL on the data volume: unix socket only, peer authentication, DATABASE_URL for the app.",
+        (SERVE,),
+        files=(ConcernFile("/etc/postgresql-common/createcluster.d/hvps.conf"),
+               ConcernFile("/etc/hvps/postgresql.conf"), ConcernFile("/etc/hvps/pg_hba.conf"),
+               ConcernFile("/etc/hvps/database.env"),
+               ConcernFile("/etc/systemd/system/postgresql@.service.d/hvps-sandbox.conf"),
+               ConcernFile("/etc/systemd/system/{app_name}.service.d/hvps-database.conf")),
+        validate="grep -qx \"listen_addresses = ''\" \"$R/etc/hvps/postgresql.conf\"\n",
+        activate=_DATABASE_ACTIVATE,
+        health=("setpriv --reuid=\"$APP\" --regid=\"$APP\" --init-groups psql -qAt -c 'SELECT 1' "
+                "\"postgresql:///$APP?host=/run/postgresql\" >/dev/null\n"),
+        applies=_with_database, first_boot=False),
+    Concern(
+        "backups", "Daily backups on the data volume (database dump, app data), hvps-restore.", (DEFERRED,),
+        files=(ConcernFile("/usr/local/sbin/hvps-backup", "0700"), ConcernFile("/usr/local/sbin/hvps-restore", "0700"),
+               ConcernFile("/etc/systemd/system/hvps-backup.service"),
+               ConcernFile("/etc/systemd/system/hvps-backup.timer")),
+        activate="""\
+systemctl daemon-reload
+systemctl enable --now hvps-backup.timer
+""",
+        applies=_with_volume, first_boot=False),
+    Concern(
+        "backup-upload", "The tools of the encrypted off-host copy: age and rclone (credentials come over SSH).",
+        (DEFERRED,),
+        activate='NEEDRESTART_SUSPEND=1 "${APT[@]}" install --no-install-recommends age rclone\n',
+        applies=lambda spec: bool(spec.backup_bucket), first_boot=False),
     Concern(
         "journal-and-time", "A persistent, capped journal; time sync; no LLMNR/mDNS listeners.", (DEFERRED,),
         files=(ConcernFile("/etc/systemd/journald.conf.d/hvps.conf"), ConcernFile("/etc/systemd/resolved.conf.d/hvps.conf")),
@@ -324,13 +411,14 @@ fi
 )
 
 
-def concerns_for(spec: HostSpec) -> tuple[Concern, ...]:
-    """The concerns that apply to this stack, in order."""
-    return tuple(c for c in CONCERNS if c.applies(spec))
+def concerns_for(spec: HostSpec, converge: bool = False) -> tuple[Concern, ...]:
+    """The concerns that apply to this stack, in order: those of first boot, or (converge) every one."""
+    return tuple(c for c in CONCERNS if c.applies(spec) and (converge or c.first_boot))
 
 
 def concern_of(path: str, spec: HostSpec) -> Concern | None:
     """The concern owning the host file at `path` (None for one no concern owns)."""
     if path == HOST_KEY_PATH:
         return next(c for c in CONCERNS if c.name == "admin-and-ssh")
-    return next((c for c in concerns_for(spec) if any(f.host_path(spec) == path for f in c.files)), None)
+    return next((c for c in concerns_for(spec, converge=True) if any(f.host_path(spec) == path for f in c.files)),
+                None)

@@ -21,8 +21,9 @@ SHORT_DIGEST = 12
 
 def converge_files(spec: HostSpec) -> FirstBoot:
     """The files a converge writes: first boot's, without the host's private key (never rotated by a converge,
-    and never sent in plain text: the converge bundle is an ordinary, non-secret input)."""
-    every = describe_first_boot(spec)
+    and never sent in plain text: the converge bundle is an ordinary, non-secret input), with the concerns only
+    the converge delivers (the data volume, its database and backups: concerns.py)."""
+    every = describe_first_boot(spec, converge=True)
     return FirstBoot(tuple(f for f in every.files if f.path != HOST_KEY_PATH), every.admin_user)
 
 

@@ -96,10 +96,10 @@ def concern_paths(concern: Concern, spec: HostSpec) -> tuple[str, ...]:
     return tuple(f.host_path(spec) for f in concern.files if f.applies(spec))
 
 
-def manifest(spec: HostSpec, values: Mapping[str, object]) -> str:
+def manifest(spec: HostSpec, values: Mapping[str, object], converge: bool = False) -> str:
     """The concern list as the provisioner reads it: `name phases digest path...`, one concern a line, in order."""
     return "".join(f"{c.name} {','.join(c.phases)} {concern_digest(c, values)} {' '.join(concern_paths(c, spec))}\n"
-                   for c in concerns_for(spec))
+                   for c in concerns_for(spec, converge))
 
 
 def _stack_file(path: str, spec: HostSpec) -> str:
@@ -119,7 +119,7 @@ def _stack_file(path: str, spec: HostSpec) -> str:
 
 
 def concern_files(concern: Concern, spec: HostSpec, values: Mapping[str, object],
-                  host_key: str = PLACEHOLDER_HOST_KEY) -> tuple[HostFile, ...]:
+                  host_key: str = PLACEHOLDER_HOST_KEY, converge: bool = False) -> tuple[HostFile, ...]:
     """The files one concern writes for this stack, rendered on their own (its templates, or the stack's data)."""
     rendered = []
     for f in concern.files:
@@ -127,7 +127,7 @@ def concern_files(concern: Concern, spec: HostSpec, values: Mapping[str, object]
             continue
         path = f.host_path(spec)
         if path == MANIFEST_PATH:
-            content = manifest(spec, values)
+            content = manifest(spec, values, converge)
         elif f.template:
             content = render_host_file(f.path.lstrip("/"), values)
         else:
@@ -138,13 +138,15 @@ def concern_files(concern: Concern, spec: HostSpec, values: Mapping[str, object]
     return tuple(rendered)
 
 
-def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) -> FirstBoot:
+def describe_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY, converge: bool = False) -> FirstBoot:
     """The files first boot writes: every applying concern's files, rendered from their templates, in order.
 
     host_key: the OpenSSH private ed25519 host key the deploy connections pin (its stand-in for sizing).
+    converge: with the concerns only the converge delivers (the data volume's), as the converge writes them.
     """
-    values = template_values(spec)
-    files = tuple(f for concern in concerns_for(spec) for f in concern_files(concern, spec, values, host_key))
+    values = template_values(spec, converge)
+    files = tuple(f for concern in concerns_for(spec, converge)
+                  for f in concern_files(concern, spec, values, host_key, converge))
     return FirstBoot(files, spec.admin_user)
 
 

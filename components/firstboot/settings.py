@@ -71,3 +71,20 @@ LOGIN_DEFS: tuple[tuple[str, str], ...] = (
     ("UMASK", "027"), ("ENCRYPT_METHOD", "YESCRYPT"), ("SHA_CRYPT_MIN_ROUNDS", "65536"),
     ("SHA_CRYPT_MAX_ROUNDS", "65536"), ("PASS_MAX_DAYS", "365"), ("PASS_MIN_DAYS", "1"),
 )
+
+# PostgreSQL beside the app on a small plan (PGTune's figures for a web app, scaled down): a few connections (the
+# app's workers), shared_buffers RAM/16 and the planner's cache estimate RAM/4, so a 1 GB plan keeps most of its
+# memory for the app. Unix socket only: no TCP listener at all. JIT off: no code generation at run time.
+POSTGRESQL_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("listen_addresses", "''"), ("max_connections", "20"), ("work_mem", "4MB"), ("jit", "off"),
+    ("password_encryption", "scram-sha-256"),
+)
+#: Settings sized from the plan's memory: (key, divisor): RAM / divisor, in MB.
+POSTGRESQL_RAM_FRACTIONS: tuple[tuple[str, int], ...] = (
+    ("shared_buffers", 16), ("effective_cache_size", 4), ("maintenance_work_mem", 16),
+)
+
+
+def postgresql_settings(ram_mb: int) -> tuple[tuple[str, str], ...]:
+    """Every PostgreSQL setting for a plan with `ram_mb` of memory, the fixed ones first."""
+    return POSTGRESQL_SETTINGS + tuple((key, f"{ram_mb // divisor}MB") for key, divisor in POSTGRESQL_RAM_FRACTIONS)

@@ -9,7 +9,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 
-from components import catalog
+from components import catalog, envfile
 from components.config import HostSpec, default_of
 from components.firstboot import wire
 from components.firstboot.concerns import (
@@ -19,7 +19,14 @@ from components.firstboot.concerns import (
     Concern,
     concerns_for,
 )
-from components.firstboot.settings import LOGIN_DEFS, SSH_GROUP, SSH_KEX, SSHD_OPTIONS, SYSCTL_SETTINGS
+from components.firstboot.settings import (
+    LOGIN_DEFS,
+    SSH_GROUP,
+    SSH_KEX,
+    SSHD_OPTIONS,
+    SYSCTL_SETTINGS,
+    postgresql_settings,
+)
 from components.firstboot.templating import TemplateError, Trusted, encode_sh, encode_sshd, render_text
 
 #: The sample app's WSGI entry point (module:attribute), served until the user deploys an app of their own.
@@ -88,8 +95,23 @@ def sshd_options(spec: HostSpec) -> Trusted:
     return Trusted("\n".join(f"{keyword} {encode_sshd(fill.get(value, value))}" for keyword, value in SSHD_OPTIONS))
 
 
-def template_values(spec: HostSpec) -> dict[str, object]:
-    """Every placeholder value the templates and concern steps use, derived from the spec.
+def postgresql_lines(spec: HostSpec) -> Trusted:
+    """The cluster's settings file, from settings.py sized for the plan (keys and values are this project's own)."""
+    settings = postgresql_settings(spec.size.ram_mb)
+    for key, value in settings:
+        if not re.fullmatch(r"[a-z_]+", key) or not re.fullmatch(r"''|[0-9]+(MB)?|[a-z0-9-]+", value):
+            raise TemplateError(f"postgresql setting {key!r} = {value!r} is not a name and a plain value")
+    return Trusted("\n".join(f"{key} = {value}" for key, value in settings))
+
+
+def database_url(spec: HostSpec) -> str:
+    """The app's DATABASE_URL: its own database over the unix socket, peer authentication (no password)."""
+    return f"postgresql:///{spec.app_name}?host=/run/postgresql"
+
+
+def template_values(spec: HostSpec, converge: bool = False) -> dict[str, object]:
+    """Every placeholder value the templates and concern steps use, derived from the spec (converge: with the
+    steps of the concerns only the converge delivers).
 
     Plain values are encoded by the placeholder's encoder; `Trusted` ones are script or rule text built here,
     with every spec value inside them already encoded for its language.
@@ -124,8 +146,17 @@ def template_values(spec: HostSpec) -> dict[str, object]:
         "acme_ca_env": Trusted(f"REQUESTS_CA_BUNDLE={encode_sh(ACME_CA_PATH)} " if spec.acme_ca_certificate else ""),
         "serve_packages": packages_for(spec, SERVE),
         "deferred_packages": packages_for(spec, DEFERRED),
+        "data_volume_gb": spec.data_volume_gb,
+        "data_volume_devices": spec.data_volume_devices,
+        "database": spec.database,
+        "backup_generations": spec.backup_generations,
+        "backup_bucket": spec.backup_bucket or "",
+        "backup_endpoint": spec.backup_endpoint or "",
+        "backup_recipient": spec.backup_recipient or "",
+        "postgresql_settings": postgresql_lines(spec),
+        "database_env": Trusted(envfile.encode_line("DATABASE_URL", database_url(spec))),
     }
-    values["concern_functions"] = Trusted("".join(concern_functions(c, values) for c in concerns_for(spec)))
+    values["concern_functions"] = Trusted("".join(concern_functions(c, values) for c in concerns_for(spec, converge)))
     return values
 
 
