@@ -1,0 +1,297 @@
+"""The data volume's host side: the format decision on real file images, the scripts under stubs, the rendering.
+
+The blank/ours/foreign decision is the one thing that can destroy data: it runs here against real images made
+with the real tools (truncate, mkfs.ext4, sfdisk, mkswap), reading them with the real blkid and wipefs, without
+mounting anything. hvps-backup and hvps-restore run under bash in a temporary root (HVPS_ROOT) with stubs for
+what needs a running host (mountpoint, setpriv running pg_dump/pg_restore, systemctl, age, rclone).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from components.config import HostSpec, parse_host_spec
+from components.firstboot import converge_files, describe_first_boot, render_first_boot
+from tests.conftest import ROOT, raw_config
+
+DATA = {"dataVolumeGb": 10, "database": "postgresql"}
+BUCKET = {"backupBucket": "shop-backups", "backupEndpoint": "https://fra1.digitaloceanspaces.com",
+          "backupRecipient": "age1" + "q" * 58}
+needs_tools = pytest.mark.skipif(any(shutil.which(t) is None for t in ("blkid", "wipefs", "mkfs.ext4", "sfdisk")),
+                                 reason="util-linux / e2fsprogs tools missing")
+
+
+def spec_with(**overrides: object) -> HostSpec:
+    return parse_host_spec(raw_config(**overrides))
+
+
+def host_files(spec: HostSpec) -> dict[str, str]:
+    return {f.path: f.content for f in converge_files(spec).files}
+
+
+def script(tmp_path: Path, spec: HostSpec, path: str) -> Path:
+    target = tmp_path / Path(path).name
+    target.write_text(host_files(spec)[path])
+    return target
+
+
+# First boot without a volume: byte for byte what the goldens recorded before the data volume existed.
+
+@pytest.mark.parametrize("stack", ["do-dev", "linode-dev", "lightsail-dev", "prod"])
+def test_first_boot_of_stacks_without_a_volume_is_unchanged(stack: str) -> None:
+    from components.config import load_stack_file
+    spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    assert not spec.has_data_volume
+    golden = (ROOT / "tests" / "golden" / f"plan-{stack}.md").read_text()
+    (recorded,) = re.findall(r"\| firstBootDigest \| `([0-9a-f]{64})` \|", golden)
+    assert render_first_boot(spec).digest == recorded
+    # and the converge writes exactly first boot's files (but the host key)
+    assert [f.path for f in converge_files(spec).files] == [f.path for f in describe_first_boot(spec).files
+                                                            if not f.path.endswith("ssh_host_ed25519_key")]
+
+
+@pytest.mark.parametrize("vendor,region", [("linode", "fr-par"), ("lightsail", "eu-central-1")])
+def test_a_volume_adds_nothing_to_first_boot_but_the_converge_delivers_it(vendor: str, region: str) -> None:
+    plain = spec_with(vendor=vendor, region=region)
+    full = spec_with(vendor=vendor, region=region, **DATA, **BUCKET)
+    assert render_first_boot(full).digest == render_first_boot(plain).digest
+    files = host_files(full)
+    assert {"/usr/local/sbin/hvps-data-volume", "/usr/local/sbin/hvps-backup", "/usr/local/sbin/hvps-restore",
+            "/etc/hvps/postgresql.conf"} <= set(files)
+    manifest = files["/etc/hvps/concerns"]
+    assert [line.split()[0] for line in manifest.splitlines() if line.split()[0] in
+            ("data-volume", "database", "backups", "backup-upload")] == ["data-volume", "database", "backups",
+                                                                        "backup-upload"]
+    for fn in ("activate_data_volume", "activate_database", "health_database", "activate_backups"):
+        assert f"{fn}() {{" in files["/usr/local/sbin/hvps-provision"], fn
+    assert "activate_data_volume" not in host_files(plain)["/usr/local/sbin/hvps-provision"]
+
+
+def test_only_what_is_configured_is_rendered() -> None:
+    volume = host_files(spec_with(dataVolumeGb=10))
+    assert "/usr/local/sbin/hvps-data-volume" in volume and "/usr/local/sbin/hvps-backup" in volume
+    assert not any("postgres" in p for p in volume)
+    assert "/etc/hvps/postgresql.conf" in host_files(spec_with(**DATA))
+    assert "backup-upload" not in volume["/etc/hvps/concerns"]
+    assert "backup-upload" in host_files(spec_with(**DATA, **BUCKET))["/etc/hvps/concerns"]
+
+
+# The format decision, on real images.
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("images")
+    made = {}
+    for name in ("blank", "ours", "other-ext4", "gpt", "swap", "ext4-on-gpt"):
+        made[name] = d / f"{name}.img"
+        subprocess.run(["truncate", "-s", "32M", str(made[name])], check=True)
+    mkfs = ["mkfs.ext4", "-q", "-F"]
+    subprocess.run([*mkfs, "-L", "hvps-data", str(made["ours"])], check=True)
+    subprocess.run([*mkfs, "-L", "other", str(made["other-ext4"])], check=True)
+    subprocess.run(["sfdisk", "-q", str(made["gpt"])], input="label: gpt\n", text=True, check=True)
+    # our label's superblock inside a partitioned disk: two signatures, not a file system of ours alone
+    subprocess.run(["sfdisk", "-q", str(made["ext4-on-gpt"])], input="label: gpt\n", text=True, check=True)
+    with made["ours"].open("rb") as src, made["ext4-on-gpt"].open("r+b") as dst:
+        src.seek(1024)
+        dst.seek(1024)
+        dst.write(src.read(4096))
+    if shutil.which("mkswap"):
+        subprocess.run(["mkswap", str(made["swap"])], check=True, capture_output=True)
+    else:
+        del made["swap"]
+    if shutil.which("mkfs.vfat"):
+        made["vfat"] = d / "vfat.img"
+        subprocess.run(["truncate", "-s", "32M", str(made["vfat"])], check=True)
+        subprocess.run(["mkfs.vfat", str(made["vfat"])], check=True, capture_output=True)
+    return made
+
+
+EXPECTED = {"blank": "blank", "ours": "ours", "other-ext4": "foreign", "gpt": "foreign", "swap": "foreign",
+            "ext4-on-gpt": "foreign", "vfat": "foreign"}
+
+
+@needs_tools
+def test_format_decision_on_real_images(tmp_path: Path, images: dict[str, Path]) -> None:
+    tool = script(tmp_path, spec_with(dataVolumeGb=10), "/usr/local/sbin/hvps-data-volume")
+    seen = {}
+    for name, image in images.items():
+        before = image.read_bytes()
+        run = subprocess.run(["bash", str(tool), "classify", str(image)], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        seen[name] = run.stdout.strip()
+        assert image.read_bytes() == before, f"{name}: classify wrote to the device"
+    assert seen == {name: EXPECTED[name] for name in images}
+
+
+def stub_root(tmp_path: Path, stubs: dict[str, str]) -> tuple[Path, dict[str, str]]:
+    root, bin_dir = tmp_path / "root", tmp_path / "bin"
+    bin_dir.mkdir()
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/fstab").write_text("UUID=0 / ext4 defaults 0 1\n")
+    for name, body in stubs.items():
+        (bin_dir / name).write_text(f'#!/bin/bash\nprintf "%s\\n" "${{0##*/}} $*" >>"$HVPS_ROOT/.calls"\n{body}\n')
+        (bin_dir / name).chmod(0o755)
+    env = {**os.environ, "HVPS_ROOT": str(root), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    return root, env
+
+
+def calls(root: Path) -> list[str]:
+    path = root / ".calls"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_no_volume_within_the_wait_exits_2_and_formats_nothing(tmp_path: Path) -> None:
+    tool = script(tmp_path, spec_with(dataVolumeGb=10), "/usr/local/sbin/hvps-data-volume")
+    root, env = stub_root(tmp_path, {"sleep": "", "mkfs.ext4": "exit 1", "mount": "exit 1"})
+    run = subprocess.run(["bash", str(tool)], env={**env, "HVPS_DATA_WAIT": "4"}, capture_output=True, text=True)
+    assert run.returncode == 2 and "no data volume at /dev/disk/by-id/scsi-0DO_Volume_" in run.stderr
+    assert [c.split()[0] for c in calls(root)] == ["sleep", "sleep"]
+
+
+def test_fstab_line_mounts_by_label_with_safe_options() -> None:
+    text = host_files(spec_with(dataVolumeGb=10))["/usr/local/sbin/hvps-data-volume"]
+    assert 'LABEL=$LABEL $DATA ext4 nofail,x-systemd.device-timeout=30s,$MOUNT_OPTS 0 2' in text
+    assert "MOUNT_OPTS=nodev,nosuid,noexec" in text and "LABEL=hvps-data" in text
+
+
+# Backups and restore under stubs.
+
+BACKUP_STUBS = {
+    "mountpoint": '[ ! -e "$HVPS_ROOT/.unmounted" ]',
+    "setpriv": 'while [ "${1#--}" != "$1" ]; do shift; done\n'
+               'case $1 in pg_dump) echo "dump of ${@: -1}" ;; pg_restore) cat >"$HVPS_ROOT/.restored" ;; esac',
+    "systemctl": "",
+    "age": 'echo "age $*"; cat',
+    "rclone": 'case $1 in rcat) cat >"$HVPS_ROOT/.uploaded"; env | grep ^RCLONE_ | sort >"$HVPS_ROOT/.rclone-env" ;;'
+              ' esac\n[ ! -e "$HVPS_ROOT/.upload-down" ]',
+}
+
+
+def backup_host(tmp_path: Path, **overrides: object) -> tuple[Path, dict[str, str], Path, Path]:
+    spec = spec_with(**DATA, backupGenerations=2, **overrides)
+    backup = script(tmp_path, spec, "/usr/local/sbin/hvps-backup")
+    restore = script(tmp_path, spec, "/usr/local/sbin/hvps-restore")
+    root, env = stub_root(tmp_path, BACKUP_STUBS)
+    (root / "srv/data/app").mkdir(parents=True)
+    (root / "srv/data/app/state.txt").write_text("v1\n")
+    return root, env, backup, restore
+
+
+def run(path: Path, env: dict[str, str], *args: str, stamp: str | None = None) -> subprocess.CompletedProcess[str]:
+    if stamp:  # a fixed clock: `date` stub prints the stamp
+        bin_dir = Path(env["PATH"].split(":")[0])
+        (bin_dir / "date").write_text(f"#!/bin/sh\necho {stamp}\n")
+        (bin_dir / "date").chmod(0o755)
+    return subprocess.run(["bash", str(path), *args], env=env, capture_output=True, text=True, timeout=30)
+
+
+def backups(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "srv/data/backups").iterdir())
+
+
+def test_backup_dumps_the_database_and_the_app_data_and_keeps_the_generations(tmp_path: Path) -> None:
+    root, env, backup, _ = backup_host(tmp_path)
+    for stamp in ("20260101T000000Z", "20260102T000000Z", "20260103T000000Z"):
+        result = run(backup, env, stamp=stamp)
+        assert result.returncode == 0, result.stderr
+    assert backups(root) == ["20260102T000000Z", "20260103T000000Z"]  # backupGenerations 2
+    newest = root / "srv/data/backups/20260103T000000Z"
+    assert (newest / "database.dump").read_text() == "dump of app\n"
+    listing = subprocess.run(["tar", "-tf", str(newest / "app.tar")], capture_output=True, text=True).stdout
+    assert "app/state.txt" in listing.split()
+    assert oct((root / "srv/data/backups").stat().st_mode & 0o777) == "0o700"
+    assert "setpriv --reuid=postgres --regid=postgres --init-groups pg_dump -Fc app" in calls(root)
+    assert not (root / ".uploaded").exists()  # no bucket, no upload
+
+
+def test_backup_refuses_without_the_volume(tmp_path: Path) -> None:
+    root, env, backup, _ = backup_host(tmp_path)
+    (root / ".unmounted").touch()
+    result = run(backup, env)
+    assert result.returncode == 2 and "not mounted" in result.stderr
+    assert not (root / "srv/data/backups").exists()
+
+
+def test_upload_encrypts_to_the_recipient_with_the_delivered_credentials(tmp_path: Path) -> None:
+    root, env, backup, _ = backup_host(tmp_path, **BUCKET)
+    assert run(backup, env, stamp="20260101T000000Z").returncode == 4  # no credentials yet: local copy kept
+    assert backups(root) == ["20260101T000000Z"]
+    creds = 'RCLONE_CONFIG_HVPS_ACCESS_KEY_ID="AKID"\nRCLONE_CONFIG_HVPS_SECRET_ACCESS_KEY="s3cr\\$t"\n'
+    stored = subprocess.run(["bash", str(backup), "--store-credentials"], input=creds, env=env, text=True)
+    assert stored.returncode == 0
+    cred_file = root / "etc/hvps/backup-credentials"
+    assert cred_file.read_text() == creds and oct(cred_file.stat().st_mode & 0o777) == "0o600"
+    result = run(backup, env, stamp="20260102T000000Z")
+    assert result.returncode == 0, result.stderr
+    assert (root / ".uploaded").read_text().startswith("age -r " + BUCKET["backupRecipient"])
+    assert "rclone rcat hvps:shop-backups/web-1/20260102T000000Z.tar.age" in calls(root) or any(
+        c.startswith("rclone rcat hvps:shop-backups/") and c.endswith("/20260102T000000Z.tar.age") for c in calls(root))
+    rclone_env = (root / ".rclone-env").read_text()
+    assert "RCLONE_CONFIG_HVPS_SECRET_ACCESS_KEY=s3cr$t" in rclone_env  # the value as stored, unexpanded
+    assert "RCLONE_CONFIG_HVPS_ENDPOINT=https://fra1.digitaloceanspaces.com" in rclone_env
+    (root / ".upload-down").touch()
+    assert run(backup, env, stamp="20260103T000000Z").returncode == 4
+
+
+def test_restore_latest_puts_database_and_data_back_around_a_stopped_app(tmp_path: Path) -> None:
+    root, env, backup, restore = backup_host(tmp_path)
+    assert run(backup, env, stamp="20260101T000000Z").returncode == 0
+    (root / "srv/data/app/state.txt").write_text("v2\n")
+    assert run(backup, env, stamp="20260102T000000Z").returncode == 0
+    (root / "srv/data/app/state.txt").write_text("broken\n")
+    (root / ".calls").unlink()
+    result = run(restore, env)
+    assert result.returncode == 0, result.stderr
+    assert (root / "srv/data/app/state.txt").read_text() == "v2\n"
+    assert (root / ".restored").read_text() == "dump of app\n"
+    seen = calls(root)
+    assert seen[0] == "systemctl stop app.socket app.service"
+    assert "setpriv --reuid=postgres --regid=postgres --init-groups pg_restore --clean --if-exists --exit-on-error " \
+           "-d app" in seen
+    assert seen[-1] == "systemctl start app.socket app.service"
+    assert run(restore, env, "20260101T000000Z").returncode == 0
+    assert (root / "srv/data/app/state.txt").read_text() == "v1\n"
+
+
+@pytest.mark.parametrize("name", ["20990101T000000Z", "../../etc", "nope"])
+def test_restore_of_an_unknown_backup_exits_2_and_touches_nothing(tmp_path: Path, name: str) -> None:
+    root, env, backup, restore = backup_host(tmp_path)
+    assert run(backup, env, stamp="20260101T000000Z").returncode == 0
+    (root / ".calls").unlink()
+    result = run(restore, env, name)
+    assert result.returncode == 2 and "no backup" in result.stderr
+    assert calls(root) == []
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
+def test_scripts_pass_bash_n_and_shellcheck(tmp_path: Path) -> None:
+    files = host_files(spec_with(**DATA, **BUCKET))
+    for path in ("/usr/local/sbin/hvps-data-volume", "/usr/local/sbin/hvps-backup", "/usr/local/sbin/hvps-restore",
+                 "/usr/local/sbin/hvps-provision"):
+        target = tmp_path / Path(path).name
+        target.write_text(files[path])
+        assert subprocess.run(["bash", "-n", str(target)]).returncode == 0, path
+        lint = subprocess.run(["shellcheck", "-s", "bash", str(target)], capture_output=True, text=True)
+        assert lint.returncode == 0, f"{path}:\n{lint.stdout}"
+
+
+def test_postgresql_settings_fit_the_plan_and_listen_on_no_port() -> None:
+    small = host_files(spec_with(**DATA, size="small"))["/etc/hvps/postgresql.conf"]
+    assert "listen_addresses = ''" in small.splitlines()
+    assert "shared_buffers = 64MB" in small and "max_connections = 20" in small and "work_mem = 4MB" in small
+    medium = host_files(spec_with(**DATA, size="medium"))["/etc/hvps/postgresql.conf"]
+    assert "shared_buffers = 128MB" in medium
+    hba = host_files(spec_with(**DATA))["/etc/hvps/pg_hba.conf"]
+    assert [line.split()[0] for line in hba.splitlines() if not line.startswith("#")] == ["local", "local"]
+    files = host_files(spec_with(**DATA, appName="shop"))
+    assert files["/etc/hvps/database.env"].splitlines()[-1] == 'DATABASE_URL="postgresql:///shop?host=/run/postgresql"'
+    assert "EnvironmentFile=/etc/hvps/database.env" in files["/etc/systemd/system/shop.service.d/hvps-database.conf"]
+    dropin = files["/etc/systemd/system/postgresql@.service.d/hvps-sandbox.conf"]
+    assert "RequiresMountsFor=/srv/data /etc/postgresql /var/lib/postgresql" in dropin
+    assert "ProtectSystem=strict" in dropin and "PrivateUsers" not in dropin
