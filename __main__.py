@@ -46,7 +46,10 @@ reachable = tuple(r for r in (host.server, host.firewall, host.ip_attachment) if
 ready = first_boot_ready(HOST_NAME, spec, host, host.ipv4, host.ssh_host_key, host.server_identity,
                          private_key=deploy_key, depends_on=reachable)
 # Every `pulumi up` converges the running host's files (only what changed is written and reloaded).
-host_config = host.converge_config(ready, private_key=deploy_key)
+backup_keys = None
+if spec.backup_bucket:  # config refused a bucket without both keys
+    backup_keys = (config.require_secret("backupAccessKeyId"), config.require_secret("backupSecretAccessKey"))
+host_config = host.converge_config(ready, private_key=deploy_key, backup_keys=backup_keys)
 
 if spec.app is not None:
     from components.app import AppRelease, AppReleaseArgs

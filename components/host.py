@@ -184,15 +184,17 @@ class WebHost(pulumi.ComponentResource):
             "sshHostKey": self.ssh_host_key, "serverIdentity": self.server_identity,
         })
 
-    def converge_config(self, ready: pulumi.Resource, private_key: pulumi.Input[str] | None = None) -> HostConfig:
+    def converge_config(self, ready: pulumi.Resource, private_key: pulumi.Input[str] | None = None,
+                        backup_keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None) -> HostConfig:
         """The `<name>-config` child that converges the running host's files on every `pulumi up` (HostConfig).
 
         ready: the first-boot readiness wait; the converge runs after it (first boot installed the converge
-        itself). private_key: the deploy key, as for the readiness wait.
+        itself). private_key: the deploy key, as for the readiness wait. backup_keys: the backup bucket's keys
+        (secrets), stored on the host over SSH.
         """
         self.host_config = HostConfig(f"{self.logical_name}-config", HostConfigArgs(
             spec=self.spec, host=self.ipv4, host_key=self.ssh_host_key, server_identity=self.server_identity,
-            private_key=private_key), opts=self.child(depends_on=[ready]))
+            private_key=private_key, backup_keys=backup_keys), opts=self.child(depends_on=[ready]))
         return self.host_config
 
     def _build(self, name: str) -> None:  # pragma: no cover - abstract

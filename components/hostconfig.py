@@ -17,17 +17,26 @@ Deleting HostConfig (or a replaced copy) leaves the host as it is.
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 
 import pulumi
 
-from components import ssh
+from components import envfile, ssh
 from components.config import HostSpec
 from components.firstboot import CONVERGE_COMMAND, converge_bundle, converge_digests
 from components.options import dependencies
 
 #: One converge validates, installs and health-checks each changed concern; the dial retries until then.
 CONVERGE_TIMEOUT = "15m"
+#: Stores the backup bucket's credentials (stdin) in /etc/hvps/backup-credentials, root-only: never first-boot data.
+STORE_CREDENTIALS_COMMAND = "sudo -n /usr/local/sbin/hvps-backup --store-credentials"
+
+
+def backup_credentials_file(access_key_id: str, secret_access_key: str) -> str:
+    """The credentials file hvps-backup reads: rclone's variables for its `hvps` remote, quoted (envfile.py)."""
+    return envfile.encode_file((("RCLONE_CONFIG_HVPS_ACCESS_KEY_ID", access_key_id),
+                                ("RCLONE_CONFIG_HVPS_SECRET_ACCESS_KEY", secret_access_key)))
 
 
 def converge_stdin(spec: HostSpec) -> str:
@@ -56,6 +65,8 @@ class HostConfigArgs:
     host_key: pulumi.Input[str]
     server_identity: pulumi.Input[str]
     private_key: pulumi.Input[str] | None = None
+    #: (access key id, secret access key) of backupBucket, Pulumi secrets; sent over SSH after the converge
+    backup_keys: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
 
 
 class HostConfig(pulumi.ComponentResource):
@@ -81,5 +92,17 @@ class HostConfig(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=dependencies(opts),
                                         custom_timeouts=pulumi.CustomTimeouts(create=CONVERGE_TIMEOUT,
                                                                               update=CONVERGE_TIMEOUT)))
+        self.backup_credentials = None
+        if args.backup_keys is not None:
+            # secret: the keys are (config.require_secret), and what is computed from them stays secret
+            text = pulumi.Output.all(*args.backup_keys).apply(lambda keys: backup_credentials_file(*keys))
+            # like the app's secrets: the trigger is a digest, so new keys are sent again (and a new server gets them)
+            digest = text.apply(lambda t: hashlib.sha256(t.encode()).hexdigest())
+            self.backup_credentials = remote.Command(
+                f"{name}-backup-credentials",
+                connection=ssh.connection(args.spec, args.host, args.host_key, args.private_key),
+                create=STORE_CREDENTIALS_COMMAND, update=STORE_CREDENTIALS_COMMAND,
+                stdin=text, triggers=[args.server_identity, digest],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.converge]))
         self.files = pulumi.Output.from_input(digests)
         self.register_outputs({"files": self.files})

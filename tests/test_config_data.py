@@ -9,6 +9,7 @@ from tests.conftest import config_problems as problems
 from tests.conftest import raw_config
 
 RECIPIENT = "age1" + "q" * 58
+KEYS = {"backupAccessKeyId": "AKIDEXAMPLE", "backupSecretAccessKey": "example-secret"}
 
 
 def test_defaults_are_no_volume_no_database_seven_generations() -> None:
@@ -50,13 +51,13 @@ def test_database_needs_the_volume() -> None:
 
 
 def test_a_bucket_needs_endpoint_recipient_and_the_volume() -> None:
-    assert sorted(problems(backupBucket="my-backups")) == [
+    assert sorted(problems(backupBucket="my-backups", **KEYS)) == [
         "hardened-vps:backupBucket: backups are taken on the data volume; set dataVolumeGb (e.g. 10)",
         "hardened-vps:backupEndpoint: missing; required when backupBucket is set",
         "hardened-vps:backupRecipient: missing; required when backupBucket is set"]
     spec = parse_host_spec(raw_config(dataVolumeGb="10", backupBucket="my-backups",
                                       backupEndpoint="https://fra1.digitaloceanspaces.com",
-                                      backupRecipient=RECIPIENT))
+                                      backupRecipient=RECIPIENT, **KEYS))
     assert (spec.backup_bucket, spec.backup_endpoint, spec.backup_recipient) == (
         "my-backups", "https://fra1.digitaloceanspaces.com", RECIPIENT)
 
@@ -68,14 +69,28 @@ def test_a_bucket_needs_endpoint_recipient_and_the_volume() -> None:
                                             ("backupRecipient", "ssh-ed25519 AAAA")])
 def test_hostile_or_malformed_backup_values_are_refused(key: str, value: str) -> None:
     full = dict(dataVolumeGb="10", backupBucket="my-backups", backupEndpoint="https://fra1.digitaloceanspaces.com",
-                backupRecipient=RECIPIENT)
+                backupRecipient=RECIPIENT, **KEYS)
     full[key] = value
     assert any(p.startswith(f"hardened-vps:{key}: {value!r} is not valid; allowed:") for p in problems(**full))
 
 
 def test_endpoint_or_recipient_without_a_bucket_is_refused() -> None:
     assert problems(dataVolumeGb="10", backupRecipient=RECIPIENT) == [
-        "hardened-vps:backupBucket: missing; backupEndpoint and backupRecipient are only used with a bucket"]
+        "hardened-vps:backupBucket: missing; backupEndpoint, backupRecipient and the backup keys are only used "
+        "with a bucket"]
+    assert problems(dataVolumeGb="10", backupAccessKeyId="AKID") == [
+        "hardened-vps:backupBucket: missing; backupEndpoint, backupRecipient and the backup keys are only used "
+        "with a bucket"]
+
+
+def test_a_bucket_needs_both_keys() -> None:
+    bucket = dict(dataVolumeGb="10", backupBucket="my-backups", backupEndpoint="https://fra1.digitaloceanspaces.com",
+                  backupRecipient=RECIPIENT)
+    assert problems(**bucket, backupAccessKeyId="AKID") == [
+        "hardened-vps:backupSecretAccessKey: missing; required when backupBucket is set: pulumi config set --secret "
+        "hardened-vps:backupSecretAccessKey ..."]
+    assert len(problems(**bucket)) == 2
+    assert parse_host_spec(raw_config(**bucket, **KEYS)).backup_bucket == "my-backups"
 
 
 def test_generations_are_bounded() -> None:

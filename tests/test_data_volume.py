@@ -22,7 +22,8 @@ from tests.conftest import ROOT, raw_config
 
 DATA = {"dataVolumeGb": 10, "database": "postgresql"}
 BUCKET = {"backupBucket": "shop-backups", "backupEndpoint": "https://fra1.digitaloceanspaces.com",
-          "backupRecipient": "age1" + "q" * 58}
+          "backupRecipient": "age1" + "q" * 58, "backupAccessKeyId": "AKIDEXAMPLE",
+          "backupSecretAccessKey": "example-secret"}
 needs_tools = pytest.mark.skipif(any(shutil.which(t) is None for t in ("blkid", "wipefs", "mkfs.ext4", "sfdisk")),
                                  reason="util-linux / e2fsprogs tools missing")
 

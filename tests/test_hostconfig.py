@@ -142,3 +142,28 @@ def test_first_boot_applied_says_what_converges_and_what_needs_reprovision() -> 
     assert "HostConfig" in applied and applied.endswith(", ".join(needs)) and "sshPublicKeys" not in applied
     rebuilt = run_program(full_config(reprovision=True), stack="hc").outputs["firstBootApplied"]
     assert "rebuilding the server" in rebuilt
+
+
+def test_backup_keys_reach_the_host_over_ssh_as_secrets_never_in_first_boot_or_the_converge() -> None:
+    from components.hostconfig import STORE_CREDENTIALS_COMMAND
+    from tests.test_app_release import secret_value
+
+    data = {"dataVolumeGb": "10", "backupBucket": "shop-backups", "backupEndpoint": "https://fra1.digitaloceanspaces.com",
+            "backupRecipient": "age1" + "q" * 58, "backupAccessKeyId": "AKIDEXAMPLE",
+            "backupSecretAccessKey": "very$ecret-key"}
+    secret_keys = ["hardened-vps:backupAccessKeyId", "hardened-vps:backupSecretAccessKey"]
+    run, options = run_recording_options(full_config(vendor="linode", region="fr-par", **data), "hc", secret_keys)
+    (store,) = [r for r in run.of_type("remote:Command") if r.name == "host-config-backup-credentials"]
+    assert store.inputs["create"] == store.inputs["update"] == STORE_CREDENTIALS_COMMAND
+    assert secret_value(store.inputs["stdin"]) == ('RCLONE_CONFIG_HVPS_ACCESS_KEY_ID="AKIDEXAMPLE"\n'
+                                                   'RCLONE_CONFIG_HVPS_SECRET_ACCESS_KEY="very\\$ecret-key"\n')
+    assert names(options["host-config-backup-credentials"].depends_on) == ["host-config-converge"]
+    # nowhere else: not in the converge (a plain input), not in any other resource's inputs
+    for r in run.resources:
+        if r.name != "host-config-backup-credentials":
+            assert "very$ecret-key" not in json.dumps(r.inputs, default=str), r.name
+    spec = parse_host_spec(raw_config(vendor="linode", region="fr-par", **data), stack="hc")
+    assert converge_of(run).inputs["stdin"] == converge_stdin(spec)
+    assert not [f.path for f in firstboot.converge_files(spec).files if "AKIDEXAMPLE" in f.content]
+    plain, _ = run_recording_options(full_config(vendor="linode", region="fr-par", dataVolumeGb="10"), "hc")
+    assert not [r for r in plain.of_type("remote:Command") if r.name == "host-config-backup-credentials"]

@@ -42,8 +42,14 @@ def validate(c: Collector, vendor: str | None) -> dict[str, Any]:
                 c.fail(key, "missing; required when backupBucket is set")
         if size == 0 and not c.has_problem("dataVolumeGb"):
             c.fail("backupBucket", "backups are taken on the data volume; set dataVolumeGb (e.g. 10)")
-    elif endpoint is not None or recipient is not None:
-        c.fail("backupBucket", "missing; backupEndpoint and backupRecipient are only used with a bucket")
+        for key in ("backupAccessKeyId", "backupSecretAccessKey"):
+            if not c.raw.get(key):
+                c.fail(key, f"missing; required when backupBucket is set: pulumi config set --secret hardened-vps:{key} "
+                            "...")
+    elif endpoint is not None or recipient is not None or any(
+            c.raw.get(k) for k in ("backupAccessKeyId", "backupSecretAccessKey")):
+        c.fail("backupBucket", "missing; backupEndpoint, backupRecipient and the backup keys are only used with a "
+                               "bucket")
     return dict(data_volume_gb=size, keep_data_volume=c.boolean("keepDataVolume"), database=database,
                 backup_generations=c.integer("backupGenerations"), backup_bucket=bucket, backup_endpoint=endpoint,
                 backup_recipient=recipient)
