@@ -44,8 +44,8 @@ def validate(c: Collector, vendor: str | None) -> dict[str, Any]:
             c.fail("backupBucket", "backups are taken on the data volume; set dataVolumeGb (e.g. 10)")
         for key in ("backupAccessKeyId", "backupSecretAccessKey"):
             if not c.raw.get(key):
-                c.fail(key, f"missing; required when backupBucket is set: pulumi config set --secret hardened-vps:{key} "
-                            "...")
+                c.fail(key, "missing; required when backupBucket is set: pulumi config set --secret "
+                            f"hardened-vps:{key} ...")
     elif endpoint is not None or recipient is not None or any(
             c.raw.get(k) for k in ("backupAccessKeyId", "backupSecretAccessKey")):
         c.fail("backupBucket", "missing; backupEndpoint, backupRecipient and the backup keys are only used with a "
