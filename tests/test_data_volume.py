@@ -296,3 +296,33 @@ def test_postgresql_settings_fit_the_plan_and_listen_on_no_port() -> None:
     dropin = files["/etc/systemd/system/postgresql@.service.d/hvps-sandbox.conf"]
     assert "RequiresMountsFor=/srv/data /etc/postgresql /var/lib/postgresql" in dropin
     assert "ProtectSystem=strict" in dropin and "PrivateUsers" not in dropin
+
+
+SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed here")
+def test_new_units_meet_their_sandbox_bound(tmp_path: Path) -> None:
+    """hvps-data-volume and hvps-backup as shipped; PostgreSQL's drop-in over a stand-in of Debian's unit (runs
+    as postgres, pg_ctlcluster), which has no sandbox of its own."""
+    from components.firstboot.sandbox import exposures, sandboxed_units
+
+    spec = spec_with(**DATA, appName="shop")
+    for f in converge_files(spec).files:
+        if f.path.startswith("/etc/systemd/system/"):
+            target = tmp_path / f.path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(f.content)
+    (tmp_path / "etc/systemd/system/postgresql@.service").write_text(
+        "[Unit]\nDescription=PostgreSQL Cluster %i\n[Service]\nType=forking\nUser=postgres\nGroup=postgres\n"
+        "ExecStart=-/usr/bin/pg_ctlcluster --skip-systemctl-redirect %i start\n")
+    bounds = {u.unit: u.bound for u in sandboxed_units(spec)
+              if u.unit in ("hvps-data-volume.service", "hvps-backup.service", "postgresql@.service")}
+    assert len(bounds) == 3
+    for unit, bound in bounds.items():
+        name = unit.replace("@.", "@17-main.")
+        assert SYSTEMD_ANALYZE
+        out = subprocess.run([SYSTEMD_ANALYZE, "security", "--offline=true", f"--root={tmp_path}", "--no-pager", name],
+                             capture_output=True, text=True, timeout=60).stdout
+        assert exposures(out)[name] <= bound, (name, exposures(out))
+    assert not {"hvps-data-volume.service", "postgresql@.service"} & {u.unit for u in sandboxed_units(spec_with())}

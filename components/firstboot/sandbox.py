@@ -32,6 +32,9 @@ class SandboxedUnit:
     reason: str = ""
     #: only on hosts with a domain (certbot and hvps-tls)
     tls_only: bool = False
+    #: only on hosts with a data volume (its mount helper, backups) / with its database
+    volume_only: bool = False
+    database_only: bool = False
 
     @property
     def dropin_path(self) -> str:
@@ -48,6 +51,9 @@ def sandboxed_units(spec: HostSpec) -> tuple[SandboxedUnit, ...]:
         SandboxedUnit("fail2ban.service", dropin=True),
         SandboxedUnit("nftables.service", dropin=True),
         SandboxedUnit("certbot.service", dropin=True, tls_only=True),
+        SandboxedUnit("hvps-data-volume.service", volume_only=True),  # no mount namespace: its mounts are the host's
+        SandboxedUnit("hvps-backup.service", volume_only=True),
+        SandboxedUnit("postgresql@.service", dropin=True, database_only=True),
         SandboxedUnit("systemd-journald.service"),      # configured (journald.conf.d); Debian's sandbox meets it
         SandboxedUnit("systemd-timesyncd.service"),     # enabled; Debian's sandbox meets it
         SandboxedUnit("hvps-provision.service", 7.0, reason=(
@@ -62,7 +68,8 @@ def sandboxed_units(spec: HostSpec) -> tuple[SandboxedUnit, ...]:
             "upgrades (there and from apt-daily-upgrade.service) run dpkg as root, whose maintainer scripts "
             "write anywhere, restart services and rebuild the initramfs: confined, they fail half-way")),
     )
-    return tuple(u for u in units if spec.domain or not u.tls_only)
+    return tuple(u for u in units if (spec.domain or not u.tls_only) and (spec.has_data_volume or not u.volume_only)
+                 and (spec.database == "postgresql" or not u.database_only))
 
 
 def exposures(text: str) -> dict[str, float]:
