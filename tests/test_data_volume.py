@@ -326,3 +326,22 @@ def test_new_units_meet_their_sandbox_bound(tmp_path: Path) -> None:
                              capture_output=True, text=True, timeout=60).stdout
         assert exposures(out)[name] <= bound, (name, exposures(out))
     assert not {"hvps-data-volume.service", "postgresql@.service"} & {u.unit for u in sandboxed_units(spec_with())}
+
+
+def test_hostile_values_reach_the_data_scripts_as_data(tmp_path: Path) -> None:
+    """Values built past validation (as a bug there would let through) land in each script as one intact word."""
+    hostile = {"app_name": "a|touch>pwned&", "host_name": "h`touch pwned`", "backup_bucket": "b'; touch pwned #",
+               "backup_endpoint": 'https://e"$(touch pwned)"', "backup_recipient": "age1\\$(touch pwned)"}
+    from dataclasses import replace
+    spec = replace(spec_with(**DATA, **BUCKET), **hostile)
+    files = host_files(spec)
+    for path, names in (("/usr/local/sbin/hvps-backup", ("APP", "HOST", "BUCKET", "ENDPOINT", "RECIPIENT")),
+                        ("/usr/local/sbin/hvps-restore", ("APP",)), ("/usr/local/sbin/hvps-data-volume", ("APP",))):
+        text = files[path]
+        preamble = text[:text.index("\nlog() ")] + "\nprintf '%s\\0' " + " ".join(f'"${n}"' for n in names) + "\n"
+        out = subprocess.run(["bash", "-c", preamble], cwd=tmp_path, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert not (tmp_path / "pwned").exists(), path
+        fields = {"APP": "app_name", "HOST": "host_name", "BUCKET": "backup_bucket", "ENDPOINT": "backup_endpoint",
+                  "RECIPIENT": "backup_recipient"}
+        assert out.stdout.split("\0")[:-1] == [hostile[fields[n]] for n in names], path
