@@ -333,7 +333,9 @@ def test_hostile_values_reach_the_data_scripts_as_data(tmp_path: Path) -> None:
     hostile = {"app_name": "a|touch>pwned&", "host_name": "h`touch pwned`", "backup_bucket": "b'; touch pwned #",
                "backup_endpoint": 'https://e"$(touch pwned)"', "backup_recipient": "age1\\$(touch pwned)"}
     from dataclasses import replace
-    spec = replace(spec_with(**DATA, **BUCKET), **hostile)
+    spec = replace(spec_with(**DATA, **BUCKET), app_name=hostile["app_name"], host_name=hostile["host_name"],
+                   backup_bucket=hostile["backup_bucket"], backup_endpoint=hostile["backup_endpoint"],
+                   backup_recipient=hostile["backup_recipient"])
     files = host_files(spec)
     for path, names in (("/usr/local/sbin/hvps-backup", ("APP", "HOST", "BUCKET", "ENDPOINT", "RECIPIENT")),
                         ("/usr/local/sbin/hvps-restore", ("APP",)), ("/usr/local/sbin/hvps-data-volume", ("APP",))):
