@@ -12,7 +12,7 @@ from components import catalog
 from components.config.problems import Collector
 from components.config.schema import KEYS_BY_NAME
 
-NO_DATABASE = "none"
+NO_DATABASE = KEYS_BY_NAME["database"].choices[0]  # "none"
 
 
 def validate(c: Collector, vendor: str | None) -> dict[str, Any]:
