@@ -48,6 +48,7 @@ ready = first_boot_ready(HOST_NAME, spec, host, host.ipv4, host.ssh_host_key, ho
 # Every `pulumi up` converges the running host's files (only what changed is written and reloaded).
 host_config = host.converge_config(ready, private_key=deploy_key)
 
+released: list[pulumi.Resource] = []
 if spec.app is not None:
     from components.app import AppRelease, AppReleaseArgs
 
@@ -58,6 +59,10 @@ if spec.app is not None:
         opts=pulumi.ResourceOptions.merge(formerly_named(f"{spec.host_name}-app", RELEASE_NAME),
                                           pulumi.ResourceOptions(depends_on=[*reachable, ready, host_config.converge])))
     pulumi.export("appRelease", release.release_id)
+    released.append(release)
+
+if spec.benchmark:  # once per server, after the host is finished (and its app released)
+    pulumi.export("benchmark", host.benchmark([ready, host_config.converge, *released], private_key=deploy_key).result)
 
 pulumi.export("vendor", spec.vendor)
 pulumi.export("plan", f"{spec.size.slug} in {spec.region} ({spec.image})")
