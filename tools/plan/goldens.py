@@ -14,12 +14,18 @@ from tools.plan.stack_plan import build_plan
 from tools.plan.stacks import ROOT, STACKS_DIR, stack_files
 
 GOLDEN_DIR = ROOT / "tests" / "golden"
+#: The tier of the benchmark fixtures (tests/data/bench): the comparison with measured rows.
+MEASURED_TIER = "small"
 REFRESH_COMMAND = "python -m tools.plan --update-golden"
 
 
 def golden_documents(stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
+    from tools.bench.goldens import fixture_results  # tools.bench reads tools.plan's document model
+
     docs = {f"plan-{stack_name_of(p)}.md": render_markdown(build_plan(p)) for p in stack_files(stacks_dir)}
     docs |= {f"compare-{tier}.md": render_markdown(build_compare(tier)) for tier in catalog.TIERS}
+    docs[f"compare-{MEASURED_TIER}-measured.md"] = render_markdown(build_compare(MEASURED_TIER,
+                                                                                 results=fixture_results()))
     return docs
 
 
