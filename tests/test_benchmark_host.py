@@ -98,7 +98,7 @@ def test_the_command_quotes_every_stack_value() -> None:
     assert (named["--host-header"], named["--scheme"], named["--path"]) == ("shop.example.com", "https", "/healthz")
     tail = script.command.split('bash "$f" ', 1)[1].split(";", 1)[0]
     assert tuple(shlex.split(tail)) == script.argv  # each value arrives as one argument
-    assert script.command.startswith('f=$(mktemp) && cat >"$f" && sudo -n timeout 600 bash "$f" --vendor ')
+    assert script.command.startswith('f=$(mktemp) && cat >"$f" && sudo -n timeout -k 180 600 bash "$f" --vendor ')
     assert script.command.endswith('; rc=$?; rm -f "$f"; exit $rc')
 
 
@@ -214,3 +214,19 @@ def test_a_failing_tool_fails_the_run_and_still_cleans_up(fake_host: Path, web_s
                           env=env, timeout=120)
     assert done.returncode != 0 and done.stdout == ""
     assert sorted((fake_host / "packages").read_text().split()) == ["base-files", "bash"]
+
+
+def test_the_total_timeout_still_purges_and_removes(fake_host: Path, web_server: int) -> None:
+    """`timeout` sends TERM to the script mid-run: it leaves through its clean-up."""
+    _stub(fake_host / "store" / "fio", "sleep 10\n")
+    env = {**os.environ, "PATH": f"{fake_host / 'bin'}:{os.environ['PATH']}", "STUB": str(fake_host),
+           "SAMPLES": str(SAMPLES), "HVPS_ROOT": str(fake_host / "root")}
+    argv = [*host_argv(parse_host_spec(raw_config()), seconds=1, concurrency=2), "--port", str(web_server)]
+    before = set(Path("/var/tmp").glob("hvps-bench.*"))
+    script = fake_host / "hvps-bench"
+    script.write_text(script_text())
+    done = subprocess.run(["timeout", "-k", "20", "6", "bash", str(script), *argv], text=True,
+                          capture_output=True, env=env, timeout=60)
+    assert done.returncode == 124 and done.stdout == ""  # timed out
+    assert sorted((fake_host / "packages").read_text().split()) == ["base-files", "bash"]
+    assert set(Path("/var/tmp").glob("hvps-bench.*")) == before

@@ -16,12 +16,12 @@ from typing import Any
 import pulumi
 
 from components import ssh
-from components.benchmark.script import TOTAL_TIMEOUT_S, host_script
+from components.benchmark.script import CLEANUP_S, TOTAL_TIMEOUT_S, host_script
 from components.config import HostSpec
 from components.options import dependencies
 
-#: The engine's limit for the run: the script's own total timeout plus the SSH dial and the upload.
-RUN_TIMEOUT = f"{TOTAL_TIMEOUT_S // 60 + 5}m"
+#: The engine's limit for the run: the script's own total timeout and clean-up, plus the SSH dial and the upload.
+RUN_TIMEOUT = f"{(TOTAL_TIMEOUT_S + CLEANUP_S) // 60 + 5}m"
 
 
 def parse_result(stdout: str | None) -> Any:

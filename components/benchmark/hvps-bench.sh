@@ -34,7 +34,7 @@ purge_added() {
   fi
 }
 cleanup() { purge_added; rm -rf "$W"; }
-trap cleanup EXIT
+trap cleanup EXIT  # also when the total timeout TERMinates the run (bash runs EXIT traps then)
 
 mkdir -p "$W/components/benchmark"
 : >"$W/components/__init__.py"

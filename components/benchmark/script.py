@@ -11,8 +11,10 @@ from pathlib import Path
 from components.config import HostSpec
 
 HERE = Path(__file__).parent
-#: The whole run is cut after this (the script's own steps take about 10 s each, 8 steps, plus apt).
+#: The whole run is cut after this (the script's own steps take about 10 s each, 8 steps, plus apt); its clean-up
+#: (the purge) then has CLEANUP_S before the run is killed.
 TOTAL_TIMEOUT_S = 600
+CLEANUP_S = 180
 SECONDS_EACH = 10
 CONCURRENCY = 16
 DISK_MB = 256
@@ -30,7 +32,7 @@ class HostScript:
 
     @property
     def command(self) -> str:
-        run = f'sudo -n timeout {TOTAL_TIMEOUT_S} bash "$f" {shlex.join(self.argv)}'
+        run = f'sudo -n timeout -k {CLEANUP_S} {TOTAL_TIMEOUT_S} bash "$f" {shlex.join(self.argv)}'
         return f'f=$(mktemp) && cat >"$f" && {run}; rc=$?; rm -f "$f"; exit $rc'
 
 
