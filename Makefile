@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STACK ?= do-dev
 
 .PHONY: setup setup-dev test-tools pulumi-cli pulumi-login preview up destroy test lint typecheck unit e2e \
-	e2e-negative e2e-tls e2e-bootspeed plan compare generate golden lock clean
+	e2e-negative e2e-tls e2e-bootspeed plan compare bench-report generate golden lock clean
 
 # Host tools are checked first, so a missing one fails in a second rather than after the pip install.
 # The tests run `cloud-init schema` and shellcheck; their Debian packages have the same names.
@@ -83,8 +83,14 @@ e2e-bootspeed: setup-dev
 plan: setup-dev
 	$(PY) -m tools.plan $(STACK)
 
+# RESULTS=run1.json run2.json ... adds measured rows (benchmark results, see README "Benchmarking") to the prices.
 compare: setup-dev
-	$(PY) -m tools.plan --compare $(if $(TIER),--tier $(TIER)) $(if $(NEAR),--near $(NEAR))
+	$(PY) -m tools.plan --compare $(if $(TIER),--tier $(TIER)) $(if $(NEAR),--near $(NEAR)) \
+		$(if $(RESULTS),--results $(RESULTS))
+
+# Benchmark results side by side: `make bench-report RESULTS="a.json b.json" [CHART=out.png]` (README "Benchmarking").
+bench-report: setup-dev
+	$(PY) -m tools.bench report $(RESULTS) $(if $(CHART),--chart $(CHART))
 
 # Every generated file: Pulumi.yaml's config schema, the README's generated blocks, plan goldens, pinned URNs.
 # `make test` fails when one is stale (tests/test_generated.py).

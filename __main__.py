@@ -51,6 +51,7 @@ if spec.backup_bucket:  # config refused a bucket without both keys
     backup_keys = (config.require_secret("backupAccessKeyId"), config.require_secret("backupSecretAccessKey"))
 host_config = host.converge_config(ready, private_key=deploy_key, backup_keys=backup_keys)
 
+released: list[pulumi.Resource] = []
 if spec.app is not None:
     from components.app import AppRelease, AppReleaseArgs
 
@@ -61,6 +62,10 @@ if spec.app is not None:
         opts=pulumi.ResourceOptions.merge(formerly_named(f"{spec.host_name}-app", RELEASE_NAME),
                                           pulumi.ResourceOptions(depends_on=[*reachable, ready, host_config.converge])))
     pulumi.export("appRelease", release.release_id)
+    released.append(release)
+
+if spec.benchmark:  # once per server, after the host is finished (and its app released)
+    pulumi.export("benchmark", host.benchmark([ready, host_config.converge, *released], private_key=deploy_key).result)
 
 pulumi.export("vendor", spec.vendor)
 pulumi.export("plan", f"{spec.size.slug} in {spec.region} ({spec.image})")

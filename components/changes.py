@@ -25,8 +25,9 @@ IN_PLACE = "in-place"
 CONVERGE = "converge"
 FIRST_BOOT = "first-boot"
 RELEASE = "release"
+RUN_ONCE = "run-once"
 NONE = "none"
-EFFECTS: tuple[str, ...] = (REPLACE, REBOOT, IN_PLACE, CONVERGE, FIRST_BOOT, RELEASE, NONE)
+EFFECTS: tuple[str, ...] = (REPLACE, REBOOT, IN_PLACE, CONVERGE, FIRST_BOOT, RELEASE, RUN_ONCE, NONE)
 
 #: What each effect means for the server, for people.
 EFFECT_TEXT: Mapping[str, str] = MappingProxyType({
@@ -36,6 +37,7 @@ EFFECT_TEXT: Mapping[str, str] = MappingProxyType({
     CONVERGE: "converged in place by HostConfig over SSH; server kept",
     FIRST_BOOT: "needs reprovision: the running server keeps the old value",
     RELEASE: "new app release over SSH; server kept",
+    RUN_ONCE: "a one-time run over SSH; server kept",
     NONE: "no server change",
 })
 
@@ -50,6 +52,7 @@ HOST_LIFECYCLE = "components/host.py (ignore_changes on first-boot inputs)"
 FIRST_BOOT_RENDER = "components/firstboot (rendered into first-boot data)"
 HOST_CONFIG = "components/hostconfig (the first-boot files, converged over SSH on every pulumi up)"
 APP_RELEASE = "components/app (AppRelease over pulumi-command)"
+BENCHMARK = "components/benchmark (HostBenchmark over pulumi-command, once per server)"
 DNS_ONLY = "components/host.py dns_plan (DNS records only)"
 POLICY_ONLY = "policy/ and resource options (no vendor input)"
 
@@ -165,6 +168,8 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
                        Effect(NONE, _NOT_USED, "components/vendors/lightsail/adapter.py")),
     "swapSizeMb": _same(FIRST_BOOT, "the swap file is made once, by first boot's lockdown", FIRST_BOOT_RENDER),
     "rebootWindow": _same(CONVERGE, "unattended-upgrades' settings are a first-boot file", HOST_CONFIG),
+    "benchmark": _same(RUN_ONCE, "turning it on benchmarks the server once (a few minutes; the tools it installs "
+                                 "are purged after); turning it off runs nothing and drops the output", BENCHMARK),
     "dataVolumeGb": _per(
         Effect(IN_PLACE, "the volume grows in place (never shrinks); HostConfig grows its filesystem", DO_VOLUME),
         Effect(IN_PLACE, "the volume grows in place (never shrinks); HostConfig grows its filesystem", LINODE_VOLUME),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -17,6 +17,9 @@ from components.config import HostSpec
 from components.cost import monthly_cost
 from components.firstboot import RenderedFirstBoot, render_first_boot
 from components.hostconfig import HostConfig, HostConfigArgs
+
+if TYPE_CHECKING:
+    from components.benchmark import HostBenchmark
 
 #: Ports the host serves to the internet; 22 only from HostSpec.ssh_allowed_cidrs.
 PUBLIC_PORTS = (80, 443)
@@ -196,6 +199,19 @@ class WebHost(pulumi.ComponentResource):
             spec=self.spec, host=self.ipv4, host_key=self.ssh_host_key, server_identity=self.server_identity,
             private_key=private_key, backup_keys=backup_keys), opts=self.child(depends_on=[ready]))
         return self.host_config
+
+    def benchmark(self, after: Sequence[pulumi.Resource],
+                  private_key: pulumi.Input[str] | None = None) -> HostBenchmark:
+        """The `<name>-benchmark` child (`benchmark: true`): the server benchmarked once, over SSH (HostBenchmark).
+
+        after: what must be done first (the readiness wait, the converge, an app release), so the run measures
+        the finished host and never competes with a deploy.
+        """
+        from components.benchmark import HostBenchmark, HostBenchmarkArgs
+
+        return HostBenchmark(f"{self.logical_name}-benchmark", HostBenchmarkArgs(
+            spec=self.spec, host=self.ipv4, host_key=self.ssh_host_key, server_identity=self.server_identity,
+            private_key=private_key), opts=self.child(depends_on=list(after)))
 
     def _build(self, name: str) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -33,3 +33,10 @@ def test_backups_and_monitoring_are_booleans() -> None:
     assert (spec.backups, spec.monitoring) == (True, False)
     (msg,) = problems(backups="yes")
     assert msg == "hardened-vps:backups: 'yes' is not a boolean; allowed: true, false"
+
+
+def test_benchmark_is_an_opt_in_boolean() -> None:
+    assert parse_host_spec(raw_config()).benchmark is False
+    assert parse_host_spec(raw_config(benchmark="true")).benchmark is True
+    (msg,) = problems(benchmark="always")
+    assert msg == "hardened-vps:benchmark: 'always' is not a boolean; allowed: true, false"

@@ -55,7 +55,7 @@ def test_golden_update_then_check_and_stale_or_missing_files(tmp_path, capsys):
     shutil.copy(plan.STACKS_DIR / "Pulumi.lightsail-dev.yaml", stacks)
     assert plan.main(["--update-golden", "--stacks-dir", str(stacks), "--golden-dir", str(golden)]) == 0
     assert sorted(p.name for p in golden.iterdir()) == sorted(
-        ["plan-lightsail-dev.md", *(f"compare-{t}.md" for t in catalog.TIERS)])
+        ["plan-lightsail-dev.md", *(f"compare-{t}.md" for t in catalog.TIERS), "compare-small-measured.md"])
     assert (golden / "plan-lightsail-dev.md").read_text() == (plan.GOLDEN_DIR / "plan-lightsail-dev.md").read_text()
     assert plan.check_golden(stacks, golden) == []
 

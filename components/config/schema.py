@@ -109,6 +109,9 @@ _OPERATIONS = _section(
               max_chars=16),
     ConfigKey("rebootWindow", "string", "Time (HH:MM, UTC) for reboots after security updates, or 'off'.", "04:00",
               pattern=r"off|([01][0-9]|2[0-3]):[0-5][0-9]"),
+    ConfigKey("benchmark", "boolean", "Benchmark the server once (CPU, memory, disk, web through nginx, boot timeline, "
+                                      "footprint; a few minutes) over SSH; the result is the stack output "
+                                      "`benchmark`.", False),
 )
 _DATA = _section(
     "data",

@@ -51,6 +51,7 @@ class HostSpec:
     ipv6: bool = _default("ipv6")
     swap_size_mb: int = _default("swapSizeMb")
     reboot_window: str | None = _default("rebootWindow")  # None: reboots off
+    benchmark: bool = _default("benchmark")
     data_volume_gb: int = _default("dataVolumeGb")  # 0: no data volume
     keep_data_volume: bool = _default("keepDataVolume")
     database: str = _default("database")

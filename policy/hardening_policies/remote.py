@@ -1,4 +1,4 @@
-"""Remote commands: only the product's own readiness wait, converge and release, exactly."""
+"""Remote commands: only the product's own readiness wait, converge, release and opt-in benchmark, exactly."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ class RemoteShape:
     commands: frozenset[str]
     uploads: Mapping[str, str]
     converge_stdin: str = ""  # what the converge (CONVERGE_COMMAND) must read: this stack's converge bundle
+    benchmark: tuple[str, str] | None = None  # with `benchmark: true`: its command and the script on its stdin
 
 
 def remote_shape(spec: HostSpec, with_secrets: bool) -> RemoteShape:
@@ -50,8 +51,14 @@ def remote_shape(spec: HostSpec, with_secrets: bool) -> RemoteShape:
     from components.readiness import first_boot_wait
 
     host = frozenset({first_boot_wait(), firstboot.CONVERGE_COMMAND})
+    benchmark = None
+    if spec.benchmark:
+        from components.benchmark import host_script
+
+        run = host_script(spec)
+        benchmark = (run.command, run.text)
     if spec.app is None:
-        return RemoteShape(host, {}, converge_stdin(spec))
+        return RemoteShape(host, {}, converge_stdin(spec), benchmark)
     from components import app as release  # imported here: only app stacks need it
 
     package, rid = release.planned_release(spec)
@@ -59,7 +66,8 @@ def remote_shape(spec: HostSpec, with_secrets: bool) -> RemoteShape:
     uploads = {script: release.script_digest()}
     if archive is not None and package is not None:
         uploads[archive] = package.digest
-    return RemoteShape(host | {release.deploy_command(spec, rid, package, with_secrets)}, uploads, converge_stdin(spec))
+    return RemoteShape(host | {release.deploy_command(spec, rid, package, with_secrets)}, uploads, converge_stdin(spec),
+                       benchmark)
 
 
 def _file_digest(asset: Any) -> str | None:
@@ -97,6 +105,12 @@ def remote_problem(resource_type: str, props: Mapping[str, Any], spec: HostSpec,
         return converge_problem(props, shape)
     if resource_type == REMOTE_COMMAND:
         create = known(lambda: text(props.get("create")))
+        if shape.benchmark is not None and create == shape.benchmark[0]:
+            stdin = known(lambda: text(props.get("stdin")))
+            if stdin is not None and stdin != shape.benchmark[1]:
+                return ("it runs the benchmark's command with a script other than the product's "
+                        "(components/benchmark host_script), as root")
+            return None
         if create is not None and create not in shape.commands and not shape.uploads:
             return (f"this stack deploys no app ({PROJECT}:appSource is unset): the only command it runs is the "
                     "first-boot readiness wait (components/readiness)")
@@ -148,7 +162,8 @@ def validate_remote_commands(args: ResourceValidationArgs, report: ReportViolati
     problem = remote_problem(args.resource_type, args.props, spec, shape)
     if problem:
         report(f"{who} is not a command this product runs: {problem}. Remote commands connect as the admin, who "
-               "has sudo without password, so only the product's own readiness wait, host converge, release uploads "
-               "and deploy may run. Fix: remove it; change the host's files through the templates and settings "
+               "has sudo without password, so only the product's own readiness wait, host converge, release uploads, "
+               "deploy and opt-in benchmark may run. Fix: remove it; change the host's files through the templates "
+               "and settings "
                "(components/hostconfig converges them) and deploy the app through the project's AppRelease "
                f"(components/app, {PROJECT}:appSource).", None)

@@ -82,6 +82,7 @@ VARIANTS: dict[str, tuple[dict[str, object], dict[str, object]]] = {
     "production": ({}, {"production": True}),
     "protect": ({}, {"protect": True}),
     "reprovision": ({}, {"reprovision": True}),
+    "benchmark": ({}, {"benchmark": True}),
 }
 SECRETS = ("appSecrets", "deployPrivateKey")
 
@@ -96,6 +97,7 @@ class Host:
     digest: str
     urns: RegistrationLog
     converged: dict[str, str] = field(default_factory=dict)  # HostConfig's triggers: host path -> file digest
+    runs_once: dict[str, Any] = field(default_factory=dict)  # the benchmark's command: name -> inputs
 
     @property
     def server_urn(self) -> str:
@@ -122,11 +124,14 @@ def _run_main(values: dict[str, object]) -> Host:
     assert log.run is not None
     server = next(r for r in log.run.resources if r.type in changes.SERVER_INPUTS)
     converge = next(r for r in log.run.resources if r.name.endswith("-config-converge"))
-    release_names = {r.name for r in log.registrations if r.type.startswith("command:remote:")} - {converge.name}
+    once = {r.name: _plain(r.inputs, {server.id: "<server id>"}) for r in log.run.resources
+            if r.name.endswith("-benchmark-run")}
+    release_names = {r.name for r in log.registrations if r.type.startswith("command:remote:")} - {converge.name,
+                                                                                                  *once}
     # the rest of the release's inputs, with the server's identity named: a key change keeps the same server
     release = {r.name: _plain(r.inputs, {server.id: "<server id>"}) for r in log.run.resources
                if r.name in release_names}
-    return Host(server, release, log.run.outputs["firstBootDigest"], log, converge.inputs["triggers"][1])
+    return Host(server, release, log.run.outputs["firstBootDigest"], log, converge.inputs["triggers"][1], once)
 
 
 def _build_all(vendor: str) -> dict[tuple[str, bool], Host]:
@@ -182,6 +187,8 @@ def observed_effect(vendor: str, before: Host, after: Host) -> str:
         return _first_boot_effect(before, after)
     if before.release != after.release:
         return changes.RELEASE
+    if after.runs_once.keys() - before.runs_once.keys():
+        return changes.RUN_ONCE  # a command with no update or delete: it runs when it appears, never again
     return changes.NONE
 
 

@@ -6,11 +6,13 @@ import argparse
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 from components import catalog
 from components.config import ConfigError, load_stack_file, stack_name_of
 from components.firstboot import FirstBootTooLarge
 from policy import offline
+from tools.bench.results import ResultError, load_results
 from tools.golden import add_golden_arguments
 from tools.plan.compare import DEFAULT_NEAR, build_compare
 from tools.plan.document import render
@@ -33,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tier", choices=catalog.TIERS, help="tier to compare (default: the stack's, or small)")
     parser.add_argument("--near", metavar="REGION",
                         help=f"region slug or city to rank regions by (default: the stack's, or {DEFAULT_NEAR})")
+    parser.add_argument("--results", nargs="+", type=Path, metavar="FILE",
+                        help="benchmark result files: measured rows beside the list prices (with --compare)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # the vendor SDKs are noisy on import
 
@@ -49,8 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print("golden files are up to date")
         return 0
-    if (args.tier or args.near) and not args.compare:
-        parser.error("--tier and --near go with --compare")
+    if (args.tier or args.near or args.results) and not args.compare:
+        parser.error("--tier, --near and --results go with --compare")
     if not args.stack and not args.compare:
         parser.error("give a STACK, or --compare")
     violations: list[offline.Violation] = []  # --compare does not run the policy pack
@@ -58,10 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = find_stack(args.stack, args.stacks_dir) if args.stack else None
         if args.compare:
             spec = load_stack_file(path) if path else None
-            doc = build_compare(args.tier, args.near, spec, stack_name_of(path) if path else None)
+            results = load_results(args.results) if args.results else []
+            doc = build_compare(args.tier, args.near, spec, stack_name_of(path) if path else None, results)
         else:
             assert path is not None
             doc, violations = plan_and_violations(path)
+    except ResultError as err:
+        print(f"compare: {err}", file=sys.stderr)
+        return 2
     except (ConfigError, FirstBootTooLarge, ValueError) as err:
         print(f"plan: {err}", file=sys.stderr)
         return 2

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from components import catalog, changes
 from components.config import DEFAULT_REGIONS, HostSpec, default_of
@@ -10,6 +12,9 @@ from components.cost import monthly_cost
 from components.regions import Location, find_place, nearest
 from tools.plan.cost import static_ip_text, usd
 from tools.plan.document import Document, Para, Section, Table
+
+if TYPE_CHECKING:
+    from tools.bench.results import Result
 
 DEFAULT_NEAR = DEFAULT_REGIONS[catalog.VENDORS[0]]  # the project's default location (every default is there)
 ORDINALS = ("1st", "2nd", "3rd")  # the nearest regions a comparison lists
@@ -34,10 +39,11 @@ def tier_of(spec: HostSpec) -> str:
 
 
 def build_compare(tier: str | None = None, near: str | None = None, spec: HostSpec | None = None,
-                  stack: str | None = None) -> Document:
+                  stack: str | None = None, results: Sequence[Result] = ()) -> Document:
     """Vendors side by side at one tier: plan, hardware, cost, static IPv4, backups, DNS, nearby regions.
 
     With a stack's spec, the host keeps that stack's settings (backups) and defaults to its tier and region.
+    With benchmark results (tools.bench), measured rows follow the list prices.
     """
     if tier is None:
         tier = tier_of(spec) if spec else default_of("size")
@@ -47,6 +53,12 @@ def build_compare(tier: str | None = None, near: str | None = None, spec: HostSp
     base = spec or _neutral_spec(tier)
     vendors = [catalog.vendor(v) for v in catalog.VENDORS]
     columns = [_vendor_column(v, tier, place, place_name, base) for v in vendors]
+    notes: list[Para] = []
+    if results:
+        from tools.plan.measured import measured_cells, measured_note  # tools.bench reads tools.plan's document
+
+        columns = [column | measured_cells(results, v, tier) for column, v in zip(columns, vendors, strict=True)]
+        notes.append(measured_note(results))
     labels = list(dict.fromkeys(label for column in columns for label in column))  # first-seen order
     rows = [[label, *(column.get(label, "") for column in columns)] for label in labels]
     offered = [(monthly_cost(_on(base, v, tier, place)).total_usd, v.title) for v in vendors if v.size_for(tier)]
@@ -61,6 +73,7 @@ def build_compare(tier: str | None = None, near: str | None = None, spec: HostSp
             Para(f"Cheapest for {what}: {names} at {usd(cheapest)} per month. Regions are ranked by distance from "
                  f"{place.label}; the first is where this comparison places the host. List prices in USD from "
                  "components/catalog.py; taxes and region surcharges excluded."),
+            *notes,
         ])],
     )
 

@@ -16,6 +16,7 @@ def change_blocks(spec: HostSpec) -> list[Block]:
         changes.CONVERGE: "Converged in place by HostConfig over SSH (only the changed files), server kept",
         changes.FIRST_BOOT: "Needs reprovision: the running server keeps the old value",
         changes.RELEASE: "A new app release over SSH; the server is kept",
+        changes.RUN_ONCE: "A one-time run over SSH (the benchmark); the server is kept",
         changes.NONE: "No server change",
     }
     grouped = changes.keys_by_effect(spec.vendor, spec.reprovision)

@@ -1,0 +1,62 @@
+"""HostBenchmark: the opt-in benchmark (`benchmark: true`), run once per server over SSH by pulumi-command.
+
+A child of the host component like HostConfig: a remote.Command that connects as the admin (pinning the
+server's host key) after the first-boot readiness wait and the converge, sends the benchmark script on stdin and
+runs it with sudo under a total timeout. `triggers` holds the server's identity only, so it runs once per
+server: a rebuilt server is benchmarked again, an unchanged one never (no `update`, no `delete`: removing it, or
+turning the key off, runs nothing on the host). Its stdout, one JSON document, is the `result` output.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components import ssh
+from components.benchmark.script import CLEANUP_S, TOTAL_TIMEOUT_S, host_script
+from components.config import HostSpec
+from components.options import dependencies
+
+#: The engine's limit for the run: the script's own total timeout and clean-up, plus the SSH dial and the upload.
+RUN_TIMEOUT = f"{(TOTAL_TIMEOUT_S + CLEANUP_S) // 60 + 5}m"
+
+
+def parse_result(stdout: str | None) -> Any:
+    """The script's JSON document (None before it ran, as under a preview)."""
+    return json.loads(stdout) if stdout else None
+
+
+@dataclass
+class HostBenchmarkArgs:
+    """spec: the validated host spec (plan, region, image, app name and path go to the script).
+    host, host_key, server_identity, private_key: as for HostConfigArgs. What must run first (the readiness wait,
+    the converge, an app release) goes in `opts.depends_on`."""
+
+    spec: HostSpec
+    host: pulumi.Input[str]
+    host_key: pulumi.Input[str]
+    server_identity: pulumi.Input[str]
+    private_key: pulumi.Input[str] | None = None
+
+
+class HostBenchmark(pulumi.ComponentResource):
+    """Child: `run` (remote.Command). Output `result`: the benchmark's JSON document, parsed."""
+
+    result: pulumi.Output[Any]
+    type_token = "hardened-vps:index:HostBenchmark"
+
+    def __init__(self, name: str, args: HostBenchmarkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(self.type_token, name, None, opts)
+        from pulumi_command import remote
+
+        script = host_script(args.spec)
+        self.run = remote.Command(
+            f"{name}-run", connection=ssh.connection(args.spec, args.host, args.host_key, args.private_key),
+            create=script.command, stdin=script.text, triggers=[args.server_identity],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=dependencies(opts),
+                                        custom_timeouts=pulumi.CustomTimeouts(create=RUN_TIMEOUT)))
+        self.result = self.run.stdout.apply(parse_result)
+        self.register_outputs({"result": self.result})

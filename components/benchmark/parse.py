@@ -1,0 +1,127 @@
+"""Pure parsers of what the benchmark's tools print, and the result document's figures (name, unit, meaning).
+
+Shipped to the host inside the benchmark script (standard library only, Python 3.11) and imported here by
+tools.bench, so the host and the report agree on every figure's name and unit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+SCHEMA = "hvps-bench/1"
+
+#: figure -> (unit, what it is). Every result holds each one, as {"value": number or null, "unit": unit}.
+FIGURES: dict[str, tuple[str, str]] = {
+    "cpu_single": ("events/s", "sysbench cpu, 1 thread"),
+    "cpu_all": ("events/s", "sysbench cpu, one thread per vCPU"),
+    "memory_bandwidth": ("MiB/s", "sysbench memory, 1 thread, 1 MiB blocks, write"),
+    "disk_rand_read": ("IOPS", "fio 4k random read, direct I/O"),
+    "disk_rand_write": ("IOPS", "fio 4k random write, direct I/O"),
+    "disk_seq_read": ("MB/s", "fio 1M sequential read, direct I/O"),
+    "disk_seq_write": ("MB/s", "fio 1M sequential write, direct I/O"),
+    "web_rps": ("req/s", "successful requests per second through nginx to the app, on the host"),
+    "web_p50": ("ms", "median latency of the successful requests"),
+    "web_p99": ("ms", "99th percentile latency of the successful requests"),
+    "web_failed": ("requests", "requests without a 2xx answer (nginx's per-address limit answers 503)"),
+    "boot_kernel": ("s", "kernel start to userspace (systemd-analyze)"),
+    "boot_userspace": ("s", "userspace start to the default target (systemd-analyze)"),
+    "cloud_init_done": ("s", "kernel start to cloud-init finished (status.json), first boot only"),
+    "first_boot_done": ("s", "kernel start to first boot complete (the provisioner's state file), first boot only"),
+    "ssh_ready": ("s", "kernel start to ssh.service active, this boot"),
+    "app_ready": ("s", "kernel start to the app's service active, this boot"),
+    "rss_stack": ("MiB", "sum of the resident memory of the stack's services at idle"),
+    "memory_used": ("MiB", "MemTotal - MemAvailable at idle"),
+    "memory_available": ("MiB", "MemAvailable at idle"),
+}
+
+
+def figure(name: str, value: float | int | None) -> dict[str, Any]:
+    """One figure as the document holds it (rounded to 3 significant decimals; NaN becomes null)."""
+    if value is not None and (isinstance(value, float) and not math.isfinite(value)):
+        value = None
+    return {"value": None if value is None else round(float(value), 3), "unit": FIGURES[name][0]}
+
+
+def _number_after(label: str, text: str) -> float:
+    found = re.search(re.escape(label) + r"\s*([0-9]+(?:\.[0-9]+)?)", text)
+    if found is None:
+        raise ValueError(f"no {label!r} in the output")
+    return float(found.group(1))
+
+
+def sysbench_cpu(text: str) -> float:
+    """events/s of a `sysbench cpu run`."""
+    return _number_after("events per second:", text)
+
+
+def sysbench_memory(text: str) -> float:
+    """MiB/s of a `sysbench memory run` (its "(N MiB/sec)")."""
+    found = re.search(r"MiB transferred \(([0-9]+(?:\.[0-9]+)?) MiB/sec\)", text)
+    if found is None:
+        raise ValueError("no 'MiB transferred (... MiB/sec)' in the output")
+    return float(found.group(1))
+
+
+def fio_job(text: str) -> dict[str, float]:
+    """IOPS and MB/s (10^6 bytes) of a one-job `fio --output-format=json` run: read and write added up."""
+    job = json.loads(text)["jobs"][0]
+    if job.get("error"):
+        raise ValueError(f"fio job {job.get('jobname')!r} failed with error {job['error']}")
+    iops = float(job["read"]["iops"]) + float(job["write"]["iops"])
+    mbps = (float(job["read"]["bw_bytes"]) + float(job["write"]["bw_bytes"])) / 1e6
+    return {"iops": iops, "mb_per_s": mbps}
+
+
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(min|ms|us|s|h)")
+_SCALE = {"h": 3600.0, "min": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6}
+
+
+def systemd_duration(text: str) -> float:
+    """Seconds of a systemd time span as systemd-analyze prints it ("1min 2.345s", "850ms")."""
+    parts = _DURATION_PART.findall(text)
+    if not parts or _DURATION_PART.sub("", text).strip():
+        raise ValueError(f"not a systemd time span: {text!r}")
+    return sum(float(n) * _SCALE[unit] for n, unit in parts)
+
+
+def systemd_analyze(text: str) -> dict[str, float]:
+    """kernel and userspace seconds of `systemd-analyze time` ("Startup finished in 1.2s (kernel) + ...")."""
+    found = {}
+    for span, what in re.findall(r"((?:[0-9.]+(?:min|ms|us|s|h) ?)+) \((\w+)\)", text):
+        found[what] = systemd_duration(span.strip())
+    if "kernel" not in found or "userspace" not in found:
+        raise ValueError("no kernel and userspace times in systemd-analyze's output")
+    return {"kernel": found["kernel"], "userspace": found["userspace"]}
+
+
+def cloud_init_finished(text: str) -> float | None:
+    """When cloud-init's last stage finished (epoch seconds), from its status.json; None if one has not."""
+    stages = json.loads(text)["v1"]
+    times = [stage.get("finished") for stage in stages.values() if isinstance(stage, dict) and "start" in stage]
+    finished = [float(t) for t in times if t is not None]
+    return max(finished) if finished and len(finished) == len(times) else None
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (nearest rank) of `values`; None when there is none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def meminfo(text: str) -> dict[str, float]:
+    """MemTotal and MemAvailable in MiB, from /proc/meminfo."""
+    kib = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+):\s+([0-9]+) kB$", text, re.M)}
+    return {"total": kib["MemTotal"] / 1024, "available": kib["MemAvailable"] / 1024}
+
+
+def rss_kib(status: str) -> int:
+    """VmRSS in KiB from a /proc/<pid>/status (0 for a kernel thread, which has none)."""
+    found = re.search(r"^VmRSS:\s+([0-9]+) kB$", status, re.M)
+    return int(found.group(1)) if found else 0
