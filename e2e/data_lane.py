@@ -13,9 +13,13 @@ the idle memory with PostgreSQL reported.
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import time
 from pathlib import Path
 
 from components.config import HostSpec
+from components.firstboot import CONVERGE_COMMAND
+from components.hostconfig import converge_stdin
 
 from . import data_checks, network_checks
 from .check_result import CheckResult
@@ -47,11 +51,26 @@ class DataState:
     digest: str | None = None
 
 
+def converged(vm: VM, spec: HostSpec, key: Path, timeout: float = 1200) -> CheckResult:
+    """What `pulumi up` does once the server is ready (HostConfig): the converge bundle on stdin of hvps-converge,
+    as the admin. The data concerns are set up by it (they are not in first-boot data)."""
+    t = time.monotonic()
+    p = subprocess.run([*vm.ssh_base(spec.admin_user, key), CONVERGE_COMMAND], input=converge_stdin(spec).encode(),
+                       capture_output=True, timeout=timeout)
+    out = (p.stdout + p.stderr).decode(errors="replace")
+    return CheckResult("data_concerns_converged", p.returncode == 0, out.strip()[-1500:],
+                       figures={"converge_s": round(time.monotonic() - t, 1)})
+
+
 def prove_on_host(vm: VM, spec: HostSpec, key: Path) -> tuple[list[CheckResult], DataState]:
     """The data checks on the first host, in an order where each one's evidence stands on the previous one."""
     admin, app = spec.admin_user, spec.app_name
+    setup = converged(vm, spec, key)
+    log(f"data: {setup.name}: {'ok' if setup.ok else 'FAIL'} {setup.figures}")
+    if not setup.ok:
+        return [setup], DataState()
     mounted = data_checks.volume_mounted(vm, admin, key, spec)
-    results = [mounted, data_checks.database_socket_only(vm, admin, key, app),
+    results = [setup, mounted, data_checks.database_socket_only(vm, admin, key, app),
                data_checks.rows_written(vm, admin, key, app),
                data_checks.crash_recovery(vm, admin, key, app),
                data_checks.backup_then_restore(vm, admin, key, app)]
@@ -74,9 +93,12 @@ def rebuild_keeps_data(user_data: str, spec: HostSpec, key: Path, disk: DataDisk
         healthy = vm.wait_healthy(80, spec.app_health_path, ok=(200, 301, 308), timeout=900)
         timings.update({f"rebuild_{k}": v for k, v in healthy.items()})
         vm.wait_ssh(admin, key, timeout=120)
-        results = [data_checks.rebuilt_keeps_data(vm, admin, key, spec, state.uuid, state.digest),
-                   network_checks.firewall_scan(vm, admin, key, expected_open=PUBLIC_PORTS, allowed_closed={443}),
-                   data_checks.idle_memory(vm, admin, key, spec.app_name)]
+        setup = converged(vm, spec, key)
+        results = [setup]
+        if setup.ok:
+            results += [data_checks.rebuilt_keeps_data(vm, admin, key, spec, state.uuid, state.digest),
+                        network_checks.firewall_scan(vm, admin, key, expected_open=PUBLIC_PORTS, allowed_closed={443}),
+                        data_checks.idle_memory(vm, admin, key, spec.app_name)]
         for r in results:
             log(f"rebuild: {r.name}: {'ok' if r.ok else 'FAIL'} {r.figures or ''}")
         if not all(r.ok for r in results):
