@@ -194,11 +194,32 @@ class AptCache:
 
 
 # ------------------------------------------------------------------------------------------- the VM
+class DataDisk:
+    """A second disk standing in for the vendor's block-storage volume: a file that outlives the VM, attached as a
+    SCSI disk whose vendor, product and serial make udev name it as the vendor's volume is named (DigitalOcean:
+    /dev/disk/by-id/scsi-0DO_Volume_<name>)."""
+
+    def __init__(self, path: Path, serial: str, size: str = "2G", vendor: str = "DO", product: str = "Volume"):
+        self.path, self.serial, self.size, self.vendor, self.product = path, serial, size, vendor, product
+
+    def create(self) -> DataDisk:
+        """A blank disk (no filesystem, no partition table), as a new vendor volume is."""
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(self.path), self.size], check=True, timeout=60)
+        return self
+
+    def qemu_args(self) -> tuple[str, ...]:
+        return ("-device", "virtio-scsi-pci,id=scsi0",
+                "-drive", f"file={self.path},if=none,id=data0,format=qcow2,discard=unmap",
+                "-device", f"scsi-hd,drive=data0,bus=scsi0.0,vendor={self.vendor},product={self.product},"
+                           f"serial={self.serial}")
+
+
 class VM:
     def __init__(self, user_data: str | Path, *, workdir: Path | None = None, vendor_data: str | None = None,
                  release: str = build_image.DEFAULT_RELEASE, memory_mb: int = 2048, cpus: int = 2,
                  disk_size: str = "10G", guest_ports: tuple[int, ...] = (22, 80, 443), hostname: str = "e2e-vm",
-                 name: str = "vm"):
+                 name: str = "vm", data_disk: DataDisk | None = None):
+        self.data_disk = data_disk
         self.user_data = Path(user_data).read_text() if isinstance(user_data, Path) else user_data
         self.vendor_data = vendor_data
         self.release = release
@@ -257,6 +278,7 @@ class VM:
                     "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0",
                     "-drive", f"file={overlay},if=virtio,format=qcow2,discard=unmap",
                     "-drive", f"file={seed},if=virtio,format=raw,readonly=on",
+                    *(self.data_disk.qemu_args() if self.data_disk else ()),
                     "-netdev", f"user,id=n0,{fwd}", "-device", "virtio-net-pci,netdev=n0",
                     "-device", "virtio-rng-pci", "-daemonize", "-pidfile", str(self.pidfile)]
             self.t_power_on = time.monotonic()
