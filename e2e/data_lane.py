@@ -20,6 +20,7 @@ from pathlib import Path
 from components.config import HostSpec
 from components.firstboot import CONVERGE_COMMAND
 from components.hostconfig import converge_stdin
+from components.readiness import first_boot_wait
 
 from . import data_checks, network_checks
 from .check_result import CheckResult
@@ -53,8 +54,12 @@ class DataState:
 
 def converged(vm: VM, spec: HostSpec, key: Path, timeout: float = 1200) -> CheckResult:
     """What `pulumi up` does once the server is ready (HostConfig): the converge bundle on stdin of hvps-converge,
-    as the admin. The data concerns are set up by it (they are not in first-boot data)."""
+    as the admin, once first boot is complete (the readiness wait it depends on). The data concerns are set up by
+    it (they are not in first-boot data)."""
     t = time.monotonic()
+    wait = vm.ssh(spec.admin_user, key, first_boot_wait(), timeout=timeout)
+    if wait.returncode != 0:
+        return CheckResult("data_concerns_converged", False, f"first boot: {wait.stderr.strip()[-500:]}")
     p = subprocess.run([*vm.ssh_base(spec.admin_user, key), CONVERGE_COMMAND], input=converge_stdin(spec).encode(),
                        capture_output=True, timeout=timeout)
     out = (p.stdout + p.stderr).decode(errors="replace")
