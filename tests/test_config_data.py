@@ -81,3 +81,16 @@ def test_endpoint_or_recipient_without_a_bucket_is_refused() -> None:
 def test_generations_are_bounded() -> None:
     assert parse_host_spec(raw_config(backupGenerations="30")).backup_generations == 30
     assert problems(backupGenerations="0") == ["hardened-vps:backupGenerations: 0 is out of range; allowed: 1 to 90"]
+
+
+@pytest.mark.parametrize(("vendor", "longest"), [("linode", 32), ("digitalocean", 64)])
+def test_a_host_name_too_long_to_name_the_volume_is_refused_with_a_volume(vendor: str, longest: int) -> None:
+    fits = "h" + "x" * (longest - len("-data") - 1)
+    assert parse_host_spec(raw_config(vendor=vendor, hostName=fits, dataVolumeGb="10")).data_volume_name == \
+        fits + "-data"
+    too_long = fits + "y"
+    assert problems(vendor=vendor, hostName=too_long, dataVolumeGb="10") == [
+        f"hardened-vps:hostName: {too_long!r} is too long to name the data volume {too_long + '-data'!r}: {vendor} "
+        f"takes volume names of up to {longest} characters; allowed with dataVolumeGb: up to {longest - 5} "
+        "characters"]
+    assert parse_host_spec(raw_config(vendor=vendor, hostName=too_long)).host_name == too_long  # no volume: fine
