@@ -90,7 +90,7 @@ def test_a_host_name_too_long_to_name_the_volume_is_refused_with_a_volume(vendor
         fits + "-data"
     too_long = fits + "y"
     assert problems(vendor=vendor, hostName=too_long, dataVolumeGb="10") == [
-        f"hardened-vps:hostName: {too_long!r} is too long to name the data volume {too_long + '-data'!r}: {vendor} "
-        f"takes volume names of up to {longest} characters; allowed with dataVolumeGb: up to {longest - 5} "
+        f"hardened-vps:dataVolumeGb: the data volume would be named {too_long + '-data'!r}, longer than {vendor}'s "
+        f"volume names (up to {longest} characters); allowed with a data volume: a host name of up to {longest - 5} "
         "characters"]
     assert parse_host_spec(raw_config(vendor=vendor, hostName=too_long)).host_name == too_long  # no volume: fine

@@ -54,7 +54,10 @@ SEEDS: dict[str, str] = {
     "appSource": "https://github.com/example/shop.git", "appRef": "v1.0.0", "appModule": "app:app",
     "appServer": "wsgi", "appEnv": "GREETING=hello", "appSecrets": "TOKEN=abc", "appWorkers": "2",
     "appKeepReleases": "5", "deployPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----", "production": "false",
-    "protect": "false", "reprovision": "false", "growDisk": "false",
+    "protect": "false", "reprovision": "false", "growDisk": "false", "dataVolumeGb": "10", "keepDataVolume": "true",
+    "database": "none", "backupGenerations": "7", "backupBucket": "shop-backups",
+    "backupEndpoint": "https://fra1.digitaloceanspaces.com", "backupRecipient": "age1" + "q" * 58,
+    "backupAccessKeyId": "key-1", "backupSecretAccessKey": "secret-1",
 }
 #: Context so that each key's value reaches first boot (TLS files exist only with a domain).
 BASE = {"domain": "app.example.com", "acmeEmail": "ops@example.com"}

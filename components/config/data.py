@@ -24,11 +24,11 @@ def validate(c: Collector, vendor: str | None, host_name: str) -> dict[str, Any]
         if not low <= size <= high:
             c.fail("dataVolumeGb", f"{size} is out of {vendor}'s volume sizes; allowed: 0 (no volume) or "
                                    f"{low} to {high}")
-        longest = catalog.vendor(vendor).volume_name_max
-        if len(host_name + VOLUME_SUFFIX) > longest and not c.has_problem("hostName"):
-            c.fail("hostName", f"{host_name!r} is too long to name the data volume {host_name + VOLUME_SUFFIX!r}: "
-                               f"{vendor} takes volume names of up to {longest} characters; allowed with "
-                               f"dataVolumeGb: up to {longest - len(VOLUME_SUFFIX)} characters")
+        longest, name = catalog.vendor(vendor).volume_name_max, host_name + VOLUME_SUFFIX
+        if len(name) > longest:
+            c.fail("dataVolumeGb", f"the data volume would be named {name!r}, longer than {vendor}'s volume names "
+                                   f"(up to {longest} characters); allowed with a data volume: a host name of up to "
+                                   f"{longest - len(VOLUME_SUFFIX)} characters")
     database = c.text("database")
     choices = KEYS_BY_NAME["database"].choices
     if database not in choices:

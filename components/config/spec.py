@@ -101,7 +101,8 @@ class HostSpec:
 
     @property
     def data_volume_name(self) -> str:
-        """The data volume's name at the vendor (and so its device name on DigitalOcean and Linode)."""
+        """The data volume's name at the vendor (and so its device name where the vendor names devices by
+        volume: Vendor.volume_devices)."""
         return self.host_name + data.VOLUME_SUFFIX
 
     @property
