@@ -77,3 +77,4 @@ pulumi.export("url", host.url)
 pulumi.export("monthlyCostUsd", host.monthly_cost_usd)
 pulumi.export("firstBootDigest", first_boot.digest)
 pulumi.export("firstBootApplied", first_boot_applied(spec))
+pulumi.export("dataVolumeId", host.data_volume_id)  # None without a data volume

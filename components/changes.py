@@ -29,6 +29,18 @@ RUN_ONCE = "run-once"
 NONE = "none"
 EFFECTS: tuple[str, ...] = (REPLACE, REBOOT, IN_PLACE, CONVERGE, FIRST_BOOT, RELEASE, RUN_ONCE, NONE)
 
+# What a change does to the data volume (a stack with dataVolumeGb), beside what it does to the server. The volume
+# outlives the server: a replaced server finds it again (VOLUME_KEPT), unless the change replaces the volume too.
+VOLUME_REPLACE = "volume-replace"
+VOLUME_IN_PLACE = "volume-in-place"
+VOLUME_KEPT = "volume-kept"
+VOLUME_EFFECTS: tuple[str, ...] = (VOLUME_REPLACE, VOLUME_IN_PLACE, VOLUME_KEPT)
+VOLUME_TEXT: Mapping[str, str] = MappingProxyType({
+    VOLUME_REPLACE: "replaces the data volume (a new, empty one; refused while keepDataVolume protects it)",
+    VOLUME_IN_PLACE: "changes the data volume in place",
+    VOLUME_KEPT: "the data volume is kept",
+})
+
 #: What each effect means for the server, for people.
 EFFECT_TEXT: Mapping[str, str] = MappingProxyType({
     REPLACE: "replaces the server (new disk, data lost)",
@@ -46,7 +58,7 @@ DO_DROPLET = "terraform-provider-digitalocean digitalocean/droplet/resource_drop
 LINODE_INSTANCE = "terraform-provider-linode linode/instance/schema_resource.go, resource.go"
 LIGHTSAIL_INSTANCE = "terraform-provider-aws internal/service/lightsail/instance.go"
 DO_VOLUME = "terraform-provider-digitalocean digitalocean/volume/resource_volume.go"
-LINODE_VOLUME = "terraform-provider-linode linode/volume/framework_resource.go"
+LINODE_VOLUME = "terraform-provider-linode linode/volume/framework_schema_resource.go, framework_resource.go"
 LIGHTSAIL_DISK = "terraform-provider-aws internal/service/lightsail/disk.go"
 HOST_LIFECYCLE = "components/host.py (ignore_changes on first-boot inputs)"
 FIRST_BOOT_RENDER = "components/firstboot (rendered into first-boot data)"
@@ -64,6 +76,7 @@ class Effect:
     kind: str  # one of EFFECTS
     note: str
     source: str
+    volume: str = VOLUME_KEPT  # one of VOLUME_EFFECTS: what it does to the data volume, when there is one
 
     @property
     def text(self) -> str:
@@ -105,8 +118,30 @@ SERVER_INPUTS: Mapping[str, ForceNewInputs] = MappingProxyType({
 })
 
 
-def _same(kind: str, note: str, source: str) -> dict[str, Effect]:
-    effect = Effect(kind, note, source)
+@dataclass(frozen=True)
+class VolumeInputs:
+    """A data volume resource's inputs (engine names) whose change replaces it, and those that attach it to the
+    server (updated in place, following the server: Linode's volume is its own attachment)."""
+
+    source: str
+    inputs: frozenset[str]
+    attaching: frozenset[str] = frozenset()
+
+
+#: The data volume resource of each vendor, read from the provider source. Size is in place where the provider
+#: resizes (growing only: DigitalOcean's CustomizeDiff and Linode's API refuse a smaller size).
+VOLUME_INPUTS: Mapping[str, VolumeInputs] = MappingProxyType({
+    "digitalocean:index/volume:Volume": VolumeInputs(
+        DO_VOLUME, frozenset({"region", "name", "description", "snapshotId", "initialFilesystemType",
+                              "initialFilesystemLabel"})),
+    "linode:index/volume:Volume": VolumeInputs(
+        LINODE_VOLUME, frozenset({"region", "sourceVolumeId", "encryption"}), attaching=frozenset({"linodeId"})),
+    "aws:lightsail/disk:Disk": VolumeInputs(LIGHTSAIL_DISK, frozenset({"name", "availabilityZone", "sizeInGb"})),
+})
+
+
+def _same(kind: str, note: str, source: str, volume: str = VOLUME_KEPT) -> dict[str, Effect]:
+    effect = Effect(kind, note, source, volume)
     return {vendor: effect for vendor in catalog.VENDORS}
 
 
@@ -119,8 +154,8 @@ _NOT_USED = "not used by this vendor"
 
 #: config key -> vendor -> effect. Every key in components.config.CONFIG_KEYS has an entry (a test checks it).
 CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProxyType(by_vendor) for key, by_vendor in {
-    "vendor": _same(REPLACE, "a new server at the other vendor; the old one is deleted",
-                    "components/vendors (another vendor's resources)"),
+    "vendor": _same(REPLACE, "a new server and a new data volume at the other vendor; the old ones are deleted",
+                    "components/vendors (another vendor's resources)", VOLUME_REPLACE),
     "size": _per(
         Effect(REBOOT, "powered off and resized in place; the disk grows for good only with growDisk", DO_DROPLET),
         Effect(REBOOT, "cold migration to the new plan; the disk is not resized (resize_disk defaults to false)",
@@ -128,17 +163,22 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
         Effect(REPLACE, "bundle_id is ForceNew; the old instance is deleted first (unique name)",
                LIGHTSAIL_INSTANCE)),
     "region": _per(
-        Effect(REPLACE, "region is ForceNew; the reserved IP is regional and is replaced too", DO_DROPLET),
-        Effect(REBOOT, "migrated to the new region; its IP addresses change", LINODE_INSTANCE),
-        Effect(REPLACE, "availability_zone is ForceNew; the static IP is regional and is replaced too",
-               LIGHTSAIL_INSTANCE)),
+        Effect(REPLACE, "region is ForceNew; the reserved IP and the data volume are regional and are replaced too",
+               f"{DO_DROPLET}; {DO_VOLUME}", VOLUME_REPLACE),
+        Effect(REBOOT, "migrated to the new region; its IP addresses change; the data volume's region "
+                       "RequiresReplace", f"{LINODE_INSTANCE}; {LINODE_VOLUME}", VOLUME_REPLACE),
+        Effect(REPLACE, "availability_zone is ForceNew (for the disk too); the static IP is regional and is replaced "
+                        "too", f"{LIGHTSAIL_INSTANCE}; {LIGHTSAIL_DISK}", VOLUME_REPLACE)),
     "image": _per(Effect(REPLACE, "image is ForceNew", DO_DROPLET),
                   Effect(REPLACE, "image is ForceNew", LINODE_INSTANCE),
                   Effect(REPLACE, "blueprint_id is ForceNew", LIGHTSAIL_INSTANCE)),
     "hostName": _per(
-        Effect(IN_PLACE, "droplet renamed; the OS hostname set by first boot stays", DO_DROPLET),
-        Effect(IN_PLACE, "label renamed; the OS hostname set by first boot stays", LINODE_INSTANCE),
-        Effect(REPLACE, "the instance name is ForceNew; deleted first (names are unique)", LIGHTSAIL_INSTANCE)),
+        Effect(IN_PLACE, "droplet renamed; the OS hostname set by first boot stays; the data volume's name "
+                         "(made from hostName) is ForceNew", f"{DO_DROPLET}; {DO_VOLUME}", VOLUME_REPLACE),
+        Effect(IN_PLACE, "label renamed; the OS hostname set by first boot stays; the data volume's label is "
+                         "renamed in place", f"{LINODE_INSTANCE}; {LINODE_VOLUME}", VOLUME_IN_PLACE),
+        Effect(REPLACE, "the instance name is ForceNew; deleted first (names are unique); so is the disk's name",
+               f"{LIGHTSAIL_INSTANCE}; {LIGHTSAIL_DISK}", VOLUME_REPLACE)),
     "ipv6": _per(
         Effect(REPLACE, "turning it off is ForceNew (turning it on is in place)", DO_DROPLET),
         Effect(NONE, "a Linode always has IPv6; only the AAAA record follows", "components/vendors/linode/adapter.py"),
@@ -171,10 +211,12 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
     "benchmark": _same(RUN_ONCE, "turning it on benchmarks the server once (a few minutes; the tools it installs "
                                  "are purged after); turning it off runs nothing and drops the output", BENCHMARK),
     "dataVolumeGb": _per(
-        Effect(IN_PLACE, "the volume grows in place (never shrinks); HostConfig grows its filesystem", DO_VOLUME),
-        Effect(IN_PLACE, "the volume grows in place (never shrinks); HostConfig grows its filesystem", LINODE_VOLUME),
-        Effect(REPLACE, "size_in_gb is ForceNew for the disk (not the server): a new, empty disk; refused while "
-                        "keepDataVolume protects it", LIGHTSAIL_DISK)),
+        Effect(CONVERGE, "the volume is resized in place, growing only (CustomizeDiff refuses a smaller size); "
+                         "HostConfig grows its filesystem", DO_VOLUME, VOLUME_IN_PLACE),
+        Effect(CONVERGE, "the volume is resized in place, growing only (Linode refuses a smaller size); "
+                         "HostConfig grows its filesystem", LINODE_VOLUME, VOLUME_IN_PLACE),
+        Effect(CONVERGE, "size_in_gb is ForceNew for the disk (Update changes tags only): a new, empty disk, which "
+                         "HostConfig formats", LIGHTSAIL_DISK, VOLUME_REPLACE)),
     "keepDataVolume": _same(NONE, "resource options of the volume only (protect, retain on delete)", POLICY_ONLY),
     "database": _same(CONVERGE, "HostConfig sets PostgreSQL up on the volume; turning it off stops nothing and "
                                 "deletes nothing", HOST_CONFIG),
@@ -215,6 +257,11 @@ def effect(key: str, vendor: str, reprovision: bool = False) -> Effect:
     if reprovision and found.kind in (FIRST_BOOT, CONVERGE):
         return Effect(REPLACE, "reprovision is on: new first-boot data rebuilds the server", HOST_LIFECYCLE)
     return found
+
+
+def keys_replacing_the_volume(vendor: str) -> list[str]:
+    """The config keys whose change replaces `vendor`'s data volume (a new, empty one), in config order."""
+    return [key for key, by_vendor in CHANGES.items() if by_vendor[vendor].volume == VOLUME_REPLACE]
 
 
 def keys_by_effect(vendor: str, reprovision: bool = False) -> dict[str, list[str]]:

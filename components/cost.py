@@ -12,10 +12,11 @@ class MonthlyCost:
     server_usd: float
     backups_usd: float
     static_ip_usd: float
+    data_volume_usd: float = 0.0  # the block-storage volume, billed per GB-month whether attached or not
 
     @property
     def total_usd(self) -> float:
-        return round(self.server_usd + self.backups_usd + self.static_ip_usd, 2)
+        return round(self.server_usd + self.backups_usd + self.static_ip_usd + self.data_volume_usd, 2)
 
 
 def monthly_cost(spec: HostSpec) -> MonthlyCost:
@@ -24,4 +25,5 @@ def monthly_cost(spec: HostSpec) -> MonthlyCost:
         server_usd=spec.size.monthly_usd,
         backups_usd=vendor.backup_usd(spec.size) if spec.backups else 0.0,
         static_ip_usd=vendor.static_ipv4_usd if vendor.has_static_ipv4 else 0.0,
+        data_volume_usd=round(spec.data_volume_gb * vendor.volume_usd_per_gb, 2),
     )

@@ -120,7 +120,8 @@ class WebHost(pulumi.ComponentResource):
     """A hardened single VPS serving a Python web app behind nginx. Subclasses add one vendor's resources.
 
     Children (set by `_build`, exposed for tests): `host_key`, `ssh_keys`, `server`, `firewall`, `static_ip`,
-    `ip_attachment`, `dns_records`; `host_config` once `converge_config` made it. Outputs: the `pulumi.Output`
+    `ip_attachment`, `dns_records`, `data_volume` and `data_volume_attachment` (with dataVolumeGb; Linode's volume
+    is its own attachment); `host_config` once `converge_config` made it. Outputs: the `pulumi.Output`
     attributes below, each registered (camelCase) with `register_outputs`.
 
     The server's SSH host key is made here (`host_key`, ed25519, a secret in state) and sent in the secret
@@ -144,6 +145,8 @@ class WebHost(pulumi.ComponentResource):
     """The server's public SSH host key (one OpenSSH line), pinned by every SSH connection of the program."""
     server_identity: pulumi.Output[str]
     """What tells this server from a rebuilt one; it changes exactly when the server is rebuilt."""
+    data_volume_id: pulumi.Output[str | None]
+    """The data volume's id at the vendor, or None without one (dataVolumeGb 0)."""
 
     type_token = "hardened-vps:index:WebHost"
     vendor = ""
@@ -171,6 +174,8 @@ class WebHost(pulumi.ComponentResource):
         self.static_ip: pulumi.CustomResource | None = None
         self.ip_attachment: pulumi.CustomResource | None = None
         self.dns_records: list[pulumi.CustomResource] = []
+        self.data_volume: pulumi.CustomResource | None = None
+        self.data_volume_attachment: pulumi.CustomResource | None = None
         self.server: pulumi.CustomResource
         self.firewall: pulumi.CustomResource
         self._build(name)
@@ -181,10 +186,12 @@ class WebHost(pulumi.ComponentResource):
                     else self.ipv4.apply(lambda ip: f"http://{ip}/"))
         self.monthly_cost_usd = pulumi.Output.from_input(monthly_cost(spec).total_usd)
         self.first_boot_digest = pulumi.Output.from_input(self.first_boot.digest)
+        self.data_volume_id = self.data_volume.id if self.data_volume else pulumi.Output.from_input(None)
         self.register_outputs({
             "ipv4": self.ipv4, "ipv6": self.ipv6, "sshCommand": self.ssh_command, "url": self.url,
             "monthlyCostUsd": self.monthly_cost_usd, "firstBootDigest": self.first_boot_digest,
             "sshHostKey": self.ssh_host_key, "serverIdentity": self.server_identity,
+            "dataVolumeId": self.data_volume_id,
         })
 
     def converge_config(self, ready: pulumi.Resource, private_key: pulumi.Input[str] | None = None,
@@ -223,6 +230,13 @@ class WebHost(pulumi.ComponentResource):
         follows the server (the app release) keys on this, so a new server gets the current release again.
         """
         return self.server.id
+
+    def volume_options(self) -> pulumi.ResourceOptions:
+        """Options of the data volume: with keepDataVolume (the default) Pulumi refuses to delete or replace it and
+        a `pulumi destroy` leaves it at the vendor. None of its replacing (ForceNew) inputs comes from the server, so a
+        rebuilt server finds it again; only the attachment follows the server."""
+        keep = self.spec.keep_data_volume
+        return self.child(protect=keep, retain_on_delete=keep)
 
     def child(self, **kwargs: Any) -> pulumi.ResourceOptions:
         """Options for a child resource (parented to this component)."""

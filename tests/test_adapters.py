@@ -95,8 +95,9 @@ def test_outputs_registered(monkeypatch) -> None:
     monkeypatch.setattr(WebHost, "register_outputs", spy)
     host, _, _ = build("lightsail", backups=True)
     assert set(registered) == {"ipv4", "ipv6", "sshCommand", "url", "monthlyCostUsd", "firstBootDigest",
-                               "sshHostKey", "serverIdentity"}
+                               "sshHostKey", "serverIdentity", "dataVolumeId"}
     assert registered["monthlyCostUsd"] is host.monthly_cost_usd
+    assert registered["dataVolumeId"] is host.data_volume_id
     assert monthly_cost(host.spec).total_usd == 7.0 + 2.0  # micro_3_0 + 40 GB of snapshots at $0.05
     assert registered["firstBootDigest"] is host.first_boot_digest
 

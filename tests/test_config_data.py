@@ -96,3 +96,16 @@ def test_a_bucket_needs_both_keys() -> None:
 def test_generations_are_bounded() -> None:
     assert parse_host_spec(raw_config(backupGenerations="30")).backup_generations == 30
     assert problems(backupGenerations="0") == ["hardened-vps:backupGenerations: 0 is out of range; allowed: 1 to 90"]
+
+
+@pytest.mark.parametrize(("vendor", "longest"), [("linode", 32), ("digitalocean", 64)])
+def test_a_host_name_too_long_to_name_the_volume_is_refused_with_a_volume(vendor: str, longest: int) -> None:
+    fits = "h" + "x" * (longest - len("-data") - 1)
+    assert parse_host_spec(raw_config(vendor=vendor, hostName=fits, dataVolumeGb="10")).data_volume_name == \
+        fits + "-data"
+    too_long = fits + "y"
+    assert problems(vendor=vendor, hostName=too_long, dataVolumeGb="10") == [
+        f"hardened-vps:dataVolumeGb: the data volume would be named {too_long + '-data'!r}, longer than {vendor}'s "
+        f"volume names (up to {longest} characters); allowed with a data volume: a host name of up to {longest - 5} "
+        "characters"]
+    assert parse_host_spec(raw_config(vendor=vendor, hostName=too_long)).host_name == too_long  # no volume: fine

@@ -54,9 +54,19 @@ def test_compare_for_a_stack_uses_its_tier_region_and_backups():
     text = plan.render_text(plan.build_compare(spec=spec, stack="prod"))
     assert f"tier {spec.size.tier}, near {spec.region} (stack prod)" in text
     assert "DigitalOcean (this stack)" in text
-    assert f"Total / month (backups on)  {plan.usd(monthly_cost(spec).total_usd)}" in text
+    assert f"Total / month (backups on, data volume)  {plan.usd(monthly_cost(spec).total_usd)}" in text
+    assert re.search(rf"Data volume / month +{re.escape(plan.usd(monthly_cost(spec).data_volume_usd))} "
+                     rf"\({spec.data_volume_gb} GB\)", text)
     text = plan.render_text(plan.build_compare("large", "tokyo", spec, "prod"))
     assert "near Tokyo" in text and "ap-northeast-1 (Tokyo, JP) 0 km" in text
+
+
+def test_compare_prices_the_data_volume_at_each_vendors_nearest_size():
+    """A 5 GB volume is below Linode's (10 GB) and Lightsail's (8 GB) smallest: each is priced at its own."""
+    spec = load_stack_file(plan.STACKS_DIR / "Pulumi.prod.yaml", override=lambda v: v.update(dataVolumeGb=5))
+    table = plan.build_compare(spec=spec, stack="prod").sections[0].blocks[0]
+    (row,) = [r for r in table.rows if r[0] == "Data volume / month"]
+    assert row[1:] == ["$0.50 (5 GB)", "$1.00 (10 GB)", "$0.80 (8 GB)"]
 
 
 def test_tier_of_a_plain_plan_slug():

@@ -18,3 +18,10 @@ def test_plan_shows_the_monthly_cost(stack_file, plans):
     assert f"| {plan.usd(cost.backups_usd)} |" in section
     assert f"| {plan.usd(cost.static_ip_usd)} |" in section
     assert f"| Total | {plan.usd(cost.total_usd)} |" in section
+    if spec.has_data_volume:  # billed per GB-month at the vendor's list price
+        assert cost.data_volume_usd == round(spec.data_volume_gb * spec.vendor_info.volume_usd_per_gb, 2) > 0
+        assert f"| Data volume ({spec.data_volume_gb} GB at " in section
+        assert cost.total_usd == round(cost.server_usd + cost.backups_usd + cost.static_ip_usd
+                                       + cost.data_volume_usd, 2)
+    else:
+        assert cost.data_volume_usd == 0 and "Data volume" not in section

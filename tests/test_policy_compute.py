@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from policy.hardening_policies.pack import catalog_sizes, production_safety
-from policy.hardening_policies.resources import DROPLET, LIGHTSAIL_INSTANCE, LINODE_INSTANCE, SIZE_INPUT
+from policy.hardening_policies.resources import (
+    DATA_VOLUMES,
+    DROPLET,
+    LIGHTSAIL_INSTANCE,
+    LINODE_INSTANCE,
+    SIZE_INPUT,
+)
 from policy.offline import StackCase, analysing, check_resource
 from tests.policy_support import DEV_STACKS, PROD, SERVER_OF, names_resource_and_fix
 
@@ -52,3 +58,16 @@ def test_size_outside_the_catalog_is_refused(stacks: dict[str, StackCase], stack
     (message,) = check_resource(catalog_sizes, server, {**server.inputs, key: slug})
     assert "catalog" in message and names_resource_and_fix(message, server)
     assert server.inputs[key] in message  # the allowed plans are listed, the current one among them
+
+
+def test_production_data_volume_must_stay_protected(stacks: dict[str, StackCase]) -> None:
+    case = stacks[PROD]
+    (volume,) = [r for r in case.resources if r.type in DATA_VOLUMES]
+    assert volume.protect  # keepDataVolume's default
+    with analysing(case):
+        assert check_resource(production_safety, volume) == []
+        (unprotected,) = check_resource(production_safety, volume, protect=False)
+    assert "keepDataVolume: true" in unprotected and names_resource_and_fix(unprotected, volume)
+    development = replace(case, config={**case.config, "hardened-vps:production": "false"})
+    with analysing(development):
+        assert check_resource(production_safety, volume, protect=False) == []

@@ -68,6 +68,9 @@ def change_table() -> str:
         for vendor in catalog.CATALOG:
             found = by_vendor[vendor]
             text = f"**{found.text}**" if found.kind in (changes.REPLACE, changes.REBOOT) else found.text
+            if found.volume != changes.VOLUME_KEPT:
+                volume = changes.VOLUME_TEXT[found.volume]
+                text += "; " + (f"**{volume}**" if found.volume == changes.VOLUME_REPLACE else volume)
             cells.append(f"{text} ({found.note})")
         rows.append(f"| `{key}` | " + " | ".join(cells) + " |")
     return "\n".join(rows)

@@ -13,9 +13,10 @@ from components.config.problems import Collector
 from components.config.schema import KEYS_BY_NAME
 
 NO_DATABASE = KEYS_BY_NAME["database"].choices[0]  # "none"
+VOLUME_SUFFIX = "-data"  # the data volume is named <hostName>-data at the vendor
 
 
-def validate(c: Collector, vendor: str | None) -> dict[str, Any]:
+def validate(c: Collector, vendor: str | None, host_name: str) -> dict[str, Any]:
     """HostSpec's data fields: volume size (0: none), whether it is kept, database, backup generations and bucket."""
     size = c.integer("dataVolumeGb")
     if vendor is not None and vendor in catalog.CATALOG and size and not c.has_problem("dataVolumeGb"):
@@ -23,6 +24,11 @@ def validate(c: Collector, vendor: str | None) -> dict[str, Any]:
         if not low <= size <= high:
             c.fail("dataVolumeGb", f"{size} is out of {vendor}'s volume sizes; allowed: 0 (no volume) or "
                                    f"{low} to {high}")
+        longest, name = catalog.vendor(vendor).volume_name_max, host_name + VOLUME_SUFFIX
+        if len(name) > longest:
+            c.fail("dataVolumeGb", f"the data volume would be named {name!r}, longer than {vendor}'s volume names "
+                                   f"(up to {longest} characters); allowed with a data volume: a host name of up to "
+                                   f"{longest - len(VOLUME_SUFFIX)} characters")
     database = c.text("database")
     choices = KEYS_BY_NAME["database"].choices
     if database not in choices:

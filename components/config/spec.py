@@ -102,8 +102,9 @@ class HostSpec:
 
     @property
     def data_volume_name(self) -> str:
-        """The data volume's name at the vendor (and so its device name on DigitalOcean and Linode)."""
-        return f"{self.host_name}-data"
+        """The data volume's name at the vendor (and so its device name where the vendor names devices by
+        volume: Vendor.volume_devices)."""
+        return self.host_name + data.VOLUME_SUFFIX
 
     @property
     def data_volume_devices(self) -> tuple[str, ...]:
@@ -133,7 +134,7 @@ def parse_host_spec(raw: Mapping[str, Any], stack: str = "dev", base_dir: Path |
     host_fields = host.validate(c, stack)
     ssh_fields = ssh.validate(c)
     fields = {**host_fields, **ssh_fields, **tls.validate(c), **operations.validate(c),
-              **data.validate(c, host_fields["vendor"]),
+              **data.validate(c, host_fields["vendor"], host_fields["host_name"]),
               **app.validate(c, ssh_fields["admin_user"], base_dir), **lifecycle.validate(c)}
     if c.problems or host_fields["vendor"] is None or host_fields["size"] is None:
         raise ConfigError(c.problems)

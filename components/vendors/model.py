@@ -83,9 +83,11 @@ class Vendor:
     volume_gb_range: tuple[int, int]
     volume_usd_per_gb: float
     #: Where the attached volume named so shows up on the server, most specific first: first boot mounts the
-    #: first that exists (DigitalOcean and Linode name the volume in /dev/disk/by-id; Lightsail gives a device
-    #: name, an NVMe device on Nitro plans).
+    #: first that exists (some vendors name the volume in /dev/disk/by-id, others give a device name, which may be
+    #: an NVMe device).
     volume_devices: Callable[[str], tuple[str, ...]]
+    #: The longest volume name the vendor takes (the config refuses a hostName whose volume name is longer).
+    volume_name_max: int
     default_region: str  # where a stack lands when it names no region
     adapter: str  # "module:Class" of the WebHost subclass, imported only when a stack uses this vendor
     default_image: str = DEFAULT_IMAGE  # the image a stack gets when it names none

@@ -13,6 +13,7 @@ from pulumi_policy import (
 from components import catalog
 from components.config import PROJECT
 from policy.hardening_policies.resources import (
+    DATA_VOLUMES,
     DROPLET,
     LINODE_INSTANCE,
     SERVER_VENDORS,
@@ -35,9 +36,15 @@ def server_backups_on(resource_type: str, props: Mapping[str, Any]) -> bool:
 
 
 def validate_production_safety(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type not in SERVER_VENDORS or not is_production(args.get_config()):
+    if not is_production(args.get_config()):
         return
     who = describe(args.resource_type, args.name)
+    if args.resource_type in DATA_VOLUMES and not args.opts.protect:
+        report(f"{who} is a production stack's data volume but is not protected from deletion. Fix: set "
+               f"{PROJECT}:keepDataVolume: true in the stack file (Pulumi then refuses to delete or replace it, "
+               "and a destroy leaves it at the vendor).", None)
+    if args.resource_type not in SERVER_VENDORS:
+        return
     if not server_backups_on(args.resource_type, args.props):
         report(f"{who} is in a production stack but has no automatic backups. Fix: set {PROJECT}:backups: true "
                "in the stack file.", None)

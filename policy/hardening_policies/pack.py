@@ -101,7 +101,8 @@ remote_commands = ResourceValidationPolicy(
 
 production_safety = ResourceValidationPolicy(
     name="production-backups-and-protection",
-    description="In a production stack, every server has automatic backups on and is protected from deletion.",
+    description="In a production stack, every server has automatic backups on and is protected from deletion, and "
+                "so is its data volume.",
     validate=validate_production_safety,
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PRODUCTION_SCHEMA,

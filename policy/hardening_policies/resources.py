@@ -20,6 +20,10 @@ LINODE_INSTANCE = "linode:index/instance:Instance"
 LINODE_FIREWALL = "linode:index/firewall:Firewall"
 LIGHTSAIL_INSTANCE = "aws:lightsail/instance:Instance"
 LIGHTSAIL_PORTS = "aws:lightsail/instancePublicPorts:InstancePublicPorts"
+#: The data volume (dataVolumeGb) of each vendor, and the attachments where the volume is not its own.
+DATA_VOLUMES = frozenset({"digitalocean:index/volume:Volume", "linode:index/volume:Volume", "aws:lightsail/disk:Disk"})
+DATA_VOLUME_ATTACHMENTS = frozenset({"digitalocean:index/volumeAttachment:VolumeAttachment",
+                                     "aws:lightsail/disk_attachment:Disk_attachment"})
 
 SERVER_VENDORS: Mapping[str, str] = {DROPLET: "digitalocean", LINODE_INSTANCE: "linode",
                                      LIGHTSAIL_INSTANCE: "lightsail"}

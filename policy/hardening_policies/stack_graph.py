@@ -13,6 +13,8 @@ from pulumi_policy import (
 
 from components.config import PROJECT
 from policy.hardening_policies.resources import (
+    DATA_VOLUME_ATTACHMENTS,
+    DATA_VOLUMES,
     DO_FIREWALL,
     DROPLET,
     LIGHTSAIL_INSTANCE,
@@ -114,6 +116,7 @@ PRODUCT_TYPES = frozenset({
     LINODE_INSTANCE, LINODE_FIREWALL, "linode:index/domainRecord:DomainRecord",
     LIGHTSAIL_INSTANCE, LIGHTSAIL_PORTS, "aws:lightsail/keyPair:KeyPair", "aws:lightsail/staticIp:StaticIp",
     "aws:lightsail/staticIpAttachment:StaticIpAttachment", "aws:lightsail/domainEntry:DomainEntry",
+    *DATA_VOLUMES, *DATA_VOLUME_ATTACHMENTS,
 })
 #: Type prefixes that create nothing in a cloud: the engine's own (stack, providers), this project's
 #: components (their children are checked one by one), local key and random material. Commands are not among

@@ -10,6 +10,11 @@ otherwise; `ignore_changes` hides an input from the diff):
   "cold" by default), resize_disk defaults to false.
 - terraform-provider-aws `internal/service/lightsail/instance.go`: name, availability_zone, blueprint_id,
   bundle_id, key_pair_name, user_data ForceNew; ip_address_type updated in place (SetIpAddressType).
+- the data volume (changes.VOLUME_INPUTS): terraform-provider-digitalocean `digitalocean/volume/resource_volume.go`
+  (region, name ForceNew; size resized in place), terraform-provider-linode `linode/volume/framework_schema_resource.go`
+  (region RequiresReplace; label, size and linode_id updated in place, linode_id by detach + attach), terraform-
+  provider-aws `internal/service/lightsail/disk.go` (name, availability_zone, size_in_gb ForceNew). Every stack
+  here has a volume, so each key's effect on it is checked too; the server must never be replaced by it.
 - pulumi/pulumi: `ignore_changes` removes an input from the diff (pkg/resource/deploy/step_generator.go).
 - pulumi/pulumi: the old state of a resource is found by its URN, then by its aliases
   (pkg/resource/deploy/step_generator.go `generateAliases`, `getOldResource`; modelled in tools/urns/): a
@@ -43,8 +48,11 @@ from tools.urns import AliasSpec, Registration, RegistrationLog
 BASE_REGION = {"digitalocean": "fra1", "linode": "fr-par", "lightsail": "eu-central-1"}
 OTHER_REGION = {"digitalocean": "ams3", "linode": "us-iad", "lightsail": "eu-west-3"}
 BASE = {"domain": "shop.example.com", "acmeEmail": "ops@example.com", "appSource": "examples/flask-app",
-        "hostName": "web-1"}
+        "hostName": "web-1", "dataVolumeGb": 10}
 GIT_APP: dict[str, object] = {"appSource": "https://example.com/shop.git", "appRef": "v1"}
+BUCKET: dict[str, object] = {"backupBucket": "shop-backups", "backupEndpoint": "https://fra1.digitaloceanspaces.com",
+                             "backupRecipient": "age1" + "q" * 58, "backupAccessKeyId": "key-1",
+                             "backupSecretAccessKey": "secret-1"}
 
 #: key -> (extra base values, the changed values). Every config key needs one (a test checks it).
 VARIANTS: dict[str, tuple[dict[str, object], dict[str, object]]] = {
@@ -83,8 +91,17 @@ VARIANTS: dict[str, tuple[dict[str, object], dict[str, object]]] = {
     "protect": ({}, {"protect": True}),
     "reprovision": ({}, {"reprovision": True}),
     "benchmark": ({}, {"benchmark": True}),
+    "dataVolumeGb": ({}, {"dataVolumeGb": 20}),
+    "keepDataVolume": ({}, {"keepDataVolume": False}),
+    "database": ({}, {"database": "postgresql"}),
+    "backupGenerations": ({}, {"backupGenerations": 14}),
+    "backupBucket": ({}, BUCKET),
+    "backupEndpoint": (BUCKET, {"backupEndpoint": "https://s3.eu-central-1.amazonaws.com"}),
+    "backupRecipient": (BUCKET, {"backupRecipient": "age1" + "z" * 58}),
+    "backupAccessKeyId": (BUCKET, {"backupAccessKeyId": "key-2"}),
+    "backupSecretAccessKey": (BUCKET, {"backupSecretAccessKey": "secret-2"}),
 }
-SECRETS = ("appSecrets", "deployPrivateKey")
+SECRETS = ("appSecrets", "deployPrivateKey", "backupAccessKeyId", "backupSecretAccessKey")
 
 
 @dataclass
@@ -98,6 +115,7 @@ class Host:
     urns: RegistrationLog
     converged: dict[str, str] = field(default_factory=dict)  # HostConfig's triggers: host path -> file digest
     runs_once: dict[str, Any] = field(default_factory=dict)  # the benchmark's command: name -> inputs
+    volume: RecordedResource | None = None  # the data volume (changes.VOLUME_INPUTS)
 
     @property
     def server_urn(self) -> str:
@@ -126,12 +144,17 @@ def _run_main(values: dict[str, object]) -> Host:
     converge = next(r for r in log.run.resources if r.name.endswith("-config-converge"))
     once = {r.name: _plain(r.inputs, {server.id: "<server id>"}) for r in log.run.resources
             if r.name.endswith("-benchmark-run")}
-    release_names = {r.name for r in log.registrations if r.type.startswith("command:remote:")} - {converge.name,
-                                                                                                  *once}
+    # the bucket's keys go over SSH by a command of the HostConfig (a converge, not a release)
+    credentials = {r.name: json.dumps(_plain(r.inputs, {server.id: "<server id>"}), sort_keys=True)
+                   for r in log.run.resources if r.name.endswith("-backup-credentials")}
+    release_names = {r.name for r in log.registrations if r.type.startswith("command:remote:")} - {
+        converge.name, *once, *credentials}
     # the rest of the release's inputs, with the server's identity named: a key change keeps the same server
     release = {r.name: _plain(r.inputs, {server.id: "<server id>"}) for r in log.run.resources
                if r.name in release_names}
-    return Host(server, release, log.run.outputs["firstBootDigest"], log, converge.inputs["triggers"][1], once)
+    volume = next((r for r in log.run.resources if r.type in changes.VOLUME_INPUTS), None)
+    converged = {**converge.inputs["triggers"][1], **credentials}
+    return Host(server, release, log.run.outputs["firstBootDigest"], log, converged, once, volume)
 
 
 def _build_all(vendor: str) -> dict[tuple[str, bool], Host]:
@@ -185,11 +208,31 @@ def observed_effect(vendor: str, before: Host, after: Host) -> str:
         return changes.IN_PLACE
     if before.digest != after.digest:
         return _first_boot_effect(before, after)
+    if before.converged != after.converged:
+        return changes.CONVERGE  # files only the converge delivers (the data concerns), or the bucket's keys
     if before.release != after.release:
         return changes.RELEASE
     if after.runs_once.keys() - before.runs_once.keys():
         return changes.RUN_ONCE  # a command with no update or delete: it runs when it appears, never again
     return changes.NONE
+
+
+def observed_volume_effect(before: Host, after: Host) -> str:
+    """What the providers' rules do to the data volume between two registrations of one host: found under its URN
+    (or an alias) with no replacing input changed, it is kept; its attaching inputs follow the server."""
+    b, a = before.volume, after.volume
+    assert b is not None and a is not None, "the base stack has a data volume"
+    if b.type != a.type:
+        return changes.VOLUME_REPLACE
+    urn_of = {r.urn for r in after.urns.registrations if r.type == a.type and r.name == a.name}
+    old_urn = next(r.urn for r in before.urns.registrations if r.type == b.type and r.name == b.name)
+    if not any(after.urns.against(before.urns.urns).claimed.get(u) == old_urn for u in urn_of):
+        return changes.VOLUME_REPLACE
+    model = changes.VOLUME_INPUTS[b.type]
+    changed = {k for k in set(b.inputs) | set(a.inputs) if b.inputs.get(k) != a.inputs.get(k)} - model.attaching
+    if changed & model.inputs:
+        return changes.VOLUME_REPLACE
+    return changes.VOLUME_IN_PLACE if changed else changes.VOLUME_KEPT
 
 
 def _first_boot_effect(before: Host, after: Host) -> str:
@@ -212,15 +255,29 @@ def test_every_key_has_a_variant_here() -> None:
     assert set(changes.CHANGES) - {"vendor", "region"} == set(VARIANTS)
 
 
-def test_stated_effects_match_what_the_adapters_register(built: tuple[str, dict[tuple[str, bool], Host]]) -> None:
-    vendor, hosts = built
+def _wrong_effects(vendor: str, hosts: dict[tuple[str, bool], Host], keys: list[str]) -> dict[str, str]:
+    """key -> how the stated effect (on the server, and on the data volume) differs from what the adapters give."""
     wrong = {}
-    for key in changes.CHANGES:
-        seen = observed_effect(vendor, hosts[(key, False)], hosts[(key, True)])
-        stated = changes.CHANGES[key][vendor].kind
+    for key in keys:
+        before, after = hosts[(key, False)], hosts[(key, True)]
+        seen = (observed_effect(vendor, before, after), observed_volume_effect(before, after))
+        stated_effect = changes.CHANGES[key][vendor]
+        stated = (stated_effect.kind, stated_effect.volume)
         if seen != stated:
             wrong[key] = f"stated {stated}, adapters give {seen}"
+    return wrong
+
+
+def test_stated_effects_match_what_the_adapters_register(built: tuple[str, dict[tuple[str, bool], Host]]) -> None:
+    vendor, hosts = built
+    wrong = _wrong_effects(vendor, hosts, list(changes.CHANGES))
     assert not wrong, f"{vendor}: {wrong}"
+
+
+def test_no_volume_change_replaces_the_server() -> None:
+    """A key whose change touches the data volume leaves the server as it is (at most a converge on it)."""
+    for key in ("dataVolumeGb", "keepDataVolume"):
+        assert {e.kind for e in changes.CHANGES[key].values()} <= {changes.NONE, changes.CONVERGE}, key
 
 
 DROPLET = "digitalocean:index/droplet:Droplet"
@@ -257,3 +314,25 @@ def test_the_model_replaces_a_server_whose_urn_changes_unless_aliased() -> None:
     assert observed_effect("digitalocean", old, _host({"name": "web-1"}, name="web-2-server")) == changes.REPLACE
     aliased = _host({"name": "web-1"}, name="web-2-server", aliases=(AliasSpec(name="web-1-server"),))
     assert observed_effect("digitalocean", old, aliased) == changes.NONE
+
+
+def _volume_host(volume_type: str, inputs: dict[str, Any], name: str = "host-data") -> Host:
+    """A host whose data volume of `volume_type`, named `name`, has these inputs."""
+    host = _host({})
+    host.urns.registrations.append(
+        Registration(urns.new_urn("s", PROJECT, "", volume_type, name), volume_type, name, "", True, ()))
+    host.volume = RecordedResource(volume_type, name, inputs, True, "9")
+    return host
+
+
+def test_the_volume_model_tells_replacement_from_in_place_and_attaching() -> None:
+    do_volume, linode_volume, disk = "digitalocean:index/volume:Volume", "linode:index/volume:Volume", \
+        "aws:lightsail/disk:Disk"
+    v = _volume_host
+    assert observed_volume_effect(v(do_volume, {"size": 10}), v(do_volume, {"size": 20})) == changes.VOLUME_IN_PLACE
+    assert observed_volume_effect(v(do_volume, {"name": "a"}), v(do_volume, {"name": "b"})) == changes.VOLUME_REPLACE
+    assert observed_volume_effect(v(disk, {"sizeInGb": 10}), v(disk, {"sizeInGb": 20})) == changes.VOLUME_REPLACE
+    assert observed_volume_effect(v(linode_volume, {"linodeId": 1}), v(linode_volume, {"linodeId": 2})) == \
+        changes.VOLUME_KEPT  # moved to another server, kept
+    assert observed_volume_effect(v(do_volume, {"size": 10}), v(do_volume, {"size": 10}, name="x-data")) == \
+        changes.VOLUME_REPLACE  # a new URN: a new volume

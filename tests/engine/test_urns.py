@@ -167,7 +167,8 @@ NAMED_BY_HOST_DIR = GOLDEN_DIR / "urns-named-by-host"
 
 
 #: Resources the product added after those URNs were recorded: new on a deployed stack, and nothing else may be.
-ADDED_SINCE = ("::host-first-boot-ready", "::host-config", "::host-config-converge")
+ADDED_SINCE = ("::host-first-boot-ready", "::host-config", "::host-config-converge", "::host-data",
+               "::host-data-attachment")
 
 
 def _added_since(created: list[str]) -> list[str]:

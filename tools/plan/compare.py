@@ -82,13 +82,17 @@ def _on(base: HostSpec, vendor: catalog.Vendor, tier: str, place: Location) -> H
     """`base` moved to `vendor`: its plan at `tier`, in its region nearest to `place`."""
     size = vendor.size_for(tier)
     assert size is not None
-    return replace(base, vendor=vendor.name, size=size, region=nearest(vendor.name, place, 1)[0].region)
+    low, high = vendor.volume_gb_range  # a data volume at the nearest size this vendor offers
+    volume = min(max(base.data_volume_gb, low), high) if base.has_data_volume else 0
+    return replace(base, vendor=vendor.name, size=size, region=nearest(vendor.name, place, 1)[0].region,
+                   data_volume_gb=volume)
 
 
 def _vendor_column(vendor: catalog.Vendor, tier: str, place: Location, place_name: str,
                    base: HostSpec) -> dict[str, str]:
     """Row label -> this vendor's cell; a vendor without the tier leaves the plan's rows empty."""
     size = vendor.size_for(tier)
+    moved = _on(base, vendor, tier, place) if size else None
     column = {"Plan": size.slug if size else "not offered"}
     if size:
         column |= {
@@ -99,14 +103,18 @@ def _vendor_column(vendor: catalog.Vendor, tier: str, place: Location, place_nam
             "Server / month": usd(size.monthly_usd),
             "Backups / month": usd(vendor.backup_usd(size)),
         }
+    if moved and moved.has_data_volume:
+        column["Data volume / month"] = f"{usd(monthly_cost(moved).data_volume_usd)} ({moved.data_volume_gb} GB)"
     column |= {
         "Backups pricing": vendor.backups,
         "Static IPv4": f"yes, {static_ip_text(vendor)}" if vendor.has_static_ipv4 else static_ip_text(vendor),
+        "Data volume pricing": f"{usd(vendor.volume_usd_per_gb)} per GB-month, {vendor.volume_gb_range[0]} to "
+                       f"{vendor.volume_gb_range[1]:,} GB",
         "DNS hosting": "yes" if vendor.has_dns else "no",
         "First-boot form": vendor.first_boot_form,
         "Changing size": changes.effect("size", vendor.name).text,
-        f"Total / month (backups {'on' if base.backups else 'off'})":
-            usd(monthly_cost(_on(base, vendor, tier, place)).total_usd) if size else "",
+        f"Total / month (backups {'on' if base.backups else 'off'}"
+        f"{', data volume' if base.has_data_volume else ''})": usd(monthly_cost(moved).total_usd) if moved else "",
     }
     for i, n in enumerate(nearest(vendor.name, place, len(ORDINALS))):
         column[f"Near {place_name}, {ORDINALS[i]}"] = f"{'/'.join(n.regions)} ({n.location.label}) {n.km:,} km"

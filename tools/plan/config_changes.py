@@ -23,6 +23,9 @@ def change_blocks(spec: HostSpec) -> list[Block]:
     items = [f"{lead[kind]}: {', '.join(keys)}." for kind, keys in grouped.items()]
     notes = [f"{key}: {changes.effect(key, spec.vendor, spec.reprovision).note}."
              for key in grouped.get(changes.REPLACE, []) + grouped.get(changes.REBOOT, [])]
+    if spec.has_data_volume:
+        items.append(f"Replace the data volume (a new, empty one; refused while keepDataVolume protects it): "
+                     f"{', '.join(changes.keys_replacing_the_volume(spec.vendor))}.")
     guard = ("protect is on: Pulumi refuses any replacement until you unprotect the server."
              if spec.protect else "protect is off: a replacement goes ahead after the preview's confirmation.")
     return [Bullets(items), Para("Why:"), Bullets(notes), Para(guard + " Facts per key and vendor, with their "

@@ -60,5 +60,5 @@ def _tree_lines(node: _Node, prefix: str = "", last: bool = True, top: bool = Tr
 
 def output_rows(run: mockrun.StackRun, shown: Shown) -> list[list[str]]:
     return [[name, SECRET if name in run.secret_outputs
-             else shown.text(value) if isinstance(value, str) else inline_text(shown.value(value))]
+             else shown.text(value, name) if isinstance(value, str) else inline_text(shown.value(value))]
             for name, value in run.outputs.items()]

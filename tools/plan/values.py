@@ -117,9 +117,10 @@ class Shown:
             return any(self._has_first_boot(v) for v in value)
         return isinstance(value, str) and value in self.first_boot
 
-    def text(self, text: str) -> str:
-        """An output string: as `value`, and every stand-in inside it replaced (`ssh deploy@<...ip.ipAddress>`)."""
-        whole = self.value(text)
+    def text(self, text: str, key: str = "") -> str:
+        """An output string: as `value` (an output named like an id names its resource: `dataVolumeId`), and every
+        stand-in inside it replaced (`ssh deploy@<...ip.ipAddress>`)."""
+        whole = self.value(text, key)
         if whole != text:
             return str(whole)
         for stand_in in sorted(self.computed, key=len, reverse=True):

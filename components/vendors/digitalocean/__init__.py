@@ -62,6 +62,7 @@ VENDOR = Vendor(
     volume_gb_range=(1, 16384),  # Volumes: 1 GiB to 16 TiB, $0.10 per GiB-month (DigitalOcean Volumes pricing)
     volume_usd_per_gb=0.10,
     volume_devices=lambda name: (f"/dev/disk/by-id/scsi-0DO_Volume_{name}",),
+    volume_name_max=64,  # API: lowercase letters, digits and "-", up to 64 characters, starting with a letter
     first_boot_form="cloud-config",
     sent_form="cloud-config",
     sent_form_limit=64 * 1024,  # droplet user data: 64 KiB

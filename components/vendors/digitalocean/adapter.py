@@ -89,6 +89,8 @@ class DigitalOceanHost(WebHost):
                                                      ip_address=self.static_ip.ip_address, opts=self.child())
         self.ipv4 = self.static_ip.ip_address
         self.ipv6 = droplet.ipv6_address if spec.ipv6 else pulumi.Output.from_input(None)
+        if spec.has_data_volume:
+            self._data_volume(name, droplet_id)
 
         plan = dns_plan(spec, spec.ipv6)
         if plan:
@@ -98,4 +100,20 @@ class DigitalOceanHost(WebHost):
                              value=values[rtype], ttl=300, opts=self.child())
                 for rtype in plan.records
             ]
+
+    def _data_volume(self, name: str, droplet_id: pulumi.Output[int]) -> None:
+        """The data volume and its attachment to this droplet.
+
+        terraform-provider-digitalocean digitalocean/volume/resource_volume.go: region and name are ForceNew, size
+        grows in place and never shrinks (CustomizeDiff). No initial_filesystem_type: first boot formats only a
+        blank volume. resource_volume_attachment.go: droplet_id and volume_id are ForceNew and there is no Update,
+        so a new droplet gets a new attachment; a volume attaches to one droplet at a time, so the old attachment
+        goes first (the droplet itself is created before the old one is deleted).
+        """
+        spec = self.spec
+        self.data_volume = volume = do.Volume(f"{name}-data", name=spec.data_volume_name, region=spec.region,
+                                              size=spec.data_volume_gb, opts=self.volume_options())
+        self.data_volume_attachment = do.VolumeAttachment(f"{name}-data-attachment", droplet_id=droplet_id,
+                                                          volume_id=volume.id,
+                                                          opts=self.child(delete_before_replace=True))
 

@@ -60,6 +60,7 @@ VENDOR = Vendor(
     volume_gb_range=(8, 16384),  # block storage disks: 8 GB to 16 TB, $0.10 per GB-month (Lightsail pricing)
     volume_usd_per_gb=0.10,
     volume_devices=lambda name: ("/dev/xvdf", "/dev/sdf", "/dev/nvme1n1"),
+    volume_name_max=255,  # terraform-provider-aws internal/service/lightsail/disk.go: name StringLenBetween(2, 255)
     first_boot_form="launch-script",
     sent_form="launch-script",
     sent_form_limit=MAX_USER_DATA,

@@ -10,6 +10,7 @@ from components.host import ANY_IPV4, ANY_IPV6, PUBLIC_PORTS, SSH_PORT, WebHost,
 from components.vendors.model import BACKUP_HOUR_UTC
 
 DNS_REGION = "us-east-1"  # Lightsail DNS zones exist only there
+DATA_DISK_PATH = "/dev/xvdf"  # where the attached disk appears (an NVMe name on Nitro plans: Vendor.volume_devices)
 #: Sources for an address family a rule must not admit. Lightsail keeps one firewall per family, and the provider
 #: sends an empty `cidrs`/`ipv6_cidrs` as unset, which Lightsail fills with its default (anywhere). So every rule
 #: names both families; loopback addresses never arrive from the network, so they admit nobody.
@@ -36,6 +37,7 @@ class LightsailHost(WebHost):
     def _build(self, name: str) -> None:
         spec = self.spec
         region = spec.region
+        zone = f"{region}a"
         tags = {t: "" for t in self.tags}
         # Without our own key pair Lightsail would use its region default key, whose private half AWS keeps.
         key = lightsail.KeyPair(f"{name}-key", name=f"{spec.host_name}-{spec.admin_user}",
@@ -45,7 +47,7 @@ class LightsailHost(WebHost):
             f"{name}-server",
             name=spec.host_name,
             region=region,
-            availability_zone=f"{region}a",
+            availability_zone=zone,
             blueprint_id=spec.image_slug,
             bundle_id=spec.size.slug,
             key_pair_name=key.name,
@@ -71,6 +73,8 @@ class LightsailHost(WebHost):
                                                           instance_name=instance.name, region=region,
                                                           opts=self.child())
         self.ipv4 = self.ip_attachment.ip_address
+        if spec.has_data_volume:
+            self._data_volume(name, zone)
         self.ipv6 = (instance.ipv6_addresses.apply(lambda ips: ips[0] if ips else None) if spec.ipv6
                      else pulumi.Output.from_input(None))
 
@@ -83,6 +87,23 @@ class LightsailHost(WebHost):
                                       region=DNS_REGION, opts=self.child())
                 for rtype in plan.records
             ]
+
+    def _data_volume(self, name: str, zone: str) -> None:
+        """The block storage disk, in the instance's zone, and its attachment to the instance.
+
+        terraform-provider-aws internal/service/lightsail/disk.go: name, availability_zone and size_in_gb are
+        ForceNew (Update changes tags only), so a bigger disk is a new, empty one. disk_attachment.go: disk_name,
+        instance_name and disk_path are ForceNew, no Update; a rebuilt instance keeps its name, and the engine
+        replaces the attachment with the instance it reads the name from (the instance is deleted first), detaching
+        first: a disk attaches to one instance at a time.
+        """
+        spec = self.spec
+        self.data_volume = disk = lightsail.Disk(f"{name}-data", name=spec.data_volume_name, availability_zone=zone,
+                                                 size_in_gb=spec.data_volume_gb, region=spec.region,
+                                                 opts=self.volume_options())
+        self.data_volume_attachment = lightsail.Disk_attachment(
+            f"{name}-data-attachment", disk_name=disk.name, instance_name=self.instance.name,
+            disk_path=DATA_DISK_PATH, region=spec.region, opts=self.child(delete_before_replace=True))
 
     def _server_identity(self) -> pulumi.Output[str]:
         """The instance's ARN: its id is its name (terraform-provider-aws internal/service/lightsail/instance.go

@@ -104,6 +104,8 @@ VENDOR = Vendor(
     volume_gb_range=(10, 10000),  # Block Storage: 10 to 10,000 GB, $0.10 per GB-month (Linode Block Storage guide)
     volume_usd_per_gb=0.10,
     volume_devices=lambda name: (f"/dev/disk/by-id/scsi-0Linode_Volume_{name}",),
+    # terraform-provider-linode linode/volume/framework_schema_resource.go: label LengthBetween(1, 32)
+    volume_name_max=32,
     first_boot_form="cloud-config",
     sent_form="linode-metadata",  # the cloud-config gzipped and base64-encoded
     sent_form_limit=MAX_USER_DATA,

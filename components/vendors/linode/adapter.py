@@ -72,6 +72,14 @@ class LinodeHost(WebHost):
         # A Linode keeps its public addresses for life; there is no separate static address to reserve.
         self.ipv4 = instance.ipv4s.apply(lambda ips: sorted(ips or [""])[0])
         self.ipv6 = instance.ipv6.apply(lambda ip: ip.split("/")[0] if ip else None)
+        if spec.has_data_volume:
+            # terraform-provider-linode linode/volume/framework_schema_resource.go: region (and encryption,
+            # source_volume_id) RequiresReplace; label, size (grow) and linode_id update in place, and
+            # framework_resource.go's Update detaches from the old linode_id and attaches to the new one. So the
+            # volume is its own attachment: a rebuilt instance moves it, never replaces it.
+            self.data_volume = linode.Volume(f"{name}-data", label=spec.data_volume_name, region=spec.region,
+                                             size=spec.data_volume_gb, linode_id=instance.id.apply(int),
+                                             opts=self.volume_options())
 
         plan = dns_plan(spec, spec.ipv6)
         if plan:
