@@ -34,7 +34,8 @@ purge_added() {
   fi
 }
 cleanup() { purge_added; rm -rf "$W"; }
-trap cleanup EXIT  # also when the total timeout TERMinates the run (bash runs EXIT traps then)
+trap cleanup EXIT
+trap 'exit 143' TERM INT  # the total timeout's TERM leaves through the EXIT trap's clean-up
 
 mkdir -p "$W/components/benchmark"
 : >"$W/components/__init__.py"
