@@ -63,6 +63,10 @@ def converged(vm: VM, spec: HostSpec, key: Path, timeout: float = 1200) -> Check
     p = subprocess.run([*vm.ssh_base(spec.admin_user, key), CONVERGE_COMMAND], input=converge_stdin(spec).encode(),
                        capture_output=True, timeout=timeout)
     out = (p.stdout + p.stderr).decode(errors="replace")
+    if p.returncode != 0:
+        journal = vm.ssh(spec.admin_user, key, "sudo journalctl --no-pager -o cat -n 40 -u hvps-data-volume "
+                                               "-u 'postgresql*'; findmnt /srv/data", timeout=60)
+        out += "\n--- journal\n" + journal.stdout[-2500:]
     return CheckResult("data_concerns_converged", p.returncode == 0, out.strip()[-1500:],
                        figures={"converge_s": round(time.monotonic() - t, 1)})
 
