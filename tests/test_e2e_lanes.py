@@ -4,6 +4,7 @@ same-host comparison is made from both lanes' records once both have ended."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import time
@@ -46,7 +47,7 @@ def test_the_lanes_share_the_keys_but_not_an_apt_cache_or_its_ports(tmp_path: Pa
     (lo1, hi1), (lo2, hi2) = (p.apt_cache_ports for p in parsed)
     assert lo1 <= hi1 < lo2 <= hi2 < 32768
     three = [lanes.lane_resources(i, 3)[1] for i in range(3)]
-    assert all(a[1] < b[0] for a, b in zip(three, three[1:], strict=False))
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(three))
 
 
 def test_a_phase_is_one_line_of_a_lane() -> None:
@@ -172,3 +173,12 @@ def test_the_lanes_render_from_the_same_keys(tmp_path: Path, name: str) -> None:
     assert run.harness_keys(tmp_path) == first                     # read again, not made again
     (tmp_path / name).unlink()
     assert run.harness_keys(tmp_path)[2] != first[2]               # a partial set is made anew, whole
+
+
+def test_ci_lists_each_lane_time_after_the_scenarios() -> None:
+    from e2e.timings import scenario_lines
+
+    report = lanes.merge(ALL, _outcomes(_report(_audited()), _report(_tls())), 2810.0)
+    assert scenario_lines(report) == ["e2e: cloud-config: 2800 s, ok", "e2e: tls:script+domain: 700 s, ok",
+                                      "e2e: lane audited: 2801 s (cloud-config)",
+                                      "e2e: lane launch-script: 702 s (tls)", "e2e: total 2810 s"]
