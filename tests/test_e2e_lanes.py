@@ -182,3 +182,11 @@ def test_ci_lists_each_lane_time_after_the_scenarios() -> None:
     assert scenario_lines(report) == ["e2e: cloud-config: 2800 s, ok", "e2e: tls:script+domain: 700 s, ok",
                                       "e2e: lane audited: 2801 s (cloud-config)",
                                       "e2e: lane launch-script: 702 s (tls)", "e2e: total 2810 s"]
+
+
+def test_the_summary_and_its_proof_table_keep_each_lane_time() -> None:
+    from e2e.summary import proof_table, summarize
+
+    summary = summarize(lanes.merge(ALL, _outcomes(_report(_audited()), _report(_tls())), 2810.0))
+    assert summary["lanes"] == [{"name": "audited", "wall_s": 2801.0}, {"name": "launch-script", "wall_s": 702.0}]
+    assert "total 2810 s; lane audited 2801 s; lane launch-script 702 s." in proof_table(summary).splitlines()[0]
