@@ -482,7 +482,7 @@ def markdown(results: list[dict], total_s: float | None = None) -> str:
     for r in results:
         if "wall_s" in r:
             lines.append(f"| {r['form']} | | wall time | | {r['wall_s']:.0f} s |")
-        lines.append(f"| {r['form']} | | timings (s) | | {json.dumps(r['timings'])} |")
+        lines.append(f"| {r['form']} | | timings (s) | | {json.dumps(r.get('timings', {}))} |")
         if "error" in r:
             lines.append(f"| {r['form']} | | run | FAIL | {r['error']} |")
         if "caught" in r:

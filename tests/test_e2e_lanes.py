@@ -190,3 +190,9 @@ def test_the_summary_and_its_proof_table_keep_each_lane_time() -> None:
     summary = summarize(lanes.merge(ALL, _outcomes(_report(_audited()), _report(_tls())), 2810.0))
     assert summary["lanes"] == [{"name": "audited", "wall_s": 2801.0}, {"name": "launch-script", "wall_s": 702.0}]
     assert "total 2810 s; lane audited 2801 s; lane launch-script 702 s." in proof_table(summary).splitlines()[0]
+
+
+def test_the_runner_tables_a_result_that_has_no_timings() -> None:
+    """The negative case's stand-in (the TLS host never got that far) has none; the report must still be written."""
+    table = run.markdown([{"form": run.NEGATIVE_FORM, "checks": [], "caught": False, "ok": False, "error": "x"}])
+    assert f"| {run.NEGATIVE_FORM} | | run | FAIL | x |" in table
