@@ -2,19 +2,21 @@
 
 Each scenario is a set of the runner's options (e2e/run.py); options given after the scenario are passed on
 (e.g. `python -m e2e tls --apt-outage --negative-last`, `python -m e2e releases --out DIR`). `all` is what
-`make e2e` and CI run, in two boots: the cloud-config form with every audit, Lynis, the releases and the day-2
-converge; then the launch-script form of the domain stack for the apt outage, TLS and the weakened host, where
-every file the two stacks render alike must hold the same digest as on the first host.
+`make e2e` and CI run, as two lanes side by side (e2e/lanes.py): the cloud-config form with every audit, Lynis,
+the releases and the day-2 converge; and the launch-script form of the domain stack for the apt outage, TLS and
+the weakened host. Once both have ended, every file the two stacks render alike must hold the same digest on
+both hosts.
 """
 from __future__ import annotations
 
 import sys
 
-from . import apt_outage, run
+from . import apt_outage, parallel, run
 
 _ONE_FORM = ["--forms", "cloud-config", "--skip-lynis", "--skip-scan"]
 
-#: scenario -> (what it proves, the runner's options); apt-outage has a VM of its own (e2e/apt_outage.py).
+#: scenario -> (what it proves, the runner's options); apt-outage has a VM of its own (e2e/apt_outage.py), and
+#: `all` runs the lanes of e2e/lanes.py (each phase a set of the runner's options).
 SCENARIOS: dict[str, tuple[str, list[str]]] = {
     "forms": ("both first-boot forms, every audit, Lynis once (no releases, no converge)",
               ["--skip-releases", "--skip-converge"]),
@@ -30,9 +32,8 @@ SCENARIOS: dict[str, tuple[str, list[str]]] = {
     "bootspeed": ("a bare boot against the stack's first boot on the same image and cache",
                   ["--forms", "cloud-config", "--boot-speed", "--skip-lynis", "--skip-scan", "--skip-releases",
                    "--skip-converge"]),
-    "all": ("everything `make e2e` proves, in two boots: the cloud-config form with every audit; the launch script "
-            "for the apt outage, TLS and the weakened host",
-            ["--forms", "cloud-config", "--tls", "--tls-form", "script", "--apt-outage", "--negative-last"]),
+    "all": ("everything `make e2e` proves, in two lanes side by side: the cloud-config form with every audit; the "
+            "launch script for the apt outage, TLS and the weakened host; then the same-host comparison", []),
 }
 
 
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     name, rest = args[0], args[1:]
     if name == "apt-outage":
         return apt_outage.main(rest)
+    if name == "all":
+        return parallel.main(rest)
     return run.main([*SCENARIOS[name][1], *rest])
 
 

@@ -116,6 +116,21 @@ class HostKeys:
                    (work / "other.pub").read_text().strip())
 
 
+def harness_keys(d: Path) -> tuple[Path, Day2Keys, HostKeys]:
+    """The admin key, the day-2 keys and the host keys in `d`, made unless all are there: the lanes of `all`
+    render from one directory's keys, so their hosts hold the same files where the two stacks render alike."""
+    names = ("id_ed25519", "removed", "added", "host", "other")
+    if not all((d / n).exists() and (d / f"{n}.pub").exists() for n in names):
+        for n in names:                         # ssh-keygen asks before overwriting: start from none
+            for f in (d / n, d / f"{n}.pub"):
+                f.unlink(missing_ok=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", str(d / "id_ed25519")],
+                       check=True)
+        return d / "id_ed25519", Day2Keys.generate(d), HostKeys.generate(d)
+    return d / "id_ed25519", Day2Keys(d / "removed", d / "added"), HostKeys(
+        (d / "host").read_text(), (d / "host.pub").read_text().strip(), (d / "other.pub").read_text().strip())
+
+
 def boot_id(vm: VM, admin: str, key: Path) -> str:
     """The kernel's id of the current boot: a reboot that happened changes it."""
     return vm.ssh(admin, key, "cat /proc/sys/kernel/random/boot_id", timeout=60).stdout.strip()
@@ -166,7 +181,7 @@ def same_host(files: dict[str, str], reference: dict[str, str] | None, reference
 def run_form(form: str, user_data: str, spec: HostSpec, key: Path, cache: AptCache | None, lynis: bool,
              scan: bool = True, releases: bool = False, host_keys: HostKeys | None = None,
              day2: Day2Keys | None = None, boot_speed: bool = False, hostile: bool = True,
-             same_as: tuple[str, dict[str, str] | None] | None = None) -> dict:
+             same_as: tuple[str, dict[str, str] | None] | None = None, cpus: int = 2) -> dict:
     """boot_speed: time power-on -> healthy, locked down and complete (bootspeed.time_first_boot) and keep the
     guest's step timeline, before any audit.
     same_as: (form, its host files) of a form that ran every audit: this form must provision the same host (the
@@ -174,7 +189,7 @@ def run_form(form: str, user_data: str, spec: HostSpec, key: Path, cache: AptCac
     admin's login, the pinned host key, nginx answering, and a reboot (the launch script must not run again)."""
     admin = spec.admin_user
     res: dict = {"form": form, "stack_admin": admin, "checks": [], "timings": {}}
-    vm = VM(user_data, vendor_data=cache.vendor_data() if cache else None, name=form)
+    vm = VM(user_data, vendor_data=cache.vendor_data() if cache else None, name=form, cpus=cpus)
     vm.diag_user, vm.diag_key = admin, key
     ok = False
     out: list[dict] = []
@@ -291,9 +306,17 @@ def shared_files(a: HostSpec, b: HostSpec) -> set[str]:
     return {f.path for f in describe_first_boot(b).files if left.get(f.path) == f.content}
 
 
+def same_host_alike(tls_res: dict, reference: dict[str, str] | None, reference_form: str) -> checks.CheckResult:
+    """The TLS host's files against the audited host's, over the files the two stacks render alike only (the
+    paths the TLS run recorded); without the TLS host's record or the reference, nothing is proven."""
+    alike = set(tls_res.get("alike_paths") or ())
+    files = {p: d for p, d in (tls_res.get("host_files") or {}).items() if p in alike}
+    return same_host(files, {p: d for p, d in (reference or {}).items() if p in alike} or None, reference_form)
+
+
 def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_outage: bool = False,
             negative: bool = False, form: str = "cloud-config",
-            same_as: tuple[str, dict[str, str] | None] | None = None) -> list[dict]:
+            same_as: tuple[str, dict[str, str] | None] | None = None, cpus: int = 2) -> list[dict]:
     """do-dev with a domain (dataclasses.replace) and the product's acmeServer/acmeCaCertificate pointed at pebble
     on the host; real http-01 through the guest's nginx; HTTPS checks from outside; forced renewal.
 
@@ -314,7 +337,7 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
                                    acme_server=peb.directory_url, acme_ca_certificate=peb.ca_pem)
     rendered = render_first_boot(tls_spec, host_key=host_key)
     vm = VM(rendered.cloud_config if form == "cloud-config" else rendered.launch_script,
-            vendor_data=cache.vendor_data() if cache else None, name="tls")
+            vendor_data=cache.vendor_data() if cache else None, name="tls", cpus=cpus)
     vm.diag_user, vm.diag_key = admin, key
     out: list[checks.CheckResult] = []
     outage: list[tuple[str, checks.CheckResult]] = []
@@ -332,11 +355,11 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
             res["timings"].update(vm.wait_healthy(80, spec.app_health_path, ok=(200, 301, 308), timeout=900))
             res["timings"]["https_s"] = round(tls.wait_certificate(vm, TLS_DOMAIN, timeout=420), 1)
             vm.wait_ssh(admin, key, timeout=120)
+            # recorded for a comparison made later (the lanes of `all`: after both have finished)
+            res["host_files"], res["alike_paths"] = host_files(vm, admin, key, tls_spec), sorted(
+                shared_files(spec, tls_spec))
             if same_as is not None:
-                alike = shared_files(spec, tls_spec)
-                files = {p: d for p, d in host_files(vm, admin, key, tls_spec).items() if p in alike}
-                reference = {p: d for p, d in (same_as[1] or {}).items() if p in alike}
-                out.append(same_host(files, reference or None, same_as[0]))
+                out.append(same_host_alike(res, same_as[1], same_as[0]))
             out += [tls.tls_protocols(vm, TLS_DOMAIN), tls.https_headers(vm, TLS_DOMAIN, spec.app_health_path),
                     tls.http_redirects(vm, TLS_DOMAIN),
                     tls.renewal_reloads_nginx(vm, admin, key, TLS_DOMAIN)]
@@ -459,7 +482,7 @@ def markdown(results: list[dict], total_s: float | None = None) -> str:
     for r in results:
         if "wall_s" in r:
             lines.append(f"| {r['form']} | | wall time | | {r['wall_s']:.0f} s |")
-        lines.append(f"| {r['form']} | | timings (s) | | {json.dumps(r['timings'])} |")
+        lines.append(f"| {r['form']} | | timings (s) | | {json.dumps(r.get('timings', {}))} |")
         if "error" in r:
             lines.append(f"| {r['form']} | | run | FAIL | {r['error']} |")
         if "caught" in r:
@@ -473,6 +496,14 @@ def markdown(results: list[dict], total_s: float | None = None) -> str:
     if total_s is not None:
         lines.append(f"\nTotal run time: {total_s:.0f} s\n")
     return "\n".join(lines) + "\n"
+
+
+def port_range(text: str) -> tuple[int, int]:
+    """`LOW-HIGH` as two ports, LOW <= HIGH (apt-cacher-ng binds only below 32768)."""
+    low, _, high = text.partition("-")
+    if not (low.isdigit() and high.isdigit() and 1024 <= int(low) <= int(high) < 32768):
+        raise argparse.ArgumentTypeError(f"{text!r}: want LOW-HIGH, 1024 <= LOW <= HIGH < 32768")
+    return int(low), int(high)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -510,6 +541,13 @@ def parser() -> argparse.ArgumentParser:
                          "provisioned the same host and run only what depends on the form)")
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--out", type=Path, default=REPO / "e2e" / "out")
+    ap.add_argument("--name", help="the report's file name in --out (default: report, tls or negative)")
+    ap.add_argument("--keys", type=Path, help="a directory of harness keys to reuse (made there when missing)")
+    ap.add_argument("--apt-cache", default="acng", help="the apt cache's directory under the e2e cache: a lane "
+                    "of `all` has its own, as two apt-cacher-ng must not write one cache")
+    ap.add_argument("--apt-cache-ports", type=port_range, default=(20000, 32000),
+                    help="LOW-HIGH: where the apt cache's port is chosen (each lane of `all` has its own range)")
+    ap.add_argument("--cpus", type=int, default=2, help="vCPUs of each VM")
     return ap
 
 
@@ -522,19 +560,17 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     results: list[dict] = []
     forms = [f for f in a.forms.split(",") if f]
-    name = "negative" if a.negative else "report" if forms else "tls"
+    name = a.name or ("negative" if a.negative else "report" if forms else "tls")
     with tempfile.TemporaryDirectory(prefix="e2e-keys-") as d:
-        key = Path(d) / "id_ed25519"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", str(key)], check=True)
-        day2 = Day2Keys.generate(Path(d))
-        pub = (Path(d) / "id_ed25519.pub").read_text().strip()
-        spec = test_spec(a.stack, pub, day2.public(day2.removed))
         # A real ed25519 host key in place of the one the Pulumi program makes (the renderer's default is a
         # size-only stand-in that first boot refuses).
-        host_keys = HostKeys.generate(Path(d))
+        key, day2, host_keys = harness_keys(a.keys or Path(d))
+        pub = key.with_suffix(".pub").read_text().strip()
+        spec = test_spec(a.stack, pub, day2.public(day2.removed))
         rendered = render_first_boot(spec, host_key=host_keys.private)
         data = {"cloud-config": rendered.cloud_config, "script": rendered.launch_script}
-        cache = None if a.no_cache else AptCache()
+        new_cache = functools.partial(AptCache, a.apt_cache, a.apt_cache_ports)
+        cache = None if a.no_cache else new_cache()
         outage_only = a.apt_outage and a.tls and not forms and not a.negative
         if cache and not outage_only:
             cache.start()                       # --apt-outage: the TLS run starts it once the host is locked down
@@ -553,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
                         releases=not a.skip_releases and form == a.releases_form, host_keys=host_keys,
                         day2=day2 if not a.skip_converge and form == a.releases_form else None,
                         boot_speed=bare is not None and form == "cloud-config", hostile=not a.skip_hostile,
-                        same_as=None if a.full_forms else audited)))
+                        same_as=None if a.full_forms else audited, cpus=a.cpus)))
                     if audited is None:         # the first form runs every audit; the others prove the same host
                         audited = (form, results[-1].get("host_files"))
                     (a.out / f"{name}.json").write_text(json.dumps(results, indent=2))
@@ -564,10 +600,10 @@ def main(argv: list[str] | None = None) -> int:
                     t = time.monotonic()
                     if a.apt_outage and cache and not outage_only:
                         cache.stop()            # the outage: a new port that nothing listens on yet
-                        cache = AptCache()
+                        cache = new_cache()
                     tls_results = run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage,
                                           negative=a.negative_last, form=a.tls_form,
-                                          same_as=audited if a.tls_form not in forms else None)
+                                          same_as=audited if a.tls_form not in forms else None, cpus=a.cpus)
                     tls_results[0]["wall_s"] = round(time.monotonic() - t, 1)
                     results.extend(tls_results)
         finally:

@@ -17,8 +17,10 @@ LAST_REPORT = Path(__file__).resolve().parent / "last-report.json"
 
 def summarize(report: dict[str, Any]) -> dict[str, Any]:
     """The run's report without the bulky evidence: per scenario its verdict, wall time and timings, per check
-    its phase, name, verdict and figures."""
+    its phase, name, verdict and figures; each lane's wall time when the run had lanes."""
+    lanes = [{"name": x["name"], "wall_s": x["wall_s"]} for x in report.get("lanes", [])]
     return {"stack": report.get("stack"), "ok": report.get("ok"), "total_s": report.get("total_s"),
+            **({"lanes": lanes} if lanes else {}),
             "scenarios": [{"form": r["form"], "ok": r.get("ok"), "wall_s": r.get("wall_s"),
                            "timings": r.get("timings", {}), **({"error": r["error"]} if "error" in r else {}),
                            "checks": [{"phase": c.get("phase", ""), "name": c["name"], "ok": c["ok"],
@@ -44,7 +46,8 @@ def proof_table(summary: dict[str, Any]) -> str:
     scenario's wall time."""
     lines = [f"Last committed run (`e2e/last-report.json`): stack {summary.get('stack')}, "
              f"{'every check passed' if summary.get('ok') else 'NOT every check passed'}, "
-             f"total {summary.get('total_s', 0):.0f} s.", "",
+             f"total {summary.get('total_s', 0):.0f} s"
+             + "".join(f"; lane {x['name']} {x['wall_s']:.0f} s" for x in summary.get("lanes", [])) + ".", "",
              "| scenario | phase | check | result | figures |", "|---|---|---|---|---|"]
     for s in summary.get("scenarios", []):
         wall = f"{s['wall_s']:.0f} s" if s.get("wall_s") is not None else "?"

@@ -10,9 +10,11 @@ from pathlib import Path
 
 
 def scenario_lines(report: dict) -> list[str]:
-    """One line per scenario (its wall time, ok or FAIL), then the run's total."""
+    """One line per scenario (its wall time, ok or FAIL), one per lane when the run had lanes, then the total."""
     lines = [f"e2e: {r['form']}: {r['wall_s']:.0f} s, {'ok' if r.get('ok') else 'FAIL'}"
              for r in report.get("results", []) if "wall_s" in r]
+    lines += [f"e2e: lane {lane['name']}: {lane['wall_s']:.0f} s ({', '.join(p['name'] for p in lane['phases'])})"
+              for lane in report.get("lanes", [])]
     if "total_s" in report:
         lines.append(f"e2e: total {report['total_s']:.0f} s")
     return lines

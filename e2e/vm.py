@@ -140,12 +140,13 @@ class AptCache:
     """apt-cacher-ng on the host (127.0.0.1 only), reachable from guests as http://10.0.2.2:<port>.
 
     Its Debian backend points at the mirror this machine's apt uses (the package default is unreachable).
-    Cache persists under ~/.cache/hardened-vps/acng; the daemon lives only as long as this process wants."""
+    Cache persists under ~/.cache/hardened-vps/<name> (pid file and socket there too, so two caches of different
+    names run side by side); the daemon lives only as long as this process wants. ports: where its port is chosen
+    (apt-cacher-ng 3.7.4 cannot bind ports >= 32768: "Error resolving address for binding: Success")."""
 
-    def __init__(self) -> None:
-        self.root = build_image.cache_root() / "acng"
-        # apt-cacher-ng 3.7.4 cannot bind ports >= 32768 ("Error resolving address for binding: Success")
-        self.port = free_port(20000, 32000)
+    def __init__(self, name: str = "acng", ports: tuple[int, int] = (20000, 32000)) -> None:
+        self.root = build_image.cache_root() / name
+        self.port = free_port(*ports)
         self.pidfile = self.root / "run" / "acng.pid"
 
     @property
