@@ -6,8 +6,8 @@ vendor volume (e2e/vm.py DataDisk, named as DigitalOcean names it). On that host
 mounted as the product mounts it, the database answers on its unix socket only, the app's role writes rows, a
 `kill -9` of PostgreSQL during writes loses no confirmed row, and a backup restored over changed rows brings them
 back. Then the server is rebuilt (`rebuild_keeps_data`): a new root disk and a first boot from scratch on a 1 GiB
-VM, the same disk attached: the same filesystem (not reformatted), the same rows, only the public ports open, and
-the idle memory with PostgreSQL reported.
+VM, the same disk attached: the same filesystem (not reformatted), the same rows, the idle memory with PostgreSQL
+reported; the product's benchmark runs there, and the port scan after it finds only the public ports open.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from components.firstboot import CONVERGE_COMMAND
 from components.hostconfig import converge_stdin
 from components.readiness import first_boot_wait
 
-from . import data_checks, network_checks
+from . import bench_checks, data_checks, network_checks
 from .check_result import CheckResult
 from .vm import VM, AptCache, DataDisk, log
 
@@ -91,8 +91,9 @@ def prove_on_host(vm: VM, spec: HostSpec, key: Path) -> tuple[list[CheckResult],
 
 
 def rebuild_keeps_data(user_data: str, spec: HostSpec, key: Path, disk: DataDisk, cache: AptCache | None,
-                       state: DataState, timings: dict[str, float]) -> list[CheckResult]:
-    """A new server from the same first-boot data with the same disk: what it must find and what it exposes."""
+                       state: DataState, timings: dict[str, float], bench_out: Path) -> list[CheckResult]:
+    """A new server from the same first-boot data with the same disk: what it must find; then the benchmark (its
+    document in `bench_out`), and after it what the host exposes (the scan sees anything it left listening)."""
     admin = spec.admin_user
     vm = VM(user_data, vendor_data=cache.vendor_data() if cache else None, name="rebuild", data_disk=disk,
             memory_mb=REBUILD_MEMORY_MB)
@@ -106,8 +107,9 @@ def rebuild_keeps_data(user_data: str, spec: HostSpec, key: Path, disk: DataDisk
         results = [setup]
         if setup.ok:
             results += [data_checks.rebuilt_keeps_data(vm, admin, key, spec, state.uuid, state.digest),
-                        network_checks.firewall_scan(vm, admin, key, expected_open=PUBLIC_PORTS, allowed_closed={443}),
-                        data_checks.idle_memory(vm, admin, key, spec.app_name)]
+                        data_checks.idle_memory(vm, admin, key, spec.app_name),
+                        bench_checks.benchmark_run(vm, admin, key, spec, bench_out),
+                        network_checks.firewall_scan(vm, admin, key, expected_open=PUBLIC_PORTS, allowed_closed={443})]
         for r in results:
             log(f"rebuild: {r.name}: {'ok' if r.ok else 'FAIL'} {r.figures or ''}")
         if not all(r.ok for r in results):

@@ -33,7 +33,7 @@ from components.firstboot.concerns import MANIFEST_PATH
 from components.firstboot.sandbox import sandboxed_units
 
 from . import apt_outage as apt_outage_steps
-from . import bootspeed, checks, converge, hostile_release, release, summary, tls
+from . import bootspeed, checks, converge, data_lane, hostile_release, release, summary, tls
 from .vm import VM, AptCache, VMError, log
 
 REPO = Path(__file__).resolve().parent.parent
@@ -316,7 +316,8 @@ def same_host_alike(tls_res: dict, reference: dict[str, str] | None, reference_f
 
 def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_outage: bool = False,
             negative: bool = False, form: str = "cloud-config",
-            same_as: tuple[str, dict[str, str] | None] | None = None, cpus: int = 2) -> list[dict]:
+            same_as: tuple[str, dict[str, str] | None] | None = None, cpus: int = 2,
+            data_out: Path | None = None) -> list[dict]:
     """do-dev with a domain (dataclasses.replace) and the product's acmeServer/acmeCaCertificate pointed at pebble
     on the host; real http-01 through the guest's nginx; HTTPS checks from outside; forced renewal.
 
@@ -327,7 +328,10 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
     result, as run_negative's.
     form: the first-boot form this boot uses; with `same_as` (the fully audited form and its host files) it is
     that form's proof too: every file the two stacks render alike must hold the same digest on both hosts, and
-    the outage checks (admin login, `sshd -T`, nftables, the pinned host key) and the TLS ones run on it."""
+    the outage checks (admin login, `sshd -T`, nftables, the pinned host key) and the TLS ones run on it.
+    data_out: the stack gets a data volume and PostgreSQL (a blank second disk); after the TLS checks the data
+    phases run on this host, and after the negative case the server is rebuilt with the same disk and benchmarked
+    (e2e/data_lane.py): a result of their own, its benchmark document in `data_out`."""
     admin = spec.admin_user
     host_key = host_keys.private
     res: dict = {"form": f"tls:{form}+domain", "checks": [], "timings": {}}
@@ -335,9 +339,13 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
     peb = tls.Pebble(work)
     tls_spec = dataclasses.replace(spec, domain=TLS_DOMAIN, acme_email="ops@example.com",
                                    acme_server=peb.directory_url, acme_ca_certificate=peb.ca_pem)
+    tls_spec = data_lane.data_spec(tls_spec) if data_out else tls_spec
+    disk = data_lane.new_disk(work, tls_spec) if data_out else None
+    data_res: dict = {"form": f"data:{form}+volume", "checks": [], "timings": {}}
+    state: data_lane.DataState | None = None
     rendered = render_first_boot(tls_spec, host_key=host_key)
-    vm = VM(rendered.cloud_config if form == "cloud-config" else rendered.launch_script,
-            vendor_data=cache.vendor_data() if cache else None, name="tls", cpus=cpus)
+    user_data = rendered.cloud_config if form == "cloud-config" else rendered.launch_script
+    vm = VM(user_data, vendor_data=cache.vendor_data() if cache else None, name="tls", cpus=cpus, data_disk=disk)
     vm.diag_user, vm.diag_key = admin, key
     out: list[checks.CheckResult] = []
     outage: list[tuple[str, checks.CheckResult]] = []
@@ -368,11 +376,20 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
             if not all(r.ok for r in out):
                 vm.print_diagnostics()
                 print(peb.logs(), file=sys.stderr)
+            if data_out:
+                found, state = data_lane.prove_on_host(vm, tls_spec, key)
+                data_res["checks"] += [{"phase": "data", **r.as_dict()} for r in found]
             if negative:
                 neg = weaken_running_host(vm, admin, key)
             vm.kill()
+        if data_out and disk and state and state.uuid:
+            t = time.monotonic()
+            found = data_lane.rebuild_keeps_data(user_data, tls_spec, key, disk, cache, state, data_res["timings"],
+                                                 data_out)
+            data_res["checks"] += [{"phase": "rebuild", **r.as_dict()} for r in found]
+            data_res["timings"]["rebuild_wall_s"] = round(time.monotonic() - t, 1)
     except Exception as exc:                    # VMError, or a harness bug: never lose the other results
-        res["error"] = f"{type(exc).__name__}: {exc}"
+        res["error"] = data_res["error"] = f"{type(exc).__name__}: {exc}"
         log(res["error"])
         print(peb.logs(), file=sys.stderr)
     finally:
@@ -382,10 +399,13 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
     res["checks"] = ([{"phase": phase, **r.as_dict()} for phase, r in outage]
                      + [{"phase": "tls", **r.as_dict()} for r in out])
     res["ok"] = "error" not in res and bool(out) and all(r.ok for r in out) and all(r.ok for _, r in outage)
+    data_res["ok"] = "error" not in data_res and len(data_res["checks"]) >= 2 and all(
+        c["ok"] for c in data_res["checks"]) and any(c["phase"] == "rebuild" for c in data_res["checks"])
     if not negative:
-        return [res]
-    return [res, neg if neg else {"form": NEGATIVE_FORM, "checks": [], "caught": False, "ok": False,
-                                  "error": "the TLS host did not get as far as the negative case"}]
+        return [res, data_res] if data_out else [res]
+    return [res, *([data_res] if data_out else []), neg if neg else {
+        "form": NEGATIVE_FORM, "checks": [], "caught": False, "ok": False,
+        "error": "the TLS host did not get as far as the negative case"}]
 
 
 # ------------------------------------------------------------------------------------------ negative case
@@ -527,6 +547,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--negative-last", action="store_true",
                     help="with --tls: end the TLS run by weakening that host; the checks must catch it (the "
                          "negative case without a boot of its own)")
+    ap.add_argument("--data", action="store_true",
+                    help="with --tls: a data volume and PostgreSQL on that host, their checks, then a rebuild of the "
+                         "server with the same disk, benchmarked (e2e/data_lane.py)")
     ap.add_argument("--tls-form", choices=("cloud-config", "script"), default="cloud-config",
                     help="the first-boot form of the TLS boot; when it is not among --forms, that boot is its form's "
                          "proof too (the same files as the audited form's host, the outage and TLS checks)")
@@ -603,7 +626,8 @@ def main(argv: list[str] | None = None) -> int:
                         cache = new_cache()
                     tls_results = run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage,
                                           negative=a.negative_last, form=a.tls_form,
-                                          same_as=audited if a.tls_form not in forms else None, cpus=a.cpus)
+                                          same_as=audited if a.tls_form not in forms else None, cpus=a.cpus,
+                                          data_out=a.out / f"{name}-benchmark.json" if a.data else None)
                     tls_results[0]["wall_s"] = round(time.monotonic() - t, 1)
                     results.extend(tls_results)
         finally:
