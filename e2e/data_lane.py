@@ -100,7 +100,7 @@ def rebuild_keeps_data(user_data: str, spec: HostSpec, key: Path, disk: DataDisk
     vm.diag_user, vm.diag_key = admin, key
     with vm:
         vm.start()
-        healthy = vm.wait_healthy(80, spec.app_health_path, ok=(200, 301, 308), timeout=900)
+        healthy = vm.wait_healthy(80, spec.app_health_path, ok=(200, 301, 308), timeout=1500)
         timings.update({f"rebuild_{k}": v for k, v in healthy.items()})
         vm.wait_ssh(admin, key, timeout=120)
         setup = converged(vm, spec, key)
