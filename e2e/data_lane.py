@@ -2,8 +2,8 @@
 TLS host.
 
 The TLS boot's stack gets a data volume and PostgreSQL (`data_spec`); a blank second qemu disk stands in for the
-vendor volume (e2e/vm.py DataDisk, named as DigitalOcean names it). On that host (`prove_on_host`): the volume is
-mounted as the product mounts it, the database answers on its unix socket only, the app's role writes rows, a
+vendor volume (e2e/vm.py DataDisk, named as the test stack's vendor does). On that host (`prove_on_host`): the volume
+is mounted as the product mounts it, the database answers on its unix socket only, the app's role writes rows, a
 `kill -9` of PostgreSQL during writes loses no confirmed row, and a backup restored over changed rows brings them
 back. Then the server is rebuilt (`rebuild_keeps_data`): a new root disk and a first boot from scratch on a 1 GiB
 VM, the same disk attached: the same filesystem (not reformatted), the same rows, the idle memory with PostgreSQL

@@ -197,8 +197,8 @@ class AptCache:
 # ------------------------------------------------------------------------------------------- the VM
 class DataDisk:
     """A second disk standing in for the vendor's block-storage volume: a file that outlives the VM, attached as a
-    SCSI disk whose vendor, product and serial make udev name it as the vendor's volume is named (DigitalOcean:
-    /dev/disk/by-id/scsi-0DO_Volume_<name>)."""
+    SCSI disk whose vendor, product and serial make udev name it as the vendor's volume is named (the test
+    stack's vendor: /dev/disk/by-id/scsi-0DO_Volume_<name>)."""
 
     def __init__(self, path: Path, serial: str, size: str = "2G", vendor: str = "DO", product: str = "Volume"):
         self.path, self.serial, self.size, self.vendor, self.product = path, serial, size, vendor, product
