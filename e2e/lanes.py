@@ -55,7 +55,7 @@ ALL = Plan(
     lanes=(
         Lane("audited", (Phase("cloud-config", ("--forms", "cloud-config")),)),
         Lane("launch-script", (Phase("tls", ("--forms", "", "--tls", "--tls-form", "script", "--apt-outage",
-                                             "--negative-last", "--data")),)),
+                                             "--negative-last")),)),
     ),
     same_host=("cloud-config", "tls:script+domain"),
 )

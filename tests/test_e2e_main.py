@@ -20,7 +20,9 @@ def test_every_scenario_is_a_valid_set_of_runner_options(name: str) -> None:
 
 def test_the_scenarios_are_what_exists() -> None:
     assert set(entry.SCENARIOS) == {"forms", "releases", "converge", "hostile", "apt-outage", "tls", "negative",
-                                    "bootspeed", "all"}
+                                    "bootspeed", "data", "all"}
+    d = run.parser().parse_args(entry.SCENARIOS["data"][1])
+    assert d.data and d.tls and d.tls_form == "script" and d.forms == ""
     assert entry.SCENARIOS["all"][1] == []          # its lanes' options: tests/test_e2e_lanes.py
     f = run.parser().parse_args(entry.SCENARIOS["forms"][1])
     assert f.forms == "cloud-config,script" and not f.full_forms
