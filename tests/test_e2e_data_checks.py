@@ -49,7 +49,7 @@ def test_database_socket_only(answer: str, ok: bool) -> None:
     assert data_checks.database_socket_only(vm, "deploy", KEY, "app").ok is ok  # type: ignore[arg-type]
 
 
-CRASH_OK = "killed=100\nrecovered_s=3\nnew=200\ncommitted=150\nmissing=0\nafter=100000\n"
+CRASH_OK = "before=40\nkilled=100\nrecovered_s=3\nnew=200\ncommitted=150\nmissing=0\nafter=100000\n"
 
 
 @pytest.mark.parametrize(("answer", "ok"), [
@@ -57,6 +57,8 @@ CRASH_OK = "killed=100\nrecovered_s=3\nnew=200\ncommitted=150\nmissing=0\nafter=
     ((0, CRASH_OK.replace("new=200", "new=100"), ""), False),          # the same postmaster: nothing was killed
     ((0, CRASH_OK.replace("missing=0", "missing=2"), ""), False),      # confirmed rows lost
     ((0, CRASH_OK.replace("committed=150", "committed=0"), ""), False),  # no write happened around the kill
+    ((0, CRASH_OK.replace("before=40", "before=0"), ""), False),       # nothing was written before the kill
+    ((0, CRASH_OK.replace("committed=150", "committed=40"), ""), False),  # no write got in after it
     ((1, "killed=100\nrecovered=no\n", ""), False),                    # never came back
 ])
 def test_crash_recovery(answer: tuple[int, str, str], ok: bool) -> None:
