@@ -82,27 +82,20 @@ class HostConfig(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: HostConfigArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.type_token, name, None, opts)
-        from pulumi_command import remote  # every stack connects (the readiness wait), so the SDK is there
-
         digests = converge_digests(args.spec)
-        self.converge = remote.Command(
-            f"{name}-converge", connection=ssh.connection(args.spec, args.host, args.host_key, args.private_key),
-            create=CONVERGE_COMMAND, update=CONVERGE_COMMAND, stdin=converge_stdin(args.spec),
-            triggers=[args.server_identity, digests],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=dependencies(opts),
-                                        custom_timeouts=pulumi.CustomTimeouts(create=CONVERGE_TIMEOUT,
-                                                                              update=CONVERGE_TIMEOUT)))
+        target = (args.spec, args.host, args.host_key, args.private_key)
+        self.converge = ssh.command(f"{name}-converge", *target, create=CONVERGE_COMMAND, update=CONVERGE_COMMAND,
+                                    stdin=converge_stdin(args.spec), triggers=[args.server_identity, digests],
+                                    parent=self, depends_on=dependencies(opts), timeout=CONVERGE_TIMEOUT)
         self.backup_credentials = None
         if args.backup_keys is not None:
             # secret: the keys are (config.require_secret), and what is computed from them stays secret
             text = pulumi.Output.all(*args.backup_keys).apply(lambda keys: backup_credentials_file(*keys))
             # like the app's secrets: the trigger is a digest, so new keys are sent again (and a new server gets them)
             digest = text.apply(lambda t: hashlib.sha256(t.encode()).hexdigest())
-            self.backup_credentials = remote.Command(
-                f"{name}-backup-credentials",
-                connection=ssh.connection(args.spec, args.host, args.host_key, args.private_key),
-                create=STORE_CREDENTIALS_COMMAND, update=STORE_CREDENTIALS_COMMAND,
-                stdin=text, triggers=[args.server_identity, digest],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.converge]))
+            self.backup_credentials = ssh.command(
+                f"{name}-backup-credentials", *target, create=STORE_CREDENTIALS_COMMAND,
+                update=STORE_CREDENTIALS_COMMAND, stdin=text, triggers=[args.server_identity, digest], parent=self,
+                depends_on=[self.converge])
         self.files = pulumi.Output.from_input(digests)
         self.register_outputs({"files": self.files})

@@ -43,13 +43,7 @@ def first_boot_ready(name: str, spec: HostSpec, parent: pulumi.Resource, host: p
     server_id (the server's identity) is its trigger: a rebuilt server is waited for again. depends_on: the
     server, firewall and address attachment, which must exist before connecting.
     """
-    from pulumi_command import remote
+    from components import ssh
 
-    from components.ssh import connection
-
-    return remote.Command(
-        f"{name}-first-boot-ready", connection=connection(spec, host, host_key, private_key),
-        create=first_boot_wait(), triggers=[server_id],
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on),
-                                    custom_timeouts=pulumi.CustomTimeouts(create=READY_TIMEOUT,
-                                                                          update=READY_TIMEOUT)))
+    return ssh.command(f"{name}-first-boot-ready", spec, host, host_key, private_key, create=first_boot_wait(),
+                       triggers=[server_id], parent=parent, depends_on=depends_on, timeout=READY_TIMEOUT)

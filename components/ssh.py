@@ -6,6 +6,7 @@ way: as the admin, pinning the server's host key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -31,3 +32,22 @@ def connection(spec: HostSpec, host: pulumi.Input[str], host_key: pulumi.Input[s
     from pulumi_command import remote
 
     return remote.ConnectionArgs(**connection_args(spec, host, host_key, private_key))  # type: ignore[arg-type]
+
+
+def command(name: str, spec: HostSpec, host: pulumi.Input[str], host_key: pulumi.Input[str],
+            private_key: pulumi.Input[str] | None, *, create: pulumi.Input[str], triggers: Sequence[pulumi.Input[Any]],
+            parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = (), update: str | None = None,
+            stdin: pulumi.Input[str] | None = None, timeout: str | None = None) -> Any:
+    """A pulumi-command remote.Command on the host over `connection`, a child of `parent`: every command the
+    program runs there (readiness wait, converge, backup credentials, benchmark, app deploy) is built here.
+
+    `triggers` replace the command when one changes (pulumi-command's replaceOnChanges); `update` is what an
+    in-place update runs (None: nothing). `timeout` bounds create and update (None: the engine's default).
+    """
+    from pulumi_command import remote
+
+    timeouts = pulumi.CustomTimeouts(create=timeout, update=timeout) if timeout else None
+    return remote.Command(
+        name, connection=connection(spec, host, host_key, private_key), create=create, update=update, stdin=stdin,
+        triggers=list(triggers),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on), custom_timeouts=timeouts))

@@ -95,11 +95,9 @@ class AppRelease(pulumi.ComponentResource):
         # The secrets travel as the EnvironmentFile the host stores with the release, encoded like appEnv.
         secret_file = (args.secret_env.apply(lambda text: envfile.encode_file(envfile.parse_text(text)))
                        if args.secret_env is not None else None)
-        self.deploy = remote.Command(
-            f"{name}-deploy", connection=connection,
+        self.deploy = ssh.command(
+            f"{name}-deploy", spec, args.host, args.host_key, args.private_key,
             create=deploy_command(spec, rid, package, with_secrets=args.secret_env is not None),
-            stdin=secret_file, triggers=triggers,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, *uploads],
-                                        custom_timeouts=pulumi.CustomTimeouts(create=DEPLOY_TIMEOUT,
-                                                                              update=DEPLOY_TIMEOUT)))
+            stdin=secret_file, triggers=triggers, parent=self, depends_on=[*depends_on, *uploads],
+            timeout=DEPLOY_TIMEOUT)
         self.register_outputs({"releaseId": self.release_id})

@@ -50,13 +50,9 @@ class HostBenchmark(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: HostBenchmarkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(self.type_token, name, None, opts)
-        from pulumi_command import remote
-
         script = host_script(args.spec)
-        self.run = remote.Command(
-            f"{name}-run", connection=ssh.connection(args.spec, args.host, args.host_key, args.private_key),
-            create=script.command, stdin=script.text, triggers=[args.server_identity],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=dependencies(opts),
-                                        custom_timeouts=pulumi.CustomTimeouts(create=RUN_TIMEOUT)))
+        self.run = ssh.command(f"{name}-run", args.spec, args.host, args.host_key, args.private_key,
+                               create=script.command, stdin=script.text, triggers=[args.server_identity],
+                               parent=self, depends_on=dependencies(opts), timeout=RUN_TIMEOUT)
         self.result = self.run.stdout.apply(parse_result)
         self.register_outputs({"result": self.result})
