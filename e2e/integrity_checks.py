@@ -60,22 +60,14 @@ def lynis_audit(vm: VM, admin: str, key: Path, min_index: int = lynis.MIN_INDEX)
     vm.scp_to(admin, key, deb, guest_deb)
     p = _sh(vm, admin, key, "sudo bash -c " + shlex.quote(lynis.audit_script(guest_deb, LYNIS_BOUND_S, with_log=True)),
             timeout=LYNIS_BOUND_S + 300)
-    report_text, _, log_text = p.stdout.partition(lynis.LOG_MARKER)
-    report = {}
-    warnings, suggestions = [], []
-    for line in report_text.splitlines():
-        k, _, v = line.partition("=")
-        if k == "warning[]":
-            warnings.append(v.split("|")[0])
-        elif k == "suggestion[]":
-            suggestions.append(v.split("|")[0])
-        elif k:
-            report[k] = v
-    idx = int(report["hardening_index"]) if report.get("hardening_index", "").isdigit() else None
-    missed = [f"{test} {got}/{most}" for test, got, most in lynis.missed_points(log_text)]
+    audit = lynis.parse(p.stdout)
+    idx = audit.hardening_index
     return CheckResult("lynis", idx is not None and idx >= min_index,
-                       {"warnings": warnings, "suggestions": suggestions,
-                        "lynis_version": report.get("lynis_version"), "points_missed": missed,
-                        "sysctl_differences": lynis.sysctl_differences(log_text)},
+                       {"warnings": [w.split("|")[0] for w in audit.warnings],
+                        "suggestions": [s.split("|")[0] for s in audit.suggestions],
+                        "lynis_version": audit.report.get("lynis_version"),
+                        "points_missed": [f"{test} {got}/{most}" for test, got, most in audit.missed_points()],
+                        "sysctl_differences": audit.sysctl_differences(),
+                        "slowest_tests_s": dict(audit.slowest_tests())},
                        figures={"hardening_index": idx, "target": min_index,
-                                "tests_done": report.get("lynis_tests_done")})
+                                "tests_done": audit.report.get("lynis_tests_done")})

@@ -13,6 +13,8 @@ import os
 import re
 import shlex
 import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 LYNIS_VERSION = "3.1.7-1"
@@ -75,6 +77,65 @@ def sysctl_differences(log: str) -> list[str]:
     """KRNL-6000's sysctl keys whose value is not the scan profile's, as `key=real (expected)`."""
     return [f"{m[1]}={m[3]} (expected {m[2]})" for m in re.finditer(
         r"sysctl key (\S+) has a different value than expected in scan profile\. Expected=(\S+), Real=(\S+)", log)]
+
+
+def slowest_tests(log: str, most: int = 8) -> list[tuple[str, int]]:
+    """(test id, seconds) of the `most` slowest tests, slowest first: a test lasts from its `Performing test ID`
+    line to the next one (the log's timestamps have one-second resolution). Under TCG a whole audit takes
+    13-19 minutes; this says where."""
+    marks = [(datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"), m.group(2)) for m in re.finditer(
+        r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) Performing test ID (\S+)", log, re.M)]
+    ends = [t for t, _ in marks[1:]]
+    if marks and (last := re.findall(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ", log, re.M)):
+        ends.append(datetime.strptime(last[-1], "%Y-%m-%d %H:%M:%S"))
+    spans = [(test, int((end - start).total_seconds())) for (start, test), end in zip(marks, ends, strict=True)]
+    return sorted(spans, key=lambda s: -s[1])[:most]
+
+
+@dataclass
+class Audit:
+    """One Lynis run's output, parsed once for every reader (the VM check and the container's audit).
+
+    report: the report file's plain keys (hardening_index, lynis_version, lynis_tests_done, ...); warnings and
+    suggestions: their whole `TEST|message|details|` entries; points: the last running total and its maximum."""
+
+    report: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    log: str = ""
+    points: tuple[int, int] | None = None
+
+    @property
+    def hardening_index(self) -> int | None:
+        value = self.report.get("hardening_index", "")
+        return int(value) if value.isdigit() else None
+
+    def missed_points(self) -> list[tuple[str, int, int]]:
+        return missed_points(self.log)
+
+    def sysctl_differences(self) -> list[str]:
+        return sysctl_differences(self.log)
+
+    def slowest_tests(self, most: int = 8) -> list[tuple[str, int]]:
+        return slowest_tests(self.log, most)
+
+
+def parse(stdout: str) -> Audit:
+    """audit_script's output: the report file, then (with_log) the marker and the log."""
+    report_text, _, log = stdout.partition(LOG_MARKER)
+    audit = Audit(log=log)
+    for line in report_text.splitlines():
+        k, _, v = line.partition("=")
+        if k == "warning[]":
+            audit.warnings.append(v)
+        elif k == "suggestion[]":
+            audit.suggestions.append(v)
+        elif k and not k.startswith("#"):
+            audit.report[k] = v
+    if totals := re.findall(r"Currently having (\d+) points \(out of (\d+)\)", log):
+        got, most = totals[-1]
+        audit.points = (int(got), int(most))
+    return audit
 
 
 def audit_script(deb: str, timeout_s: int, with_log: bool) -> str:

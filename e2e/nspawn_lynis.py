@@ -304,22 +304,16 @@ def host_kernel_artefacts(log: str, declared: dict[str, str]) -> list[str]:
 
 
 def parse_lynis(stdout: str, declared: dict[str, str]) -> dict:
-    report, _, log = stdout.partition(lynis.LOG_MARKER)
-    out: dict = {"warnings": [], "suggestions": [], "missed_points": lynis.missed_points(log), "log": log,
-                 "host_kernel_artefacts": host_kernel_artefacts(log, declared)}
-    totals = re.findall(r"Currently having (\d+) points \(out of (\d+)\)", log)
-    if totals:
-        got, most = map(int, totals[-1])
+    audit = lynis.parse(stdout)
+    out: dict = {"warnings": audit.warnings, "suggestions": audit.suggestions,
+                 "missed_points": audit.missed_points(), "log": audit.log,
+                 "host_kernel_artefacts": host_kernel_artefacts(audit.log, declared)}
+    if audit.points:
+        got, most = audit.points
         out["points"], out["points_max"] = got, most
         out["index_without_host_kernel_artefacts"] = (got + len(out["host_kernel_artefacts"])) * 100 // most
-    for line in report.splitlines():
-        k, _, v = line.partition("=")
-        if k == "warning[]":
-            out["warnings"].append(v)
-        elif k == "suggestion[]":
-            out["suggestions"].append(v)
-        elif k in ("hardening_index", "lynis_version", "lynis_tests_done", "os_fullname"):
-            out[k] = v
+    out |= {k: v for k, v in audit.report.items()
+            if k in ("hardening_index", "lynis_version", "lynis_tests_done", "os_fullname")}
     return out
 
 

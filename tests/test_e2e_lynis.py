@@ -62,3 +62,45 @@ def test_one_pin_in_the_repository() -> None:
         text = (ROOT / user).read_text()
         assert "lynis.fetch()" in text and "lynis.audit_script(" in text
         assert "download -q lynis" not in text       # not the guest's distribution package
+
+
+_OUTPUT = f"""# Lynis Report
+report_version_major=1
+lynis_version=3.1.7
+hardening_index=88
+lynis_tests_done=262
+warning[]=MAIL-8818|Found some information disclosure in SMTP banner|-|-|
+suggestion[]=SSH-7408|Consider hardening SSH configuration|AllowTcpForwarding (set YES to NO)|-|
+suggestion[]=KRNL-6000|One or more sysctl values differ from the scan profile|-|-|
+{lynis.LOG_MARKER}
+2026-12-06 19:06:14 Starting Lynis 3.1.7 with PID 1234
+2026-12-06 19:06:20 Performing test ID BOOT-5122 (Check for GRUB boot password)
+2026-12-06 19:06:21 Hardening: assigned partial number of hardening points (2 of 3).
+2026-12-06 19:06:30 Performing test ID PKGS-7392 (Check for Debian package updates)
+2026-12-06 19:09:30 Performing test ID KRNL-6000 (Check sysctl key pairs in scan profile)
+2026-12-06 19:09:31 sysctl key fs.suid_dumpable has a different value than expected in scan profile. Expected=0, Real=2
+2026-12-06 19:09:40 Currently having 150 points (out of 171)
+2026-12-06 19:09:45 Lynis 3.1.7 finished
+"""
+
+
+def test_one_parse_reads_report_and_log() -> None:
+    audit = lynis.parse(_OUTPUT)
+    assert audit.hardening_index == 88
+    assert audit.report["lynis_tests_done"] == "262"
+    assert audit.warnings == ["MAIL-8818|Found some information disclosure in SMTP banner|-|-|"]
+    assert [s.split("|")[0] for s in audit.suggestions] == ["SSH-7408", "KRNL-6000"]
+    assert audit.points == (150, 171)
+    assert audit.missed_points() == [("BOOT-5122", 2, 3)]
+    assert audit.sysctl_differences() == ["fs.suid_dumpable=2 (expected 0)"]
+
+
+def test_slowest_tests_span_from_one_test_to_the_next() -> None:
+    assert lynis.slowest_tests(lynis.parse(_OUTPUT).log) == [("PKGS-7392", 180), ("KRNL-6000", 15),
+                                                           ("BOOT-5122", 10)]
+    assert lynis.slowest_tests(lynis.parse(_OUTPUT).log, most=1) == [("PKGS-7392", 180)]
+
+
+def test_an_output_without_report_has_no_index() -> None:
+    audit = lynis.parse("lynis: timeout\n")
+    assert audit.hardening_index is None and audit.points is None and lynis.slowest_tests(audit.log) == []
