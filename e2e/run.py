@@ -178,6 +178,14 @@ def same_host(files: dict[str, str], reference: dict[str, str] | None, reference
                               {"differing": differ[:20]}, figures={"files": len(files)})
 
 
+def lynis_audit(vm: VM, admin: str, key: Path) -> checks.CheckResult:
+    """The Lynis check, with the stock image's index beside it for scale."""
+    r = checks.lynis_audit(vm, admin, key)
+    r.figures["stock_image_baseline"] = LYNIS_STOCK_BASELINE
+    r.figures["baseline_source"] = "quoted from an earlier measurement of the stock image (not re-measured)"
+    return r
+
+
 def run_form(form: str, user_data: str, spec: HostSpec, key: Path, cache: AptCache | None, lynis: bool,
              scan: bool = True, releases: bool = False, host_keys: HostKeys | None = None,
              day2: Day2Keys | None = None, boot_speed: bool = False, hostile: bool = True,
@@ -249,10 +257,7 @@ def run_form(form: str, user_data: str, spec: HostSpec, key: Path, cache: AptCac
                 add("first-boot", [checks.ssh_host_key_pinned(vm, admin, key, host_keys.public,
                                                               host_keys.other_public)])
             if lynis:
-                r = timed("lynis_s", lambda: checks.lynis_audit(vm, admin, key))
-                r.figures["stock_image_baseline"] = LYNIS_STOCK_BASELINE
-                r.figures["baseline_source"] = "quoted from an earlier measurement of the stock image (not re-measured)"
-                add("first-boot", [r])
+                add("first-boot", [timed("lynis_s", lambda: lynis_audit(vm, admin, key))])
             # resilience: a reboot, then every inside check again; then the app killed
             add("after-reboot", [rebooted(vm, admin, key, spec, res["timings"])])
             add("after-reboot", _inside(vm, spec, admin, key))
@@ -317,7 +322,7 @@ def same_host_alike(tls_res: dict, reference: dict[str, str] | None, reference_f
 def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_outage: bool = False,
             negative: bool = False, form: str = "cloud-config",
             same_as: tuple[str, dict[str, str] | None] | None = None, cpus: int = 2,
-            data_out: Path | None = None) -> list[dict]:
+            data_out: Path | None = None, lynis: bool = False) -> list[dict]:
     """do-dev with a domain (dataclasses.replace) and the product's acmeServer/acmeCaCertificate pointed at pebble
     on the host; real http-01 through the guest's nginx; HTTPS checks from outside; forced renewal.
 
@@ -331,7 +336,10 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
     the outage checks (admin login, `sshd -T`, nftables, the pinned host key) and the TLS ones run on it.
     data_out: the stack gets a data volume and PostgreSQL (a blank second disk); after the TLS checks the data
     phases run on this host, and after the negative case the server is rebuilt with the same disk and benchmarked
-    (e2e/data_lane.py): a result of their own, its benchmark document in `data_out`."""
+    (e2e/data_lane.py): a result of their own, its benchmark document in `data_out`.
+    lynis: the Lynis audit runs on this host once its TLS (and data) checks are done, before the negative case
+    weakens it (`all` runs it here: this lane is the shorter one, and its host is the audited form's host plus a
+    domain, which the same-host check shows)."""
     admin = spec.admin_user
     host_key = host_keys.private
     res: dict = {"form": f"tls:{form}+domain", "checks": [], "timings": {}}
@@ -379,6 +387,12 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
             if data_out:
                 found, state = data_lane.prove_on_host(vm, tls_spec, key)
                 data_res["checks"] += [{"phase": "data", **r.as_dict()} for r in found]
+            if lynis:
+                t = time.monotonic()
+                audit = lynis_audit(vm, admin, key)
+                res["timings"]["lynis_s"] = round(time.monotonic() - t, 1)
+                log(f"tls: [audit] {audit.name}: {'ok' if audit.ok else 'FAIL'} {json.dumps(audit.figures)}")
+                out.append(audit)
             if negative:
                 neg = weaken_running_host(vm, admin, key)
             vm.kill()
@@ -397,7 +411,7 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
         vm.remove_workdir()
         shutil.rmtree(work, ignore_errors=True)
     res["checks"] = ([{"phase": phase, **r.as_dict()} for phase, r in outage]
-                     + [{"phase": "tls", **r.as_dict()} for r in out])
+                     + [{"phase": "audit" if r.name == "lynis" else "tls", **r.as_dict()} for r in out])
     res["ok"] = "error" not in res and bool(out) and all(r.ok for r in out) and all(r.ok for _, r in outage)
     data_res["ok"] = "error" not in data_res and len(data_res["checks"]) >= 2 and all(
         c["ok"] for c in data_res["checks"]) and any(c["phase"] == "rebuild" for c in data_res["checks"])
@@ -532,8 +546,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--stack", default="do-dev")
     ap.add_argument("--forms", default="cloud-config,script")
     ap.add_argument("--lynis-form", default="cloud-config",
-                    help="the form Lynis runs on (once per run, ~13 min under TCG)")
-    ap.add_argument("--skip-lynis", action="store_true", help="dev: no Lynis")
+                    help="the form Lynis runs on, or `tls` for the TLS boot (once per run, ~14 min under TCG)")
+    ap.add_argument("--skip-lynis", action="store_true", help="no Lynis in this run")
     ap.add_argument("--skip-scan", action="store_true", help="dev: no in-guest nmap scan")
     ap.add_argument("--releases-form", default="cloud-config",
                     help="the form the app releases run on, once per run")
@@ -627,7 +641,8 @@ def main(argv: list[str] | None = None) -> int:
                     tls_results = run_tls(spec, key, cache, host_keys, apt_outage=a.apt_outage,
                                           negative=a.negative_last, form=a.tls_form,
                                           same_as=audited if a.tls_form not in forms else None, cpus=a.cpus,
-                                          data_out=a.out / f"{name}-benchmark.json" if a.data else None)
+                                          data_out=a.out / f"{name}-benchmark.json" if a.data else None,
+                                          lynis=not a.skip_lynis and a.lynis_form == "tls")
                     tls_results[0]["wall_s"] = round(time.monotonic() - t, 1)
                     results.extend(tls_results)
         finally:

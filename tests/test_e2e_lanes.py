@@ -29,10 +29,12 @@ def test_all_plans_the_audited_lane_and_the_launch_script_lane_with_their_option
     assert [lane.name for lane in ALL.lanes] == ["audited", "launch-script"]
     (audited,), (script,) = (lane.phases for lane in ALL.lanes)
     a = _args(ALL, ALL.lanes[0], audited, tmp_path)
-    assert a.forms == "cloud-config" and not (a.tls or a.skip_lynis or a.skip_scan or a.skip_releases
-                                              or a.skip_converge or a.skip_hostile)
+    assert a.forms == "cloud-config" and not (a.tls or a.skip_scan or a.skip_releases or a.skip_converge
+                                              or a.skip_hostile)
     s = _args(ALL, ALL.lanes[1], script, tmp_path)
     assert s.forms == "" and s.tls and s.tls_form == "script" and s.apt_outage and s.negative_last
+    # Lynis once per run: on the TLS host (the shorter lane), not on the audited one
+    assert a.skip_lynis and not s.skip_lynis and s.lynis_form == "tls"
     for x, lane in ((a, ALL.lanes[0]), (s, ALL.lanes[1])):
         assert x.out == tmp_path / lane.name and x.keys == tmp_path / "keys" and x.stack == "do-dev"
         assert x.cpus == lane.cpus

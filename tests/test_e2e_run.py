@@ -6,6 +6,7 @@ from __future__ import annotations
 from e2e.run import same_host
 from e2e.summary import merge, proof_table, summarize
 from e2e.timings import scenario_lines
+from tests.conftest import ED25519_KEY
 
 AUDITED = {"/etc/hvps/concerns": "a" * 64, "/etc/nftables.conf": "b" * 64}
 
@@ -91,3 +92,74 @@ def test_the_readme_proof_table_is_generated_from_the_committed_summary(tmp_path
     other.write_text(json.dumps({"stack": "do-dev", "ok": False, "total_s": 1.0, "scenarios": []}))
     monkeypatch.setattr(summary, "LAST_REPORT", other)
     assert docs.rewrite(readme) != readme
+
+
+class _FakeVM:
+    """Stands in for the qemu VM in run_tls: records what the runner asks of the host, in order."""
+
+    last: _FakeVM
+
+    def __init__(self, *_: object, **__: object) -> None:
+        self.ports = {80: 8080}
+        self.calls: list[str] = []
+        _FakeVM.last = self
+
+    def __enter__(self) -> _FakeVM:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def start(self) -> None:
+        self.calls.append("start")
+
+    def wait_healthy(self, *_: object, **__: object) -> dict[str, float]:
+        return {"healthy_s": 1.0}
+
+    def wait_ssh(self, *_: object, **__: object) -> None:
+        return None
+
+    def kill(self) -> None:
+        self.calls.append("kill")
+
+    def remove_workdir(self) -> None:
+        return None
+
+    def print_diagnostics(self) -> None:
+        return None
+
+
+def test_the_tls_boot_audits_with_lynis_before_the_negative_case_weakens_it(monkeypatch, tmp_path) -> None:
+    from e2e import checks, run, tls
+    from e2e.check_result import CheckResult
+
+    monkeypatch.setattr(run, "VM", _FakeVM)
+    monkeypatch.setattr(tls, "Pebble", lambda work: type("P", (), {
+        "directory_url": "https://127.0.0.1:1/dir", "ca_pem": "-----BEGIN CERTIFICATE-----\n",
+        "start": lambda self, **_: None, "stop": lambda self: None, "logs": lambda self: ""})())
+    monkeypatch.setattr(tls, "wait_certificate", lambda *_, **__: 1.0)
+    for name in ("tls_protocols", "https_headers", "http_redirects", "renewal_reloads_nginx"):
+        monkeypatch.setattr(tls, name, lambda *_, n=name, **__: CheckResult(n, True))
+    monkeypatch.setattr(run, "host_files", lambda *_: {})
+    monkeypatch.setattr(run, "render_first_boot", lambda *_, **__: type("R", (), {"cloud_config": "",
+                                                                                 "launch_script": ""})())
+
+    def audit(vm: _FakeVM, *_: object) -> CheckResult:
+        vm.calls.append("lynis")
+        return CheckResult("lynis", True, figures={"hardening_index": 88})
+
+    def weaken(vm: _FakeVM, *_: object) -> dict:
+        vm.calls.append("weaken")
+        return {"form": run.NEGATIVE_FORM, "checks": [], "caught": True, "ok": True}
+
+    monkeypatch.setattr(checks, "lynis_audit", audit)
+    monkeypatch.setattr(run, "weaken_running_host", weaken)
+    spec = run.test_spec("do-dev", ED25519_KEY)
+    keys = run.HostKeys("private", "ssh-ed25519 AAAA host", "ssh-ed25519 BBBB other")
+    tls_res, neg = run.run_tls(spec, tmp_path / "key", None, keys, negative=True, lynis=True)
+    assert _FakeVM.last.calls == ["start", "lynis", "weaken", "kill"]
+    assert tls_res["ok"] and neg["ok"] and "lynis_s" in tls_res["timings"]
+    lynis_row = next(c for c in tls_res["checks"] if c["name"] == "lynis")
+    assert lynis_row["phase"] == "audit" and lynis_row["figures"]["stock_image_baseline"] == run.LYNIS_STOCK_BASELINE
+    _, neg = run.run_tls(spec, tmp_path / "key", None, keys, negative=True)         # default: no Lynis here
+    assert _FakeVM.last.calls == ["start", "weaken", "kill"]
