@@ -55,7 +55,7 @@ typecheck: setup-dev
 	$(VENV)/bin/mypy
 
 unit: test-tools setup-dev
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 test: test-tools lint typecheck unit
 
