@@ -29,6 +29,8 @@ from components.options import dependencies
 
 #: One converge validates, installs and health-checks each changed concern; the dial retries until then.
 CONVERGE_TIMEOUT = "15m"
+#: Writing one small file; the SSH dial retries until then (without a bound it would retry for ever).
+CREDENTIALS_TIMEOUT = "5m"
 #: Stores the backup bucket's credentials (stdin) in /etc/hvps/backup-credentials, root-only: never first-boot data.
 STORE_CREDENTIALS_COMMAND = "sudo -n /usr/local/sbin/hvps-backup --store-credentials"
 
@@ -96,6 +98,6 @@ class HostConfig(pulumi.ComponentResource):
             self.backup_credentials = ssh.command(
                 f"{name}-backup-credentials", *target, create=STORE_CREDENTIALS_COMMAND,
                 update=STORE_CREDENTIALS_COMMAND, stdin=text, triggers=[args.server_identity, digest], parent=self,
-                depends_on=[self.converge])
+                depends_on=[self.converge], timeout=CREDENTIALS_TIMEOUT)
         self.files = pulumi.Output.from_input(digests)
         self.register_outputs({"files": self.files})

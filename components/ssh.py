@@ -41,8 +41,10 @@ def command(name: str, spec: HostSpec, host: pulumi.Input[str], host_key: pulumi
     """A pulumi-command remote.Command on the host over `connection`, a child of `parent`: every command the
     program runs there (readiness wait, converge, backup credentials, benchmark, app deploy) is built here.
 
-    `triggers` replace the command when one changes (pulumi-command's replaceOnChanges); `update` is what an
-    in-place update runs (None: nothing). `timeout` bounds create and update (None: the engine's default).
+    As pulumi-command makes them: a changed trigger replaces the command (the SDK marks `triggers`
+    replaceOnChanges; the new one's `create` runs); any other changed input is an in-place update, which runs
+    `update`, or `create` again when there is none. `timeout` bounds create and update alike (None: the engine's
+    default).
     """
     from pulumi_command import remote
 

@@ -46,7 +46,8 @@ def integrity_sandboxed(vm: VM, admin: str, key: Path) -> CheckResult:
 
 
 
-#: Lynis may take this long in the guest (815 s alone under TCG, 1543 s beside the other lane on a loaded machine):
+#: Lynis may take this long in the guest (815-1211 s alone under TCG, 1543-2426 s beside the other lane on a
+#: loaded machine):
 #: a bound against a hang, not a speed check.
 LYNIS_BOUND_S = 2700
 

@@ -51,7 +51,7 @@ class Plan:
 
 # Both VMs keep two vCPUs: with one, the launch-script lane's first boot, on a loaded 2-core host beside the
 # audited lane, did not complete within the outage phase's 1500 s bound (it stood at 'serving; deferred running').
-# Lynis (about 14 min alone under TCG, the longest single check) runs in the launch-script lane, on the TLS host
+# Lynis (815-1211 s alone under TCG, the longest single check) runs in the launch-script lane, on the TLS host
 # before it is weakened: with it in the audited lane, that lane took about twice the other's time and the run
 # went over the CI budget; the same-host check ties the two hosts' files together.
 ALL = Plan(

@@ -80,9 +80,10 @@ def sysctl_differences(log: str) -> list[str]:
 
 
 def slowest_tests(log: str, most: int = 8) -> list[tuple[str, int]]:
-    """(test id, seconds) of the `most` slowest tests, slowest first: a test lasts from its `Performing test ID`
-    line to the next one (the log's timestamps have one-second resolution). Under TCG a whole audit takes
-    13-19 minutes; this says where."""
+    """(test id, seconds) of the `most` slowest tests, slowest first. Approximate: a test is charged from its
+    `Performing test ID` line to the next one (what Lynis does between tests, e.g. a section's preamble, counts
+    for the test before; the last test runs to the log's last line), with one-second timestamps. Under TCG a whole
+    audit takes 13-20 minutes; this says roughly where."""
     marks = [(datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"), m.group(2)) for m in re.finditer(
         r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) Performing test ID (\S+)", log, re.M)]
     ends = [t for t, _ in marks[1:]]

@@ -389,7 +389,10 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
                 data_res["checks"] += [{"phase": "data", **r.as_dict()} for r in found]
             if lynis:
                 t = time.monotonic()
-                audit = lynis_audit(vm, admin, key)
+                try:
+                    audit = lynis_audit(vm, admin, key)
+                except Exception as exc:        # a fetch or ssh failure must not cost the negative case
+                    audit = checks.CheckResult("lynis", False, f"{type(exc).__name__}: {exc}")
                 res["timings"]["lynis_s"] = round(time.monotonic() - t, 1)
                 log(f"tls: [audit] {audit.name}: {'ok' if audit.ok else 'FAIL'} {json.dumps(audit.figures)}")
                 out.append(audit)
@@ -546,7 +549,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--stack", default="do-dev")
     ap.add_argument("--forms", default="cloud-config,script")
     ap.add_argument("--lynis-form", default="cloud-config",
-                    help="the form Lynis runs on, or `tls` for the TLS boot (once per run, ~14 min under TCG)")
+                    help="the form Lynis runs on, or `tls` for the TLS boot (once per run, 815-1211 s alone under TCG)")
     ap.add_argument("--skip-lynis", action="store_true", help="no Lynis in this run")
     ap.add_argument("--skip-scan", action="store_true", help="dev: no in-guest nmap scan")
     ap.add_argument("--releases-form", default="cloud-config",
@@ -588,11 +591,21 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-def main(argv: list[str] | None = None) -> int:
+def options(argv: list[str] | None = None) -> argparse.Namespace:
+    """The runner's options, refused (argparse's exit 2 with the reason) when they contradict each other."""
     ap = parser()
     a = ap.parse_args(argv)
     if a.boot_speed and ("cloud-config" not in a.forms.split(",") or a.negative):
         ap.error("--boot-speed times the cloud-config form: keep it in --forms, without --negative")
+    if not a.skip_lynis and not a.negative and not (a.lynis_form in a.forms.split(",")
+                                                    or (a.lynis_form == "tls" and a.tls)):
+        ap.error(f"--lynis-form {a.lynis_form}: Lynis would run nowhere; name one of --forms, or `tls` with --tls "
+                 "(or --skip-lynis)")
+    return a
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = options(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     results: list[dict] = []

@@ -40,7 +40,7 @@ def test_on_it_runs_the_script_once_per_server_after_the_finished_host(vendor: s
     assert command.inputs["triggers"] == [ready.inputs["triggers"][0]]  # the server's identity, nothing else
     assert command.inputs["connection"]["value"]["user"] == spec.admin_user
     timeouts = options[RUN].custom_timeouts
-    assert timeouts is not None and timeouts.create == RUN_TIMEOUT
+    assert timeouts is not None and timeouts.create == timeouts.update == RUN_TIMEOUT  # an input change re-runs create
 
 
 def test_its_json_document_is_the_benchmark_output(monkeypatch: pytest.MonkeyPatch) -> None:

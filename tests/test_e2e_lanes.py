@@ -22,7 +22,7 @@ AUDITED_FILES = {"/etc/hvps/concerns": "a" * 64, "/etc/nftables.conf": "b" * 64,
 def _args(plan: Plan, lane: Lane, phase: Phase, tmp: Path) -> Any:
     cmd = lanes.phase_command(plan, lane, phase, tmp, tmp / "keys", ["--stack", "do-dev"])
     assert cmd[:3] == [sys.executable, "-m", "e2e.run"]
-    return run.parser().parse_args(cmd[3:])
+    return run.options(cmd[3:])
 
 
 def test_all_plans_the_audited_lane_and_the_launch_script_lane_with_their_options(tmp_path: Path) -> None:

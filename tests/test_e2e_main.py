@@ -15,7 +15,16 @@ from tests.conftest import ROOT
 
 @pytest.mark.parametrize("name", [n for n in entry.SCENARIOS if n != "apt-outage"])
 def test_every_scenario_is_a_valid_set_of_runner_options(name: str) -> None:
-    run.parser().parse_args(entry.SCENARIOS[name][1])
+    run.options(entry.SCENARIOS[name][1])
+
+
+@pytest.mark.parametrize("argv", [["--forms", "", "--tls"], ["--forms", "cloud-config", "--lynis-form", "tls"],
+                                  ["--forms", "script", "--lynis-form", "cloud-config"]])
+def test_options_where_lynis_would_run_nowhere_are_refused(argv: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        run.options(argv)
+    assert exit_.value.code == 2 and "Lynis would run nowhere" in capsys.readouterr().err
+    run.options([*argv, "--skip-lynis"])
 
 
 def test_the_scenarios_are_what_exists() -> None:

@@ -3,6 +3,8 @@ digests, and every scenario's wall time reaches CI's closing lines."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from e2e.run import same_host
 from e2e.summary import merge, proof_table, summarize
 from e2e.timings import scenario_lines
@@ -129,8 +131,9 @@ class _FakeVM:
         return None
 
 
-def test_the_tls_boot_audits_with_lynis_before_the_negative_case_weakens_it(monkeypatch, tmp_path) -> None:
-    from e2e import checks, run, tls
+def _fake_tls_boot(monkeypatch) -> None:
+    """run_tls with every VM-side step faked: only the order of Lynis and the weakening is real."""
+    from e2e import run, tls
     from e2e.check_result import CheckResult
 
     monkeypatch.setattr(run, "VM", _FakeVM)
@@ -144,18 +147,31 @@ def test_the_tls_boot_audits_with_lynis_before_the_negative_case_weakens_it(monk
     monkeypatch.setattr(run, "render_first_boot", lambda *_, **__: type("R", (), {"cloud_config": "",
                                                                                  "launch_script": ""})())
 
-    def audit(vm: _FakeVM, *_: object) -> CheckResult:
-        vm.calls.append("lynis")
-        return CheckResult("lynis", True, figures={"hardening_index": 88})
-
     def weaken(vm: _FakeVM, *_: object) -> dict:
         vm.calls.append("weaken")
         return {"form": run.NEGATIVE_FORM, "checks": [], "caught": True, "ok": True}
 
-    monkeypatch.setattr(checks, "lynis_audit", audit)
     monkeypatch.setattr(run, "weaken_running_host", weaken)
-    spec = run.test_spec("do-dev", ED25519_KEY)
-    keys = run.HostKeys("private", "ssh-ed25519 AAAA host", "ssh-ed25519 BBBB other")
+
+
+def _tls_keys() -> Any:
+    from e2e import run
+    return run.test_spec("do-dev", ED25519_KEY), run.HostKeys("private", "ssh-ed25519 AAAA host",
+                                                             "ssh-ed25519 BBBB other")
+
+
+def test_the_tls_boot_audits_with_lynis_before_the_negative_case_weakens_it(monkeypatch, tmp_path) -> None:
+    from e2e import checks, run
+    from e2e.check_result import CheckResult
+
+    _fake_tls_boot(monkeypatch)
+
+    def audit(vm: _FakeVM, *_: object) -> CheckResult:
+        vm.calls.append("lynis")
+        return CheckResult("lynis", True, figures={"hardening_index": 88})
+
+    monkeypatch.setattr(checks, "lynis_audit", audit)
+    spec, keys = _tls_keys()
     tls_res, neg = run.run_tls(spec, tmp_path / "key", None, keys, negative=True, lynis=True)
     assert _FakeVM.last.calls == ["start", "lynis", "weaken", "kill"]
     assert tls_res["ok"] and neg["ok"] and "lynis_s" in tls_res["timings"]
@@ -163,3 +179,19 @@ def test_the_tls_boot_audits_with_lynis_before_the_negative_case_weakens_it(monk
     assert lynis_row["phase"] == "audit" and lynis_row["figures"]["stock_image_baseline"] == run.LYNIS_STOCK_BASELINE
     _, neg = run.run_tls(spec, tmp_path / "key", None, keys, negative=True)         # default: no Lynis here
     assert _FakeVM.last.calls == ["start", "weaken", "kill"]
+
+
+def test_a_lynis_that_cannot_run_fails_its_check_and_the_negative_case_still_runs(monkeypatch, tmp_path) -> None:
+    from e2e import checks, lynis, run
+
+    _fake_tls_boot(monkeypatch)
+
+    def unreachable(*_: object) -> None:
+        raise lynis.LynisFetchError("lynis: cannot fetch the pinned package")
+
+    monkeypatch.setattr(checks, "lynis_audit", unreachable)
+    spec, keys = _tls_keys()
+    tls_res, neg = run.run_tls(spec, tmp_path / "key", None, keys, negative=True, lynis=True)
+    assert _FakeVM.last.calls == ["start", "weaken", "kill"] and neg["ok"]
+    row = next(c for c in tls_res["checks"] if c["name"] == "lynis")
+    assert not row["ok"] and not tls_res["ok"] and "error" not in tls_res and "lynis_s" in tls_res["timings"]

@@ -145,7 +145,7 @@ def test_first_boot_applied_says_what_converges_and_what_needs_reprovision() -> 
 
 
 def test_backup_keys_reach_the_host_over_ssh_as_secrets_never_in_first_boot_or_the_converge() -> None:
-    from components.hostconfig import STORE_CREDENTIALS_COMMAND
+    from components.hostconfig import CREDENTIALS_TIMEOUT, STORE_CREDENTIALS_COMMAND
     from tests.test_app_release import secret_value
 
     data = {"dataVolumeGb": "10", "backupBucket": "shop-backups", "backupEndpoint": "https://fra1.digitaloceanspaces.com",
@@ -158,6 +158,8 @@ def test_backup_keys_reach_the_host_over_ssh_as_secrets_never_in_first_boot_or_t
     assert secret_value(store.inputs["stdin"]) == ('RCLONE_CONFIG_HVPS_ACCESS_KEY_ID="AKIDEXAMPLE"\n'
                                                    'RCLONE_CONFIG_HVPS_SECRET_ACCESS_KEY="very\\$ecret-key"\n')
     assert names(options["host-config-backup-credentials"].depends_on) == ["host-config-converge"]
+    timeouts = options["host-config-backup-credentials"].custom_timeouts      # the dial retries only until then
+    assert timeouts is not None and timeouts.create == timeouts.update == CREDENTIALS_TIMEOUT
     # nowhere else: not in the converge (a plain input), not in any other resource's inputs
     for r in run.resources:
         if r.name != "host-config-backup-credentials":
