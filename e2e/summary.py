@@ -29,7 +29,10 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def merge(summaries: list[dict[str, Any]]) -> dict[str, Any]:
-    """Several runs' summaries (e.g. a `forms` run and a `tls` run) as one: every scenario, the summed time."""
+    """Several runs' summaries (e.g. a `forms` run and a `tls` run) as one: every scenario, the summed time. One
+    summary is kept as it is (an `all` run's lane times included)."""
+    if len(summaries) == 1:
+        return summaries[0]
     return {"stack": summaries[0].get("stack") if summaries else None,
             "ok": bool(summaries) and all(s.get("ok") for s in summaries),
             "total_s": round(sum(s.get("total_s") or 0 for s in summaries), 1),

@@ -195,3 +195,9 @@ def test_a_lynis_that_cannot_run_fails_its_check_and_the_negative_case_still_run
     assert _FakeVM.last.calls == ["start", "weaken", "kill"] and neg["ok"]
     row = next(c for c in tls_res["checks"] if c["name"] == "lynis")
     assert not row["ok"] and not tls_res["ok"] and "error" not in tls_res and "lynis_s" in tls_res["timings"]
+
+
+def test_one_run_summary_is_committed_with_its_lane_times() -> None:
+    one = {"stack": "do-dev", "ok": True, "total_s": 2500.0, "lanes": [{"name": "audited", "wall_s": 2400.0}],
+           "scenarios": []}
+    assert merge([one]) == one and "lane audited 2400 s" in proof_table(merge([one]))
