@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
-"""Fast hardening loop: the project's real first boot in a systemd-nspawn container, then Lynis.
+"""The container audit: the project's real first boot in a systemd-nspawn container, then Lynis, at native speed.
 
 Boots a throw-away copy of the cached e2e image (e2e/build_image.py) with systemd-nspawn, lets cloud-init run
 the stack's rendered cloud-config unchanged (only the SSH key is a fresh test key, via dataclasses.replace),
 then checks that the host still works (provisioning result, /healthz through nginx, admin SSH with the test
 key, `systemd-analyze security` of the app unit) and runs the pinned Lynis (e2e/lynis.py: fetched and verified
 here, copied in, unpacked in a temporary directory, nothing installed). Prints the hardening index, warnings and
-suggestions. First boot takes well under a minute and Lynis about 20 s, against ~15 minutes in the TCG VM.
+suggestions. First boot takes about a minute (seconds with the .debs cached) and Lynis about 30 s, against
+20-30 minutes in the TCG VM. This is where `python -m e2e all` (and so CI) runs Lynis: the first phase of its
+launch-script lane, its report merged with the VM lanes' (e2e/container_checks.py).
 
-    sudo .venv/bin/python -m e2e.nspawn_lynis [--stack do-dev] [--json FILE] [--keep DIR] [--no-deb-cache]
+    sudo .venv/bin/python -m e2e container [--stack do-dev] [--out DIR] [--json FILE] [--keep DIR] [--no-deb-cache]
 
 What it does not prove: the container shares the HOST kernel, so Lynis findings about sysctl values, kernel
 modules, the boot loader and auditd (the kernel refuses audit outside the initial namespaces) reflect this
-machine, not the first boot. The TCG VM (`python -m e2e forms`) is the real proof.
+machine, not the first boot; the Lynis check passes on the index without the points the host kernel costs
+(declared sysctl keys, the running kernel), and the VM lanes witness those keys on a real kernel. Lynis in the
+TCG VM is `python -m e2e lynis`.
 
 Isolation and cleanup:
 - Networking: a new network namespace (hvps-nspawn-<pid>) holding only lo and a veth pair (eth0 with a private address);
@@ -51,7 +55,7 @@ from urllib.parse import urlsplit
 from components.config import load_stack_file, parse_ssh_key
 from components.firstboot import render_first_boot
 from components.firstboot.sandbox import exposures, sandboxed_units
-from e2e import lynis
+from e2e import container_checks, lynis
 from e2e.build_image import image_dir, image_ready, mirrors
 from e2e.run import declared_sysctl
 
@@ -289,50 +293,31 @@ def wait_installed(c: Container, timeout: float) -> str:
     raise TimeoutError(f"the install phase did not finish in {timeout:.0f} s (state: {text or 'none'})")
 
 
-def host_kernel_artefacts(log: str, declared: dict[str, str]) -> list[str]:
-    """Points lost only because the container runs on this machine's kernel: KRNL-6000 keys whose expected value
-    the first boot declares (a kernel-wide key cannot be set from a container), and KRNL-5830 (the running
-    kernel is never the image's). One entry per point."""
-    out = []
-    for m in re.finditer(r"sysctl key (\S+) has a different value than expected in scan profile\. "
-                         r"Expected=(\S+), Real=(\S+)", log):
-        if declared.get(m.group(1)) == m.group(2):
-            out.append(f"KRNL-6000 {m.group(1)}={m.group(2)} declared, host kernel has {m.group(3)}")
-    if "Performing test ID KRNL-5830" in log and "reboot needed, as there is a difference" in log:
-        out += ["KRNL-5830 running kernel is the host's"] * 5
-    return out
-
-
-def parse_lynis(stdout: str, declared: dict[str, str]) -> dict:
-    audit = lynis.parse(stdout)
-    out: dict = {"warnings": audit.warnings, "suggestions": audit.suggestions,
-                 "missed_points": audit.missed_points(), "log": audit.log,
-                 "host_kernel_artefacts": host_kernel_artefacts(audit.log, declared)}
-    if audit.points:
-        got, most = audit.points
-        out["points"], out["points_max"] = got, most
-        out["index_without_host_kernel_artefacts"] = (got + len(out["host_kernel_artefacts"])) * 100 // most
-    out |= {k: v for k, v in audit.report.items()
-            if k in ("hardening_index", "lynis_version", "lynis_tests_done", "os_fullname")}
-    return out
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parser() -> argparse.ArgumentParser:
+    """The container audit's options (`python -m e2e container`, and the container phase of `all`)."""
+    ap = argparse.ArgumentParser(prog="python -m e2e container", description=__doc__.split("\n\n")[0])
     ap.add_argument("--stack", default="do-dev", help="stacks/Pulumi.<stack>.yaml (default do-dev)")
     ap.add_argument("--boot-timeout", type=float, default=900, help="first boot, seconds (default 900)")
     ap.add_argument("--no-lynis", action="store_true", help="only boot and check the host")
     ap.add_argument("--no-deb-cache", action="store_true", help="do not reuse downloaded .debs")
     ap.add_argument("--keep", type=Path, help="keep the disk copy and logs in this directory")
     ap.add_argument("--json", type=Path, help="also write the result as JSON here")
+    ap.add_argument("--out", type=Path, help="write the result as a runner report, OUT/NAME.json (what `python -m "
+                    "e2e all` merges)")
+    ap.add_argument("--name", default="container", help="the report's file name in --out (default: container)")
     ap.add_argument("--run", action="append", default=[], metavar="CMD",
                     help="also run CMD (bash, as root) inside the booted host and print its output; repeatable")
-    a = ap.parse_args()
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
     if os.geteuid() != 0:
         sys.exit("nspawn_lynis: needs root (netns, nspawn)")
     if not image_ready(image_dir()):
         sys.exit(f"nspawn_lynis: no cached image at {image_dir()}; run e2e/build_image.py first")
 
+    t0 = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="run-", dir=WORK))
     res: dict = {"stack": a.stack, "checks": {}, "timings": {}}
@@ -352,12 +337,15 @@ def main() -> int:
         log(f"failed: {exc!r}; cleaned up")
         res["error"] = repr(exc)
 
-    report(res)
+    container_checks.report(res)
+    if a.out:
+        a.out.mkdir(parents=True, exist_ok=True)
+        outcome = container_checks.as_report(res, time.monotonic() - t0, lynis_expected=not a.no_lynis)
+        (a.out / f"{a.name}.json").write_text(json.dumps(outcome, indent=2) + "\n")
     if a.json:
         res.get("lynis", {}).pop("log", None)
         a.json.write_text(json.dumps(res, indent=2) + "\n")
-    ok = all(c.get("ok") for c in res["checks"].values()) and "error" not in res
-    return 0 if ok else 1
+    return 0 if container_checks.as_report(res, 0.0, lynis_expected=not a.no_lynis)["ok"] else 1
 
 
 def _discard(tmp: Path, keep: Path | None) -> None:
@@ -446,48 +434,12 @@ def boot_and_audit(a: argparse.Namespace, tmp: Path, res: dict, cleanup: context
         shutil.copy(deb, c.path(f"/root/{deb.name}"))
         lyn = c.exec(lynis.audit_script(f"/root/{deb.name}", 300, with_log=True), timeout=420)
         res["timings"]["lynis_s"] = round(time.monotonic() - t1, 1)
-        res["lynis"] = parse_lynis(lyn.stdout, declared_sysctl(spec))
+        res["lynis"] = container_checks.parse_lynis(lyn.stdout, declared_sysctl(spec))
         if "hardening_index" not in res["lynis"]:
             res["lynis"]["error"] = lyn.stderr[-500:]
         if a.keep:
             a.keep.mkdir(parents=True, exist_ok=True)
             (a.keep / "lynis.log").write_text(res["lynis"]["log"])
-
-
-def report(res: dict) -> None:
-    p = print
-    p(f"stack {res['stack']}: first boot {res['timings'].get('first_boot_s')} s, sizes {res.get('sizes')}")
-    for name, c in res["checks"].items():
-        p(f"  {'ok  ' if c.get('ok') else 'FAIL'} {name}: {json.dumps({k: v for k, v in c.items() if k != 'ok'})}")
-    if res.get("figures"):
-        p(f"  figures: {res['figures']}")
-    if not all(c.get("ok") for c in res["checks"].values()):
-        p("  provisioning log (tail):\n    " + "\n    ".join(res.get("provision_log", [])[-15:]))
-    for r in res.get("run", []):
-        p(f"$ {r['cmd']}  (exit {r['rc']})\n{r['out'].rstrip()}")
-    lyn = res.get("lynis")
-    if lyn:
-        p(f"Lynis {lyn.get('lynis_version')} ({res['timings'].get('lynis_s')} s, {lyn.get('lynis_tests_done')} "
-          f"tests): hardening index {lyn.get('hardening_index')}")
-        for kind in ("warnings", "suggestions"):
-            p(f"  {kind} ({len(lyn[kind])}):")
-            for item in lyn[kind]:
-                fields: list[str] = [*item.split("|"), "", ""]
-                test, msg, rest = fields[0], fields[1], fields[2:]
-                detail = rest[0] if rest and rest[0] not in ("-", "") else ""
-                p(f"    {test:<10} {msg}" + (f" [{detail}]" if detail else ""))
-        art = lyn["host_kernel_artefacts"]
-        p(f"  without host-kernel artefacts ({len(art)} points: {sorted(set(a.split()[0] for a in art))}): "
-          f"index {lyn.get('index_without_host_kernel_artefacts')} ({lyn.get('points')}/{lyn.get('points_max')} "
-          f"points as measured)")
-        for item in sorted(set(art)):
-            p(f"    {item}")
-        missed = lyn["missed_points"]
-        p(f"  points missed ({sum(m - g for _, g, m in missed)} of the index's denominator), by test:")
-        for test, got, most in missed:
-            p(f"    {test:<10} {got}/{most}")
-        if lyn.get("error"):
-            p(f"  lynis error: {lyn['error']}")
 
 
 if __name__ == "__main__":

@@ -9,13 +9,20 @@ import sys
 import pytest
 
 from e2e import __main__ as entry
-from e2e import run
+from e2e import nspawn_lynis, run
 from tests.conftest import ROOT
 
 
-@pytest.mark.parametrize("name", [n for n in entry.SCENARIOS if n != "apt-outage"])
+@pytest.mark.parametrize("name", [n for n in entry.SCENARIOS if n not in ("apt-outage", "container")])
 def test_every_scenario_is_a_valid_set_of_runner_options(name: str) -> None:
     run.options(entry.SCENARIOS[name][1])
+
+
+def test_lynis_in_the_vm_is_a_scenario_of_its_own_and_all_runs_it_in_the_container() -> None:
+    vm = run.options(entry.SCENARIOS["lynis"][1])
+    assert not vm.skip_lynis and vm.lynis_form == "tls" and vm.tls and vm.tls_form == "script"
+    assert vm.name == "lynis" and not vm.negative_last          # the report is named; the host is not weakened
+    assert nspawn_lynis.parser().parse_args(entry.SCENARIOS["container"][1]).no_lynis is False
 
 
 @pytest.mark.parametrize("argv", [["--forms", "", "--tls"], ["--forms", "cloud-config", "--lynis-form", "tls"],
@@ -29,7 +36,7 @@ def test_options_where_lynis_would_run_nowhere_are_refused(argv: list[str], caps
 
 def test_the_scenarios_are_what_exists() -> None:
     assert set(entry.SCENARIOS) == {"forms", "releases", "converge", "hostile", "apt-outage", "tls", "negative",
-                                    "bootspeed", "data", "all"}
+                                    "bootspeed", "data", "lynis", "container", "all"}
     d = run.parser().parse_args(entry.SCENARIOS["data"][1])
     assert d.data and d.tls and d.tls_form == "script" and d.forms == ""
     assert entry.SCENARIOS["all"][1] == []          # its lanes' options: tests/test_e2e_lanes.py
