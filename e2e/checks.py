@@ -23,10 +23,10 @@ Where the packets really go (user-mode networking, read before trusting a scan):
   Source address caveat: everything from the host arrives from 10.0.2.2 (slirp). A fail2ban/nftables rate limit
   that bans 10.0.2.2 would lock the harness out; checks keep the number of failed ssh attempts to a minimum.
 
-Lynis: `lynis_audit()` runs the pinned Lynis release (e2e/lynis.py: fetched and verified by the harness, copied in,
-checked again and unpacked in a temporary directory, so the audited system is not changed) once per run inside
-the TCG VM (~13 min here). `e2e/nspawn_lynis.py` (~21 s, kernel/sysctl findings reflect the host kernel) is the
-fast alternative.
+Lynis: `lynis_audit()` runs the pinned Lynis release (e2e/lynis.py `run`: fetched and verified by the harness,
+copied in, checked again and unpacked in a temporary directory, so the audited system is not changed) inside the
+TCG VM (20-30 min here; `python -m e2e lynis`). `python -m e2e all` runs it in the systemd-nspawn container
+instead (e2e/nspawn_lynis.py, about 30 s; the host kernel's points counted apart).
 
 Baselines cited: DevSec ssh-baseline / linux-baseline, ssh-audit hardening guide, Lynis, OWASP secure headers.
 """

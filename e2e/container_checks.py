@@ -22,31 +22,35 @@ PHASE = "container"
 
 def host_kernel_artefacts(log: str, declared: dict[str, str]) -> list[str]:
     """Points lost only because the container runs on this machine's kernel: KRNL-6000 keys whose expected value
-    the first boot declares (a kernel-wide key cannot be set from a container), and KRNL-5830 (the running
-    kernel is never the image's). One entry per point."""
+    the first boot declares (a kernel-wide key cannot be set from a container; `net.*` keys can, in the
+    container's own network namespace, so they are never excused), and KRNL-5830 (the running kernel is never
+    the image's) unless Lynis also found packages that want a reboot (a real finding). One entry per point:
+    Lynis gives each sysctl key of its profile one point and KRNL-5830 five."""
     out = []
     for m in re.finditer(r"sysctl key (\S+) has a different value than expected in scan profile\. "
                          r"Expected=(\S+), Real=(\S+)", log):
-        if declared.get(m.group(1)) == m.group(2):
+        if declared.get(m.group(1)) == m.group(2) and not m.group(1).startswith("net."):
             out.append(f"KRNL-6000 {m.group(1)}={m.group(2)} declared, host kernel has {m.group(3)}")
-    if "Performing test ID KRNL-5830" in log and "reboot needed, as there is a difference" in log:
+    if ("Performing test ID KRNL-5830" in log and "reboot needed, as there is a difference" in log
+            and "reboot is needed, related to" not in log):
         out += ["KRNL-5830 running kernel is the host's"] * 5
     return out
 
 
-def parse_lynis(stdout: str, declared: dict[str, str]) -> dict:
-    audit = lynis.parse(stdout)
-    out: dict = {"warnings": audit.warnings, "suggestions": audit.suggestions,
-                 "missed_points": audit.missed_points(), "log": audit.log,
-                 "host_kernel_artefacts": host_kernel_artefacts(audit.log, declared)}
+def lynis_result(audit: lynis.Audit, declared: dict[str, str]) -> dict[str, Any]:
+    """The container's Lynis run as the report keeps it, with the host kernel's points set apart."""
+    out: dict[str, Any] = {"warnings": audit.warnings, "suggestions": audit.suggestions,
+                           "missed_points": audit.missed_points(), "log": audit.log,
+                           "host_kernel_artefacts": host_kernel_artefacts(audit.log, declared)}
     if audit.points:
         got, most = audit.points
         out["points"], out["points_max"] = got, most
         out["index_without_host_kernel_artefacts"] = (got + len(out["host_kernel_artefacts"])) * 100 // most
     out |= {k: v for k, v in audit.report.items()
             if k in ("hardening_index", "lynis_version", "lynis_tests_done", "os_fullname")}
+    if audit.hardening_index is None:
+        out["error"] = audit.error or "Lynis wrote no hardening index"
     return out
-
 
 
 def report(res: dict) -> None:

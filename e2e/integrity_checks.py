@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import lynis
 from .check_result import CheckResult, _sh
+from .guest import VMGuest
 from .vm import VM
 
 INTEGRITY_SCRIPT = r"""
@@ -56,12 +57,7 @@ def lynis_audit(vm: VM, admin: str, key: Path, min_index: int = lynis.MIN_INDEX)
     """Lynis hardening index inside the VM (once per run; ~13 min under TCG), with the pinned release
     (e2e/lynis.py) copied in. Returns the index plus the warnings and suggestions (test ids) so the report
     can list them."""
-    deb = lynis.fetch()
-    guest_deb = f"/home/{admin}/{deb.name}"
-    vm.scp_to(admin, key, deb, guest_deb)
-    p = _sh(vm, admin, key, "sudo bash -c " + shlex.quote(lynis.audit_script(guest_deb, LYNIS_BOUND_S, with_log=True)),
-            timeout=LYNIS_BOUND_S + 300)
-    audit = lynis.parse(p.stdout)
+    audit = lynis.run(VMGuest(vm, admin, key), LYNIS_BOUND_S)
     idx = audit.hardening_index
     return CheckResult("lynis", idx is not None and idx >= min_index,
                        {"warnings": [w.split("|")[0] for w in audit.warnings],
@@ -69,6 +65,7 @@ def lynis_audit(vm: VM, admin: str, key: Path, min_index: int = lynis.MIN_INDEX)
                         "lynis_version": audit.report.get("lynis_version"),
                         "points_missed": [f"{test} {got}/{most}" for test, got, most in audit.missed_points()],
                         "sysctl_differences": audit.sysctl_differences(),
-                        "slowest_tests_s": dict(audit.slowest_tests())},
+                        "slowest_tests_s": dict(audit.slowest_tests()),
+                        **({"error": audit.error} if audit.error else {})},
                        figures={"hardening_index": idx, "target": min_index,
                                 "tests_done": audit.report.get("lynis_tests_done")})

@@ -1,10 +1,11 @@
 """`python -m e2e all` as lanes that run side by side: what each lane runs, and how their reports become one.
 
-A lane is a sequence of phases; a phase is one runner invocation (`python -m e2e.run` with its options, its own
-report file in the lane's directory). Lanes run in parallel (e2e/parallel.py), so the wall time is about that
-of the longest lane. Each lane gets what must not be shared: its own apt cache directory and port range (two
-apt-cacher-ng must not write one cache; the outage phase stops and starts its own); the harness keys are
-shared on purpose (one directory), so that the hosts hold the same files where the stacks render alike.
+A lane is a sequence of phases; a phase is one process (`python -m e2e.run` with its options, or the container
+audit `python -m e2e.nspawn_lynis`), with its own report file in the lane's directory. Lanes run in parallel
+(e2e/parallel.py), so the wall time is about that of the longest lane. Each lane gets what must not be shared: its
+own apt cache directory and port range (two apt-cacher-ng must not write one cache; the outage phase stops and
+starts its own); the harness keys are shared on purpose (one directory), so that the hosts hold the same files
+where the stacks render alike.
 
 The same-host comparison needs the audited host's files and the launch-script host's: each phase records its
 own, and `merge` compares them once every lane has finished (a missing side fails the check). Adding a phase
@@ -64,7 +65,7 @@ class Plan:
 ALL = Plan(
     lanes=(
         Lane("audited", (Phase("cloud-config", ("--forms", "cloud-config", "--skip-lynis")),)),
-        Lane("launch-script", (Phase("container", (), module=CONTAINER),
+        Lane("launch-script", (Phase("container", ("--boot-timeout", "420"), module=CONTAINER),
                                Phase("tls", ("--forms", "", "--tls", "--tls-form", "script", "--apt-outage",
                                              "--skip-lynis", "--negative-last")))),
     ),

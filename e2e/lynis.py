@@ -2,9 +2,10 @@
 
 The guest's own distribution may ship an older Lynis (trixie: 3.1.4) whose tests lag behind the newest
 release; the audits run the newest Debian package instead, pinned here by version and sha256 (the one place
-both `e2e/checks.py` and `e2e/nspawn_lynis.py` take it from). The .deb is downloaded once into the cache,
-refused unless its digest matches, and checked again inside the guest before it is unpacked; nothing is
-installed (it runs from a temporary directory with --usecwd).
+every audit takes it from). The .deb is downloaded once into the cache, refused unless its digest matches,
+and checked again inside the guest before it is unpacked; nothing is installed (it runs from a temporary
+directory with --usecwd). `run` is the one runner: the VM check and the container audit call it with their
+guest (e2e/guest.py).
 """
 from __future__ import annotations
 
@@ -16,12 +17,18 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .guest import Guest
 
 LYNIS_VERSION = "3.1.7-1"
 LYNIS_SHA256 = "05c4390d8ff521773f6f9f4ae1813dc04f6cc2969ba35399086004062b69e6b9"
 LYNIS_URL = f"http://deb.debian.org/debian/pool/main/l/lynis/lynis_{LYNIS_VERSION}_all.deb"
-#: The hardening index the VM proof requires: the last index seen in the VM (88, Lynis 3.1.4) less a margin for
-#: the run-to-run spread. The goal is 90; it is not reached yet (README, "What Lynis still suggests").
+#: The hardening index the proof requires: the last index seen in the VM (88, Lynis 3.1.4) less a margin for
+#: the run-to-run spread. In the container (e2e/container_checks.py) it applies to the index without the
+#: points this machine's kernel costs (87 there, 82 as measured). The goal is 90; it is not reached yet (README,
+#: "What Lynis still suggests").
 MIN_INDEX = 86
 
 LOG_MARKER = "----- lynis.log -----"
@@ -105,6 +112,8 @@ class Audit:
     suggestions: list[str] = field(default_factory=list)
     log: str = ""
     points: tuple[int, int] | None = None
+    error: str = ""             # the run's stderr tail when it wrote no report
+
 
     @property
     def hardening_index(self) -> int | None:
@@ -159,3 +168,16 @@ timeout {timeout_s} ./lynis audit system --usecwd --no-colors --quick --profile 
 cat "$d/report.dat"; {tail}
 cd /; rm -rf "$d" {deb}
 """
+
+
+def run(guest: Guest, bound_s: int) -> Audit:
+    """The pinned Lynis on `guest`: the verified .deb copied in, the audit bounded by `bound_s` (plus time for
+    the unpacking and the copy back), the output parsed; a run without a report keeps its stderr tail."""
+    deb = fetch()
+    remote = f"{guest.scratch}/{deb.name}"
+    guest.copy_in(deb, remote)
+    p = guest.root(audit_script(remote, bound_s, with_log=True), timeout=bound_s + 300)
+    audit = parse(p.stdout)
+    if audit.hardening_index is None:
+        audit.error = f"exit code {p.returncode}: {p.stderr.strip()[-500:]}"
+    return audit

@@ -63,6 +63,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 WORK = Path("/var/tmp/hvps-nspawn")
 PROXY_PORT = 3142
+LYNIS_BOUND_S = 300                 # about 30 s at native speed
 GUEST_ADDR = "10.231.0.2"          # on the dummy eth0 inside our own namespace only
 CLONE_NEWNET = 0x40000000
 
@@ -231,6 +232,18 @@ class Container:
     def path(self, p: str) -> Path:
         return Path(f"/proc/{self.leader}/root") / p.lstrip("/")
 
+    # The guest interface (e2e/guest.py): root is nsenter's shell; a copy goes through the container's root.
+    scratch = "/root"
+
+    def root(self, script: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        try:
+            return self.exec(script, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return subprocess.CompletedProcess(["nsenter"], 124, "", f"timeout after {timeout}s")
+
+    def copy_in(self, local: Path, remote: str) -> None:
+        shutil.copy(local, self.path(remote))
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)        # nspawn --boot: asks init for a clean poweroff
@@ -323,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     res: dict = {"stack": a.stack, "checks": {}, "timings": {}}
 
     def on_signal(signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)       # a second one must not cut the cleanup short
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -394,7 +408,9 @@ def boot_and_audit(a: argparse.Namespace, tmp: Path, res: dict, cleanup: context
     c.find_leader()
     # net.* sysctls are per network namespace: lift nspawn's read-only /proc/sys/net (ours alone) so the first
     # boot's own `sysctl --system` applies them as on a VM. Kernel-wide keys stay the host's (artefacts).
-    c.exec("mount --bind /proc/sys/net /proc/sys/net && mount -o remount,bind,rw /proc/sys/net")
+    lift = c.exec("mount --bind /proc/sys/net /proc/sys/net && mount -o remount,bind,rw /proc/sys/net")
+    if lift.returncode != 0:
+        raise RuntimeError(f"cannot make /proc/sys/net writable in the container: {lift.stderr.strip()[-300:]}")
     log(f"container init pid {c.leader}; waiting for first boot (<= {a.boot_timeout:.0f} s)")
     result = wait_first_boot(c, a.boot_timeout)
     res["timings"]["first_boot_s"] = round(time.monotonic() - t0, 1)
@@ -430,13 +446,9 @@ def boot_and_audit(a: argparse.Namespace, tmp: Path, res: dict, cleanup: context
         res.setdefault("run", []).append({"cmd": cmd, "rc": out.returncode, "out": out.stdout + out.stderr})
     if not a.no_lynis:
         t1 = time.monotonic()
-        deb = lynis.fetch()
-        shutil.copy(deb, c.path(f"/root/{deb.name}"))
-        lyn = c.exec(lynis.audit_script(f"/root/{deb.name}", 300, with_log=True), timeout=420)
+        audit = lynis.run(c, LYNIS_BOUND_S)
         res["timings"]["lynis_s"] = round(time.monotonic() - t1, 1)
-        res["lynis"] = container_checks.parse_lynis(lyn.stdout, declared_sysctl(spec))
-        if "hardening_index" not in res["lynis"]:
-            res["lynis"]["error"] = lyn.stderr[-500:]
+        res["lynis"] = container_checks.lynis_result(audit, declared_sysctl(spec))
         if a.keep:
             a.keep.mkdir(parents=True, exist_ok=True)
             (a.keep / "lynis.log").write_text(res["lynis"]["log"])

@@ -26,6 +26,14 @@ def test_only_declared_kernel_keys_and_the_running_kernel_count_as_the_host_kern
     assert container_checks.host_kernel_artefacts("Performing test ID KRNL-5830", {}) == []
 
 
+def test_namespaced_keys_and_a_pending_reboot_are_never_the_host_kernels() -> None:
+    """net.* keys are the container's own (its network namespace): a difference there is the first boot's."""
+    log = _log(_SYSCTL_LINE.format(key="net.ipv4.conf.all.rp_filter", want="1", real="0"),
+               "Performing test ID KRNL-5830", "reboot needed, as there is a difference",
+               "Result: reboot is needed, related to 3 packages")
+    assert container_checks.host_kernel_artefacts(log, {"net.ipv4.conf.all.rp_filter": "1"}) == []
+
+
 def _res(index_without: int | None, **extra: Any) -> dict[str, Any]:
     lyn = {"warnings": ["MAIL-8818|banner|-|-|"], "suggestions": ["SSH-7408|x|-|-|"],
            "missed_points": [("USB-3000", 0, 8)], "host_kernel_artefacts": ["KRNL-5830 running kernel is the host's"],
@@ -83,3 +91,21 @@ def test_the_proof_table_lists_the_container_audit() -> None:
     row = next(line for line in table.splitlines() if "lynis_in_container" in line)
     assert row.startswith(f"| {container_checks.FORM} | container | lynis_in_container | pass |")
     assert "index_without_host_kernel_artefacts: 88" in row and f"target: {lynis.MIN_INDEX}" in row
+
+
+def test_the_lynis_result_adds_back_only_the_host_kernels_points() -> None:
+    log = _log("2026-12-07 00:13:00 Performing test ID KRNL-6000 (Check sysctl key pairs in scan profile)",
+               _SYSCTL_LINE.format(key="kernel.kptr_restrict", want="2", real="0"),
+               _SYSCTL_LINE.format(key="kernel.sysrq", want="0", real="176"),
+               "2026-12-07 00:13:40 Currently having 249 points (out of 303)")
+    audit = lynis.parse(f"hardening_index=82\nlynis_tests_done=258\n{lynis.LOG_MARKER}\n{log}")
+    got = container_checks.lynis_result(audit, {"kernel.kptr_restrict": "2", "kernel.sysrq": "1"})
+    assert got["host_kernel_artefacts"] == ["KRNL-6000 kernel.kptr_restrict=2 declared, host kernel has 0"]
+    assert got["index_without_host_kernel_artefacts"] == 250 * 100 // 303 and "error" not in got
+
+
+def test_a_lynis_result_without_an_index_says_why() -> None:
+    audit = lynis.parse("")
+    audit.error = "exit code 124: timeout after 600s"
+    assert container_checks.lynis_result(audit, {})["error"] == "exit code 124: timeout after 600s"
+    assert not container_checks.as_report(_res(90) | {"lynis": container_checks.lynis_result(audit, {})}, 1.0)["ok"]

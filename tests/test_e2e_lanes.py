@@ -61,7 +61,7 @@ def test_the_container_phase_gets_only_the_stack_of_the_extra_options(tmp_path: 
                                                                       stack: list[str]) -> None:
     container = ALL.lanes[1].phases[0]
     cmd = lanes.phase_command(ALL, ALL.lanes[1], container, tmp_path, tmp_path / "keys", extra)
-    assert cmd[3:] == [*stack, "--out", str(tmp_path / "launch-script"), "--name", "container"]
+    assert cmd[3:] == [*container.options, *stack, "--out", str(tmp_path / "launch-script"), "--name", "container"]
     nspawn_lynis.parser().parse_args(cmd[3:])
 
 

@@ -58,10 +58,17 @@ def test_one_pin_in_the_repository() -> None:
     holders = [p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*.py")
                if ".venv" not in p.parts and pins.search(p.read_text(errors="replace"))]
     assert holders == ["e2e/lynis.py"]
+
+
+def test_one_lynis_runner_for_the_vm_and_the_container() -> None:
+    """Both audits call `lynis.run` with their guest; nothing else fetches, copies or runs Lynis."""
     for user in ("e2e/integrity_checks.py", "e2e/nspawn_lynis.py"):
         text = (ROOT / user).read_text()
-        assert "lynis.fetch()" in text and "lynis.audit_script(" in text
+        assert "lynis.run(" in text
         assert "download -q lynis" not in text       # not the guest's distribution package
+    callers = [p.relative_to(ROOT).as_posix() for p in (ROOT / "e2e").glob("*.py")
+               if re.search(r"\b(fetch|audit_script)\(", p.read_text()) and p.name != "lynis.py"]
+    assert callers == []
 
 
 _OUTPUT = f"""# Lynis Report
@@ -104,3 +111,57 @@ def test_slowest_tests_span_from_one_test_to_the_next() -> None:
 def test_an_output_without_report_has_no_index() -> None:
     audit = lynis.parse("lynis: timeout\n")
     assert audit.hardening_index is None and audit.points is None and lynis.slowest_tests(audit.log) == []
+
+
+class _FakeGuest:
+    """A guest that records what it was given and answers with a canned Lynis output."""
+
+    scratch = "/home/admin"
+
+    def __init__(self, stdout: str, stderr: str = "", code: int = 0) -> None:
+        self.copied: list[tuple[Path, str]] = []
+        self.scripts: list[tuple[str, float]] = []
+        self.answer = subprocess.CompletedProcess(["fake"], code, stdout, stderr)
+
+    def root(self, script: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        self.scripts.append((script, timeout))
+        return self.answer
+
+    def copy_in(self, local: Path, remote: str) -> None:
+        self.copied.append((local, remote))
+
+
+def _pinned_cache(tmp_path: Path, monkeypatch) -> Path:
+    data = b"stand-in package"
+    name = lynis.LYNIS_URL.rsplit("/", 1)[1]
+    (tmp_path / name).write_bytes(data)
+    monkeypatch.setattr(lynis, "LYNIS_SHA256", hashlib.sha256(data).hexdigest())
+    monkeypatch.setattr(lynis, "cache_dir", lambda: tmp_path)
+    return tmp_path / name
+
+
+def test_run_copies_the_verified_package_into_the_guests_scratch_and_runs_the_audit_there(tmp_path: Path,
+                                                                                           monkeypatch) -> None:
+    deb = _pinned_cache(tmp_path, monkeypatch)
+    guest = _FakeGuest(_OUTPUT)
+    audit = lynis.run(guest, 300)
+    remote = f"/home/admin/{deb.name}"
+    assert guest.copied == [(deb, remote)]
+    ((script, timeout),) = guest.scripts
+    assert script == lynis.audit_script(remote, 300, with_log=True) and timeout > 300
+    assert audit.hardening_index == 88 and audit.error == ""
+
+
+def test_run_without_a_report_keeps_the_reason(tmp_path: Path, monkeypatch) -> None:
+    _pinned_cache(tmp_path, monkeypatch)
+    audit = lynis.run(_FakeGuest("", stderr="sha256sum: WARNING: 1 computed checksum did NOT match", code=1), 60)
+    assert audit.hardening_index is None and "exit code 1" in audit.error and "did NOT match" in audit.error
+
+
+def test_run_refuses_a_tampered_package_before_touching_the_guest(tmp_path: Path, monkeypatch) -> None:
+    deb = _pinned_cache(tmp_path, monkeypatch)
+    deb.write_bytes(b"edited after download")
+    guest = _FakeGuest(_OUTPUT)
+    with pytest.raises(lynis.LynisFetchError):
+        lynis.run(guest, 60)
+    assert guest.copied == [] and guest.scripts == []
