@@ -1,4 +1,5 @@
-"""The real-VM proof's one entry point: `python -m e2e <scenario> [runner options]` (see e2e/README.md).
+"""The real-VM proof's one entry point: `python -m e2e <scenario> [runner options]`, or `python -m e2e <tool>`
+(see e2e/README.md). No other module of the harness runs as a script.
 
 Each scenario is a set of the runner's options (e2e/run.py); options given after the scenario are passed on
 (e.g. `python -m e2e tls --apt-outage --negative-last`, `python -m e2e releases --out DIR`). `all` is what
@@ -11,8 +12,9 @@ the VM is the scenario `lynis`, not part of `all` (20-30 minutes under TCG).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
-from . import apt_outage, nspawn_lynis, parallel, run
+from . import apt_outage, bootspeed, build_image, nspawn_lynis, parallel, run, smoke, summary, timings, vm
 
 _ONE_FORM = ["--forms", "cloud-config", "--skip-lynis", "--skip-scan"]
 
@@ -49,24 +51,44 @@ SCENARIOS: dict[str, tuple[str, list[str]]] = {
 }
 
 
+#: scenarios that are not a set of the runner's options: what they prove, and who runs them
+OWN_MAIN: dict[str, Callable[[list[str]], int]] = {
+    "apt-outage": apt_outage.main, "container": nspawn_lynis.main, "all": parallel.main}
+
+#: tool -> (what it does, its main): the harness's own utilities, and `run`, the runner with the options given
+#: (what each phase of `all` is)
+TOOLS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
+    "run": ("the runner with exactly the options given (`python -m e2e run --help`); each VM phase of `all`",
+            run.main),
+    "image": ("build the cached Debian image the VMs and the container boot (~2 min once; prints its directory)",
+              build_image.main),
+    "boot": ("boot one VM from a user-data file and run commands in it (`--user-data FILE --key KEY --run CMD`)",
+             vm.main),
+    "smoke": ("prove the harness itself with hand-written first-boot data, both forms (~4 min)", smoke.main),
+    "boot-times": ("the two boots of `bootspeed` only, no audits (e2e/out/bootspeed.json)", bootspeed.main),
+    "summary": ("merge reports' summaries into e2e/last-report.json (then `make generate`)", summary.main),
+    "timings": ("each scenario's and lane's wall time from a report (CI's closing lines)", timings.main),
+}
+
+
 def usage() -> str:
-    width = max(map(len, SCENARIOS))
+    width = max(map(len, [*SCENARIOS, *TOOLS]))
     rows = "\n".join(f"  {name:<{width}}  {what}" for name, (what, _) in SCENARIOS.items())
-    return f"usage: python -m e2e SCENARIO [runner options]\n\nscenarios:\n{rows}\n"
+    tools = "\n".join(f"  {name:<{width}}  {what}" for name, (what, _) in TOOLS.items())
+    return (f"usage: python -m e2e SCENARIO [runner options] | python -m e2e TOOL [its options]\n\n"
+            f"scenarios:\n{rows}\n\ntools:\n{tools}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] not in SCENARIOS:
+    if not args or args[0] not in (*SCENARIOS, *TOOLS):
         print(usage(), file=sys.stderr)
         return 2
     name, rest = args[0], args[1:]
-    if name == "apt-outage":
-        return apt_outage.main(rest)
-    if name == "all":
-        return parallel.main(rest)
-    if name == "container":
-        return nspawn_lynis.main(rest)
+    if name in TOOLS:
+        return TOOLS[name][1](rest)
+    if name in OWN_MAIN:
+        return OWN_MAIN[name](rest)
     return run.main([*SCENARIOS[name][1], *rest])
 
 

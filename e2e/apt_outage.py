@@ -21,7 +21,6 @@ import argparse
 import dataclasses
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -150,7 +149,3 @@ def main(argv: list[str] | None = None) -> int:
     (a.out / "apt-outage.json").write_text(json.dumps(result, indent=2))
     print(json.dumps({k: result[k] for k in ("ok", "timings")}, indent=2))
     return 0 if result["ok"] else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,7 +13,7 @@ Then, from the guest: when each `hvps-provision:` step started (journal), each a
 fetched (apt's history and output), the dpkg triggers that cost time, `systemd-analyze blame` and
 `cloud-init analyze blame`. The ratio is (max of healthy and locked down) / bare.
 
-    python -m e2e.bootspeed [--stack do-dev] [--skip-bare] [--out e2e/out]
+    python -m e2e boot-times [--stack do-dev] [--skip-bare] [--out e2e/out]
 
 `python -m e2e bootspeed` runs the same bare boot and times its cloud-config form the same way, before
 its audits, and records the comparison in e2e/out/report.json.
@@ -27,7 +27,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -243,7 +242,7 @@ def markdown(res: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from .run import HostKeys, test_spec
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(prog="python -m e2e boot-times")
     ap.add_argument("--stack", default="do-dev")
     ap.add_argument("--skip-bare", action="store_true", help="dev: time the hardened boot alone")
     ap.add_argument("--timeout", type=float, default=1500, help="seconds from power-on to complete, at most")
@@ -287,7 +286,3 @@ def main(argv: list[str] | None = None) -> int:
     if "comparison" in res:
         print(res["comparison"]["detail"])
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

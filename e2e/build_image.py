@@ -5,7 +5,7 @@ Cache: ${XDG_CACHE_HOME:-~/.cache}/hardened-vps/images/<release>-<sha of this fi
 The key is the hash of this file (the recipe): any edit to the recipe rebuilds the image, so the recipe stays in
 one file. Where it is built from, its shape and what it leaves out: e2e/README.md, "The image".
 
-Usage:  python -m e2e.build_image [--release trixie|bookworm] [--force] [--print-dir]
+Usage:  python -m e2e image [--release trixie|bookworm] [--force] [--print-dir]
 Prints the image directory on stdout (last line).  Needs root (debootstrap, chroot).
 """
 from __future__ import annotations
@@ -282,18 +282,14 @@ def ensure_image(release: str = DEFAULT_RELEASE, force: bool = False) -> Path:
     return out
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m e2e image", description=__doc__.split("\n\n")[0])
     ap.add_argument("--release", default=DEFAULT_RELEASE, choices=["trixie", "bookworm"])
     ap.add_argument("--force", action="store_true", help="rebuild even if cached")
     ap.add_argument("--print-dir", action="store_true", help="only print where the image would be")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     if a.print_dir:
         print(image_dir(a.release))
         return 0
     print(ensure_image(a.release, a.force))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

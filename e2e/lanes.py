@@ -1,7 +1,7 @@
 """`python -m e2e all` as lanes that run side by side: what each lane runs, and how their reports become one.
 
-A lane is a sequence of phases; a phase is one process (`python -m e2e.run` with its options, or the container
-audit `python -m e2e.nspawn_lynis`), with its own report file in the lane's directory. Lanes run in parallel
+A lane is a sequence of phases; a phase is one process (`python -m e2e run` with its options, or the container
+audit `python -m e2e container`), with its own report file in the lane's directory. Lanes run in parallel
 (e2e/parallel.py), so the wall time is about that of the longest lane. Each lane gets what must not be shared: its
 own apt cache directory and port range (two apt-cacher-ng must not write one cache; the outage phase stops and
 starts its own); the harness keys are shared on purpose (one directory), so that the hosts hold the same files
@@ -25,19 +25,19 @@ PORTS = (20000, 32000)
 DEFAULT_CACHE = "acng"
 
 
-#: the VM runner, and the container audit (e2e/nspawn_lynis.py: no VM, no apt cache, only `--stack` of the extra
-#: options applies to it)
-RUNNER, CONTAINER = "e2e.run", "e2e.nspawn_lynis"
+#: what a phase runs (`python -m e2e <this>`): the VM runner, or the container audit (e2e/nspawn_lynis.py: no VM;
+#: the lane's apt cache, and only `--stack` of the extra options applies to it)
+RUNNER, CONTAINER = "run", "container"
 
 
 @dataclasses.dataclass(frozen=True)
 class Phase:
-    """One invocation of `module` (the VM runner unless said otherwise): its name (the report's file name) and
+    """One `python -m e2e <runs>` (the VM runner unless said otherwise): its name (the report's file name) and
     its options."""
 
     name: str
     options: tuple[str, ...]
-    module: str = RUNNER
+    runs: str = RUNNER
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Plan:
 ALL = Plan(
     lanes=(
         Lane("audited", (Phase("cloud-config", ("--forms", "cloud-config", "--skip-lynis")),)),
-        Lane("launch-script", (Phase("container", ("--boot-timeout", "420"), module=CONTAINER),
+        Lane("launch-script", (Phase("container", ("--boot-timeout", "420"), runs=CONTAINER),
                                Phase("tls", ("--forms", "", "--tls", "--tls-form", "script", "--apt-outage",
                                              "--skip-lynis", "--negative-last")))),
     ),
@@ -95,12 +95,12 @@ def phase_command(plan: Plan, lane: Lane, phase: Phase, out: Path, keys: Path, e
     """The runner invocation of one phase: the lane's resources, the phase's options, its report in the lane's
     directory, the shared keys; `extra` (options given after `all`) goes to every VM phase, only its `--stack` to
     the container's."""
-    if phase.module == CONTAINER:
-        return [sys.executable, "-m", CONTAINER, *phase.options, *_stack_option(extra),
-                "--out", str(out / lane.name), "--name", phase.name]
     index = plan.lanes.index(lane)
     cache, (low, high) = lane_resources(index, len(plan.lanes))
-    return [sys.executable, "-m", phase.module, *phase.options, "--cpus", str(lane.cpus), "--apt-cache", cache,
+    if phase.runs == CONTAINER:
+        return [sys.executable, "-m", "e2e", CONTAINER, *phase.options, *_stack_option(extra), "--apt-cache", cache,
+                "--apt-cache-ports", f"{low}-{high}", "--out", str(out / lane.name), "--name", phase.name]
+    return [sys.executable, "-m", "e2e", phase.runs, *phase.options, "--cpus", str(lane.cpus), "--apt-cache", cache,
             "--apt-cache-ports", f"{low}-{high}", "--keys", str(keys), *extra,
             "--out", str(out / lane.name), "--name", phase.name]
 

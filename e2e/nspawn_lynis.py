@@ -6,7 +6,7 @@ the stack's rendered cloud-config unchanged (only the SSH key is a fresh test ke
 then checks that the host still works (provisioning result, /healthz through nginx, admin SSH with the test
 key, `systemd-analyze security` of the app unit) and runs the pinned Lynis (e2e/lynis.py: fetched and verified
 here, copied in, unpacked in a temporary directory, nothing installed). Prints the hardening index, warnings and
-suggestions. First boot takes about a minute (seconds with the .debs cached) and Lynis about 30 s, against
+suggestions. First boot takes about a minute and Lynis about 30 s, against
 20-30 minutes in the TCG VM. This is where `python -m e2e all` (and so CI) runs Lynis: the first phase of its
 launch-script lane, its report merged with the VM lanes' (e2e/container_checks.py).
 
@@ -26,8 +26,8 @@ Isolation and cleanup:
   from the host namespace and only to the mirrors named in this machine's apt sources.
 - Every wait is bounded; on exit (or SIGINT/SIGTERM) it stops the container it started (poweroff, then SIGKILL
   of that container's PID 1 and of its own nspawn process, by pid), deletes the namespace and the disk copy.
-- --keep DIR keeps the disk copy (run.raw) for inspection; the downloaded .debs are cached in
-  /var/tmp/hvps-nspawn/debs unless --no-deb-cache (an apt archive bind mount; it only saves download time).
+- --keep DIR keeps the disk copy (run.raw) for inspection. Packages come through the VM proof's apt cache
+  (e2e/vm.py AptCache, `--apt-cache NAME`): one package cache for the VMs and the container.
 """
 from __future__ import annotations
 
@@ -57,7 +57,8 @@ from components.firstboot import render_first_boot
 from components.firstboot.sandbox import exposures, sandboxed_units
 from e2e import container_checks, lynis
 from e2e.build_image import image_dir, image_ready, mirrors
-from e2e.run import declared_sysctl
+from e2e.run import declared_sysctl, port_range
+from e2e.vm import AptCache
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -116,11 +117,12 @@ def netns(name: str) -> Iterator[Path]:
 
 
 class MirrorProxy:
-    """Forward HTTP proxy for apt: listens on 127.0.0.1 inside `ns`, connects out from the host namespace, and
-    only to the hosts of this machine's Debian mirrors (apt uses one connection per origin host)."""
+    """The container's apt proxy: listens on 127.0.0.1 inside `ns` and hands each request for one of this
+    machine's Debian mirrors to the apt cache on the host's loopback (`upstream_port`), connecting from the host
+    namespace; a request for any other host is refused (403)."""
 
-    def __init__(self, ns: Path, allowed: set[str]):
-        self.allowed = allowed
+    def __init__(self, ns: Path, allowed: set[str], upstream_port: int):
+        self.allowed, self.upstream_port = allowed, upstream_port
         home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
         target = os.open(ns, os.O_RDONLY)
         try:
@@ -167,8 +169,7 @@ class MirrorProxy:
             if host not in self.allowed:
                 client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 return
-            port = int(m.group(2) or 80) if m else 80
-            upstream = socket.create_connection((host, port), timeout=30)
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30)
             upstream.settimeout(120)
             upstream.sendall(head)
             pump = threading.Thread(target=self._pipe, args=(upstream, client), daemon=True)
@@ -197,12 +198,10 @@ class MirrorProxy:
 class Container:
     """One `systemd-nspawn --boot` of a disk copy; `exec` runs a command inside via nsenter."""
 
-    def __init__(self, root: Path, ns: Path, seed: Path, debs: Path | None, console: Path):
+    def __init__(self, root: Path, ns: Path, seed: Path, console: Path):
         cmd = ["systemd-nspawn", "--quiet", "--boot", "--register=no", "--keep-unit",
                f"--directory={root}", f"--network-namespace-path={ns}", "--capability=CAP_NET_ADMIN",
                f"--machine=hvps-{os.getpid()}", f"--bind-ro={seed}:/var/lib/cloud/seed/nocloud", "--console=pipe"]
-        if debs:
-            cmd.append(f"--bind={debs}:/var/cache/apt/archives")
         self.console = console.open("w")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.console, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -312,7 +311,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--stack", default="do-dev", help="stacks/Pulumi.<stack>.yaml (default do-dev)")
     ap.add_argument("--boot-timeout", type=float, default=900, help="first boot, seconds (default 900)")
     ap.add_argument("--no-lynis", action="store_true", help="only boot and check the host")
-    ap.add_argument("--no-deb-cache", action="store_true", help="do not reuse downloaded .debs")
+    ap.add_argument("--apt-cache", default="acng", help="the apt cache's directory under the e2e cache (a lane of "
+                    "`all` passes its own)")
+    ap.add_argument("--apt-cache-ports", type=port_range, default=(20000, 32000),
+                    help="LOW-HIGH: where the apt cache's port is chosen")
     ap.add_argument("--keep", type=Path, help="keep the disk copy and logs in this directory")
     ap.add_argument("--json", type=Path, help="also write the result as JSON here")
     ap.add_argument("--out", type=Path, help="write the result as a runner report, OUT/NAME.json (what `python -m "
@@ -339,11 +341,13 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)       # a second one must not cut the cleanup short
         raise KeyboardInterrupt(f"signal {signum}")
 
-    signal.signal(signal.SIGTERM, on_signal)
     try:
-        with contextlib.ExitStack() as cleanup:        # unwinds in reverse: container, proxy, mount, netns, files
+        with contextlib.ExitStack() as cleanup:   # unwinds in reverse: container, proxy, mount, netns, cache, files
             cleanup.callback(_discard, tmp, a.keep)
-            boot_and_audit(a, tmp, res, cleanup)
+            cache = AptCache(a.apt_cache, a.apt_cache_ports).start()   # installs e2e.vm's signal handlers ...
+            cleanup.callback(cache.stop)
+            signal.signal(signal.SIGTERM, on_signal)                     # ... and ours replaces its SIGTERM one
+            boot_and_audit(a, tmp, res, cleanup, cache.port)
     except KeyboardInterrupt as exc:
         log(f"interrupted ({exc}); cleaned up")
         res["error"] = f"interrupted ({exc})"
@@ -374,7 +378,8 @@ def _discard(tmp: Path, keep: Path | None) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def boot_and_audit(a: argparse.Namespace, tmp: Path, res: dict, cleanup: contextlib.ExitStack) -> None:
+def boot_and_audit(a: argparse.Namespace, tmp: Path, res: dict, cleanup: contextlib.ExitStack,
+                   cache_port: int) -> None:
     # The project's real first boot for the stack, with a fresh test key.
     key = tmp / "id_ed25519"
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "nspawn-lynis", "-f", str(key)])
@@ -393,17 +398,13 @@ def boot_and_audit(a: argparse.Namespace, tmp: Path, res: dict, cleanup: context
 
     disk = tmp / "run.raw"
     run(["cp", "--sparse=always", str(image_dir() / "base.raw"), str(disk)])
-    debs = None
-    if not a.no_deb_cache:
-        debs = WORK / "debs"
-        (debs / "partial").mkdir(parents=True, exist_ok=True)
 
     ns = cleanup.enter_context(netns(f"hvps-nspawn-{os.getpid()}"))
     root = cleanup.enter_context(loop_mount(disk, tmp / "root"))
-    proxy = MirrorProxy(ns, {urlsplit(u).hostname or "" for u in mirrors()})
+    proxy = MirrorProxy(ns, {urlsplit(u).hostname or "" for u in mirrors()}, cache_port)
     cleanup.callback(proxy.close)
     t0 = time.monotonic()
-    c = Container(root, ns, seed, debs, tmp / "console.log")
+    c = Container(root, ns, seed, tmp / "console.log")
     cleanup.callback(c.stop)
     c.find_leader()
     # net.* sysctls are per network namespace: lift nspawn's read-only /proc/sys/net (ours alone) so the first
@@ -452,7 +453,3 @@ def boot_and_audit(a: argparse.Namespace, tmp: Path, res: dict, cleanup: context
         if a.keep:
             a.keep.mkdir(parents=True, exist_ok=True)
             (a.keep / "lynis.log").write_text(res["lynis"]["log"])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

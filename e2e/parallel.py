@@ -2,7 +2,7 @@
 
 Before the lanes start: the image is built (once; each lane only reads it), each lane's apt cache directory is
 seeded from the default one when it has none (a copy, so the two apt-cacher-ng never write one cache), and the
-harness keys are made in one directory the lanes share. Each phase is a subprocess (`python -m e2e.run`, or the
+harness keys are made in one directory the lanes share. Each phase is a subprocess (`python -m e2e run`, or the
 container audit) with its own cleanup handlers and pid files; it gets SIGTERM when this process dies, and this
 process passes SIGTERM/SIGINT/SIGHUP on to every running phase, so each stops only the VMs and daemons it started.
 A lane's output goes to its log file in the lane's directory and, line by line with the lane's name, to stderr.

@@ -670,7 +670,3 @@ def main(argv: list[str] | None = None) -> int:
     (a.out / f"{name}.md").write_text(md)
     print(md)
     return 0 if results and all(r["ok"] for r in results) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,14 +5,13 @@ Boots the cached image twice: once with a `#cloud-config` and once with the same
 script (the Lightsail launch-script form). Each must: finish cloud-init without error, accept ssh as the
 admin user with a freshly generated key, and serve nginx's page through the 127.0.0.1 forward.
 
-    .venv/bin/python -m e2e.smoke [--cache] [--only cloud-config|script] [--release trixie]
+    .venv/bin/python -m e2e smoke [--cache] [--only cloud-config|script] [--release trixie]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -87,12 +86,12 @@ def one(form: str, user_data: str, key: Path, cache: AptCache | None, release: s
     return res
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m e2e smoke")
     ap.add_argument("--cache", action="store_true", help="apt-cacher-ng on the host as the guests' apt proxy")
     ap.add_argument("--only", choices=["cloud-config", "script"])
     ap.add_argument("--release", default="trixie")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="e2e-smoke-") as d:
         key, pub = gen_key(Path(d))
@@ -109,7 +108,3 @@ def main() -> int:
                 cache.stop()
     print(json.dumps(results, indent=2))
     return 0 if results and all(r["ok"] for r in results) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,14 +1,14 @@
 """The e2e run's summary (what README.md's proof table is generated from) and that table.
 
 A run writes `<out>/<name>.summary.json`; the maintainer merges a run's summaries into `e2e/last-report.json`
-(`python -m e2e.summary e2e/out/*.summary.json`) and runs `make generate`, which rewrites the README's
+(`python -m e2e summary e2e/out/*.summary.json`) and runs `make generate`, which rewrites the README's
 `e2e-proof` block with `proof_table`. tests/test_generated.py fails while the README table and the committed
 summary disagree.
 """
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,14 +71,9 @@ def committed_table() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Merge the given summaries into e2e/last-report.json (then `make generate` updates the README)."""
-    paths = argv if argv is not None else sys.argv[1:]
-    if not paths:
-        print("usage: python -m e2e.summary OUT/*.summary.json", file=sys.stderr)
-        return 2
-    LAST_REPORT.write_text(json.dumps(merge([json.loads(Path(p).read_text()) for p in paths]), indent=1) + "\n")
+    ap = argparse.ArgumentParser(prog="python -m e2e summary", description=main.__doc__)
+    ap.add_argument("summaries", nargs="+", type=Path, help="OUT/*.summary.json")
+    paths = ap.parse_args(argv).summaries
+    LAST_REPORT.write_text(json.dumps(merge([json.loads(p.read_text()) for p in paths]), indent=1) + "\n")
     print(f"wrote {LAST_REPORT.name}; now run: make generate")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

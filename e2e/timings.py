@@ -1,11 +1,11 @@
 """Print each scenario's wall time from an e2e report (e2e/out/*.json), for CI's closing lines.
 
-    python -m e2e.timings e2e/out/report.json
+    python -m e2e timings e2e/out/report.json
 """
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 
@@ -21,12 +21,10 @@ def scenario_lines(report: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    for path in argv if argv is not None else sys.argv[1:]:
-        data = json.loads(Path(path).read_text())
+    ap = argparse.ArgumentParser(prog="python -m e2e timings", description="Each scenario's wall time from reports.")
+    ap.add_argument("reports", nargs="*", type=Path, help="e2e/out/*.json")
+    for path in ap.parse_args(argv).reports:
+        data = json.loads(path.read_text())
         if isinstance(data, dict):          # a finished run (an interrupted one holds only its results so far)
             print("\n".join([f"e2e: {path}", *scenario_lines(data)]))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,7 +9,7 @@
 - bounded waits everywhere; the VM is killed (by its own pidfile only) on exit, signal or exception.
 
 Library:  with VM(user_data=..., workdir=...) as vm: vm.start(); vm.wait_first_boot(); vm.ssh(...)
-CLI:      python -m e2e.vm boot --user-data FILE --key KEY [--user deploy] [--cache] [--cmd 'uname -a'] [--keep-workdir]
+CLI:      python -m e2e boot --user-data FILE --key KEY [--user deploy] [--cache] [--cmd 'uname -a'] [--keep-workdir]
 """
 from __future__ import annotations
 
@@ -500,10 +500,9 @@ class VM:
 
 
 # ------------------------------------------------------------------------------------------- CLI
-def main() -> int:
-    ap = argparse.ArgumentParser(description="Boot one e2e VM from a user-data file, wait for first boot.")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("boot")
+def main(argv: list[str] | None = None) -> int:
+    b = argparse.ArgumentParser(prog="python -m e2e boot",
+                                description="Boot one e2e VM from a user-data file, wait for first boot.")
     b.add_argument("--user-data", required=True, type=Path)
     b.add_argument("--key", required=True, type=Path, help="private key for ssh")
     b.add_argument("--user", default="deploy")
@@ -513,7 +512,7 @@ def main() -> int:
     b.add_argument("--timeout", type=float, default=900)
     b.add_argument("--workdir", type=Path)
     b.add_argument("--keep-workdir", action="store_true")
-    a = ap.parse_args()
+    a = b.parse_args(argv)
 
     cache = AptCache().start() if a.cache else None
     vm = VM(a.user_data, workdir=a.workdir, vendor_data=cache.vendor_data() if cache else None,
@@ -539,7 +538,3 @@ def main() -> int:
             vm.remove_workdir()
     print(vm.timings)
     return rc
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,12 +21,12 @@ AUDITED_FILES = {"/etc/hvps/concerns": "a" * 64, "/etc/nftables.conf": "b" * 64,
 
 def _args(plan: Plan, lane: Lane, phase: Phase, tmp: Path) -> Any:
     cmd = lanes.phase_command(plan, lane, phase, tmp, tmp / "keys", ["--stack", "do-dev"])
-    assert cmd[:3] == [sys.executable, "-m", "e2e.run"]
-    return run.options(cmd[3:])
+    assert cmd[:4] == [sys.executable, "-m", "e2e", "run"]
+    return run.options(cmd[4:])
 
 
 def _vm_phases(plan: Plan) -> list[tuple[Lane, Phase]]:
-    return [(lane, p) for lane in plan.lanes for p in lane.phases if p.module == lanes.RUNNER]
+    return [(lane, p) for lane in plan.lanes for p in lane.phases if p.runs == lanes.RUNNER]
 
 
 def test_all_plans_the_audited_lane_and_the_launch_script_lane_with_their_options(tmp_path: Path) -> None:
@@ -43,15 +43,15 @@ def test_all_plans_the_audited_lane_and_the_launch_script_lane_with_their_option
     assert ALL.same_host == ("cloud-config", f"tls:{s.tls_form}+domain")
     # the container audit opens the launch-script lane, with the run's stack, its report in the lane's directory
     cmd = lanes.phase_command(ALL, ALL.lanes[1], container, tmp_path, tmp_path / "keys", ["--stack", "do-dev"])
-    assert cmd[:3] == [sys.executable, "-m", "e2e.nspawn_lynis"]
-    c = nspawn_lynis.parser().parse_args(cmd[3:])
+    assert cmd[:4] == [sys.executable, "-m", "e2e", "container"]
+    c = nspawn_lynis.parser().parse_args(cmd[4:])
     assert (c.stack, c.out, c.name, c.no_lynis) == ("do-dev", tmp_path / "launch-script", "container", False)
 
 
 def test_all_runs_lynis_once_in_the_container_and_in_no_vm(tmp_path: Path) -> None:
     """Lynis in a TCG VM took 1211 s alone and 1711 s beside the other lane: every run with it went over CI's
     budget. `all` runs it in the container phase; `python -m e2e lynis` is the VM run."""
-    assert [p.name for lane in ALL.lanes for p in lane.phases if p.module == lanes.CONTAINER] == ["container"]
+    assert [p.name for lane in ALL.lanes for p in lane.phases if p.runs == lanes.CONTAINER] == ["container"]
     assert all(_args(ALL, lane, p, tmp_path).skip_lynis for lane, p in _vm_phases(ALL))
 
 
@@ -61,8 +61,12 @@ def test_the_container_phase_gets_only_the_stack_of_the_extra_options(tmp_path: 
                                                                       stack: list[str]) -> None:
     container = ALL.lanes[1].phases[0]
     cmd = lanes.phase_command(ALL, ALL.lanes[1], container, tmp_path, tmp_path / "keys", extra)
-    assert cmd[3:] == [*container.options, *stack, "--out", str(tmp_path / "launch-script"), "--name", "container"]
-    nspawn_lynis.parser().parse_args(cmd[3:])
+    assert cmd[4:4 + len(container.options) + len(stack)] == [*container.options, *stack]
+    c = nspawn_lynis.parser().parse_args(cmd[4:])
+    assert (c.out, c.name) == (tmp_path / "launch-script", "container")
+    # one package cache: the lane's own apt cache and ports, as the lane's VM phase gets them
+    vm = _args(ALL, ALL.lanes[1], ALL.lanes[1].phases[1], tmp_path)
+    assert (c.apt_cache, c.apt_cache_ports) == (vm.apt_cache, vm.apt_cache_ports)
 
 
 def test_the_lanes_share_the_keys_but_not_an_apt_cache_or_its_ports(tmp_path: Path) -> None:

@@ -58,6 +58,23 @@ def test_make_ci_and_the_vm_test_go_through_the_entry_point() -> None:
     assert "make e2e" in (ROOT / ".ci" / "run").read_text()
 
 
+def test_the_entry_point_is_the_only_script_of_the_harness() -> None:
+    """Every tool and scenario goes through `python -m e2e`; no other module runs as a script."""
+    scripts = [p.name for p in sorted((ROOT / "e2e").glob("*.py"))
+               if p.name != "__main__.py" and re.search(r"__name__ == .__main__.", p.read_text())]
+    assert scripts == []
+    documented = "\n".join((ROOT / f).read_text() for f in ("README.md", "e2e/README.md", "Makefile", ".ci/run"))
+    assert re.findall(r"python -m e2e\.\w+", documented) == []
+    assert set(entry.TOOLS) & set(entry.SCENARIOS) == set()
+
+
+@pytest.mark.parametrize("tool", ["run", "image", "boot", "smoke", "boot-times", "summary", "timings", "container"])
+def test_every_tool_answers_help_through_the_entry_point(tool: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        entry.main([tool, "--help"])
+    assert exit_.value.code == 0 and "python -m e2e" in capsys.readouterr().out
+
+
 def test_no_e2e_module_has_a_run_as_a_script_import_shim() -> None:
     for path in sorted((ROOT / "e2e").glob("*.py")):
         text = path.read_text()
