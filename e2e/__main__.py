@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from . import apt_outage, bootspeed, build_image, nspawn_lynis, parallel, run, smoke, summary, timings, vm
+from . import apt_outage, boot_tool, bootspeed, build_image, nspawn_lynis, parallel, run, smoke, summary, timings
 
 _ONE_FORM = ["--forms", "cloud-config", "--skip-lynis", "--skip-scan"]
 
@@ -63,7 +63,7 @@ TOOLS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
     "image": ("build the cached Debian image the VMs and the container boot (~2 min once; prints its directory)",
               build_image.main),
     "boot": ("boot one VM from a user-data file and run commands in it (`--user-data FILE --key KEY --run CMD`)",
-             vm.main),
+             boot_tool.main),
     "smoke": ("prove the harness itself with hand-written first-boot data, both forms (~4 min)", smoke.main),
     "boot-times": ("the two boots of `bootspeed` only, no audits (e2e/out/bootspeed.json)", bootspeed.main),
     "summary": ("merge reports' summaries into e2e/last-report.json (then `make generate`)", summary.main),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Real-VM proof that first boot fails closed: boot with the package mirror unreachable, then restore it.
 
-1. The guest's apt goes through apt-cacher-ng on the host (vendor-data proxy, see vm.AptCache). Blocked = the
+1. The guest's apt goes through apt-cacher-ng on the host (vendor-data proxy, see apt_cache.AptCache). Blocked = the
    proxy port is chosen but nothing listens on it yet: every apt call is refused at once.
 2. Boot the stack's own rendered first boot (a real ed25519 host key, as the Pulumi program sends it). Wait
    until `hvps-provision --status` reports a failed install attempt (the host is then locked down and waiting
@@ -30,7 +30,9 @@ from components.config import HostSpec, load_stack_file, parse_ssh_key
 from components.firstboot import PROVISION_SCRIPT, render_first_boot
 
 from . import checks
-from .vm import VM, AptCache, VMError, log
+from .apt_cache import AptCache
+from .processes import VMError, log
+from .vm import VM
 
 REPO = Path(__file__).resolve().parent.parent
 STATUS = f"sudo -n {PROVISION_SCRIPT} --status"

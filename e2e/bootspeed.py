@@ -37,7 +37,9 @@ import yaml
 from components.firstboot import PROVISION_SCRIPT, render_first_boot
 
 from . import checks
-from .vm import FINISHED_RE, VM, AptCache, VMError, log
+from .apt_cache import AptCache
+from .processes import VMError, log
+from .vm import FINISHED_RE, VM
 
 TARGET_RATIO = 1.5
 _LOCKED_DOWN_MARK = "hvps-provision: state: locked-down"
@@ -241,7 +243,7 @@ def markdown(res: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .run import HostKeys, test_spec
+    from .fixtures import HostKeys, test_spec
     ap = argparse.ArgumentParser(prog="python -m e2e boot-times")
     ap.add_argument("--stack", default="do-dev")
     ap.add_argument("--skip-bare", action="store_true", help="dev: time the hardened boot alone")

@@ -30,8 +30,9 @@ from components.config import HostSpec, SshKey
 from components.firstboot import CONVERGE_COMMAND, HOST_KEY_PATH, FirstBoot, HostFile, bundle, describe_first_boot
 
 from .checks import CheckResult
+from .processes import log
 from .switch_witness import SwitchLoop, judge, summary, witness
-from .vm import VM, log
+from .vm import VM
 
 SYSCTL_FILE = "/etc/sysctl.d/90-hvps-hardening.conf"
 HEADERS_FILE = "/etc/nginx/snippets/hvps-security-headers.conf"

@@ -23,8 +23,10 @@ from components.hostconfig import converge_stdin
 from components.readiness import first_boot_wait
 
 from . import bench_checks, data_checks, network_checks
+from .apt_cache import AptCache
 from .check_result import CheckResult
-from .vm import VM, AptCache, DataDisk, log
+from .processes import log
+from .vm import VM, DataDisk
 
 #: qemu gives a SCSI disk's serial at most 20 characters (what udev names it by), so the lane's host name is short
 #: enough for "<hostName>-data" to fit: a longer one would be cut and the product would not find its volume.

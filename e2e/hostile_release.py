@@ -29,8 +29,9 @@ from components.app import AppPackage, code_digest, release_id
 from components.config import HostSpec
 
 from .checks import CheckResult
+from .processes import log
 from .release import EXAMPLE_APP, app_spec, run_deploy, serving
-from .vm import VM, log
+from .vm import VM
 
 #: Values the EnvironmentFile grammar used to change (env-file.c: escapes, continuation, quotes, `$`).
 ENV_VALUES = (("HVPS_T_BACKSLASH", "pa\\ss"), ("HVPS_T_QUOTES", "say \"hi\" it's"),

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .run import same_host_alike
+from .same_host import same_host_alike
 
 #: where the apt caches' ports are chosen, split between the lanes (apt-cacher-ng binds only below 32768)
 PORTS = (20000, 32000)

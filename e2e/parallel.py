@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import build_image, summary
+from .fixtures import REPO, harness_keys
 from .lanes import ALL, Lane, PhaseOutcome, Plan, lane_resources, merge, phase_command
-from .run import REPO, harness_keys, markdown
-from .vm import log
+from .processes import log
+from .reporting import markdown
 
 _PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True)       # loaded before any fork: the child only calls into it

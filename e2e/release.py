@@ -37,8 +37,9 @@ from components.app import (
 from components.config import AppSpec, HostSpec
 
 from .checks import CheckResult
+from .processes import log
 from .switch_witness import SwitchLoop, judge, summary, witness
-from .vm import VM, log
+from .vm import VM
 
 REPO = Path(__file__).resolve().parent.parent
 #: The request loop around release 2: its nominal rate, and the least it must achieve (under TCG load).

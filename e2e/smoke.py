@@ -16,7 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .vm import VM, AptCache, VMError, log
+from .apt_cache import AptCache
+from .processes import VMError, log
+from .vm import VM
 
 ADMIN = "deploy"
 

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from .checks import CheckResult
-from .vm import VM, VMError, free_port, log
+from .processes import VMError, free_port, log
+from .vm import VM
 
 
 def _openssl(*args: str, cwd: Path) -> None:

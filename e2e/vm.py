@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Boot one throw-away VM from the cached e2e image and talk to it.
+"""Boot one throw-away VM from the cached e2e image and talk to it; longer than 300 lines because one qemu
+guest's life (start, the bounded waits, ssh and scp, http through the forwards, reboot, poweroff, diagnostics)
+is one class that every check holds.
 
 - qcow2 overlay on the cached base.raw (the base is never written),
 - NoCloud seed ISO (cloud-localds) holding the caller's user-data UNMODIFIED (a `#cloud-config` or a
@@ -9,18 +11,14 @@
 - bounded waits everywhere; the VM is killed (by its own pidfile only) on exit, signal or exception.
 
 Library:  with VM(user_data=..., workdir=...) as vm: vm.start(); vm.wait_first_boot(); vm.ssh(...)
-CLI:      python -m e2e boot --user-data FILE --key KEY [--user deploy] [--cache] [--cmd 'uname -a'] [--keep-workdir]
+CLI:      python -m e2e boot (e2e/boot_tool.py)
 """
 from __future__ import annotations
 
-import argparse
-import atexit
 import contextlib
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,168 +28,12 @@ import urllib.request
 from pathlib import Path
 
 from . import build_image
+from .processes import VMError, forget, free_port, kill_pidfile, log, pid_alive, pid_cmdline, stop_at_exit
 
-GUEST_HOST_ADDR = "10.0.2.2"        # the host as seen from a qemu user-net guest
 FINISHED_RE = re.compile(r"Cloud-init v\. \S+ finished at .*Up ([0-9.]+) seconds")
 FATAL_RE = re.compile(r"Kernel panic|end Kernel panic|Unable to mount root fs|Give root password for maintenance"
                       r"|You are in emergency mode")
 
-_LIVE: set[VM] = set()            # VMs to kill at interpreter exit / on signals
-_ACNG: set[AptCache] = set()
-
-
-def log(msg: str) -> None:
-    print(f"[vm {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-class VMError(RuntimeError):
-    pass
-
-
-def free_port(low: int | None = None, high: int | None = None) -> int:
-    """A currently free TCP port on 127.0.0.1 (any, or within [low, high])."""
-    if low is None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-    import random
-    top = high if high is not None else low
-    for port in random.sample(range(low, top + 1), min(200, top - low + 1)):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise VMError(f"no free port in {low}-{high}")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie (our own daemonized child is reparented, but be safe) counts as dead
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _pid_cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _kill_pidfile(pidfile: Path, must_contain: str, grace: float = 10.0) -> None:
-    """Kill the process named in pidfile, but only if its command line contains must_contain (ours)."""
-    try:
-        pid = int(pidfile.read_text().strip())
-    except (OSError, ValueError):
-        return
-    if not _pid_alive(pid) or must_contain not in _pid_cmdline(pid):
-        return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _pid_alive(pid):
-        time.sleep(0.2)
-    if _pid_alive(pid):
-        os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and _pid_alive(pid):
-            time.sleep(0.1)
-
-
-def _cleanup_all() -> None:
-    for vm in list(_LIVE):
-        with contextlib.suppress(Exception):
-            vm.kill()
-    for c in list(_ACNG):
-        with contextlib.suppress(Exception):
-            c.stop()
-
-
-def _on_signal(signum: int, _frame: object) -> None:
-    log(f"signal {signum}: stopping VMs started by this process")
-    _cleanup_all()
-    sys.exit(128 + signum)
-
-
-_HANDLERS_INSTALLED = False
-
-
-def _install_cleanup_handlers() -> None:
-    """atexit + SIGTERM/SIGINT/SIGHUP -> kill our VMs. Installed lazily (importing this module changes nothing)."""
-    global _HANDLERS_INSTALLED
-    if _HANDLERS_INSTALLED:
-        return
-    _HANDLERS_INSTALLED = True
-    atexit.register(_cleanup_all)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, _on_signal)
-
-
-# ------------------------------------------------------------------------------------------- apt cache
-class AptCache:
-    """apt-cacher-ng on the host (127.0.0.1 only), reachable from guests as http://10.0.2.2:<port>.
-
-    Its Debian backend points at the mirror this machine's apt uses (the package default is unreachable).
-    Cache persists under ~/.cache/hardened-vps/<name> (pid file and socket there too, so two caches of different
-    names run side by side); the daemon lives only as long as this process wants. ports: where its port is chosen
-    (apt-cacher-ng 3.7.4 cannot bind ports >= 32768: "Error resolving address for binding: Success")."""
-
-    def __init__(self, name: str = "acng", ports: tuple[int, int] = (20000, 32000)) -> None:
-        self.root = build_image.cache_root() / name
-        self.port = free_port(*ports)
-        self.pidfile = self.root / "run" / "acng.pid"
-
-    @property
-    def proxy_url(self) -> str:
-        return f"http://{GUEST_HOST_ADDR}:{self.port}"
-
-    def start(self, timeout: float = 30) -> AptCache:
-        exe = shutil.which("apt-cacher-ng") or "/usr/sbin/apt-cacher-ng"
-        if not os.path.exists(exe):
-            raise VMError("apt-cacher-ng is not installed")
-        conf, cache, logs, run = (self.root / d for d in ("conf", "cache", "log", "run"))
-        for d in (conf, cache, logs, run):
-            d.mkdir(parents=True, exist_ok=True)
-        for f in Path("/etc/apt-cacher-ng").iterdir():
-            if f.is_file() and f.name != "zz_debconf.conf":
-                shutil.copy(f, conf / f.name)
-        main_mirror, _sec = build_image.mirrors()
-        (conf / "backends_debian").write_text(main_mirror.rstrip("/") + "/\n")
-        _kill_pidfile(self.pidfile, "apt-cacher-ng")   # a stale one of ours from an earlier run
-        cmd = [exe, "-c", str(conf), f"CacheDir={cache}", f"LogDir={logs}", f"PidFile={self.pidfile}",
-               f"Port={self.port}", "BindAddress=127.0.0.1", "ForeGround=0", f"SocketPath={run}/acng.socket",
-               "ExThreshold=0"]
-        _install_cleanup_handlers()
-        log(f"starting apt-cacher-ng on 127.0.0.1:{self.port}")
-        _ACNG.add(self)          # from here on, stop() at exit even if it never answers
-        subprocess.run(cmd, check=True, timeout=timeout)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return self
-            time.sleep(0.3)
-        self.stop()
-        raise VMError(f"apt-cacher-ng did not start (see {logs / 'apt-cacher.err'})")
-
-    def stop(self) -> None:
-        _kill_pidfile(self.pidfile, "apt-cacher-ng")
-        _ACNG.discard(self)
-
-    def stored_bytes(self) -> int:
-        """Bytes in the cache: it grows during a boot only when the cache was not warm for what the boot fetched."""
-        return sum(f.stat().st_size for f in (self.root / "cache").rglob("*") if f.is_file())
-
-    def vendor_data(self) -> str:
-        # vendor-data (not user-data: the data under test stays unmodified). User-data wins on conflicts.
-        return f"#cloud-config\napt:\n  preserve_sources_list: true\n  proxy: {self.proxy_url}\n"
 
 
 # ------------------------------------------------------------------------------------------- the VM
@@ -252,7 +94,6 @@ class VM:
 
     # -- lifecycle
     def start(self) -> VM:
-        _install_cleanup_handlers()
         img = build_image.ensure_image(self.release)
         overlay = self.workdir / "disk.qcow2"
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(img / "base.raw"),
@@ -285,7 +126,7 @@ class VM:
             self.t_power_on = time.monotonic()
             p = subprocess.run(qemu, capture_output=True, text=True, timeout=60)
             if p.returncode == 0:
-                _LIVE.add(self)
+                stop_at_exit(self, self.kill)
                 log(f"{self.name}: qemu pid {self.pid()} ports {self.ports} workdir {self.workdir}")
                 return self
             log(f"{self.name}: qemu failed to start (attempt {attempt + 1}): {p.stderr.strip()}")
@@ -308,13 +149,13 @@ class VM:
 
     def running(self) -> bool:
         pid = self.pid()
-        return bool(pid and _pid_alive(pid) and str(self.workdir) in _pid_cmdline(pid))
+        return bool(pid and pid_alive(pid) and str(self.workdir) in pid_cmdline(pid))
 
     def kill(self) -> None:
         """Kill only our qemu (by its pidfile, checked against its command line)."""
         if self.pidfile.exists():
-            _kill_pidfile(self.pidfile, str(self.workdir))
-        _LIVE.discard(self)
+            kill_pidfile(self.pidfile, str(self.workdir))
+        forget(self)
 
     def remove_workdir(self) -> None:
         self.kill()
@@ -499,42 +340,3 @@ class VM:
               file=sys.stderr, flush=True)
 
 
-# ------------------------------------------------------------------------------------------- CLI
-def main(argv: list[str] | None = None) -> int:
-    b = argparse.ArgumentParser(prog="python -m e2e boot",
-                                description="Boot one e2e VM from a user-data file, wait for first boot.")
-    b.add_argument("--user-data", required=True, type=Path)
-    b.add_argument("--key", required=True, type=Path, help="private key for ssh")
-    b.add_argument("--user", default="deploy")
-    b.add_argument("--release", default=build_image.DEFAULT_RELEASE)
-    b.add_argument("--cache", action="store_true", help="use apt-cacher-ng on the host as the guest's apt proxy")
-    b.add_argument("--run", dest="commands", action="append", default=[], help="command to run over ssh")
-    b.add_argument("--timeout", type=float, default=900)
-    b.add_argument("--workdir", type=Path)
-    b.add_argument("--keep-workdir", action="store_true")
-    a = b.parse_args(argv)
-
-    cache = AptCache().start() if a.cache else None
-    vm = VM(a.user_data, workdir=a.workdir, vendor_data=cache.vendor_data() if cache else None,
-            release=a.release, name="cli")
-    vm.diag_user, vm.diag_key = a.user, a.key
-    rc = 0
-    try:
-        with vm:
-            vm.start()
-            vm.wait_first_boot(a.timeout)
-            vm.wait_ssh(a.user, a.key, timeout=120)
-            st, text = vm.cloud_init_status(a.user, a.key, timeout=120)
-            print(text.strip())
-            for c in a.commands:
-                p = vm.ssh(a.user, a.key, c)
-                print(f"$ {c}  (rc {p.returncode})\n{p.stdout}{p.stderr}", end="")
-            vm.poweroff(a.user, a.key)
-            rc = 0 if st == 0 else 1
-    finally:
-        if cache:
-            cache.stop()
-        if not a.keep_workdir and vm._own_workdir:
-            vm.remove_workdir()
-    print(vm.timings)
-    return rc

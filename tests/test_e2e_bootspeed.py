@@ -89,7 +89,7 @@ def test_comparison_takes_the_later_of_healthy_and_locked_down() -> None:
 
 
 def test_report_row_fails_when_the_stack_boot_was_not_timed() -> None:
-    from e2e.run import boot_speed_result
+    from e2e.reporting import boot_speed_result
     bare = {"healthy_s": 80.0}
     broken = boot_speed_result(bare, {"form": "cloud-config", "timings": {"locked_down_s": 140.0},
                                       "error": "VMError: not complete"})

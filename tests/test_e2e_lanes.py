@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from e2e import container_checks, lanes, nspawn_lynis, parallel, run
+from e2e import container_checks, fixtures, lanes, negative, nspawn_lynis, parallel, reporting
+from e2e import options as opts
 from e2e.lanes import ALL, Lane, Phase, PhaseOutcome, Plan
 
 AUDITED_FILES = {"/etc/hvps/concerns": "a" * 64, "/etc/nftables.conf": "b" * 64, "/etc/hvps/only-plain": "c" * 64}
@@ -22,7 +23,7 @@ AUDITED_FILES = {"/etc/hvps/concerns": "a" * 64, "/etc/nftables.conf": "b" * 64,
 def _args(plan: Plan, lane: Lane, phase: Phase, tmp: Path) -> Any:
     cmd = lanes.phase_command(plan, lane, phase, tmp, tmp / "keys", ["--stack", "do-dev"])
     assert cmd[:4] == [sys.executable, "-m", "e2e", "run"]
-    return run.options(cmd[4:])
+    return opts.options(cmd[4:])
 
 
 def _vm_phases(plan: Plan) -> list[tuple[Lane, Phase]]:
@@ -215,10 +216,10 @@ def test_a_phase_that_writes_no_report_fails_all(tmp_path: Path, monkeypatch) ->
 
 @pytest.mark.parametrize("name", ["id_ed25519", "host"])
 def test_the_lanes_render_from_the_same_keys(tmp_path: Path, name: str) -> None:
-    first = run.harness_keys(tmp_path)
-    assert run.harness_keys(tmp_path) == first                     # read again, not made again
+    first = fixtures.harness_keys(tmp_path)
+    assert fixtures.harness_keys(tmp_path) == first                     # read again, not made again
     (tmp_path / name).unlink()
-    assert run.harness_keys(tmp_path)[2] != first[2]               # a partial set is made anew, whole
+    assert fixtures.harness_keys(tmp_path)[2] != first[2]               # a partial set is made anew, whole
 
 
 def test_ci_lists_each_lane_time_after_the_scenarios() -> None:
@@ -241,5 +242,6 @@ def test_the_summary_and_its_proof_table_keep_each_lane_time() -> None:
 
 def test_the_runner_tables_a_result_that_has_no_timings() -> None:
     """The negative case's stand-in (the TLS host never got that far) has none; the report must still be written."""
-    table = run.markdown([{"form": run.NEGATIVE_FORM, "checks": [], "caught": False, "ok": False, "error": "x"}])
-    assert f"| {run.NEGATIVE_FORM} | | run | FAIL | x |" in table
+    table = reporting.markdown([{"form": negative.NEGATIVE_FORM, "checks": [], "caught": False, "ok": False,
+                                 "error": "x"}])
+    assert f"| {negative.NEGATIVE_FORM} | | run | FAIL | x |" in table

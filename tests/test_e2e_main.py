@@ -9,17 +9,18 @@ import sys
 import pytest
 
 from e2e import __main__ as entry
-from e2e import nspawn_lynis, run
+from e2e import nspawn_lynis
+from e2e import options as opts
 from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize("name", [n for n in entry.SCENARIOS if n not in ("apt-outage", "container")])
 def test_every_scenario_is_a_valid_set_of_runner_options(name: str) -> None:
-    run.options(entry.SCENARIOS[name][1])
+    opts.options(entry.SCENARIOS[name][1])
 
 
 def test_lynis_in_the_vm_is_a_scenario_of_its_own_and_all_runs_it_in_the_container() -> None:
-    vm = run.options(entry.SCENARIOS["lynis"][1])
+    vm = opts.options(entry.SCENARIOS["lynis"][1])
     assert not vm.skip_lynis and vm.lynis_form == "tls" and vm.tls and vm.tls_form == "script"
     assert vm.name == "lynis" and not vm.negative_last          # the report is named; the host is not weakened
     assert nspawn_lynis.parser().parse_args(entry.SCENARIOS["container"][1]).no_lynis is False
@@ -29,20 +30,20 @@ def test_lynis_in_the_vm_is_a_scenario_of_its_own_and_all_runs_it_in_the_contain
                                   ["--forms", "script", "--lynis-form", "cloud-config"]])
 def test_options_where_lynis_would_run_nowhere_are_refused(argv: list[str], capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
-        run.options(argv)
+        opts.options(argv)
     assert exit_.value.code == 2 and "Lynis would run nowhere" in capsys.readouterr().err
-    run.options([*argv, "--skip-lynis"])
+    opts.options([*argv, "--skip-lynis"])
 
 
 def test_the_scenarios_are_what_exists() -> None:
     assert set(entry.SCENARIOS) == {"forms", "releases", "converge", "hostile", "apt-outage", "tls", "negative",
                                     "bootspeed", "data", "lynis", "container", "all"}
-    d = run.parser().parse_args(entry.SCENARIOS["data"][1])
+    d = opts.parser().parse_args(entry.SCENARIOS["data"][1])
     assert d.data and d.tls and d.tls_form == "script" and d.forms == ""
     assert entry.SCENARIOS["all"][1] == []          # its lanes' options: tests/test_e2e_lanes.py
-    f = run.parser().parse_args(entry.SCENARIOS["forms"][1])
+    f = opts.parser().parse_args(entry.SCENARIOS["forms"][1])
     assert f.forms == "cloud-config,script" and not f.full_forms
-    c = run.parser().parse_args(entry.SCENARIOS["converge"][1])
+    c = opts.parser().parse_args(entry.SCENARIOS["converge"][1])
     assert c.skip_releases and not c.skip_converge and c.forms == "cloud-config"
 
 

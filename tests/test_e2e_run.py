@@ -3,9 +3,10 @@ digests, and every scenario's wall time reaches CI's closing lines."""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
-from e2e.run import same_host
+from e2e.same_host import same_host
 from e2e.summary import merge, proof_table, summarize
 from e2e.timings import scenario_lines
 from tests.conftest import ED25519_KEY
@@ -65,7 +66,8 @@ def test_the_tls_boot_compares_only_the_files_both_stacks_render_alike() -> None
 
     from components.config import load_stack_file
     from components.firstboot import describe_first_boot
-    from e2e.run import TLS_DOMAIN, shared_files
+    from e2e.same_host import shared_files
+    from e2e.tls_run import TLS_DOMAIN
     from tests.conftest import STACK_FILES
 
     spec = load_stack_file(STACK_FILES[0])
@@ -133,35 +135,35 @@ class _FakeVM:
 
 def _fake_tls_boot(monkeypatch) -> None:
     """run_tls with every VM-side step faked: only the order of Lynis and the weakening is real."""
-    from e2e import run, tls
+    from e2e import negative, tls, tls_run
     from e2e.check_result import CheckResult
 
-    monkeypatch.setattr(run, "VM", _FakeVM)
+    monkeypatch.setattr(tls_run, "VM", _FakeVM)
     monkeypatch.setattr(tls, "Pebble", lambda work: type("P", (), {
         "directory_url": "https://127.0.0.1:1/dir", "ca_pem": "-----BEGIN CERTIFICATE-----\n",
         "start": lambda self, **_: None, "stop": lambda self: None, "logs": lambda self: ""})())
     monkeypatch.setattr(tls, "wait_certificate", lambda *_, **__: 1.0)
     for name in ("tls_protocols", "https_headers", "http_redirects", "renewal_reloads_nginx"):
         monkeypatch.setattr(tls, name, lambda *_, n=name, **__: CheckResult(n, True))
-    monkeypatch.setattr(run, "host_files", lambda *_: {})
-    monkeypatch.setattr(run, "render_first_boot", lambda *_, **__: type("R", (), {"cloud_config": "",
+    monkeypatch.setattr(tls_run, "host_files", lambda *_: {})
+    monkeypatch.setattr(tls_run, "render_first_boot", lambda *_, **__: type("R", (), {"cloud_config": "",
                                                                                  "launch_script": ""})())
 
     def weaken(vm: _FakeVM, *_: object) -> dict:
         vm.calls.append("weaken")
-        return {"form": run.NEGATIVE_FORM, "checks": [], "caught": True, "ok": True}
+        return {"form": negative.NEGATIVE_FORM, "checks": [], "caught": True, "ok": True}
 
-    monkeypatch.setattr(run, "weaken_running_host", weaken)
+    monkeypatch.setattr(tls_run, "weaken_running_host", weaken)
 
 
 def _tls_keys() -> Any:
-    from e2e import run
-    return run.test_spec("do-dev", ED25519_KEY), run.HostKeys("private", "ssh-ed25519 AAAA host",
+    from e2e import fixtures
+    return fixtures.test_spec("do-dev", ED25519_KEY), fixtures.HostKeys("private", "ssh-ed25519 AAAA host",
                                                              "ssh-ed25519 BBBB other")
 
 
 def test_the_tls_boot_audits_with_lynis_before_the_negative_case_weakens_it(monkeypatch, tmp_path) -> None:
-    from e2e import checks, run
+    from e2e import checks, tls_run
     from e2e.check_result import CheckResult
 
     _fake_tls_boot(monkeypatch)
@@ -172,17 +174,17 @@ def test_the_tls_boot_audits_with_lynis_before_the_negative_case_weakens_it(monk
 
     monkeypatch.setattr(checks, "lynis_audit", audit)
     spec, keys = _tls_keys()
-    tls_res, neg = run.run_tls(spec, tmp_path / "key", None, keys, negative=True, lynis=True)
+    tls_res, neg = tls_run.run_tls(spec, tmp_path / "key", None, keys, negative=True, lynis=True)
     assert _FakeVM.last.calls == ["start", "lynis", "weaken", "kill"]
     assert tls_res["ok"] and neg["ok"] and "lynis_s" in tls_res["timings"]
     lynis_row = next(c for c in tls_res["checks"] if c["name"] == "lynis")
-    assert lynis_row["phase"] == "audit" and lynis_row["figures"]["stock_image_baseline"] == run.LYNIS_STOCK_BASELINE
-    _, neg = run.run_tls(spec, tmp_path / "key", None, keys, negative=True)         # default: no Lynis here
+    assert lynis_row["phase"] == "audit" and lynis_row["figures"]["hardening_index"] == 88
+    _, neg = tls_run.run_tls(spec, tmp_path / "key", None, keys, negative=True)         # default: no Lynis here
     assert _FakeVM.last.calls == ["start", "weaken", "kill"]
 
 
 def test_a_lynis_that_cannot_run_fails_its_check_and_the_negative_case_still_runs(monkeypatch, tmp_path) -> None:
-    from e2e import checks, lynis, run
+    from e2e import checks, lynis, tls_run
 
     _fake_tls_boot(monkeypatch)
 
@@ -191,7 +193,7 @@ def test_a_lynis_that_cannot_run_fails_its_check_and_the_negative_case_still_run
 
     monkeypatch.setattr(checks, "lynis_audit", unreachable)
     spec, keys = _tls_keys()
-    tls_res, neg = run.run_tls(spec, tmp_path / "key", None, keys, negative=True, lynis=True)
+    tls_res, neg = tls_run.run_tls(spec, tmp_path / "key", None, keys, negative=True, lynis=True)
     assert _FakeVM.last.calls == ["start", "weaken", "kill"] and neg["ok"]
     row = next(c for c in tls_res["checks"] if c["name"] == "lynis")
     assert not row["ok"] and not tls_res["ok"] and "error" not in tls_res and "lynis_s" in tls_res["timings"]
@@ -201,3 +203,21 @@ def test_one_run_summary_is_committed_with_its_lane_times() -> None:
     one = {"stack": "do-dev", "ok": True, "total_s": 2500.0, "lanes": [{"name": "audited", "wall_s": 2400.0}],
            "scenarios": []}
     assert merge([one]) == one and "lane audited 2400 s" in proof_table(merge([one]))
+
+
+def test_the_vm_lynis_check_runs_the_one_runner_on_the_vm_and_quotes_the_stock_baseline(monkeypatch) -> None:
+    from e2e import integrity_checks, lynis
+
+    seen: list[tuple[object, int]] = []
+
+    def run(guest: object, bound_s: int) -> lynis.Audit:
+        seen.append((guest, bound_s))
+        return lynis.parse("hardening_index=85\nlynis_tests_done=262\n")
+
+    monkeypatch.setattr(lynis, "run", run)
+    r = integrity_checks.lynis_audit(cast(Any, "vm"), "admin", Path("key"))
+    ((guest, bound_s),) = seen
+    assert guest == integrity_checks.VMGuest(cast(Any, "vm"), "admin", Path("key"))
+    assert bound_s == integrity_checks.LYNIS_BOUND_S
+    assert not r.ok and r.figures["hardening_index"] == 85 and r.figures["target"] == lynis.MIN_INDEX
+    assert r.figures["stock_image_baseline"] == integrity_checks.LYNIS_STOCK_BASELINE
