@@ -136,7 +136,7 @@ def run_apt_outage(spec: HostSpec, key: Path, form: str = "cloud-config", timeou
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m e2e apt-outage", description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--stack", default="do-dev")
     ap.add_argument("--form", choices=("cloud-config", "script"), default="cloud-config")
     ap.add_argument("--out", type=Path, default=REPO / "e2e" / "out")

@@ -106,34 +106,48 @@ class MirrorProxy:
                 return
             threading.Thread(target=self._handle, args=(client,), daemon=True).start()
 
+    def allows(self, head: bytes) -> bool:
+        """A request head for one of the mirrors, in a proxy's absolute form (`GET http://host/...`)."""
+        m = re.match(rb"[A-Z]+ http://([^/\s:]+)(?::\d+)?/", head)
+        return m is not None and m.group(1).decode() in self.allowed
+
     def _handle(self, client: socket.socket) -> None:
+        """Every request head on the connection is checked (apt pipelines and keeps connections alive), then
+        passed to the apt cache; the cache's answers go back as they come."""
         upstream = None
+        pump = None
         try:
             client.settimeout(120)
-            head = b""
-            while b"\r\n\r\n" not in head and len(head) < 65536:
-                chunk = client.recv(4096)
-                if not chunk:
+            buffered = b""
+            while True:
+                while b"\r\n\r\n" not in buffered:
+                    if len(buffered) > 65536:
+                        return
+                    chunk = client.recv(65536)
+                    if not chunk:
+                        return
+                    buffered += chunk
+                head, _, buffered = buffered.partition(b"\r\n\r\n")
+                if not self.allows(head):       # apt's requests carry no body: a head is the whole request
+                    if upstream is None:
+                        client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                     return
-                head += chunk
-            m = re.match(rb"[A-Z]+ http://([^/\s:]+)(?::(\d+))?/", head)
-            host = m.group(1).decode() if m else ""
-            if host not in self.allowed:
-                client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30)
-            upstream.settimeout(120)
-            upstream.sendall(head)
-            pump = threading.Thread(target=self._pipe, args=(upstream, client), daemon=True)
-            pump.start()
-            self._pipe(client, upstream)
-            pump.join(timeout=130)
+                if upstream is None:
+                    upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30)
+                    upstream.settimeout(120)
+                    pump = threading.Thread(target=self._pipe, args=(upstream, client), daemon=True)
+                    pump.start()
+                upstream.sendall(head + b"\r\n\r\n")
         except OSError:
             pass
         finally:
-            client.close()
-            if upstream:
+            if upstream is not None:
+                with contextlib.suppress(OSError):
+                    upstream.shutdown(socket.SHUT_WR)
+                if pump is not None:
+                    pump.join(timeout=130)
                 upstream.close()
+            client.close()
 
     @staticmethod
     def _pipe(src: socket.socket, dst: socket.socket) -> None:

@@ -10,7 +10,7 @@ suggestions. First boot takes about a minute and Lynis about 30 s, against
 20-30 minutes in the TCG VM. This is where `python -m e2e all` (and so CI) runs Lynis: the first phase of its
 launch-script lane, its report merged with the VM lanes' (e2e/container_checks.py).
 
-    sudo .venv/bin/python -m e2e container [--stack do-dev] [--out DIR] [--json FILE] [--keep DIR] [--no-deb-cache]
+    sudo .venv/bin/python -m e2e container [--stack do-dev] [--out DIR] [--json FILE] [--keep DIR] [--apt-cache NAME]
 
 What it does not prove: the container shares the HOST kernel, so Lynis findings about sysctl values, kernel
 modules, the boot loader and auditd (the kernel refuses audit outside the initial namespaces) reflect this
@@ -21,11 +21,13 @@ TCG VM is `python -m e2e lynis`.
 Isolation and cleanup:
 - Networking: a new network namespace (hvps-nspawn-<pid>) holding only lo and a veth pair (eth0 with a private address);
   nothing is added to the host's own namespace, and no addresses are used outside the new one.  apt reaches
-  the Debian mirror through a tiny HTTP proxy in this process: its listening socket lives on the new
-  namespace's loopback (127.0.0.1:3142, handed to cloud-init as vendor-data), its outbound connections are made
-  from the host namespace and only to the mirrors named in this machine's apt sources.
-- Every wait is bounded; on exit (or SIGINT/SIGTERM) it stops the container it started (poweroff, then SIGKILL
-  of that container's PID 1 and of its own nspawn process, by pid), deletes the namespace and the disk copy.
+  the Debian mirror through a tiny HTTP proxy in this process (e2e/container.py): its listening socket lives on
+  the new namespace's loopback (127.0.0.1:3142, handed to cloud-init as vendor-data); it passes each request for
+  one of the mirrors named in this machine's apt sources to the apt cache on the host's loopback, and refuses
+  any other.
+- Every wait is bounded; on exit (or SIGINT/SIGTERM/SIGHUP, the report still written) it stops the container it
+  started (poweroff, then SIGKILL of that container's PID 1 and of its own nspawn process, by pid), deletes the
+  namespace and the disk copy.
 - --keep DIR keeps the disk copy (run.raw) for inspection. Packages come through the VM proof's apt cache
   (e2e/apt_cache.py, `--apt-cache NAME`): one package cache for the VMs and the container.
 """
@@ -59,6 +61,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 WORK = Path("/var/tmp/hvps-nspawn")
 LYNIS_BOUND_S = 300                 # about 30 s at native speed
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 GUEST_ADDR = "10.231.0.2"          # on the dummy eth0 inside our own namespace only
 
 
@@ -123,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         sys.exit("nspawn_lynis: needs root (netns, nspawn)")
     if not image_ready(image_dir()):
-        sys.exit(f"nspawn_lynis: no cached image at {image_dir()}; run e2e/build_image.py first")
+        sys.exit(f"nspawn_lynis: no cached image at {image_dir()}; run: python -m e2e image")
 
     t0 = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -131,15 +134,22 @@ def main(argv: list[str] | None = None) -> int:
     res: dict = {"stack": a.stack, "checks": {}, "timings": {}}
 
     def on_signal(signum: int, _frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)       # a second one must not cut the cleanup short
+        for sig in SIGNALS:                                   # a second one must not cut the cleanup short
+            signal.signal(sig, signal.SIG_IGN)
         raise KeyboardInterrupt(f"signal {signum}")
 
+    def handle_signals() -> None:
+        for sig in SIGNALS:
+            signal.signal(sig, on_signal)
+
+    handle_signals()
     try:
         with contextlib.ExitStack() as cleanup:   # unwinds in reverse: container, proxy, mount, netns, cache, files
             cleanup.callback(_discard, tmp, a.keep)
-            cache = AptCache(a.apt_cache, a.apt_cache_ports).start()   # installs e2e.vm's signal handlers ...
+            cache = AptCache(a.apt_cache, a.apt_cache_ports)
             cleanup.callback(cache.stop)
-            signal.signal(signal.SIGTERM, on_signal)                     # ... and ours replaces its SIGTERM one
+            cache.start()               # registers its stop with e2e.processes, whose handlers replace ours ...
+            handle_signals()            # ... so ours again: the report is written whatever the signal
             boot_and_audit(a, tmp, res, cleanup, cache.port)
     except KeyboardInterrupt as exc:
         log(f"interrupted ({exc}); cleaned up")

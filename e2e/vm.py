@@ -94,6 +94,7 @@ class VM:
 
     # -- lifecycle
     def start(self) -> VM:
+        stop_at_exit(self, self.kill)       # before qemu daemonizes: a signal from here on kills it (by pidfile)
         img = build_image.ensure_image(self.release)
         overlay = self.workdir / "disk.qcow2"
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(img / "base.raw"),
@@ -126,7 +127,6 @@ class VM:
             self.t_power_on = time.monotonic()
             p = subprocess.run(qemu, capture_output=True, text=True, timeout=60)
             if p.returncode == 0:
-                stop_at_exit(self, self.kill)
                 log(f"{self.name}: qemu pid {self.pid()} ports {self.ports} workdir {self.workdir}")
                 return self
             log(f"{self.name}: qemu failed to start (attempt {attempt + 1}): {p.stderr.strip()}")
