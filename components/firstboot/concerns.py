@@ -213,8 +213,16 @@ fi
         files=(ConcernFile("/etc/sysctl.d/90-hvps-hardening.conf"), ConcernFile("/etc/modprobe.d/hvps-blacklist.conf"),
                ConcernFile("/etc/security/limits.d/90-hvps-no-core.conf"),
                ConcernFile("/etc/systemd/coredump.conf.d/hvps.conf")),
+        # systemd's limits.d/10-coredump-debian.conf allows hard core dumps; pam_limits reads ours after it, but
+        # a reader in directory order (Lynis KRNL-5820: its score varied with the file system's hash order) may
+        # not: a dpkg diversion moves it out of limits.d for good (package upgrades write it there too).
         activate="""\
 sysctl -q --system || log "some sysctl keys are unknown to this kernel; the rest were applied"
+f=/etc/security/limits.d/10-coredump-debian.conf
+if [ -e "$R$f" ] && ! dpkg-divert --list "$f" | grep -q .; then
+  install -d -m 0755 "$R/var/lib/hvps/diverted"
+  dpkg-divert --quiet --local --rename --divert /var/lib/hvps/diverted/10-coredump-debian.conf --add "$f"
+fi
 grep -q '^tmpfs /dev/shm ' "$R/etc/fstab" || echo 'tmpfs /dev/shm tmpfs defaults,nosuid,nodev,noexec 0 0' >>"$R/etc/fstab"
 mount -o remount,nosuid,nodev,noexec /dev/shm || log "could not remount /dev/shm (applies at next boot)"
 """),
