@@ -216,3 +216,35 @@ def test_the_validators_catch_a_broken_file(spec, tmp_path) -> None:
     sshd = "\n".join(f"{k} {v}" for k, v in setting_tables.SSHD_OPTIONS)
     with pytest.raises(AssertionError):
         _check_sshd(sshd + "\nPort 2222\n", spec)
+
+
+def _run_kernel_activation(spec: HostSpec, tmp_path: Path, diverted: bool) -> list[str]:
+    """The kernel-and-limits activation as rendered, under bash with stubs for what touches the running system
+    (sysctl, mount, dpkg-divert), in a temporary root; returns dpkg-divert's calls."""
+    concern = next(c for c in firstboot.concerns_for(spec) if c.name == "kernel-and-limits")
+    script = firstboot.concern_functions(concern, firstboot.template_values(spec))
+    stubs, root = tmp_path / "stubs", tmp_path / "root"
+    (root / "etc/security/limits.d").mkdir(parents=True)
+    (root / "etc/security/limits.d/10-coredump-debian.conf").write_text("*  hard  core  infinity\n")
+    (root / "etc/fstab").write_text("")
+    stubs.mkdir()
+    listing = "local diversion of /etc/security/limits.d/10-coredump-debian.conf" if diverted else ""
+    for name, body in (("sysctl", ""), ("mount", ""),
+                       ("dpkg-divert", f'echo "$*" >>"{tmp_path}/calls"; [ "$1" != --list ] || echo "{listing}"')):
+        (stubs / name).write_text(f"#!/bin/sh\n{body}\n")
+        (stubs / name).chmod(0o755)
+    env = {"PATH": f"{stubs}:/usr/bin:/bin", "HVPS_ROOT": str(root)}
+    subprocess.run(["bash", "-euo", "pipefail", "-c",
+                    f'R="$HVPS_ROOT"; log() {{ :; }}\n{script}activate_kernel_and_limits'],
+                   env=env, check=True, timeout=20)
+    return (tmp_path / "calls").read_text().splitlines()
+
+
+def test_systemds_core_dump_limits_are_diverted_once(spec: HostSpec, tmp_path: Path) -> None:
+    """Lynis reads limits.d in directory order: systemd's `* hard core infinity` file must leave it, through a
+    diversion (so an upgrade of systemd does not bring it back), and only when not diverted yet."""
+    first = _run_kernel_activation(spec, tmp_path / "first", diverted=False)
+    assert first[-1] == ("--quiet --local --rename --divert /var/lib/hvps/diverted/10-coredump-debian.conf "
+                         "--add /etc/security/limits.d/10-coredump-debian.conf")
+    again = _run_kernel_activation(spec, tmp_path / "again", diverted=True)
+    assert not any("--add" in call for call in again)
