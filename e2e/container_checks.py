@@ -10,10 +10,10 @@ declared key holds on a real kernel.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from e2e import lynis
+from e2e.check_result import CheckResult
 
 #: the scenario name of the container audit in a merged report
 FORM = "container:cloud-config"
@@ -26,11 +26,9 @@ def host_kernel_artefacts(log: str, declared: dict[str, str]) -> list[str]:
     container's own network namespace, so they are never excused), and KRNL-5830 (the running kernel is never
     the image's) unless Lynis also found packages that want a reboot (a real finding). One entry per point:
     Lynis gives each sysctl key of its profile one point and KRNL-5830 five."""
-    out = []
-    for m in re.finditer(r"sysctl key (\S+) has a different value than expected in scan profile\. "
-                         r"Expected=(\S+), Real=(\S+)", log):
-        if declared.get(m.group(1)) == m.group(2) and not m.group(1).startswith("net."):
-            out.append(f"KRNL-6000 {m.group(1)}={m.group(2)} declared, host kernel has {m.group(3)}")
+    out = [f"KRNL-6000 {key}={expected} declared, host kernel has {real}"
+           for key, expected, real in lynis.sysctl_mismatches(log)
+           if declared.get(key) == expected and not key.startswith("net.")]
     if ("Performing test ID KRNL-5830" in log and "reboot needed, as there is a difference" in log
             and "reboot is needed, related to" not in log):
         out += ["KRNL-5830 running kernel is the host's"] * 5
@@ -94,36 +92,37 @@ def _number(value: Any) -> Any:
     return int(value) if isinstance(value, str) and value.isdigit() else value
 
 
+def _check(name: str, ok: bool, detail: Any, figures: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One check as every report row is: the runner's CheckResult, in the container's phase."""
+    return {"phase": PHASE, **CheckResult(name, ok, detail, figures or {}).as_dict()}
+
+
 def _lynis_check(lyn: dict[str, Any]) -> dict[str, Any]:
     index = lyn.get("index_without_host_kernel_artefacts")
     ok = "error" not in lyn and index is not None and index >= lynis.MIN_INDEX
-    return {"phase": PHASE, "name": "lynis_in_container", "ok": ok,
-            "detail": {"warnings": [w.split("|")[0] for w in lyn.get("warnings", [])],
+    return _check("lynis_in_container", ok,
+                  {"warnings": [w.split("|")[0] for w in lyn.get("warnings", [])],
                        "suggestions": [s.split("|")[0] for s in lyn.get("suggestions", [])],
                        "host_kernel_artefacts": sorted(set(lyn.get("host_kernel_artefacts", []))),
-                       "points_missed": [f"{t} {got}/{most}" for t, got, most in lyn.get("missed_points", [])],
-                       **({"error": lyn["error"]} if "error" in lyn else {})},
-            "figures": {"index_without_host_kernel_artefacts": index, "target": lynis.MIN_INDEX,
-                        "hardening_index_as_measured": _number(lyn.get("hardening_index")),
-                        "host_kernel_points": len(lyn.get("host_kernel_artefacts", [])),
-                        "tests_done": _number(lyn.get("lynis_tests_done")), "lynis_version": lyn.get("lynis_version")},
-            "accepted_warnings": []}
+                   "points_missed": [f"{t} {got}/{most}" for t, got, most in lyn.get("missed_points", [])],
+                   **({"error": lyn["error"]} if "error" in lyn else {})},
+                  {"index_without_host_kernel_artefacts": index, "target": lynis.MIN_INDEX,
+                   "hardening_index_as_measured": _number(lyn.get("hardening_index")),
+                   "host_kernel_points": len(lyn.get("host_kernel_artefacts", [])),
+                   "tests_done": _number(lyn.get("lynis_tests_done")), "lynis_version": lyn.get("lynis_version")})
 
 
 def as_report(res: dict[str, Any], wall_s: float, lynis_expected: bool = True) -> dict[str, Any]:
     """The container run (`res`, as main builds it) as a runner report with one scenario: every check of the
     booted host, then Lynis; a run error, or a Lynis that was expected and did not report, fails it."""
-    checks = [{"phase": PHASE, "name": name, "ok": bool(c.get("ok")),
-               "detail": {k: v for k, v in c.items() if k != "ok"}, "figures": {}, "accepted_warnings": []}
+    checks = [_check(name, bool(c.get("ok")), {k: v for k, v in c.items() if k != "ok"})
               for name, c in res.get("checks", {}).items()]
     if "lynis" in res:
         checks.append(_lynis_check(res["lynis"]))
     elif lynis_expected:
-        checks.append({"phase": PHASE, "name": "lynis_in_container", "ok": False,
-                       "detail": "Lynis did not run", "figures": {}, "accepted_warnings": []})
+        checks.append(_check("lynis_in_container", False, "Lynis did not run"))
     if "error" in res:
-        checks.append({"phase": PHASE, "name": "container_run", "ok": False, "detail": res["error"],
-                       "figures": {}, "accepted_warnings": []})
+        checks.append(_check("container_run", False, res["error"]))
     result = {"form": FORM, "ok": bool(checks) and all(c["ok"] for c in checks), "wall_s": round(wall_s, 1),
               "timings": res.get("timings", {}), "figures": res.get("figures", {}), "checks": checks}
     return {"stack": res.get("stack"), "total_s": round(wall_s, 1), "ok": result["ok"], "results": [result]}

@@ -80,10 +80,15 @@ def missed_points(log: str) -> list[tuple[str, int, int]]:
     return out
 
 
+def sysctl_mismatches(log: str) -> list[tuple[str, str, str]]:
+    """KRNL-6000's sysctl keys whose value is not the scan profile's: (key, expected, real)."""
+    return [(m[1], m[2], m[3]) for m in re.finditer(
+        r"sysctl key (\S+) has a different value than expected in scan profile\. Expected=(\S+), Real=(\S+)", log)]
+
+
 def sysctl_differences(log: str) -> list[str]:
     """KRNL-6000's sysctl keys whose value is not the scan profile's, as `key=real (expected)`."""
-    return [f"{m[1]}={m[3]} (expected {m[2]})" for m in re.finditer(
-        r"sysctl key (\S+) has a different value than expected in scan profile\. Expected=(\S+), Real=(\S+)", log)]
+    return [f"{key}={real} (expected {expected})" for key, expected, real in sysctl_mismatches(log)]
 
 
 def slowest_tests(log: str, most: int = 8) -> list[tuple[str, int]]:

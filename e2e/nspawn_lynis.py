@@ -159,14 +159,14 @@ def main(argv: list[str] | None = None) -> int:
         res["error"] = repr(exc)
 
     container_checks.report(res)
+    outcome = container_checks.as_report(res, time.monotonic() - t0, lynis_expected=not a.no_lynis)
     if a.out:
         a.out.mkdir(parents=True, exist_ok=True)
-        outcome = container_checks.as_report(res, time.monotonic() - t0, lynis_expected=not a.no_lynis)
         (a.out / f"{a.name}.json").write_text(json.dumps(outcome, indent=2) + "\n")
     if a.json:
         res.get("lynis", {}).pop("log", None)
         a.json.write_text(json.dumps(res, indent=2) + "\n")
-    return 0 if container_checks.as_report(res, 0.0, lynis_expected=not a.no_lynis)["ok"] else 1
+    return 0 if outcome["ok"] else 1
 
 
 def _discard(tmp: Path, keep: Path | None) -> None:
