@@ -65,6 +65,8 @@ def test_systemd_spans_and_timeline_parsers() -> None:
     running = json.loads(sample("cloud-init-status.json"))
     running["v1"]["modules-final"]["finished"] = None
     assert parse.cloud_init_finished(json.dumps(running)) is None
+    del running["v1"]["modules-final"]
+    assert parse.cloud_init_finished(json.dumps(running)) is None, "no final stage: not finished"
 
 
 def test_percentile_is_nearest_rank() -> None:

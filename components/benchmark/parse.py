@@ -99,11 +99,15 @@ def systemd_analyze(text: str) -> dict[str, float]:
 
 
 def cloud_init_finished(text: str) -> float | None:
-    """When cloud-init's last stage finished (epoch seconds), from its status.json; None if one has not."""
-    stages = json.loads(text)["v1"]
-    times = [stage.get("finished") for stage in stages.values() if isinstance(stage, dict) and "start" in stage]
-    finished = [float(t) for t in times if t is not None]
-    return max(finished) if finished and len(finished) == len(times) else None
+    """When cloud-init's last stage finished (epoch seconds), from its status.json; None while a stage that started
+    has not finished, or before the final stage ran. cloud-init lists every stage it knows, including ones no boot
+    runs ("modules-init": start and finished null), so only the stages that started count."""
+    stages = {name: stage for name, stage in json.loads(text)["v1"].items() if isinstance(stage, dict)}
+    started = [stage for stage in stages.values() if stage.get("start") is not None]
+    finished = [stage.get("finished") for stage in started]
+    if "modules-final" not in stages or stages["modules-final"].get("start") is None or None in finished:
+        return None
+    return max(float(t) for t in finished)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
