@@ -136,7 +136,9 @@ def fake_host(tmp_path: Path) -> Path:
           '*" purge "*) for p in "$@"; do sed -i "/^$p\\$/d" "$STUB/packages"; done ;; esac\n')
     _stub(bin_dir / "systemd-analyze", 'cat "$SAMPLES/systemd-analyze.txt"\n')
     _stub(bin_dir / "systemd-detect-virt", "echo qemu\n")
-    _stub(bin_dir / "systemctl", 'case "$4" in ControlGroup) echo "/system.slice/$5" ;; '
+    _stub(bin_dir / "systemctl", 'if [ "$1" = list-units ]; then case "$6" in "postgresql@*.service") '
+                                 'echo "postgresql@17-main.service loaded active running PostgreSQL";; esac; exit; fi\n'
+                                 'case "$4" in ControlGroup) echo "/system.slice/$5" ;; '
                                  "ActiveEnterTimestampMonotonic) echo 12500000 ;; esac\n")
     boot = 1796575600
     files = {"proc/meminfo": "MemTotal:        1000000 kB\nMemFree:  100 kB\nMemAvailable:     600000 kB\n",
@@ -144,6 +146,9 @@ def fake_host(tmp_path: Path) -> Path:
              "proc/42/status": "Name:\tgunicorn\nVmRSS:\t   40960 kB\n",
              "sys/fs/cgroup/system.slice/nginx.service/cgroup.procs": "41\n",
              "sys/fs/cgroup/system.slice/app.service/cgroup.procs": "42\n",
+             "proc/43/status": "Name:\tpostgres\nVmRSS:\t   10240 kB\n",
+             # the cluster's unit on a hybrid host's systemd hierarchy (a container on an older host)
+             "sys/fs/cgroup/systemd/system.slice/postgresql@17-main.service/cgroup.procs": "43\n",
              "var/lib/hvps/first-boot.state": "complete\n",
              "var/lib/cloud/data/status.json": sample("cloud-init-status.json")}
     for relative, text in files.items():
@@ -173,7 +178,7 @@ def web_server() -> Iterator[int]:
 
 
 def test_the_script_measures_reports_and_leaves_nothing(fake_host: Path, web_server: int) -> None:
-    spec = parse_host_spec(raw_config())
+    spec = parse_host_spec(raw_config(database="postgresql", dataVolumeGb=10))
     argv = [*host_argv(spec, seconds=1, concurrency=4), "--port", str(web_server)]
     before = set(Path("/var/tmp").glob("hvps-bench.*"))
     env = {**os.environ, "PATH": f"{fake_host / 'bin'}:{os.environ['PATH']}", "STUB": str(fake_host),
@@ -192,7 +197,9 @@ def test_the_script_measures_reports_and_leaves_nothing(fake_host: Path, web_ser
     assert set(result["details"]["web_statuses"]) == {"200"}
     assert (figures["cloud_init_done"], figures["first_boot_done"], figures["ssh_ready"]) == (91.5, 236.0, 12.5)
     assert (figures["boot_kernel"], figures["boot_userspace"]) == (1.532, 64.21)
-    assert figures["rss_stack"] == 60.0  # nginx 20 MiB + app 40 MiB; the others run nothing here
+    # nginx 20 MiB + app 40 MiB + PostgreSQL's cluster 10 MiB (under postgresql@*); the others run nothing here
+    assert figures["rss_stack"] == 70.0
+    assert result["details"]["rss_mib"]["postgresql@*.service"] == 10.0
     assert (figures["memory_used"], figures["memory_available"]) == (round(400000 / 1024, 3), round(600000 / 1024, 3))
     assert result["environment"]["virtualization"] == "qemu" and result["environment"]["emulated"] is True
     assert result["host"] == {"vendor": "digitalocean", "plan": spec.size.slug, "region": spec.region,

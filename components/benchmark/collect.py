@@ -60,13 +60,34 @@ def _systemctl(unit: str, prop: str) -> str:
     return done.stdout.strip()
 
 
-def unit_rss_mib(unit: str) -> float:
-    """Resident memory of a unit's processes (its cgroup), MiB; 0 when it does not run."""
-    cgroup = _systemctl(unit, "ControlGroup")
-    procs = _read(f"sys/fs/cgroup{cgroup}/cgroup.procs") if cgroup else None
+def _cgroup_procs(cgroup: str) -> str | None:
+    """The processes of a unit's cgroup: cgroup v2 (Debian 13, Ubuntu 24.04), else a hybrid host's unified or
+    systemd hierarchy (an older host, or a container on one)."""
+    for mount in ("sys/fs/cgroup", "sys/fs/cgroup/unified", "sys/fs/cgroup/systemd"):
+        procs = _read(f"{mount}{cgroup}/cgroup.procs")
+        if procs is not None:
+            return procs
+    return None
+
+
+def _units(name: str) -> list[str]:
+    """The units a name stands for: itself, or for a pattern (PostgreSQL's cluster runs as postgresql@17-main;
+    postgresql.service only starts it) every loaded unit it matches."""
+    if "*" not in name:
+        return [name]
+    listed = subprocess.run(["systemctl", "list-units", "--all", "--plain", "--no-legend", "--type=service", name],
+                            capture_output=True, text=True, check=False)
+    return [line.split()[0] for line in listed.stdout.splitlines() if line.split()]
+
+
+def unit_rss_mib(name: str) -> float:
+    """Resident memory of the processes of a unit's cgroup (of every unit a pattern matches), MiB; 0 when none
+    runs."""
     total = 0
-    for pid in (procs or "").split():
-        total += parse.rss_kib(_read(f"proc/{pid}/status") or "")
+    for unit in _units(name):
+        cgroup = _systemctl(unit, "ControlGroup")
+        for pid in ((_cgroup_procs(cgroup) if cgroup else None) or "").split():
+            total += parse.rss_kib(_read(f"proc/{pid}/status") or "")
     return total / 1024
 
 

@@ -107,7 +107,7 @@ def cloud_init_finished(text: str) -> float | None:
     finished = [stage.get("finished") for stage in started]
     if "modules-final" not in stages or stages["modules-final"].get("start") is None or None in finished:
         return None
-    return max(float(t) for t in finished)
+    return max(float(t) for t in finished if t is not None)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

@@ -55,7 +55,7 @@ def host_argv(spec: HostSpec, seconds: int = SECONDS_EACH, concurrency: int = CO
               disk_mb: int = DISK_MB) -> tuple[str, ...]:
     """The script's arguments for this stack's host: through HTTPS with a domain (HTTP until its certificate)."""
     services = ",".join(["nginx", "ssh", "fail2ban", "unattended-upgrades", "auditd",
-                         *(["postgresql"] if spec.database == "postgresql" else [])])
+                         *(["postgresql@*"] if spec.database == "postgresql" else [])])
     return ("--vendor", spec.vendor, "--plan", spec.size.slug, "--region", spec.region, "--image", spec.image,
             "--app-name", spec.app_name, "--host-header", spec.domain or "localhost", "--path", spec.app_health_path,
             "--scheme", "https" if spec.domain else "http", "--services", services, "--seconds", str(seconds),
