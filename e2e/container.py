@@ -171,6 +171,8 @@ class Container:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.console, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         self.leader = 0
+        #: The admin's SSH login from the host through the container's network namespace (set once it is known).
+        self.login: list[str] = []
 
     def find_leader(self, timeout: float = 30) -> int:
         """PID (host view) of the container's init: the descendant of our nspawn whose NSpid ends in 1."""
@@ -207,6 +209,11 @@ class Container:
 
     def copy_in(self, local: Path, remote: str) -> None:
         shutil.copy(local, self.path(remote))
+
+    def as_admin(self, command: str, stdin: bytes, timeout: float) -> subprocess.CompletedProcess[bytes]:
+        if not self.login:
+            raise RuntimeError("the container's admin login is not known yet")
+        return subprocess.run([*self.login, command], input=stdin, capture_output=True, timeout=timeout, check=False)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

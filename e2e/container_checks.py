@@ -51,6 +51,14 @@ def lynis_result(audit: lynis.Audit, declared: dict[str, str]) -> dict[str, Any]
     return out
 
 
+def same_audit(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Two Lynis runs of one host (`lynis_result`s) agree: the same index, warnings and suggestions."""
+    fields = ("hardening_index", "warnings", "suggestions")
+    changed = {f: {"before": before.get(f), "after": after.get(f)} for f in fields if before.get(f) != after.get(f)}
+    return {"ok": not changed and "error" not in after, "changed": changed,
+            "hardening_index": after.get("hardening_index"), **({"error": after["error"]} if "error" in after else {})}
+
+
 def report(res: dict) -> None:
     p = print
     p(f"stack {res['stack']}: first boot {res['timings'].get('first_boot_s')} s, sizes {res.get('sizes')}")

@@ -25,6 +25,7 @@ from components.readiness import first_boot_wait
 from . import bench_checks, data_checks, network_checks
 from .apt_cache import AptCache
 from .check_result import CheckResult
+from .guest import VMGuest
 from .processes import log
 from .vm import VM, DataDisk
 
@@ -110,7 +111,7 @@ def rebuild_keeps_data(user_data: str, spec: HostSpec, key: Path, disk: DataDisk
         if setup.ok:
             results += [data_checks.rebuilt_keeps_data(vm, admin, key, spec, state.uuid, state.digest),
                         data_checks.idle_memory(vm, admin, key, spec.app_name),
-                        bench_checks.benchmark_run(vm, admin, key, spec, bench_out),
+                        bench_checks.benchmark_run(VMGuest(vm, admin, key), spec, bench_out),
                         network_checks.firewall_scan(vm, admin, key, expected_open=PUBLIC_PORTS, allowed_closed={443})]
         for r in results:
             log(f"rebuild: {r.name}: {'ok' if r.ok else 'FAIL'} {r.figures or ''}")

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 
 class Guest(Protocol):
-    """A booted host: a root shell, a way to copy a file in, and a directory the copy may go to."""
+    """A booted host: a root shell, a way to copy a file in, a directory the copy may go to, and the admin's SSH
+    login (what the benchmark and the other remote commands of `pulumi up` use)."""
 
     @property
     def scratch(self) -> str:
@@ -30,6 +31,10 @@ class Guest(Protocol):
 
     def copy_in(self, local: Path, remote: str) -> None:
         """One local file onto the guest at `remote` (under `scratch`)."""
+        ...
+
+    def as_admin(self, command: str, stdin: bytes, timeout: float) -> subprocess.CompletedProcess[bytes]:
+        """`command` in the admin's SSH login with `stdin`: the path the Pulumi program's remote commands take."""
         ...
 
 
@@ -50,3 +55,7 @@ class VMGuest:
 
     def copy_in(self, local: Path, remote: str) -> None:
         self.vm.scp_to(self.admin, self.key, local, remote)
+
+    def as_admin(self, command: str, stdin: bytes, timeout: float) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([*self.vm.ssh_base(self.admin, self.key), command], input=stdin,
+                              capture_output=True, timeout=timeout, check=False)

@@ -65,7 +65,7 @@ class Plan:
 ALL = Plan(
     lanes=(
         Lane("audited", (Phase("cloud-config", ("--forms", "cloud-config", "--skip-lynis")),)),
-        Lane("launch-script", (Phase("container", ("--boot-timeout", "420"), runs=CONTAINER),
+        Lane("launch-script", (Phase("container", ("--boot-timeout", "420", "--benchmark"), runs=CONTAINER),
                                Phase("tls", ("--forms", "", "--tls", "--tls-form", "script", "--apt-outage",
                                              "--skip-lynis", "--negative-last")))),
     ),

@@ -1,5 +1,6 @@
-"""The VM's benchmark check witnesses what it names: it passes on a complete emulated result with nothing left
-behind, and fails on a missing figure, a run not recorded as emulated, or a package or listener left behind."""
+"""The benchmark check witnesses what it names: it passes on a complete result with nothing left behind, and fails
+on a missing figure, a run whose emulation is not what the guest is (TCG VM, native container), or a package or
+listener left behind; a container may lack the provisioning timeline, a VM may not."""
 
 from __future__ import annotations
 
@@ -17,20 +18,26 @@ RESULT = json.loads((ROOT / "tests" / "data" / "bench" / "result-vm.json").read_
 SPEC = parse_host_spec(raw_config())
 
 
-class BenchVM:
-    """`ssh_base` runs a local shell that prints the given document and swallows the script on stdin; `ssh`
-    answers the leftover probe with the state before, then the state after."""
+class BenchGuest:
+    """A guest (e2e/guest.py) whose admin login swallows the script on stdin and prints the given document, and
+    whose root shell answers the leftover probe with the state before, then the state after."""
 
-    def __init__(self, tmp: Path, document: dict, states: list[str]):
-        self.doc = tmp / "doc.json"
-        self.doc.write_text(json.dumps(document))
+    scratch = "/home/deploy"
+
+    def __init__(self, document: dict, states: list[str]):
+        self.document = json.dumps(document).encode()
         self.states = states
+        self.commands: list[tuple[str, bytes]] = []
 
-    def ssh_base(self, *_a: object) -> list[str]:
-        return ["sh", "-c", f"cat >/dev/null; cat {self.doc}", "sh"]
+    def as_admin(self, command: str, stdin: bytes, timeout: float) -> subprocess.CompletedProcess[bytes]:
+        self.commands.append((command, stdin))
+        return subprocess.CompletedProcess(command, 0, self.document, b"")
 
-    def ssh(self, _user: str, _key: object, command: str, **_kw: object) -> subprocess.CompletedProcess:
-        return subprocess.CompletedProcess(command, 0, self.states.pop(0), "")
+    def root(self, script: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(script, 0, self.states.pop(0), "")
+
+    def copy_in(self, local: Path, remote: str) -> None:
+        raise AssertionError("the benchmark is sent on stdin, never copied")
 
 
 CLEAN = "listen=0.0.0.0:22\nlisten=0.0.0.0:80\n"
@@ -59,12 +66,31 @@ def _with(**changes: object) -> dict:
     (RESULT, CLEAN + "listen=0.0.0.0:8080\n", False),                              # a listener left behind
 ])
 def test_benchmark_check(tmp_path: Path, document: dict, after: str, ok: bool) -> None:
-    vm = BenchVM(tmp_path, document, [CLEAN, after])
-    result = bench_checks.benchmark_run(vm, "deploy", Path("k"), SPEC, tmp_path / "out.json")  # type: ignore[arg-type]
+    guest = BenchGuest(document, [CLEAN, after])
+    result = bench_checks.benchmark_run(guest, SPEC, tmp_path / "out.json")
+    assert result.ok is ok, result.detail
+    [(command, stdin)] = guest.commands
+    assert "sudo -n timeout" in command and stdin.startswith(b"#!/bin/bash"), "the Pulumi command, script on stdin"
+
+
+NO_TIMELINE = {f"figures__{name}": {"value": None, "unit": "s"} for name in bench_checks.TIMELINE}
+IN_CONTAINER = {"environment__emulated": False, "environment__virtualization": "systemd-nspawn"}
+
+
+@pytest.mark.parametrize(("document", "own_kernel", "ok"), [
+    (_with(**IN_CONTAINER), False, True),
+    (_with(**IN_CONTAINER, **NO_TIMELINE), False, True),     # a container's timeline is not its own
+    (_with(**IN_CONTAINER, **NO_TIMELINE), True, False),     # a VM's must be there
+    (RESULT, False, False),                                  # emulated where the run is native
+    (_with(**IN_CONTAINER, figures__disk_rand_read={"value": None, "unit": "IOPS"}), False, False),
+])
+def test_benchmark_check_in_a_container(tmp_path: Path, document: dict, own_kernel: bool, ok: bool) -> None:
+    result = bench_checks.benchmark_run(BenchGuest(document, [CLEAN, CLEAN]), SPEC, tmp_path / "out.json",
+                                        emulated=False, own_kernel=own_kernel)
     assert result.ok is ok, result.detail
 
 
 def test_malformed_output_fails_with_the_error(tmp_path: Path) -> None:
-    vm = BenchVM(tmp_path, {"schema": "hvps-bench/1"}, [CLEAN, CLEAN])
-    result = bench_checks.benchmark_run(vm, "deploy", Path("k"), SPEC, tmp_path / "out.json")  # type: ignore[arg-type]
+    result = bench_checks.benchmark_run(BenchGuest({"schema": "hvps-bench/1"}, [CLEAN, CLEAN]), SPEC,
+                                        tmp_path / "out.json")
     assert not result.ok and result.detail["error"]

@@ -109,3 +109,15 @@ def test_a_lynis_result_without_an_index_says_why() -> None:
     audit.error = "exit code 124: timeout after 600s"
     assert container_checks.lynis_result(audit, {})["error"] == "exit code 124: timeout after 600s"
     assert not container_checks.as_report(_res(90) | {"lynis": container_checks.lynis_result(audit, {})}, 1.0)["ok"]
+
+
+_AUDIT = {"hardening_index": "87", "warnings": [], "suggestions": ["SSH-7408|Consider hardening SSH|-|-|"]}
+
+
+def test_the_audit_after_the_benchmark_must_find_what_the_first_did() -> None:
+    assert container_checks.same_audit(_AUDIT, dict(_AUDIT))["ok"]
+    fewer = container_checks.same_audit(_AUDIT, {**_AUDIT, "hardening_index": "86"})
+    assert not fewer["ok"] and fewer["changed"] == {"hardening_index": {"before": "87", "after": "86"}}
+    warned = container_checks.same_audit(_AUDIT, {**_AUDIT, "warnings": ["NETW-3015|Promiscuous interface|-|-|"]})
+    assert not warned["ok"] and set(warned["changed"]) == {"warnings"}
+    assert not container_checks.same_audit(_AUDIT, {**_AUDIT, "error": "Lynis wrote no hardening index"})["ok"]

@@ -53,6 +53,8 @@ def test_all_runs_lynis_once_in_the_container_and_in_no_vm(tmp_path: Path) -> No
     """Lynis in a TCG VM took 1211 s alone and 1711 s beside the other lane: every run with it went over CI's
     budget. `all` runs it in the container phase; `python -m e2e lynis` is the VM run."""
     assert [p.name for lane in ALL.lanes for p in lane.phases if p.runs == lanes.CONTAINER] == ["container"]
+    [container] = [p for lane in ALL.lanes for p in lane.phases if p.runs == lanes.CONTAINER]
+    assert "--benchmark" in container.options, "Lynis again after the benchmark: nothing left behind"
     assert all(_args(ALL, lane, p, tmp_path).skip_lynis for lane, p in _vm_phases(ALL))
 
 

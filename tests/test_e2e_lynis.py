@@ -130,6 +130,9 @@ class _FakeGuest:
     def copy_in(self, local: Path, remote: str) -> None:
         self.copied.append((local, remote))
 
+    def as_admin(self, command: str, stdin: bytes, timeout: float) -> subprocess.CompletedProcess[bytes]:
+        raise AssertionError("the Lynis runner works as root, not through the admin's login")
+
 
 def _pinned_cache(tmp_path: Path, monkeypatch) -> Path:
     data = b"stand-in package"
