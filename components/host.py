@@ -218,7 +218,7 @@ class WebHost(pulumi.ComponentResource):
 
         return HostBenchmark(f"{self.logical_name}-benchmark", HostBenchmarkArgs(
             spec=self.spec, host=self.ipv4, host_key=self.ssh_host_key, server_identity=self.server_identity,
-            private_key=private_key), opts=self.child(depends_on=list(after)))
+            private_key=private_key, created_at=self._created_at()), opts=self.child(depends_on=list(after)))
 
     def _build(self, name: str) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -230,6 +230,11 @@ class WebHost(pulumi.ComponentResource):
         follows the server (the app release) keys on this, so a new server gets the current release again.
         """
         return self.server.id
+
+    def _created_at(self) -> pulumi.Output[str | None]:
+        """When the vendor created the server, as its API reports it (ISO 8601): the benchmark's timeline starts
+        there. None where the vendor's SDK exposes no creation time."""
+        return pulumi.Output.from_input(None)
 
     def volume_options(self) -> pulumi.ResourceOptions:
         """Options of the data volume: with keepDataVolume (the default) Pulumi refuses to delete or replace it and

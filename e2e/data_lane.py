@@ -111,7 +111,8 @@ def rebuild_keeps_data(user_data: str, spec: HostSpec, key: Path, disk: DataDisk
         if setup.ok:
             results += [data_checks.rebuilt_keeps_data(vm, admin, key, spec, state.uuid, state.digest),
                         data_checks.idle_memory(vm, admin, key, spec.app_name),
-                        bench_checks.benchmark_run(VMGuest(vm, admin, key), spec, bench_out),
+                        bench_checks.benchmark_run(VMGuest(vm, admin, key), spec, bench_out,
+                                                   created_at=vm.power_on_iso()),
                         network_checks.firewall_scan(vm, admin, key, expected_open=PUBLIC_PORTS, allowed_closed={443})]
         for r in results:
             log(f"rebuild: {r.name}: {'ok' if r.ok else 'FAIL'} {r.figures or ''}")

@@ -67,7 +67,7 @@ ALL = Plan(
         Lane("audited", (Phase("cloud-config", ("--forms", "cloud-config", "--skip-lynis")),)),
         Lane("launch-script", (Phase("container", ("--boot-timeout", "420", "--benchmark"), runs=CONTAINER),
                                Phase("tls", ("--forms", "", "--tls", "--tls-form", "script", "--apt-outage",
-                                             "--skip-lynis", "--negative-last")))),
+                                             "--benchmark", "--skip-lynis", "--negative-last")))),
     ),
     same_host=("cloud-config", "tls:script+domain"),
 )

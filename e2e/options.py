@@ -39,6 +39,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--data", action="store_true",
                     help="with --tls: a data volume and PostgreSQL on that host, their checks, then a rebuild of the "
                          "server with the same disk, benchmarked (e2e/data_lane.py)")
+    ap.add_argument("--benchmark", action="store_true",
+                    help="with --tls: run the product's benchmark on that host once its TLS checks are done (before "
+                         "the negative case): every figure, the VM's power-on standing in for the API's create")
     ap.add_argument("--tls-form", choices=("cloud-config", "script"), default="cloud-config",
                     help="the first-boot form of the TLS boot; when it is not among --forms, that boot is its form's "
                          "proof too (the same files as the audited form's host, the outage and TLS checks)")

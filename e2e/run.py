@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
                                           negative=a.negative_last, form=a.tls_form,
                                           same_as=audited if a.tls_form not in forms else None, cpus=a.cpus,
                                           data_out=a.out / f"{name}-benchmark.json" if a.data else None,
+                                          bench_out=a.out / f"{name}-tls-benchmark.json" if a.benchmark else None,
                                           lynis=not a.skip_lynis and a.lynis_form == "tls")
                     tls_results[0]["wall_s"] = round(time.monotonic() - t, 1)
                     results.extend(tls_results)

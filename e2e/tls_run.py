@@ -1,6 +1,6 @@
 """The TLS boot: the stack with a domain and the product's ACME settings pointed at pebble on the host, real
 http-01 through the guest's nginx, the HTTPS checks and a forced renewal; around it, when asked, the apt outage,
-the data phases and their rebuild, Lynis, and the negative case on the same host.
+the data phases and their rebuild, the benchmark, Lynis, and the negative case on the same host.
 """
 from __future__ import annotations
 
@@ -16,21 +16,24 @@ from components.config import HostSpec
 from components.firstboot import render_first_boot
 
 from . import apt_outage as apt_outage_steps
-from . import checks, data_lane, tls
+from . import bench_checks, checks, data_lane, tls
 from .apt_cache import AptCache
 from .fixtures import HostKeys
+from .guest import VMGuest
 from .negative import NEGATIVE_FORM, weaken_running_host
 from .processes import log
 from .same_host import host_files, same_host_alike, shared_files
 from .vm import VM
 
 TLS_DOMAIN = "shop.example.com"          # the prod stack's domain
+#: The report's phase of a check of the TLS host that is not a TLS check.
+PHASES = {"lynis": "audit", "benchmark_run": "benchmark"}
 
 
 def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_outage: bool = False,
             negative: bool = False, form: str = "cloud-config",
             same_as: tuple[str, dict[str, str] | None] | None = None, cpus: int = 2,
-            data_out: Path | None = None, lynis: bool = False) -> list[dict]:
+            data_out: Path | None = None, lynis: bool = False, bench_out: Path | None = None) -> list[dict]:
     """do-dev with a domain (dataclasses.replace) and the product's acmeServer/acmeCaCertificate pointed at pebble
     on the host; real http-01 through the guest's nginx; HTTPS checks from outside; forced renewal.
 
@@ -45,6 +48,8 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
     data_out: the stack gets a data volume and PostgreSQL (a blank second disk); after the TLS checks the data
     phases run on this host, and after the negative case the server is rebuilt with the same disk and benchmarked
     (e2e/data_lane.py): a result of their own, its benchmark document in `data_out`.
+    bench_out: the product's benchmark runs on this host after its TLS (and data) checks, before Lynis and the
+    negative case (its document there; the VM's power-on stands in for the vendor's creation time).
     lynis: the Lynis audit runs on this host once its TLS (and data) checks are done, before the negative case
     weakens it (`all` runs it here: this lane is the shorter one, and its host is the audited form's host plus a
     domain, which the same-host check shows)."""
@@ -95,6 +100,13 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
             if data_out:
                 found, state = data_lane.prove_on_host(vm, tls_spec, key)
                 data_res["checks"] += [{"phase": "data", **r.as_dict()} for r in found]
+            if bench_out:
+                t = time.monotonic()
+                bench = bench_checks.benchmark_run(VMGuest(vm, admin, key), tls_spec, bench_out,
+                                                   created_at=vm.power_on_iso())
+                res["timings"]["benchmark_s"] = round(time.monotonic() - t, 1)
+                log(f"tls: [benchmark] {bench.name}: {'ok' if bench.ok else 'FAIL'} {json.dumps(bench.figures)}")
+                out.append(bench)
             if lynis:
                 t = time.monotonic()
                 try:
@@ -122,7 +134,7 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
         vm.remove_workdir()
         shutil.rmtree(work, ignore_errors=True)
     res["checks"] = ([{"phase": phase, **r.as_dict()} for phase, r in outage]
-                     + [{"phase": "audit" if r.name == "lynis" else "tls", **r.as_dict()} for r in out])
+                     + [{"phase": PHASES.get(r.name, "tls"), **r.as_dict()} for r in out])
     res["ok"] = "error" not in res and bool(out) and all(r.ok for r in out) and all(r.ok for _, r in outage)
     data_res["ok"] = "error" not in data_res and len(data_res["checks"]) >= 2 and all(
         c["ok"] for c in data_res["checks"]) and any(c["phase"] == "rebuild" for c in data_res["checks"])

@@ -16,6 +16,7 @@ CLI:      python -m e2e boot (e2e/boot_tool.py)
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import re
 import shutil
@@ -146,6 +147,11 @@ class VM:
 
     def since_power_on(self) -> float:
         return time.monotonic() - self.powered_on()
+
+    def power_on_iso(self) -> str:
+        """When qemu was (re)started on the wall clock (ISO 8601, UTC): what stands for the vendor's creation
+        time of a server (the benchmark's `kernel_after_create`)."""
+        return datetime.datetime.fromtimestamp(time.time() - self.since_power_on(), datetime.UTC).isoformat()
 
     def pid(self) -> int | None:
         try:

@@ -3,11 +3,13 @@ JSON document exported as the `benchmark` output."""
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
 
 from components.benchmark import RUN_TIMEOUT, host_script
+from components.benchmark.parse import with_creation
 from components.config import parse_host_spec
 from components.testing import mockrun
 from components.testing.mockrun import run_program
@@ -43,9 +45,30 @@ def test_on_it_runs_the_script_once_per_server_after_the_finished_host(vendor: s
     assert timeouts is not None and timeouts.create == timeouts.update == RUN_TIMEOUT  # an input change re-runs create
 
 
-def test_its_json_document_is_the_benchmark_output(monkeypatch: pytest.MonkeyPatch) -> None:
-    document = {"schema": "hvps-bench/1", "figures": {"web_rps": {"value": 812.5, "unit": "req/s"}}}
+#: The mocks' creation time of the server (components/vendors/*: mock_outputs), as epoch seconds.
+CREATED = datetime.datetime(2026, 12, 1, 9, 0, tzinfo=datetime.UTC).timestamp()
+
+
+@pytest.mark.parametrize(("vendor", "after_create"), [("digitalocean", 47.0), ("lightsail", 47.0), ("linode", None)])
+def test_its_json_document_is_the_benchmark_output(monkeypatch: pytest.MonkeyPatch, vendor: str,
+                                                   after_create: float | None) -> None:
+    """The host's document as it came, plus the one figure only the program knows: the vendor's creation time of
+    the server to its kernel start (Linode's SDK has no creation time)."""
+    document = {"schema": "hvps-bench/1", "environment": {"kernel_start": CREATED + 47},
+                "figures": {"web_rps": {"value": 812.5, "unit": "req/s"}}}
     monkeypatch.setattr(mockrun, "COMPUTED", {**mockrun.COMPUTED,
                                               "command:remote:Command": {"stdout": json.dumps(document)}})
-    run = run_program(full_config(benchmark=True), stack="bench")
-    assert run.outputs["benchmark"] == document and "benchmark" not in run.secret_outputs
+    run = run_program(full_config(benchmark=True, vendor=vendor, region=REGIONS[vendor]), stack="bench")
+    exported = run.outputs["benchmark"]
+    assert exported["figures"].pop("kernel_after_create") == {"value": after_create, "unit": "s"}
+    assert exported == document and "benchmark" not in run.secret_outputs
+
+
+def test_the_creation_figure_is_null_unless_both_times_are_known_and_in_order() -> None:
+    document = {"environment": {"kernel_start": CREATED + 12.5}, "figures": {}}
+    assert with_creation(document, "2026-12-01T09:00:00Z")["figures"]["kernel_after_create"]["value"] == 12.5
+    assert with_creation(document, "2026-12-01T10:00:00+01:00")["figures"]["kernel_after_create"]["value"] == 12.5
+    for created in (None, "", "yesterday", "2026-12-01T09:00:00", "2026-12-01T09:00:13Z"):  # no zone; kernel first
+        assert with_creation(document, created)["figures"]["kernel_after_create"]["value"] is None, created
+    assert with_creation({"figures": {}}, "2026-12-01T09:00:00Z")["figures"]["kernel_after_create"]["value"] is None
+    assert with_creation(None, "2026-12-01T09:00:00Z") is None   # a preview: nothing ran

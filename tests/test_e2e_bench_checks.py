@@ -4,6 +4,7 @@ listener left behind; a container may lack the provisioning timeline, a VM may n
 
 from __future__ import annotations
 
+import datetime
 import json
 import subprocess
 from pathlib import Path
@@ -41,6 +42,17 @@ class BenchGuest:
 
 
 CLEAN = "listen=0.0.0.0:22\nlisten=0.0.0.0:80\n"
+#: The VM's power-on (the API create it stands for): 9 s before the fixture's kernel start.
+POWER_ON = datetime.datetime.fromtimestamp(RESULT["environment"]["kernel_start"] - 9, datetime.UTC).isoformat()
+
+
+def test_the_creation_figure_is_added_from_the_power_on(tmp_path: Path) -> None:
+    result = bench_checks.benchmark_run(BenchGuest(RESULT, [CLEAN, CLEAN]), SPEC, tmp_path / "out.json",
+                                        created_at=POWER_ON)
+    saved = json.loads((tmp_path / "out.json").read_text())
+    assert result.ok and saved["figures"]["kernel_after_create"] == {"value": 9.0, "unit": "s"}
+    without = bench_checks.benchmark_run(BenchGuest(RESULT, [CLEAN, CLEAN]), SPEC, tmp_path / "out.json")
+    assert not without.ok and "kernel_after_create: None" in without.detail["problems"], "a VM needs the figure"
 
 
 def _with(**changes: object) -> dict:
@@ -67,7 +79,7 @@ def _with(**changes: object) -> dict:
 ])
 def test_benchmark_check(tmp_path: Path, document: dict, after: str, ok: bool) -> None:
     guest = BenchGuest(document, [CLEAN, after])
-    result = bench_checks.benchmark_run(guest, SPEC, tmp_path / "out.json")
+    result = bench_checks.benchmark_run(guest, SPEC, tmp_path / "out.json", created_at=POWER_ON)
     assert result.ok is ok, result.detail
     [(command, stdin)] = guest.commands
     assert "sudo -n timeout" in command and stdin.startswith(b"#!/bin/bash"), "the Pulumi command, script on stdin"

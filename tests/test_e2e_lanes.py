@@ -38,6 +38,7 @@ def test_all_plans_the_audited_lane_and_the_launch_script_lane_with_their_option
                                               or a.skip_hostile)
     s = _args(ALL, ALL.lanes[1], script, tmp_path)
     assert s.forms == "" and s.tls and s.tls_form == "script" and s.apt_outage and s.negative_last
+    assert s.benchmark and not a.benchmark, "the benchmark on the TLS host (it does not reboot before it)"
     for x, lane in ((a, ALL.lanes[0]), (s, ALL.lanes[1])):
         assert x.out == tmp_path / lane.name and x.keys == tmp_path / "keys" and x.stack == "do-dev"
         assert x.cpus == lane.cpus
@@ -47,6 +48,7 @@ def test_all_plans_the_audited_lane_and_the_launch_script_lane_with_their_option
     assert cmd[:4] == [sys.executable, "-m", "e2e", "container"]
     c = nspawn_lynis.parser().parse_args(cmd[4:])
     assert (c.stack, c.out, c.name, c.no_lynis) == ("do-dev", tmp_path / "launch-script", "container", False)
+    assert c.benchmark, "Lynis again after the benchmark"
 
 
 def test_all_runs_lynis_once_in_the_container_and_in_no_vm(tmp_path: Path) -> None:

@@ -205,7 +205,7 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
         "disk_seq_read": disk["read"]["mb_per_s"], "disk_seq_write": disk["write"]["mb_per_s"],
         "web_rps": load["rps"], "web_p50": load["p50"], "web_p99": load["p99"],
         "web_failed": load["requests"] - load["ok"],
-        **timeline(w, args),
+        **timeline(w, args), "kernel_after_create": None,  # the program adds it (parse.with_creation)
         "rss_stack": sum(rest["rss_mib"].values()),
         "memory_used": rest["memory_total"] - rest["memory_available"], "memory_available": rest["memory_available"],
     }
@@ -215,7 +215,7 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "host": {"vendor": args.vendor, "plan": args.plan, "region": args.region, "image": args.image},
         "environment": {"virtualization": virt, "emulated": virt == "qemu", "cpus": os.cpu_count(),
-                        "kernel": os.uname().release},
+                        "kernel": os.uname().release, "kernel_start": _boot_time()},
         "parameters": {"seconds_each": args.seconds, "cpu_threads_all": os.cpu_count(), "disk_file_mb": args.disk_mb,
                        "disk_iodepth": 16, "disk_engine": "libaio", "web_concurrency": args.concurrency,
                        "web_duration_s": load["elapsed_s"], "web_path": args.path, "web_scheme": load["scheme"],

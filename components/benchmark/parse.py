@@ -6,6 +6,7 @@ tools.bench, so the host and the report agree on every figure's name and unit.
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
@@ -27,6 +28,8 @@ FIGURES: dict[str, tuple[str, str]] = {
     "web_p50": ("ms", "median latency of the successful requests"),
     "web_p99": ("ms", "99th percentile latency of the successful requests"),
     "web_failed": ("requests", "requests without a 2xx answer (nginx's per-address limit answers 503)"),
+    "kernel_after_create": ("s", "the vendor's creation time of the server (its API's created-at) to kernel start; "
+                                 "added by the program, null where the vendor's SDK gives none"),
     "boot_kernel": ("s", "kernel start to userspace (systemd-analyze)"),
     "boot_userspace": ("s", "userspace start to the default target (systemd-analyze)"),
     "cloud_init_done": ("s", "kernel start to cloud-init finished (status.json), first boot only"),
@@ -44,6 +47,26 @@ def figure(name: str, value: float | int | None) -> dict[str, Any]:
     if value is not None and (isinstance(value, float) and not math.isfinite(value)):
         value = None
     return {"value": None if value is None else round(float(value), 3), "unit": FIGURES[name][0]}
+
+
+def with_creation(document: Any, created_at: str | None) -> Any:
+    """The host's document with `kernel_after_create`: its kernel start (environment.kernel_start, epoch seconds)
+    less the server's creation time as the vendor's API reports it (ISO 8601). The host cannot know the latter, so
+    the program adds it. None stays None (a preview), and so does the figure where either time is missing or the
+    two clocks disagree (kernel start before creation)."""
+    if not isinstance(document, dict) or not isinstance(document.get("figures"), dict):
+        return document
+    kernel_start = (document.get("environment") or {}).get("kernel_start")
+    seconds = None
+    if created_at and isinstance(kernel_start, (int, float)):
+        try:
+            created = datetime.datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+        except ValueError:
+            created = None
+        if created is not None and created.tzinfo is not None and kernel_start >= created.timestamp():
+            seconds = kernel_start - created.timestamp()
+    return {**document, "figures": {**document["figures"], "kernel_after_create": figure("kernel_after_create",
+                                                                                           seconds)}}
 
 
 def _number_after(label: str, text: str) -> float:

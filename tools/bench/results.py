@@ -14,6 +14,9 @@ from typing import Any
 from components import catalog
 from components.benchmark.parse import FIGURES, SCHEMA
 
+#: Figures a result of the same schema may lack: they came after results were first saved (a missing one is null).
+ADDED_LATER = frozenset({"kernel_after_create"})
+
 
 class ResultError(ValueError):
     """A result file that cannot be used: its message names the file and the field."""
@@ -69,6 +72,9 @@ def parse_result(document: Any, path: Path) -> Result:
         raise ResultError(f"{path}: field environment.emulated is not true or false")
     figures: dict[str, float | None] = {}
     for name, (unit, _) in FIGURES.items():
+        if name in ADDED_LATER and name not in _field(document, path, "figures"):
+            figures[name] = None
+            continue
         value = _field(document, path, "figures", name, "value")
         got_unit = _field(document, path, "figures", name, "unit")
         if got_unit != unit:

@@ -71,7 +71,8 @@ VENDOR = Vendor(
     adapter="components.vendors.digitalocean.adapter:DigitalOceanHost",
     closed_regions=MappingProxyType({"nyc2": _CLOSED, "sfo2": _CLOSED}),
     mock_outputs=MappingProxyType({
-        "digitalocean:index/droplet:Droplet": {"ipv4Address": "192.0.2.10", "ipv6Address": "2001:db8::10"},
+        "digitalocean:index/droplet:Droplet": {"ipv4Address": "192.0.2.10", "ipv6Address": "2001:db8::10",
+                                               "createdAt": "2026-12-01T09:00:00Z"},
         "digitalocean:index/sshKey:SshKey": {"fingerprint": "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"},
         "digitalocean:index/reservedIp:ReservedIp": {"ipAddress": "192.0.2.20"},
     }),

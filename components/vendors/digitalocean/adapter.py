@@ -55,7 +55,7 @@ class DigitalOceanHost(WebHost):
             for i, key in enumerate(spec.ssh_keys)
         ]
         self.ssh_keys = list(keys)
-        self.server = droplet = do.Droplet(
+        self.server = self.droplet = droplet = do.Droplet(
             f"{name}-server",
             name=spec.host_name,
             image=spec.image_slug,
@@ -100,6 +100,10 @@ class DigitalOceanHost(WebHost):
                              value=values[rtype], ttl=300, opts=self.child())
                 for rtype in plan.records
             ]
+
+    def _created_at(self) -> pulumi.Output[str | None]:
+        """The droplet's `created_at` (RFC 3339, from the API)."""
+        return self.droplet.created_at
 
     def _data_volume(self, name: str, droplet_id: pulumi.Output[int]) -> None:
         """The data volume and its attachment to this droplet.

@@ -74,7 +74,8 @@ VENDOR = Vendor(
     mock_outputs=MappingProxyType({
         "aws:lightsail/instance:Instance": {
             "ipv6Addresses": ["2001:db8::40"], "publicIpAddress": "192.0.2.40",
-            "arn": "arn:aws:lightsail:us-east-1:123456789012:Instance/00000000-0000-4000-8000-000000000001"},
+            "arn": "arn:aws:lightsail:us-east-1:123456789012:Instance/00000000-0000-4000-8000-000000000001",
+            "createdAt": "2026-12-01T09:00:00+00:00"},
         "aws:lightsail/staticIp:StaticIp": {"ipAddress": "192.0.2.41"},
         "aws:lightsail/staticIpAttachment:StaticIpAttachment": {"ipAddress": "192.0.2.41"},
     }),

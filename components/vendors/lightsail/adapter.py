@@ -105,6 +105,10 @@ class LightsailHost(WebHost):
             f"{name}-data-attachment", disk_name=disk.name, instance_name=self.instance.name,
             disk_path=DATA_DISK_PATH, region=spec.region, opts=self.child(delete_before_replace=True))
 
+    def _created_at(self) -> pulumi.Output[str | None]:
+        """The instance's `created_at` (from GetInstance's createdAt)."""
+        return self.instance.created_at
+
     def _server_identity(self) -> pulumi.Output[str]:
         """The instance's ARN: its id is its name (terraform-provider-aws internal/service/lightsail/instance.go
         `d.SetId(iName)`), which a rebuild keeps, while the ARN holds an id Lightsail makes for each instance."""
