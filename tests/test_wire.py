@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import lzma
 import os
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ from components.config import load_stack_file
 from components.firstboot import PROVISION_SCRIPT, bundle, describe_first_boot, render_first_boot, wire
 from policy.hardening_policies.first_boot import RawFirstBoot
 from policy.hardening_policies.secrets import find_secrets
-from tests.conftest import ROOT
+from tests.conftest import ROOT, STACK_FILES
 
 PYTHON3 = shutil.which("python3")
 needs_python3 = pytest.mark.skipif(PYTHON3 is None, reason="python3 is the host's unpacker")
@@ -174,3 +175,26 @@ def test_a_bundle_entry_whose_content_is_not_text_is_refused() -> None:
             "  content: *x39\n")
     with pytest.raises(wire.WireError, match="base64-encoded text"):
         wire.bundle_of_cloud_config(text)
+
+
+@pytest.mark.parametrize("stack", [p.name for p in STACK_FILES])
+def test_the_cloud_config_text_is_the_same_with_or_without_libyaml(stack: str) -> None:
+    """The form is emitted with LibYAML where PyYAML has it: the pure-Python emitter must write the same text, or
+    the user data would depend on the machine that runs `pulumi up` (a replacement-forcing input)."""
+    rendered = render_first_boot(load_stack_file(ROOT / "stacks" / stack))
+    header, body = rendered.cloud_config.split("\n", 2)[1:]
+    document = yaml.load(body, Loader=yaml.SafeLoader)
+    assert wire.cloud_config_text(header, document) == rendered.cloud_config
+    pure = yaml.dump(document, Dumper=yaml.SafeDumper, sort_keys=False, width=100_000)
+    assert rendered.cloud_config == f"{wire.CLOUD_CONFIG_LINE}\n{header}\n{pure}"
+    assert wire.cloud_config_document(rendered.cloud_config) == document
+
+
+def test_a_bundle_decodes_within_two_mib_of_decoder_memory() -> None:
+    """The dictionary is the bundle's size, not preset 9's 64 MiB: a 512 MB server's decoder needs little."""
+    packed = bundle(describe_first_boot(load_stack_file(ROOT / "stacks" / "Pulumi.prod.yaml")))
+    decoder = lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=2 << 20)
+    assert wire.parse(decoder.decompress(packed)) and decoder.eof
+    with pytest.raises(lzma.LZMAError):  # what the limit refuses: the same files with preset 9's dictionary
+        lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=2 << 20).decompress(
+            lzma.compress(b"x" * 1000, format=lzma.FORMAT_XZ, preset=9))

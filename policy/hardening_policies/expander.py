@@ -185,9 +185,13 @@ class Expander:
                 yield "base64", decoded
 
 
+#: PyYAML's LibYAML loader where the wheel has it (a safe loader either way; the same documents).
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def yaml_document(value: str) -> Any:
     try:
-        return yaml.safe_load(value)
+        return yaml.load(value, Loader=_SAFE_LOADER)  # a safe loader
     except yaml.YAMLError:
         return None
 
