@@ -51,12 +51,14 @@ def lynis_result(audit: lynis.Audit, declared: dict[str, str]) -> dict[str, Any]
     return out
 
 
-def same_audit(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Two Lynis runs of one host (`lynis_result`s) agree: the same index, warnings and suggestions."""
+def same_audit(before: dict[str, Any], after: dict[str, Any], benchmark_ran: bool) -> dict[str, Any]:
+    """Two Lynis runs of one host (`lynis_result`s), around a benchmark that ran to its end, agree: the same index,
+    warnings and suggestions (without a finished benchmark between them they witness nothing)."""
     fields = ("hardening_index", "warnings", "suggestions")
     changed = {f: {"before": before.get(f), "after": after.get(f)} for f in fields if before.get(f) != after.get(f)}
-    return {"ok": not changed and "error" not in after, "changed": changed,
-            "hardening_index": after.get("hardening_index"), **({"error": after["error"]} if "error" in after else {})}
+    return {"ok": benchmark_ran and not changed and "error" not in after, "benchmark_ran": benchmark_ran,
+            "changed": changed, "hardening_index": after.get("hardening_index"),
+            **({"error": after["error"]} if "error" in after else {})}
 
 
 def report(res: dict) -> None:
