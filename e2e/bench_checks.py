@@ -10,6 +10,7 @@ plausible (positive), and the document to say it ran emulated; the report render
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from components.benchmark import host_script
@@ -36,7 +37,13 @@ _LEFTOVERS = ("for p in sysbench fio; do dpkg-query -W -f='${Status} '\"$p\"'\\n
 
 
 def _state(guest: Guest) -> list[str]:
-    return sorted(guest.root(_LEFTOVERS, timeout=60).stdout.split())
+    """The benchmark's packages, files and every listener; a probe that failed, or saw no listener at all (sshd
+    always listens), is an error rather than an empty state two failed probes would agree on."""
+    probe = guest.root(_LEFTOVERS, timeout=60)
+    state = sorted(probe.stdout.split())
+    if probe.returncode != 0 or not any(line.startswith("listen=") for line in state):
+        raise RuntimeError(f"the leftover probe failed (exit {probe.returncode}): {probe.stderr.strip()[-300:]}")
+    return state
 
 
 def benchmark_run(guest: Guest, spec: HostSpec, out: Path, emulated: bool = True,
@@ -46,10 +53,13 @@ def benchmark_run(guest: Guest, spec: HostSpec, out: Path, emulated: bool = True
     create); every figure present, with its unit, positive (the timeline only on a host with its own kernel);
     emulation recorded as expected; the report renders; afterwards no benchmark package, no file of it, and the
     same listeners."""
-    before = _state(guest)
-    script = host_script(spec, seconds=SECONDS_EACH, concurrency=CONCURRENCY, disk_mb=DISK_MB)
-    p = guest.as_admin(script.command, script.text.encode(), timeout=900)
-    after = _state(guest)
+    try:
+        before = _state(guest)
+        script = host_script(spec, seconds=SECONDS_EACH, concurrency=CONCURRENCY, disk_mb=DISK_MB)
+        p = guest.as_admin(script.command, script.text.encode(), timeout=900)
+        after = _state(guest)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        return CheckResult("benchmark_run", False, {"error": f"{type(exc).__name__}: {exc}"})
     stdout = p.stdout.decode(errors="replace")
     out.write_text(stdout)  # as the host printed it; replaced by the document with the creation figure
     problems: list[str] = []

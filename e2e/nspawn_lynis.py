@@ -265,10 +265,14 @@ def boot_and_audit(a: argparse.Namespace, tmp: Path, res: dict, cleanup: context
     if a.benchmark:
         # The product's benchmark, then Lynis again: what the benchmark leaves behind would change the audit.
         t1 = time.monotonic()
-        bench = bench_checks.benchmark_run(c, spec, tmp / "benchmark.json", emulated=False, own_kernel=False)
+        bench_doc = (a.out or a.keep or tmp) / f"{a.name}-benchmark.json"
+        bench_doc.parent.mkdir(parents=True, exist_ok=True)
+        bench = bench_checks.benchmark_run(c, spec, bench_doc, emulated=False, own_kernel=False)
         res["timings"]["benchmark_s"] = round(time.monotonic() - t1, 1)
         res["checks"]["benchmark_run"] = {"ok": bench.ok, **bench.detail, "figures": bench.figures}
         if "lynis" in res:
             after = lynis.run(c, LYNIS_BOUND_S)
+            if a.keep:
+                (a.keep / "lynis-after-benchmark.log").write_text(after.log)
             res["checks"]["lynis_after_benchmark"] = container_checks.same_audit(
                 res["lynis"], container_checks.lynis_result(after, declared_sysctl(spec)), benchmark_ran=bench.ok)

@@ -102,8 +102,11 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
                 data_res["checks"] += [{"phase": "data", **r.as_dict()} for r in found]
             if bench_out:
                 t = time.monotonic()
-                bench = bench_checks.benchmark_run(VMGuest(vm, admin, key), tls_spec, bench_out,
-                                                   created_at=vm.power_on_iso())
+                try:
+                    bench = bench_checks.benchmark_run(VMGuest(vm, admin, key), tls_spec, bench_out,
+                                                       created_at=vm.power_on_iso())
+                except Exception as exc:        # an ssh timeout must not cost Lynis and the negative case
+                    bench = checks.CheckResult("benchmark_run", False, f"{type(exc).__name__}: {exc}")
                 res["timings"]["benchmark_s"] = round(time.monotonic() - t, 1)
                 log(f"tls: [benchmark] {bench.name}: {'ok' if bench.ok else 'FAIL'} {json.dumps(bench.figures)}")
                 out.append(bench)

@@ -202,6 +202,7 @@ def test_the_script_measures_reports_and_leaves_nothing(fake_host: Path, web_ser
     assert result["details"]["rss_mib"]["postgresql@*.service"] == 10.0
     assert (figures["memory_used"], figures["memory_available"]) == (round(400000 / 1024, 3), round(600000 / 1024, 3))
     assert result["environment"]["virtualization"] == "qemu" and result["environment"]["emulated"] is True
+    assert result["environment"]["kernel_start"] == 1796575600  # btime: what the program's creation figure needs
     assert result["host"] == {"vendor": "digitalocean", "plan": spec.size.slug, "region": spec.region,
                               "image": spec.image}
     assert result["schema"] == parse.SCHEMA and result["parameters"]["web_concurrency"] == 4

@@ -106,3 +106,10 @@ def test_malformed_output_fails_with_the_error(tmp_path: Path) -> None:
     result = bench_checks.benchmark_run(BenchGuest({"schema": "hvps-bench/1"}, [CLEAN, CLEAN]), SPEC,
                                         tmp_path / "out.json")
     assert not result.ok and result.detail["error"]
+
+
+def test_a_failed_leftover_probe_fails_the_check(tmp_path: Path) -> None:
+    """Two failed probes would agree on an empty state: an empty one (no listener at all) is an error."""
+    result = bench_checks.benchmark_run(BenchGuest(RESULT, ["", ""]), SPEC, tmp_path / "out.json",
+                                        created_at=POWER_ON)
+    assert not result.ok and "leftover probe failed" in result.detail["error"]

@@ -106,6 +106,16 @@ def test_secrets_in_the_cloud_config_itself_are_found(stacks: dict[str, StackCas
     assert all("hunter2" not in m for m in messages)
 
 
+def test_the_cloud_config_is_read_as_cloud_init_reads_it(stacks: dict[str, StackCase]) -> None:
+    """cloud-init reads user data with PyYAML's pure-Python loader; LibYAML's refuses this text (a line of spaces
+    and a tab inside a block scalar) that it accepts: the scan must still find the password cloud-init would set."""
+    server = stacks["do-dev"].one(DROPLET)
+    extra = "chpasswd:\n  users:\n  - name: root\n    password: |\n     \t\n      hunter2hunter2\n"
+    data = plain(server.inputs["userData"]).replace("\nwrite_files:\n", "\n" + extra + "write_files:\n", 1)
+    messages = check_resource(first_boot_secrets, server, first_boot_props(server, data))
+    assert any("cloud-config password" in m and "chpasswd.users[0].password" in m for m in messages), messages
+
+
 def test_launch_script_lines_are_scanned(stacks: dict[str, StackCase]) -> None:
     server = stacks["lightsail-dev"].one(LIGHTSAIL_INSTANCE)
     data = plain(server.inputs["userData"]).replace("set -eu\n",

@@ -31,7 +31,7 @@ def test_pack_then_parse_gives_back_the_files_in_order() -> None:
     assert archive.startswith(wire.MAGIC)
     assert wire.parse(archive) == ENTRIES
     assert wire.unpack(wire.compress(archive)) == ENTRIES
-    assert wire.compress(archive) == wire.compress(archive)  # reproducible
+    assert wire.compress.__wrapped__(archive) == wire.compress.__wrapped__(archive)  # reproducible, uncached
 
 
 @pytest.mark.parametrize("archive", [

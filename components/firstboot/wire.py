@@ -160,11 +160,10 @@ def header_comment(digest: str, form: str, files: int, script: str) -> str:
     return f"# hardened-vps first boot {digest[:16]} ({form}): unpacks {files} files, then runs {script}."
 
 
-#: PyYAML's LibYAML bindings where the wheel has them (about 25 times faster on a bundle's long base64 line), its
-#: pure-Python classes otherwise. They emit the same text for what the product renders (a test compares them), so
-#: the user data does not depend on the machine that runs `pulumi up`.
+#: PyYAML's LibYAML emitter where the wheel has it (about 25 times faster on a bundle's long base64 line), its
+#: pure-Python one otherwise. They emit the same text for what the product renders (a test compares them), so the
+#: user data does not depend on the machine that runs `pulumi up`. Reading stays pure-Python, as cloud-init reads.
 SAFE_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def cloud_config_text(header: str, document: Mapping[str, object]) -> str:
@@ -216,7 +215,7 @@ def cloud_config_document(text: str) -> dict[str, object]:
     if form_of(text) != "cloud-config":
         raise WireError(f"a cloud-config form starts with {CLOUD_CONFIG_LINE}")
     try:
-        document = yaml.load(text, Loader=SAFE_LOADER)  # a safe loader: LibYAML's or PyYAML's
+        document = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise WireError(f"not YAML: {err}") from None
     if not isinstance(document, dict):

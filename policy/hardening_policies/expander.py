@@ -185,13 +185,11 @@ class Expander:
                 yield "base64", decoded
 
 
-#: PyYAML's LibYAML loader where the wheel has it (a safe loader either way; the same documents).
-_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def yaml_document(value: str) -> Any:
+    """The document as cloud-init reads it: PyYAML's pure-Python safe loader (LibYAML's accepts and refuses other
+    texts, so a document it could not read might still set a password on the host)."""
     try:
-        return yaml.load(value, Loader=_SAFE_LOADER)  # a safe loader
+        return yaml.safe_load(value)
     except yaml.YAMLError:
         return None
 
