@@ -51,6 +51,25 @@ def test_each_default_is_written_once_in_the_schema(key: str, default: str) -> N
         f"{key}'s default {default!r} is written again outside the schema"
 
 
+#: The host's scripts: a default written as a shell assignment (`keep=5`) would be a second copy there.
+HOST_SCRIPTS = sorted(p for p in (ROOT / "components").rglob("*")
+                      if p.is_file() and (p.suffix == ".sh" or "sbin" in p.parts))
+#: Defaults too common as words or numbers to name the key (0, 1; "none" is also a systemd value).
+SCRIPT_DEFAULTS = [(k.name, str(k.default)) for k in CONFIG_KEYS
+                   if isinstance(k.default, (str, int)) and not isinstance(k.default, bool)
+                   and str(k.default) not in ("", "0", "1", *OTHER_MEANINGS)]
+
+
+def test_no_host_script_assigns_a_default_of_its_own() -> None:
+    """The program passes every value the scripts need: a script that assigned a default would run with it when
+    the program did not pass the flag, and a changed default in the schema would not reach it."""
+    found = [f"{path.relative_to(ROOT)}:{n}: {key}={value}" for path in HOST_SCRIPTS
+             for n, line in enumerate(path.read_text().splitlines(), 1) if not line.lstrip().startswith("#")
+             for key, value in SCRIPT_DEFAULTS
+             if re.search(rf"(^|[\s;(])[A-Za-z_]\w*={re.escape(value)}($|[\s;)])", line)]
+    assert HOST_SCRIPTS and found == []
+
+
 def test_the_other_meanings_are_still_there() -> None:
     """The exceptions above are facts, not a blanket pass: each names files that do hold the word."""
     for value, files in OTHER_MEANINGS.items():

@@ -72,11 +72,15 @@ def archive(tmp_path: Path, name: str, broken: bool = False) -> Path:
     return path
 
 
+#: What the program passes from the stack's values (components/app/deploy.py); the script has no defaults.
+STACK_ARGS = ("--server", "wsgi", "--workers", "2", "--health", "/healthz", "--keep", "5")
+
+
 def release(host: Path, rid: str, *extra: str, broken: bool = False, stdin: str | None = None,
             keep: int = 5) -> subprocess.CompletedProcess[str]:
     env = os.environ | {"HVPS_ROOT": str(host), "PATH": f"{host.parent / 'stubs'}:{os.environ['PATH']}",
                         "HVPS_HEALTH_TRIES": "2", "HVPS_HEALTH_DELAY": "0"}
-    args = ["bash", str(RELEASE_SCRIPT), "--app", "app", "--id", rid, "--module", "app:app",
+    args = ["bash", str(RELEASE_SCRIPT), "--app", "app", "--id", rid, "--module", "app:app", *STACK_ARGS,
             "--archive", str(archive(host.parent, rid, broken)), "--keep", str(keep), *extra]
     result = subprocess.run(args, env=env, input=stdin, capture_output=True, text=True, timeout=60)
     time.sleep(0.01)  # distinct build times for the keep-N ordering
@@ -170,6 +174,9 @@ def test_redeploying_an_existing_release_reuses_its_build(host: Path) -> None:
     (("--env", 'A="x"\nB="y"'), "--env takes one encoded line"),
     (("--module", "app:app\nX=1"), "--module must be module:callable"),
     (("--workers", "2 --bind 0.0.0.0"), "--workers and --keep must be numbers"),
+    (("--workers", ""), "--workers and --keep must be numbers"),      # no default of its own: the stack's only
+    (("--server", ""), "--server must be wsgi or asgi"),
+    (("--health", ""), "--health must be the app's health path"),
 ])
 def test_rejects_bad_arguments(host: Path, extra: tuple[str, ...], needle: str) -> None:
     bad = release(host, "R_1" if not extra else "r-1", *extra)
@@ -198,7 +205,7 @@ def test_prune_uploads_keeps_what_the_deploy_command_names(host: Path, tmp_path:
     foreign.write_text("not ours")
     env = os.environ | {"HVPS_ROOT": str(host), "PATH": f"{host.parent / 'stubs'}:{os.environ['PATH']}",
                         "HVPS_HEALTH_TRIES": "2", "HVPS_HEALTH_DELAY": "0"}
-    args = ["bash", str(script), "--app", "app", "--id", "r-1", "--module", "app:app",
+    args = ["bash", str(script), "--app", "app", "--id", "r-1", "--module", "app:app", *STACK_ARGS,
             "--archive", str(current_archive), "--prune-uploads", str(uploads)]
     first = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
     assert first.returncode == 0, first.stderr
@@ -241,7 +248,8 @@ def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile
 def run_archive(host: Path, path: Path, rid: str = "r-h") -> subprocess.CompletedProcess[str]:
     env = os.environ | {"HVPS_ROOT": str(host), "PATH": f"{host.parent / 'stubs'}:{os.environ['PATH']}",
                         "HVPS_HEALTH_TRIES": "2", "HVPS_HEALTH_DELAY": "0"}
-    args = ["bash", str(RELEASE_SCRIPT), "--app", "app", "--id", rid, "--module", "app:app", "--archive", str(path)]
+    args = ["bash", str(RELEASE_SCRIPT), "--app", "app", "--id", rid, "--module", "app:app", *STACK_ARGS,
+            "--archive", str(path)]
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -315,7 +323,7 @@ def test_a_build_over_its_time_is_stopped_and_removed(host: Path, tmp_path: Path
     stubs = host.parent / "stubs"
     (stubs / "python3").write_text(STUBS["python3"].replace("exit 64\n", "exit 64\nsleep 30\n"))
     env = os.environ | {"HVPS_ROOT": str(host), "PATH": f"{stubs}:{os.environ['PATH']}", "HVPS_BUILD_TIMEOUT": "1"}
-    args = ["bash", str(RELEASE_SCRIPT), "--app", "app", "--id", "r-1", "--module", "app:app",
+    args = ["bash", str(RELEASE_SCRIPT), "--app", "app", "--id", "r-1", "--module", "app:app", *STACK_ARGS,
             "--archive", str(archive(tmp_path, "slow"))]
     started = time.monotonic()
     result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
@@ -365,7 +373,7 @@ def test_requirements_naming_a_root_only_file_cannot_read_it(tmp_path: Path) -> 
             tar.addfile(info, io.BytesIO(data))
         env = os.environ | {"HVPS_ROOT": str(host), "PATH": f"{stubs}:{os.environ['PATH']}",
                             "HVPS_HEALTH_TRIES": "1", "HVPS_HEALTH_DELAY": "0", "HVPS_BUILD_USER": "nobody"}
-        args = ["bash", str(RELEASE_SCRIPT), "--app", "app", "--id", "r-1", "--module", "app:app",
+        args = ["bash", str(RELEASE_SCRIPT), "--app", "app", "--id", "r-1", "--module", "app:app", *STACK_ARGS,
                 "--archive", str(path)]
         result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
         out = result.stdout + result.stderr

@@ -2,8 +2,9 @@
 # Managed by hardened-vps. Deploy one release of the web app without dropping requests, or roll back.
 #
 #   hvps-release --app NAME --id ID (--archive FILE.tar.gz | --git URL --ref REF) --module MOD:APP
-#                [--server wsgi|asgi] [--workers N] [--health /healthz] [--keep 5] [--env 'KEY="value"' ...]
+#                --server wsgi|asgi --workers N --health PATH --keep N [--env 'KEY="value"' ...]
 #                [--env-file FILE|-] [--prune-uploads DIR]
+# Every value comes from the stack (components/app/deploy.py): the defaults live in the config schema only.
 #
 # Each release gets /srv/NAME/releases/ID with its own virtualenv; /srv/NAME/current is switched atomically,
 # then the unit restarts while systemd's socket (NAME.socket) holds new connections, so none is refused.
@@ -26,7 +27,7 @@
 set -euo pipefail
 umask 027
 
-app="" id="" archive="" git_url="" git_ref="" module="" server=wsgi workers=2 health=/healthz keep=5
+app="" id="" archive="" git_url="" git_ref="" module="" server="" workers="" health="" keep=""
 env_file="" prune_dir="" plain_env=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -53,6 +54,7 @@ bad() { echo "hvps-release: $*" >&2; exit 2; }
 [[ $module =~ ^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.()]*$ ]] || bad "--module must be module:callable"
 [[ $server =~ ^(wsgi|asgi)$ ]] || bad "--server must be wsgi or asgi"
 [[ $workers =~ ^[0-9]{1,3}$ && $keep =~ ^[0-9]{1,3}$ ]] || bad "--workers and --keep must be numbers"
+[[ $health == /* ]] || bad "--health must be the app's health path"
 for line in "${plain_env[@]}"; do
   [[ $line =~ ^[A-Za-z_][A-Za-z0-9_]*=\".*\"$ && $line != *$'\n'* ]] || bad "--env takes one encoded line NAME=\"value\""
 done
