@@ -10,6 +10,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from components.config import HostSpec
@@ -28,6 +29,19 @@ from .vm import VM
 TLS_DOMAIN = "shop.example.com"          # the prod stack's domain
 #: The report's phase of a check of the TLS host that is not a TLS check.
 PHASES = {"lynis": "audit", "benchmark_run": "benchmark"}
+
+
+def _guarded(name: str, timings: dict[str, float], check: Callable[[], checks.CheckResult]) -> checks.CheckResult:
+    """A check late on the TLS host, timed (`<name>_s`) and logged; its exception (an ssh timeout, a fetch) is its
+    failure, so it never costs the checks after it (the negative case)."""
+    t = time.monotonic()
+    try:
+        result = check()
+    except Exception as exc:
+        result = checks.CheckResult(name, False, f"{type(exc).__name__}: {exc}")
+    timings[f"{name.removesuffix('_run')}_s"] = round(time.monotonic() - t, 1)
+    log(f"tls: [{PHASES.get(name, 'tls')}] {result.name}: {'ok' if result.ok else 'FAIL'} {json.dumps(result.figures)}")
+    return result
 
 
 def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKeys, apt_outage: bool = False,
@@ -101,24 +115,10 @@ def run_tls(spec: HostSpec, key: Path, cache: AptCache | None, host_keys: HostKe
                 found, state = data_lane.prove_on_host(vm, tls_spec, key)
                 data_res["checks"] += [{"phase": "data", **r.as_dict()} for r in found]
             if bench_out:
-                t = time.monotonic()
-                try:
-                    bench = bench_checks.benchmark_run(VMGuest(vm, admin, key), tls_spec, bench_out,
-                                                       created_at=vm.power_on_iso())
-                except Exception as exc:        # an ssh timeout must not cost Lynis and the negative case
-                    bench = checks.CheckResult("benchmark_run", False, f"{type(exc).__name__}: {exc}")
-                res["timings"]["benchmark_s"] = round(time.monotonic() - t, 1)
-                log(f"tls: [benchmark] {bench.name}: {'ok' if bench.ok else 'FAIL'} {json.dumps(bench.figures)}")
-                out.append(bench)
+                out.append(_guarded("benchmark_run", res["timings"], lambda: bench_checks.benchmark_run(
+                    VMGuest(vm, admin, key), tls_spec, bench_out, created_at=vm.power_on_iso())))
             if lynis:
-                t = time.monotonic()
-                try:
-                    audit = checks.lynis_audit(vm, admin, key)
-                except Exception as exc:        # a fetch or ssh failure must not cost the negative case
-                    audit = checks.CheckResult("lynis", False, f"{type(exc).__name__}: {exc}")
-                res["timings"]["lynis_s"] = round(time.monotonic() - t, 1)
-                log(f"tls: [audit] {audit.name}: {'ok' if audit.ok else 'FAIL'} {json.dumps(audit.figures)}")
-                out.append(audit)
+                out.append(_guarded("lynis", res["timings"], lambda: checks.lynis_audit(vm, admin, key)))
             if negative:
                 neg = weaken_running_host(vm, admin, key)
             vm.kill()

@@ -12,13 +12,14 @@ import pulumi
 import pytest
 
 from components.app import AppRelease
+from components.benchmark import HostBenchmark
 from components.host import WebHost
 from components.hostconfig import HostConfig
 from components.options import dependencies
 from tests.conftest import full_config
 from tests.test_app_release import EXAMPLE, run_recording_options
 
-COMPONENTS = (WebHost, HostConfig, AppRelease)
+COMPONENTS = (WebHost, HostConfig, AppRelease, HostBenchmark)
 
 
 def declared_outputs(cls: type) -> dict[str, str]:
@@ -54,7 +55,7 @@ def test_every_declared_output_is_registered_and_nothing_else(monkeypatch: pytes
         original(self, outputs)
 
     monkeypatch.setattr(pulumi.ComponentResource, "register_outputs", record)
-    run_recording_options(full_config(appSource=str(EXAMPLE)), "outputs")
+    run_recording_options(full_config(appSource=str(EXAMPLE), benchmark=True), "outputs")
     for cls in COMPONENTS:
         (component, outputs) = next((c, o) for c, o in registered if isinstance(c, cls))
         declared = declared_outputs(cls)

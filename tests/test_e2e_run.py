@@ -3,6 +3,7 @@ digests, and every scenario's wall time reaches CI's closing lines."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any, cast
 
@@ -221,3 +222,41 @@ def test_the_vm_lynis_check_runs_the_one_runner_on_the_vm_and_quotes_the_stock_b
     assert bound_s == integrity_checks.LYNIS_BOUND_S
     assert not r.ok and r.figures["hardening_index"] == 85 and r.figures["target"] == lynis.MIN_INDEX
     assert r.figures["stock_image_baseline"] == integrity_checks.LYNIS_STOCK_BASELINE
+
+
+def test_the_tls_host_is_benchmarked_before_lynis_and_a_failed_run_costs_neither(monkeypatch, tmp_path) -> None:
+    from e2e import bench_checks, checks, tls_run
+    from e2e.check_result import CheckResult
+
+    _fake_tls_boot(monkeypatch)
+    monkeypatch.setattr(_FakeVM, "power_on_iso", lambda self: "2026-12-07T04:00:00+00:00", raising=False)
+    seen: list[str | None] = []
+
+    def bench(guest: Any, spec: Any, out: Any, created_at: str | None = None, **_: object) -> CheckResult:
+        guest.vm.calls.append("benchmark")
+        seen.append(created_at)
+        return CheckResult("benchmark_run", True, figures={"web_rps": 37.0})
+
+    def audit(vm: _FakeVM, *_: object) -> CheckResult:
+        vm.calls.append("lynis")
+        return CheckResult("lynis", True)
+
+    monkeypatch.setattr(bench_checks, "benchmark_run", bench)
+    monkeypatch.setattr(checks, "lynis_audit", audit)
+    spec, keys = _tls_keys()
+    tls_res, neg = tls_run.run_tls(spec, tmp_path / "key", None, keys, negative=True, lynis=True,
+                                   bench_out=tmp_path / "bench.json")
+    assert _FakeVM.last.calls == ["start", "benchmark", "lynis", "weaken", "kill"]
+    assert seen == ["2026-12-07T04:00:00+00:00"], "the VM's power-on stands for the API's create"
+    row = next(c for c in tls_res["checks"] if c["name"] == "benchmark_run")
+    assert row["ok"] and row["phase"] == "benchmark" and "benchmark_s" in tls_res["timings"] and tls_res["ok"]
+
+    def times_out(*_: object, **__: object) -> CheckResult:
+        raise subprocess.TimeoutExpired("ssh", 900)
+
+    monkeypatch.setattr(bench_checks, "benchmark_run", times_out)
+    tls_res, neg = tls_run.run_tls(spec, tmp_path / "key", None, keys, negative=True, lynis=True,
+                                   bench_out=tmp_path / "bench.json")
+    assert _FakeVM.last.calls == ["start", "lynis", "weaken", "kill"] and neg["ok"]
+    row = next(c for c in tls_res["checks"] if c["name"] == "benchmark_run")
+    assert not row["ok"] and "TimeoutExpired" in row["detail"] and not tls_res["ok"] and "error" not in tls_res

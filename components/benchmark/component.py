@@ -51,6 +51,9 @@ class HostBenchmark(pulumi.ComponentResource):
     """Child: `run` (remote.Command). Output `result`: the benchmark's JSON document, parsed."""
 
     result: pulumi.Output[Any]
+    """The benchmark's JSON document (components/benchmark/parse.py), with the creation figure the program adds;
+    None until the run has happened (a preview)."""
+
     type_token = "hardened-vps:index:HostBenchmark"
 
     def __init__(self, name: str, args: HostBenchmarkArgs, opts: pulumi.ResourceOptions | None = None):
