@@ -67,6 +67,19 @@ def test_systemd_spans_and_timeline_parsers() -> None:
     assert parse.cloud_init_finished(json.dumps(running)) is None
     del running["v1"]["modules-final"]
     assert parse.cloud_init_finished(json.dumps(running)) is None, "no final stage: not finished"
+    assert parse.cloud_init_finished(sample("cloud-init-status-25.1.json")) == 70026.51
+
+
+@pytest.mark.parametrize(("finished", "written", "done"), [
+    (131.5, 1796575700.0, 131.5),              # cloud-init 25.1: seconds since boot
+    (1796575691.5, 1796575700.0, 91.5),        # older releases: epoch seconds
+    (131.5, 1796575500.0, None),               # status.json of an earlier boot
+    (1796575591.5, 1796575700.0, None),        # an epoch time before this boot
+    (None, 1796575700.0, None), (131.5, None, None),
+])
+def test_cloud_init_done_reads_either_clock_and_only_this_boot(finished: float | None, written: float | None,
+                                                               done: float | None) -> None:
+    assert parse.cloud_init_done(finished, 1796575600.0, written) == done
 
 
 def test_percentile_is_nearest_rank() -> None:

@@ -181,11 +181,13 @@ def timeline(w: Path, args: argparse.Namespace) -> dict[str, float | None]:
     except (OSError, ValueError):
         analyzed = {"kernel": None, "userspace": None}
     status = _read(CLOUD_INIT_STATUS)
-    cloud_init = parse.cloud_init_finished(status) if status else None
+    finished = parse.cloud_init_finished(status) if status else None
+    written = (ROOT / CLOUD_INIT_STATUS).stat().st_mtime if status else None
     state = ROOT / STATE_FILE
     done = state.stat().st_mtime if (_read(STATE_FILE) or "").strip() == "complete" else None
     return {"boot_kernel": analyzed["kernel"], "boot_userspace": analyzed["userspace"],
-            "cloud_init_done": _since_boot(cloud_init, boot), "first_boot_done": _since_boot(done, boot),
+            "cloud_init_done": parse.cloud_init_done(finished, boot, written),
+            "first_boot_done": _since_boot(done, boot),
             "ssh_ready": _active_at("ssh.service"), "app_ready": _active_at(f"{args.app_name}.service")}
 
 

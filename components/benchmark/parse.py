@@ -122,15 +122,31 @@ def systemd_analyze(text: str) -> dict[str, float]:
 
 
 def cloud_init_finished(text: str) -> float | None:
-    """When cloud-init's last stage finished (epoch seconds), from its status.json; None while a stage that started
-    has not finished, or before the final stage ran. cloud-init lists every stage it knows, including ones no boot
-    runs ("modules-init": start and finished null), so only the stages that started count."""
+    """When cloud-init's last stage finished, from its status.json, in the stages' own clock (see
+    cloud_init_done); None while a stage that started has not finished, or before the final stage ran. Some
+    releases list stages no boot runs ("modules-init": start and finished null), so only the stages that started
+    count."""
     stages = {name: stage for name, stage in json.loads(text)["v1"].items() if isinstance(stage, dict)}
     started = [stage for stage in stages.values() if stage.get("start") is not None]
     finished = [stage.get("finished") for stage in started]
     if "modules-final" not in stages or stages["modules-final"].get("start") is None or None in finished:
         return None
     return max(float(t) for t in finished if t is not None)
+
+
+#: Below this a status.json time is seconds since boot, above it seconds since the epoch (2001-09-09).
+EPOCH_FLOOR = 1e9
+
+
+def cloud_init_done(finished: float | None, boot: float, written: float | None) -> float | None:
+    """Seconds from kernel start (`boot`, epoch) to cloud-init's finish (cloud_init_finished). cloud-init 25.1
+    (Debian 13's) records its stages in seconds since boot, older releases in epoch seconds. A status.json
+    written (`written`: its mtime) before this boot is an earlier boot's: None, as for a first-boot step."""
+    if finished is None or written is None or written < boot:
+        return None
+    if finished < EPOCH_FLOOR:
+        return finished
+    return finished - boot if finished >= boot else None
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
