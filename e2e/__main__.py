@@ -42,8 +42,8 @@ SCENARIOS: dict[str, tuple[str, list[str]]] = {
                   ["--forms", "cloud-config", "--boot-speed", "--skip-lynis", "--skip-scan", "--skip-releases",
                    "--skip-converge"]),
     "data": ("the launch-script domain stack with a data volume and PostgreSQL: TLS, then the data checks, the "
-             "negative case, and a rebuild with the same disk, benchmarked (not in `all`: about 57 minutes; its "
-             "last run passed every data check, not the benchmark's)",
+             "negative case, and a rebuild with the same disk, benchmarked (not in `all`: 50-57 minutes; its "
+             "last runs passed every data check)",
              ["--forms", "", "--tls", "--tls-form", "script", "--negative-last", "--data", "--skip-lynis"]),
     "all": ("everything `make e2e` proves, in two lanes side by side: the cloud-config form with every audit but "
             "Lynis; the container audit with Lynis, then the launch script for the apt outage, TLS and the weakened "
