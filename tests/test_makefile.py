@@ -74,3 +74,28 @@ def test_pytest_run_at_the_makefile_quietness_prints_the_summary(tmp_path: Path)
                              str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), str(test)],
                             capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert re.search(r"^1 passed in ", result.stdout, re.M), result.stdout + result.stderr
+
+
+def _fake_venv(tmp_path: Path, mypy_rc: int, pytest_rc: int) -> Path:
+    """A virtualenv whose ruff passes, whose mypy and pytest exit as told, with its install stamps up to date."""
+    venv = tmp_path / f"venv-{mypy_rc}-{pytest_rc}"
+    (venv / "bin").mkdir(parents=True)
+    for name, body in (("ruff", "exit 0"), ("mypy", f"echo 'mypy says {mypy_rc}'; exit {mypy_rc}"),
+                       ("python", f"echo 'pytest says {pytest_rc}'; exit {pytest_rc}")):
+        (venv / "bin" / name).write_text(f"#!/bin/sh\n{body}\n")
+        (venv / "bin" / name).chmod(0o755)
+    for stamp in (".runtime", ".dev"):
+        (venv / stamp).touch()
+    return venv
+
+
+@needs_make
+@pytest.mark.parametrize(("mypy_rc", "pytest_rc", "ok"), [(0, 0, True), (1, 0, False), (0, 1, False)])
+def test_make_test_runs_mypy_beside_the_suite_and_needs_both(tmp_path: Path, mypy_rc: int, pytest_rc: int,
+                                                             ok: bool) -> None:
+    assert MAKE
+    venv = _fake_venv(tmp_path, mypy_rc, pytest_rc)
+    result = subprocess.run([MAKE, "-s", "test", f"VENV={venv}", "-o", f"{venv}/.runtime", "-o", f"{venv}/.dev"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (result.returncode == 0) is ok, result.stdout + result.stderr
+    assert f"pytest says {pytest_rc}" in result.stdout and f"mypy: mypy says {mypy_rc}" in result.stdout
