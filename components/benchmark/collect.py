@@ -163,11 +163,6 @@ def _boot_time() -> float:
     return float(next(line.split()[1] for line in stat.splitlines() if line.startswith("btime ")))
 
 
-def _since_boot(moment: float | None, boot: float) -> float | None:
-    """Seconds from kernel start to `moment`, when it happened in this boot."""
-    return None if moment is None or moment < boot else moment - boot
-
-
 def _active_at(unit: str) -> float | None:
     usec = _systemctl(unit, "ActiveEnterTimestampMonotonic")
     return int(usec) / 1e6 if usec.isdigit() and int(usec) > 0 else None
@@ -187,7 +182,7 @@ def timeline(w: Path, args: argparse.Namespace) -> dict[str, float | None]:
     done = state.stat().st_mtime if (_read(STATE_FILE) or "").strip() == "complete" else None
     return {"boot_kernel": analyzed["kernel"], "boot_userspace": analyzed["userspace"],
             "cloud_init_done": parse.cloud_init_done(finished, boot, written),
-            "first_boot_done": _since_boot(done, boot),
+            "first_boot_done": parse.since_boot(done, boot),
             "ssh_ready": _active_at("ssh.service"), "app_ready": _active_at(f"{args.app_name}.service")}
 
 

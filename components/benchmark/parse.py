@@ -144,9 +144,12 @@ def cloud_init_done(finished: float | None, boot: float, written: float | None) 
     written (`written`: its mtime) before this boot is an earlier boot's: None, as for a first-boot step."""
     if finished is None or written is None or written < boot:
         return None
-    if finished < EPOCH_FLOOR:
-        return finished
-    return finished - boot if finished >= boot else None
+    return finished if finished < EPOCH_FLOOR else since_boot(finished, boot)
+
+
+def since_boot(moment: float | None, boot: float) -> float | None:
+    """Seconds from kernel start (`boot`, epoch) to `moment` (epoch), when it happened in this boot."""
+    return None if moment is None or moment < boot else moment - boot
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
