@@ -6,10 +6,10 @@ power-on -> nginx answers `/` through the forward. No audits, the VM is then kil
 hardened: the stack's rendered first boot (cloud-config form), timed from power-on to
 - `healthy_s`: the health path answers through nginx;
 - `locked_down_s`: over SSH, `sshd -T` is hardened and an nftables input chain has policy drop (the same checks
-  as the audits; polled only once cloud-init printed the locked-down state or finished, so no probe reaches sshd
+  as the audits; polled only once cloud-init finished, right after the lockdown it runs, so no probe reaches sshd
   before the admin's key is installed: fail2ban would read such failures from the journal later);
 - `complete_s`: `hvps-provision --status` says complete (the install phase is over).
-Then, from the guest: when each `hvps-provision:` step started (journal), each apt command and what it
+Then, from the guest: when each step of the provisioner started (its progress record), each apt command and what it
 fetched (apt's history and output), the dpkg triggers that cost time, `systemd-analyze blame` and
 `cloud-init analyze blame`. The ratio is (max of healthy and locked down) / bare.
 
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import yaml
 
-from components.firstboot import PROVISION_SCRIPT, render_first_boot
+from components.firstboot import PROVISION_SCRIPT, progress, render_first_boot, wire
 
 from . import checks
 from .apt_cache import AptCache
@@ -42,7 +42,6 @@ from .processes import VMError, log
 from .vm import FINISHED_RE, VM
 
 TARGET_RATIO = 1.5
-_LOCKED_DOWN_MARK = "hvps-provision: state: locked-down"
 
 
 def bare_cloud_config(admin: str, public_key: str) -> str:
@@ -51,7 +50,7 @@ def bare_cloud_config(admin: str, public_key: str) -> str:
            "users": [{"name": admin, "shell": "/bin/bash", "lock_passwd": True, "sudo": "ALL=(ALL) NOPASSWD:ALL",
                       "ssh_authorized_keys": [public_key]}],
            "packages": ["nginx"]}
-    return "#cloud-config\n" + yaml.safe_dump(doc, sort_keys=False)
+    return f"{wire.CLOUD_CONFIG_LINE}\n" + yaml.safe_dump(doc, sort_keys=False)
 
 
 def host_load() -> float:
@@ -106,8 +105,7 @@ def time_first_boot(vm: VM, admin: str, key: Path, health_path: str, timeout: fl
                     mark("healthy_s")
             except OSError:
                 pass
-        ssh_ready = _LOCKED_DOWN_MARK in serial or "cloud_init_finished_s" in t
-        if ssh_ready and "locked_down_s" not in t and _locked_down(vm, admin, key):
+        if "cloud_init_finished_s" in t and "locked_down_s" not in t and _locked_down(vm, admin, key):
             mark("locked_down_s")
         # SSH + sudo costs the TCG guest CPU: the state is read every 10 s at most (complete_s is that coarse)
         if "locked_down_s" in t and "complete_s" not in t and time.monotonic() >= next_status:
@@ -126,14 +124,15 @@ def time_first_boot(vm: VM, admin: str, key: Path, health_path: str, timeout: fl
 
 
 # ------------------------------------------------------------------------------------------ where time goes
-_JOURNAL_STEP = re.compile(r"^(\d+(?:\.\d+)?) .*?hvps-provision: (.*)$")
 _HISTORY = re.compile(r"^(Start-Date|End-Date|Commandline): (.*)$")
 _FETCHED = re.compile(r"^(\d+(?:\.\d+)?) .*Fetched ([0-9.,]+ [kMG]?B) in (\S+)")
 _DPKG = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (\S+) (.*)$")
 
-# One SSH call: the clock (epoch and uptime, to put wall-clock logs on the boot's time line), then the logs.
-GUEST_LOGS = ("date +%s.%N; cut -d' ' -f1 /proc/uptime; echo '@@journal'; "
-              "sudo journalctl -b -o short-unix --no-pager | grep -E 'hvps-provision: |Fetched [0-9]'; "
+# One SSH call: the clock (epoch and uptime, to put wall-clock logs on the boot's time line), the provisioner's
+# progress record (already on the boot's clock), then apt's and systemd's own logs.
+GUEST_LOGS = ("date +%s.%N; cut -d' ' -f1 /proc/uptime; "
+              f"echo '@@progress'; sudo cat {progress.PROGRESS_FILE}; echo '@@journal'; "
+              "sudo journalctl -b -o short-unix --no-pager | grep -E 'Fetched [0-9]'; "
               "echo '@@history'; sudo cat /var/log/apt/history.log; echo '@@dpkg'; sudo cat /var/log/dpkg.log; "
               "echo '@@blame'; systemd-analyze blame --no-pager 2>&1 | head -n 15; "
               "echo '@@cloud-init'; sudo cloud-init analyze blame 2>&1 | head -n 15")
@@ -168,11 +167,10 @@ def timeline(text: str) -> dict:
     sec = _sections(text)
     now, uptime = (float(x) for x in sec["clock"][:2])
     boot = now - uptime
-    logged = [(float(m.group(1)) - boot, m.group(2)) for line in sec.get("journal", [])
-              if (m := _JOURNAL_STEP.match(line))]
-    steps = [(at, msg) for at, msg in logged if not msg.startswith("state: ")]
-    states = [{"at_s": round(at, 1), "state": msg[len("state: "):]} for at, msg in logged if msg.startswith("state: ")]
-    end = next((float(s["at_s"]) for s in states if s["state"] == "complete"), uptime)
+    events = progress.parse_progress("\n".join(sec.get("progress", [])))
+    steps = [(e.at_s, e.text) for e in events if e.kind == "step"]
+    states = [{"at_s": round(e.at_s, 1), "state": e.text} for e in events if e.kind == "state"]
+    end = next((e.at_s for e in events if e.kind == "state" and e.text == "complete"), uptime)
     apt: list[dict] = []
     entry: dict = {}
     for line in sec.get("history", []):

@@ -27,7 +27,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from components.config import HostSpec, SshKey
-from components.firstboot import CONVERGE_COMMAND, HOST_KEY_PATH, FirstBoot, HostFile, bundle, describe_first_boot
+from components.firstboot import (
+    CONVERGE_COMMAND,
+    HOST_KEY_PATH,
+    FirstBoot,
+    HostFile,
+    bundle,
+    describe_first_boot,
+    progress,
+)
+from components.firstboot.concerns import concern_of
 
 from .checks import CheckResult
 from .processes import log
@@ -144,12 +153,16 @@ def converge_check(vm: VM, spec: HostSpec, admin: str, key: Path, removed: Path,
 
     # 2: a broken nginx file is refused by validation; the previous config keeps serving
     rc2, out2 = converge(vm, admin, key, broken_first_boot(good))
+    owner = concern_of(HEADERS_FILE, spec)
+    assert owner is not None, HEADERS_FILE
+    refused = [o.concern for o in progress.parse_converge_report(out2) if o.outcome == "refused"]
     live = vm.ssh(admin, key, f"sudo -n cat {HEADERS_FILE}", timeout=60).stdout
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=10) as r:
         served, status = r.headers.get(HEADER, ""), r.status
     results.append(CheckResult(
         "converge_refuses_broken_nginx",
-        rc2 != 0 and "refused" in out2 and "X-Hvps-Broken" not in live and status == 200 and served == HEADER_NEW,
+        rc2 != 0 and refused == [owner.name] and "X-Hvps-Broken" not in live and status == 200
+        and served == HEADER_NEW,
         {"exit": rc2, "output": out2.strip().splitlines()[-10:], "served_header": served}))
 
     # 3: the same good bundle again changes nothing
@@ -161,10 +174,10 @@ def converge_check(vm: VM, spec: HostSpec, admin: str, key: Path, removed: Path,
     written = vm.ssh(admin, key, f"sudo -n find /etc /usr/local/sbin /home/{admin}/.ssh -newer {mark} -type f "
                                  f"2>/dev/null | head -20", timeout=60).stdout.split()
     again_after = _probe(vm, admin, key, spec.app_name)
-    lines = [line for line in out3.splitlines() if line.startswith("hvps-converge:")]
+    outcomes = {o.concern: o.outcome for o in progress.parse_converge_report(out3)}
     results.append(CheckResult(
         "converge_twice_touches_nothing",
-        rc3 == 0 and bool(lines) and all(line.rstrip().endswith(": unchanged") for line in lines)
+        rc3 == 0 and bool(outcomes) and set(outcomes.values()) == {"unchanged"}
         and not written and again_after == again_before,
-        {"output": lines, "written": written, "before": again_before, "after": again_after}))
+        {"output": outcomes, "written": written, "before": again_before, "after": again_after}))
     return results

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from components.config import HostSpec, load_stack_file, parse_ssh_key
-from components.firstboot import describe_first_boot
+from components.firstboot.settings import SYSCTL_SETTINGS
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,16 +39,9 @@ class Day2Keys:
         return which.with_suffix(".pub").read_text().strip()
 
 
-def declared_sysctl(spec: HostSpec) -> dict[str, str]:
-    """The sysctl values the project's first boot declares (its rendered sysctl.d file): what must be applied."""
-    out: dict[str, str] = {}
-    for f in describe_first_boot(spec).files:
-        if f.path.startswith("/etc/sysctl.d/"):
-            for line in f.content.splitlines():
-                k, sep, v = line.partition("=")
-                if sep and not k.lstrip().startswith(("#", ";")):
-                    out[k.strip()] = v.strip()
-    return out
+def declared_sysctl() -> dict[str, str]:
+    """The sysctl values the kernel concern declares: the data its sysctl.d file is rendered from."""
+    return dict(SYSCTL_SETTINGS)
 
 
 def expected_ports(spec: HostSpec) -> tuple[set[int], set[int]]:

@@ -258,7 +258,7 @@ def boot_and_audit(a: argparse.Namespace, tmp: Path, res: dict, cleanup: context
         t1 = time.monotonic()
         audit = lynis.run(c, LYNIS_BOUND_S)
         res["timings"]["lynis_s"] = round(time.monotonic() - t1, 1)
-        res["lynis"] = container_checks.lynis_result(audit, declared_sysctl(spec))
+        res["lynis"] = container_checks.lynis_result(audit, declared_sysctl())
         if a.keep:
             a.keep.mkdir(parents=True, exist_ok=True)
             (a.keep / "lynis.log").write_text(res["lynis"]["log"])
@@ -275,4 +275,4 @@ def boot_and_audit(a: argparse.Namespace, tmp: Path, res: dict, cleanup: context
             if a.keep:
                 (a.keep / "lynis-after-benchmark.log").write_text(after.log)
             res["checks"]["lynis_after_benchmark"] = container_checks.same_audit(
-                res["lynis"], container_checks.lynis_result(after, declared_sysctl(spec)), benchmark_ran=bench.ok)
+                res["lynis"], container_checks.lynis_result(after, declared_sysctl()), benchmark_ran=bench.ok)

@@ -35,15 +35,16 @@ def test_bare_boot_passes_cloud_init_schema(tmp_path) -> None:
 # The guest's clock: epoch 1000100.0 at uptime 100.0, so the kernel started at epoch 1000000 (1970-01-12 13:46:40).
 GUEST = """1000100.000
 100.00
+@@progress
+10.50	state	locking down
+11.00	step	lockdown: hostname
+13.00	step	lockdown: admin-and-ssh
+20.00	state	locked-down
+30.00	step	serve: packages
+70.00	step	serve: swap
+90.00	state	complete
 @@journal
-1000010.5 e2e-vm cloud-init[1]: hvps-provision: state: locking down
-1000011.0 e2e-vm cloud-init[1]: hvps-provision: hostname
-1000013.0 e2e-vm cloud-init[1]: hvps-provision: admin account deploy (key-only; sudo without password)
-1000020.0 e2e-vm cloud-init[1]: hvps-provision: state: locked-down
-1000030.0 e2e-vm hvps-provision[9]: hvps-provision: packages
 1000041.0 e2e-vm hvps-provision[9]: Fetched 12.5 MB in 3s (4,100 kB/s)
-1000070.0 e2e-vm hvps-provision[9]: hvps-provision: swap
-1000090.0 e2e-vm hvps-provision[9]: hvps-provision: state: complete
 @@history
 
 Start-Date: 1970-01-12  13:47:15
@@ -65,10 +66,10 @@ End-Date: 1970-01-12  13:47:55
 def test_timeline_puts_steps_apt_and_triggers_on_the_boot_clock() -> None:
     tl = bootspeed.timeline(GUEST)
     assert tl["steps"] == [
-        {"step": "hostname", "start_s": 11.0, "seconds": 2.0},
-        {"step": "admin account deploy (key-only; sudo without password)", "start_s": 13.0, "seconds": 17.0},
-        {"step": "packages", "start_s": 30.0, "seconds": 40.0},
-        {"step": "swap", "start_s": 70.0, "seconds": 20.0},       # until the state says complete
+        {"step": "lockdown: hostname", "start_s": 11.0, "seconds": 2.0},
+        {"step": "lockdown: admin-and-ssh", "start_s": 13.0, "seconds": 17.0},
+        {"step": "serve: packages", "start_s": 30.0, "seconds": 40.0},
+        {"step": "serve: swap", "start_s": 70.0, "seconds": 20.0},       # until the state says complete
     ]
     assert [s["state"] for s in tl["states"]] == ["locking down", "locked-down", "complete"]
     assert tl["apt"] == [{"start_s": 35.0, "command": "apt-get -y -q install --no-install-recommends nginx",

@@ -23,12 +23,13 @@ import pytest
 
 from components import firstboot
 from components.config import HostSpec, parse_host_spec
-from components.firstboot import HOST_KEY_PATH, PROVISION_SCRIPT, describe_first_boot
+from components.firstboot import HOST_KEY_PATH, PROVISION_SCRIPT, describe_first_boot, progress
 from tests.conftest import ED25519_KEY, RSA_4096_KEY, raw_config
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen (openssh-client) missing")
 
 STATE = "var/lib/hvps/first-boot.state"
+PROGRESS = progress.PROGRESS_FILE.lstrip("/")
 RECORD = 'printf \'%s\\n\' "${0##*/} $*" >>"$HVPS_ROOT/.calls"\n'
 STUBS = {
     "apt-get": RECORD + 'echo "${@: -1} needrestart-suspend=${NEEDRESTART_SUSPEND:-}" >>"$HVPS_ROOT/.apt-env"\n'
@@ -83,6 +84,10 @@ class Host:
     @property
     def state(self) -> str:
         return (self.root / STATE).read_text().strip()
+
+    @property
+    def progress(self) -> list[progress.Event]:
+        return progress.parse_progress((self.root / PROGRESS).read_text())
 
     def apt(self, up: bool) -> None:
         (self.root / ".apt-down").unlink(missing_ok=True) if up else (self.root / ".apt-down").touch()
@@ -184,7 +189,7 @@ def test_apt_outage_keeps_the_host_locked_down_and_retries_with_backoff(host: Ho
     host.apt(up=True)
     result = host.run("--install")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert host.state == "complete" and "hvps-provision: state: installing attempt 4" in result.stdout
+    assert host.state == "complete" and "installing attempt 4" in progress.states(host.progress)
     assert host.calls[-1] == "systemctl disable --now hvps-provision.timer"
     status = host.run("--status")
     assert status.returncode == 0 and status.stdout == "complete\n"
@@ -199,6 +204,9 @@ def test_a_second_full_run_changes_nothing(host: Host) -> None:
     result = host.run("--install")
     assert result.returncode == 0, result.stdout + result.stderr
     after = host.snapshot()
+    # the progress record is the one file a run adds to: the first run's events stay as they were
+    first, second = before.pop(PROGRESS), after.pop(PROGRESS)
+    assert second[1].startswith(first[1]) and len(second[1]) > len(first[1])
     assert after == before
     root = host.root
     assert (root / "etc/ssh/ssh_host_ed25519_key").read_text() == host.host_key  # never rotated
@@ -213,6 +221,25 @@ def test_a_second_full_run_changes_nothing(host: Host) -> None:
     assert sum(c.startswith("fallocate ") for c in calls) == 1  # one swap file
     assert sum(c.startswith("aide ") and "--init" in c for c in calls) == 1  # the baseline is never reset
     assert sum(c.startswith("python3 -m venv") for c in calls) == 1
+
+
+def test_the_progress_record_holds_every_step_and_state_in_order(host: Host) -> None:
+    """The record the VM proof times first boot by: each phase's concerns as the manifest orders them, the health
+    check between serve and deferred, each state, all on the boot's clock."""
+    assert host.run().returncode == 0
+    assert host.run("--install").returncode == 0
+    events = host.progress
+    concerns = firstboot.concerns_for(host.spec)
+
+    def phase(name: str) -> list[str]:
+        return [f"{name}: {c.name}" for c in concerns if name in c.phases]
+
+    assert [e.text for e in events if e.kind == "step"] == \
+        [*phase("lockdown"), *phase("serve"), "health check", *phase("deferred")]
+    assert progress.states(events) == ["locking down", "locked-down", "installing attempt 1",
+                                       "serving; deferred running", "complete"]
+    times = [e.at_s for e in events]
+    assert times == sorted(times) and times[0] > 0
 
 
 def test_install_turns_on_accounting_and_makes_the_build_user_before_the_baseline(host: Host) -> None:
@@ -292,8 +319,8 @@ def converge(host: Host, spec: HostSpec) -> subprocess.CompletedProcess[str]:
 
 def report(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
     """concern -> what convergence says of it (`unchanged`, `changed: ...`, `refused: ...`)."""
-    lines = [line.split(": ", 2)[1:] for line in result.stdout.splitlines() if line.startswith("hvps-converge: ")]
-    return {name: verdict for name, verdict in lines}
+    return {o.concern: ": ".join(filter(None, (o.outcome, o.detail)))
+            for o in progress.parse_converge_report(result.stdout)}
 
 
 def mtimes(host: Host) -> dict[str, int]:

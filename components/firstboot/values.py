@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from components import catalog, envfile
 from components.config import HostSpec, default_of
-from components.firstboot import wire
+from components.firstboot import progress, wire
 from components.firstboot.concerns import (
     ACME_CA_PATH,
     DEFERRED,
@@ -134,6 +134,7 @@ def template_values(spec: HostSpec, converge: bool = False) -> dict[str, object]
         "swap_mb": spec.swap_size_mb,
         "workers": spec.workers,
         "host_unpack": wire.HOST_UNPACK,
+        "progress_file": progress.PROGRESS_FILE,
         "health_path": spec.app_health_path,
         "server_name": spec.domain or "_",
         "domain": spec.domain or "",
