@@ -8,8 +8,8 @@ import pytest
 from components import catalog, changes
 from components.testing.mockrun import RecordedResource, run_program
 from policy.offline import Registered, StackCase, run_case
+from tests.adapters_support import REGIONS, build
 from tests.conftest import full_config
-from tests.test_adapters import REGIONS, build
 
 #: vendor -> (volume type, attachment type or None where the volume carries its own attachment).
 VOLUME_TYPES = {

@@ -1,5 +1,6 @@
-"""One idea per module: every module of components/, tools/, policy/ and e2e/ is at most 300 lines, unless the
-first paragraph of its docstring says why its one idea needs more ("longer than 300 lines because ...")."""
+"""One idea per module: every module of components/, tools/, policy/, e2e/ and tests/ is at most 300 lines, unless
+the first paragraph of its docstring says why its one idea needs more ("longer than 300 lines because ..."); and
+each module of the plan and of the policy pack has a test module of its own."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from tests.conftest import ROOT
 
 MAX_LINES = 300
 REASON = "longer than 300 lines because"
-CHECKED = ("components", "tools", "policy", "e2e")
+CHECKED = ("components", "tools", "policy", "e2e", "tests")
+#: package -> the prefix of its modules' test modules (tests/<prefix><module>.py)
+TESTED_PER_MODULE = {"tools/plan": "test_plan_", "policy/hardening_policies": "test_policy_"}
 #: Modules over the limit that are being split by whoever owns them: reported as a warning, never a failure. A
 #: name must go when its module is split or says why it is long (the test fails on a name that needs no exemption).
 #: The e2e harness is reshaped module by module; the first-boot concerns are being reworked.
@@ -50,3 +53,26 @@ def test_the_length_rule_counts_lines_and_reads_only_the_first_paragraph() -> No
     assert not overlong(f'"""A parser, {REASON} its grammar is one\ntable."""\n' + body)
     assert overlong(f'"""A parser.\n\nIt is {REASON} of its grammar."""\n' + body)
     assert overlong(f"# {REASON} nothing\n" + body)
+
+
+def untested_modules(root: Path = ROOT) -> list[str]:
+    """Modules of TESTED_PER_MODULE's packages without their own test module (package markers and entry points
+    aside: `__init__`, `__main__`)."""
+    return sorted(f"{package}/{path.name}" for package, prefix in TESTED_PER_MODULE.items()
+                  for path in (root / package).glob("*.py")
+                  if not path.name.startswith("__") and not (root / "tests" / f"{prefix}{path.name}").exists())
+
+
+def test_each_plan_and_policy_module_has_its_test_module() -> None:
+    assert untested_modules() == []
+
+
+def test_a_module_without_its_test_module_is_found(tmp_path: Path) -> None:
+    for package in TESTED_PER_MODULE:
+        (tmp_path / package).mkdir(parents=True)
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tools/plan/idea.py").write_text("")
+    (tmp_path / "policy/hardening_policies/rule.py").write_text("")
+    (tmp_path / "tests/test_policy_rule.py").write_text("")
+    assert untested_modules(tmp_path) == ["tools/plan/idea.py"]

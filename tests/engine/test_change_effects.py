@@ -1,4 +1,6 @@
-"""Models what the vendors' providers do when a stack key changes, and checks `components.changes` against it.
+"""Models what the vendors' providers do when a stack key changes, and checks `components.changes` against it;
+longer than 300 lines because the model (the providers' diff rules, with their sources) and the checks that
+replay it for every key on every vendor are one argument, read together.
 
 Behaviour modelled (the engine plans a replacement when a ForceNew input changes, an in-place update
 otherwise; `ignore_changes` hides an input from the diff):

@@ -1,4 +1,6 @@
-"""Deploys on the second `pulumi up`: pulumi-command's update rules, run over a fake host filesystem.
+"""Deploys on the second `pulumi up`: pulumi-command's update rules, run over a fake host filesystem; longer than
+300 lines because the model of those rules (with their sources) and the update paths it replays are one argument,
+read together.
 
 Models what the real engine and pulumi-command v1.2.1 do with the AppRelease's remote resources, which Pulumi's
 mocks never show (they only record one run's inputs). Read from pulumi/pulumi-command:
@@ -48,7 +50,7 @@ from components.testing import mockrun
 from components.testing.mockrun import RecordedResource, StackRun, run_program
 from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, full_config
 from tests.engine.test_env_file import systemd_env_file
-from tests.test_release_script import STUBS
+from tests.release_script_support import STUBS
 
 EXAMPLE = ROOT / "examples" / "flask-app"
 ADMIN_KEYS = "/etc/hvps/admin_authorized_keys"

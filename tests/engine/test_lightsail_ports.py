@@ -28,7 +28,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from tests.test_adapters import build
+from tests.adapters_support import build
 
 Rule = tuple[str, int, int, str]  # protocol, from port, to port, source CIDR
 #: What Lightsail is taken to apply for an omitted list (see the module docstring).

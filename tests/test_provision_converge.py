@@ -1,0 +1,138 @@
+"""Convergence under stubs (`hvps-provision --converge` with the converge bundle on stdin): only changed concerns are
+written and activated, a refused file is restored, removed admin keys stop working, a newer provisioner converges
+first. The script and its stubs: tests/provision_support.py."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from components import firstboot
+from components.config import parse_host_spec
+from tests.conftest import ED25519_KEY, RSA_4096_KEY, raw_config
+from tests.provision_support import (
+    NEEDS_SSH_KEYGEN,
+    Host,
+    converge,
+    make_host,
+    mtimes,
+    report,
+)
+
+pytestmark = NEEDS_SSH_KEYGEN
+
+
+@pytest.fixture
+def converged(tmp_path: Path) -> Host:
+    """A host whose first boot completed."""
+    host = make_host(tmp_path)
+    assert host.run().returncode == 0
+    assert host.run("--install").returncode == 0, host.state
+    (host.root / ".calls").unlink()
+    return host
+
+
+def test_converging_to_what_first_boot_wrote_writes_and_activates_nothing(converged: Host) -> None:
+    before, times = converged.snapshot(), mtimes(converged)
+    result = converge(converged, converged.spec)
+    assert result.returncode == 0, result.stdout + result.stderr
+    applying = [c.name for c in firstboot.concerns_for(converged.spec)]
+    assert report(result) == dict.fromkeys(applying, "unchanged")
+    assert converged.calls == []  # no validation, no activation, no restart
+    assert converged.snapshot() == before and mtimes(converged) == times
+
+
+def test_one_changed_setting_activates_only_its_concern_then_nothing(converged: Host, monkeypatch) -> None:
+    settings = tuple((k, "1" if k == "kernel.sysrq" else v) for k, v in firstboot.SYSCTL_SETTINGS)
+    monkeypatch.setattr(firstboot.values, "SYSCTL_SETTINGS", settings)
+    result = converge(converged, converged.spec)
+    assert result.returncode == 0, result.stdout + result.stderr
+    verdicts = report(result)
+    assert verdicts.pop("kernel-and-limits") == "changed: /etc/sysctl.d/90-hvps-hardening.conf"
+    assert set(verdicts.values()) == {"unchanged"}
+    assert "kernel.sysrq = 1" in (converged.root / "etc/sysctl.d/90-hvps-hardening.conf").read_text()
+    assert converged.calls[0] == "sysctl -q --system"
+    assert not [c for c in converged.calls if c.startswith(("systemctl", "nginx", "sshd", "nft", "apt-get"))]
+    (converged.root / ".calls").unlink()
+
+    before, times = converged.snapshot(), mtimes(converged)
+    again = converge(converged, converged.spec)
+    assert again.returncode == 0 and set(report(again).values()) == {"unchanged"}
+    assert converged.calls == [] and converged.snapshot() == before and mtimes(converged) == times
+
+
+def test_a_rejected_file_is_restored_and_the_run_fails_after_the_other_concerns(converged: Host, monkeypatch) -> None:
+    drop_in = converged.root / "etc/ssh/sshd_config.d/10-hvps-hardening.conf"
+    previous = drop_in.read_text()
+    options = tuple((k, "4" if k == "MaxAuthTries" else v) for k, v in firstboot.SSHD_OPTIONS)
+    monkeypatch.setattr(firstboot.values, "SSHD_OPTIONS", options)
+    settings = tuple((k, "1" if k == "kernel.sysrq" else v) for k, v in firstboot.SYSCTL_SETTINGS)
+    monkeypatch.setattr(firstboot.values, "SYSCTL_SETTINGS", settings)
+    (converged.root / ".sshd-rejects").touch()
+    result = converge(converged, converged.spec)
+    assert result.returncode != 0
+    verdicts = report(result)
+    assert verdicts["admin-and-ssh"] == "refused: validation failed (previous files kept)"
+    assert verdicts["kernel-and-limits"].startswith("changed: ")  # the run went on with the other concerns
+    assert drop_in.read_text() == previous and "MaxAuthTries 3" in previous
+    assert "systemctl restart ssh" in converged.calls  # the previous files re-activated
+
+
+def test_a_removed_admin_key_stops_being_authorized(converged: Host) -> None:
+    keys = converged.root / "home/deploy/.ssh/authorized_keys"
+    two_keys = parse_host_spec(raw_config(sshPublicKeys=[ED25519_KEY, RSA_4096_KEY])).ssh_keys
+    two = replace(converged.spec, ssh_keys=two_keys)
+    result = converge(converged, two)
+    assert report(result)["admin-and-ssh"] == "changed: /etc/hvps/admin_authorized_keys"
+    assert "new@example" in keys.read_text()
+    result = converge(converged, converged.spec)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert keys.read_text() == ED25519_KEY + "\n"
+
+
+def test_a_newer_provisioner_is_installed_first_and_converges(converged: Host) -> None:
+    bigger = replace(converged.spec, swap_size_mb=2048)
+    result = converge(converged, bigger)
+    assert result.returncode == 0, result.stdout + result.stderr
+    verdicts = report(result)
+    assert verdicts.pop("provisioner").startswith("changed: /usr/local/sbin/hvps-provision,")
+    assert verdicts.pop("swap") == "changed: (activation)"  # no file of its own: its steps changed
+    assert set(verdicts.values()) == {"unchanged"}
+    assert "2048" in converged.script.read_text()
+
+
+def test_a_concern_that_no_longer_applies_is_not_retired(converged: Host) -> None:
+    """As documented (concerns.py, README): unsetting `domain` converges the rest; tls's files and timer stay."""
+    tls_files = [converged.root / p.lstrip("/") for p in firstboot.concern_paths(
+        next(c for c in firstboot.CONCERNS if c.name == "tls"), converged.spec)]
+    assert tls_files and all(p.exists() for p in tls_files)
+    result = converge(converged, replace(converged.spec, domain=None, acme_email=None))
+    assert result.returncode == 0, result.stdout + result.stderr
+    verdicts = report(result)
+    assert "tls" not in verdicts and verdicts["nginx"].startswith("changed: ")
+    assert all(p.exists() for p in tls_files)
+    assert not [c for c in converged.calls if "hvps-tls" in c]  # its timer neither started nor stopped
+
+
+def test_a_converge_refreshes_the_integrity_baseline_for_what_it_wrote_only(converged: Host, monkeypatch) -> None:
+    """AIDE's baseline follows the converge's own writes (limited to the paths written since it started), so the
+    daily check does not report a deploy; an edit made before the converge stays out of the limit, and a
+    converge that changes nothing runs no AIDE at all."""
+    (converged.root / "etc/tampered.conf").write_text("changed by hand before the converge\n")
+    time.sleep(0.05)
+    settings = tuple((k, "1" if k == "kernel.sysrq" else v) for k, v in firstboot.SYSCTL_SETTINGS)
+    monkeypatch.setattr(firstboot.values, "SYSCTL_SETTINGS", settings)
+    result = converge(converged, converged.spec)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (update,) = [c for c in converged.calls if c.startswith("aide ")]
+    limit = update.split("--limit ", 1)[1]
+    assert update.startswith("aide -c /etc/aide/aide.conf --update --limit ")
+    assert "|/etc/sysctl\\.d/90-hvps-hardening\\.conf)" in limit and "tampered" not in limit, limit
+    (converged.root / ".calls").unlink()
+    assert converge(converged, converged.spec).returncode == 0
+    assert not [c for c in converged.calls if c.startswith("aide ")]
+
+
