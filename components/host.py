@@ -49,8 +49,8 @@ def formerly_named(old_name: str, name: str) -> pulumi.ResourceOptions:
 
 @dataclass
 class WebHostArgs:
-    """Inputs of `WebHost` and of each vendor's subclass (`DigitalOceanHost`, `LinodeHost`, `LightsailHost`: they
-    take no input of their own; `spec.vendor` must be theirs). What the host waits for goes in `opts.depends_on`.
+    """Inputs of `WebHost` and of each vendor's subclass (components/vendors/<vendor>/adapter.py: they take no
+    input of their own; `spec.vendor` must be theirs). What the host waits for goes in `opts.depends_on`.
 
     spec: the validated, vendor-neutral host description (`components.config.parse_host_spec`).
     first_boot: the size-checked render (with the stand-in host key); rendered from `spec` when omitted. The
@@ -86,7 +86,7 @@ def sent_first_boot(spec: HostSpec, private_host_key: pulumi.Output[str], digest
 class ServerLifecycle:
     """How the server resource reacts to change: never replaced by a first-boot edit unless asked.
 
-    DigitalOcean and Linode (and Lightsail) can only apply new first-boot data by building a new server. By
+    No vendor applies new first-boot data to a running server: only a new server reads it. By
     default that input is ignored after creation, so a template change shows up as a changed
     `firstBootDigest` output in `pulumi preview`, not as a destroyed server. `reprovision: true` lifts the
     ignore (preview then shows the replacement); `protect: true` makes Pulumi refuse any deletion.
@@ -120,8 +120,8 @@ class WebHost(pulumi.ComponentResource):
     """A hardened single VPS serving a Python web app behind nginx. Subclasses add one vendor's resources.
 
     Children (set by `_build`, exposed for tests): `host_key`, `ssh_keys`, `server`, `firewall`, `static_ip`,
-    `ip_attachment`, `dns_records`, `data_volume` and `data_volume_attachment` (with dataVolumeGb; Linode's volume
-    is its own attachment); `host_config` once `converge_config` made it. Outputs: the `pulumi.Output`
+    `ip_attachment`, `dns_records`, `data_volume` and `data_volume_attachment` (with dataVolumeGb; no attachment where
+    the volume is its own); `host_config` once `converge_config` made it. Outputs: the `pulumi.Output`
     attributes below, each registered (camelCase) with `register_outputs`.
 
     The server's SSH host key is made here (`host_key`, ed25519, a secret in state) and sent in the secret
@@ -226,7 +226,7 @@ class WebHost(pulumi.ComponentResource):
     def _server_identity(self) -> pulumi.Output[str]:
         """What tells this server from a rebuilt one (a new server object at the vendor, same name and address).
 
-        The provider's id, where the vendor assigns a new one to every server (DigitalOcean, Linode). Whatever
+        The provider's id, where the vendor assigns a new one to every server. Whatever
         follows the server (the app release) keys on this, so a new server gets the current release again.
         """
         return self.server.id

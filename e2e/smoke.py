@@ -2,7 +2,7 @@
 """Prove the harness itself with tiny hand-written first-boot data (not the project's renderer).
 
 Boots the cached image twice: once with a `#cloud-config` and once with the same thing as a `#!/bin/bash`
-script (the Lightsail launch-script form). Each must: finish cloud-init without error, accept ssh as the
+script (the launch-script form). Each must: finish cloud-init without error, accept ssh as the
 admin user with a freshly generated key, and serve nginx's page through the 127.0.0.1 forward.
 
     .venv/bin/python -m e2e smoke [--cache] [--only cloud-config|script] [--release trixie]

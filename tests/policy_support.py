@@ -15,18 +15,20 @@ import base64
 import copy
 from typing import Any
 
+from components.vendors import BY_NAME
 from policy.hardening_policies.pack import POLICIES
-from policy.hardening_policies.resources import (
-    DO_FIREWALL,
-    DROPLET,
-    LIGHTSAIL_INSTANCE,
-    LIGHTSAIL_PORTS,
-    LINODE_FIREWALL,
-    LINODE_INSTANCE,
-)
 from policy.offline import Registered, StackCase, evaluate
 
 PROD = "prod"
+
+# The vendors' type tokens, from the registry (components/vendors/<vendor>/resources.py): the tests name vendors,
+# the policy pack does not.
+_DO, _LINODE, _LIGHTSAIL = (BY_NAME[name].resources for name in ("digitalocean", "linode", "lightsail"))
+DROPLET, DO_FIREWALL = _DO.server, _DO.firewall.type
+LINODE_INSTANCE, LINODE_FIREWALL = _LINODE.server, _LINODE.firewall.type
+LIGHTSAIL_INSTANCE, LIGHTSAIL_PORTS = _LIGHTSAIL.server, _LIGHTSAIL.firewall.type
+#: The input holding the plan slug, per server type.
+SIZE_INPUT = {v.resources.server: v.resources.size_input for v in BY_NAME.values()}
 
 
 DEV_STACKS = ("do-dev", "linode-dev", "lightsail-dev")

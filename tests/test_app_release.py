@@ -24,7 +24,7 @@ from components.app import (
     upload_dir,
 )
 from components.config import load_stack_file, parse_host_spec
-from components.firstboot import describe_first_boot, linode_user_data, render_first_boot
+from components.firstboot import cloud_config_gzip_base64, describe_first_boot, render_first_boot
 from components.hostconfig import CONVERGE_TIMEOUT
 from components.readiness import READY_TIMEOUT, first_boot_wait
 from components.testing import mockrun
@@ -237,7 +237,7 @@ def test_the_private_host_key_is_sent_only_as_a_secret(stack: str, monkeypatch: 
     run = mockrun.run_stack_file(path)
     spec = load_stack_file(path)
     with_key = render_first_boot(spec, host_key=MARKED_KEY)
-    forms = {with_key.cloud_config, with_key.launch_script, linode_user_data(with_key.cloud_config)}
+    forms = {with_key.cloud_config, with_key.launch_script, cloud_config_gzip_base64(with_key.cloud_config)}
     assert forms & set(_strings([r.inputs for r in run.resources])), "the server carries the engine-made key"
     shown = list(_strings([_unsecret(r.inputs) for r in run.resources]))
     assert not forms & set(shown) and not any("PRIVATE KEY" in v for v in shown)

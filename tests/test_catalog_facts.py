@@ -30,7 +30,7 @@ def test_linode_regions_without_metadata_are_refused(region: str) -> None:
     assert "allowed: " + ", ".join(catalog.vendor("linode").open_regions) in problem
 
 
-def test_linode_metadata_facts() -> None:
+def test_gzip_base64_facts() -> None:
     linode = catalog.vendor("linode")
     assert set(linode.open_regions) == linode_facts.METADATA_REGIONS & set(linode.regions)
     assert all(linode_facts.image_has_metadata(slug) for slug in linode.images.values())

@@ -27,7 +27,7 @@ OTHER_MEANINGS: dict[str, set[Path]] = {
     "small": {Path("components/vendors/model.py"), Path("tools/docs.py"),
               *(Path("components/vendors") / name / "__init__.py" for name in ("digitalocean", "linode", "lightsail"))},
     "app": {Path("__main__.py")},
-    "none": {Path("components/changes.py")},  # the change effect "no server change", not the database choice
+    "none": {Path("components/vendors/effects.py")},  # the change effect "no server change", not the database choice
 }
 
 

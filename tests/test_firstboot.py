@@ -23,9 +23,9 @@ from components.firstboot import (
     BUNDLE_PATH,
     MAX_FIRST_BOOT_BYTES,
     FirstBootTooLarge,
+    cloud_config_gzip_base64,
     describe_first_boot,
     effective_origins,
-    linode_user_data,
     render_first_boot,
     upgrade_origins,
     wire,
@@ -65,13 +65,14 @@ def test_both_forms_carry_the_same_files(stack_file) -> None:
 
 def test_every_form_is_under_16_kib(stack_file) -> None:
     sizes = render_first_boot(load_stack_file(stack_file)).sizes
-    assert set(sizes) == {"cloud-config", "linode-metadata", "launch-script"}
+    assert set(sizes) == {"cloud-config", "cloud-config-gzip-base64", "launch-script"}
     assert all(0 < n <= MAX_FIRST_BOOT_BYTES for n in sizes.values()), sizes
 
 
 def test_linode_payload_decodes_to_the_cloud_config(stack_file) -> None:
     rendered = render_first_boot(load_stack_file(stack_file))
-    assert gzip.decompress(base64.b64decode(linode_user_data(rendered.cloud_config))).decode() == rendered.cloud_config
+    sent = cloud_config_gzip_base64(rendered.cloud_config)
+    assert gzip.decompress(base64.b64decode(sent)).decode() == rendered.cloud_config
 
 
 def test_rendering_is_deterministic(domain_spec) -> None:

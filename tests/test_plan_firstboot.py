@@ -10,10 +10,10 @@ from components.config import load_stack_file
 from components.firstboot import (
     CONVERGE_COMMAND,
     HOST_KEY_PATH,
+    cloud_config_gzip_base64,
     converge_files,
     describe_first_boot,
     file_digest,
-    linode_user_data,
     render_first_boot,
 )
 from components.firstboot.concerns import concern_of, concerns_for
@@ -27,11 +27,11 @@ def test_plan_summarises_first_boot_instead_of_printing_it(stack_file, plans):
     spec = load_stack_file(stack_file)
     rendered = render_first_boot(spec)
     text = plan.render_markdown(doc)
-    for blob in (rendered.cloud_config, rendered.launch_script, linode_user_data(rendered.cloud_config)):
+    for blob in (rendered.cloud_config, rendered.launch_script, cloud_config_gzip_base64(rendered.cloud_config)):
         assert blob[-200:] not in text
     assert "#cloud-config" not in text and "H4sI" not in text  # no YAML, no gzip+base64 payload
     assert max(len(line) for line in markdown_section(text, "Resources").splitlines()) < 160
-    assert re.search(r"userData: \[secret\] \[first boot: [a-z-]+ form, \d+ bytes, digest [0-9a-f]{12}; "
+    assert re.search(r"userData: \[secret\] \[first boot: [a-z0-9-]+ form, \d+ bytes, digest [0-9a-f]{12}; "
                      r"see First boot\]", text)
 
     boot = markdown_section(text, "First boot")

@@ -8,15 +8,18 @@ from typing import Any
 import pytest
 
 from policy.hardening_policies.pack import catalog_sizes, production_safety
-from policy.hardening_policies.resources import (
-    DATA_VOLUMES,
+from policy.hardening_policies.resources import DATA_VOLUMES
+from policy.offline import StackCase, analysing, check_resource
+from tests.policy_support import (
+    DEV_STACKS,
     DROPLET,
     LIGHTSAIL_INSTANCE,
     LINODE_INSTANCE,
+    PROD,
+    SERVER_OF,
     SIZE_INPUT,
+    names_resource_and_fix,
 )
-from policy.offline import StackCase, analysing, check_resource
-from tests.policy_support import DEV_STACKS, PROD, SERVER_OF, names_resource_and_fix
 
 
 # --- production-backups-and-protection ---------------------------------------------------------------------------

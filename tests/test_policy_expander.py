@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from policy.hardening_policies.expander import Expander
 from policy.hardening_policies.first_boot import raw_first_boot
-from policy.hardening_policies.resources import LINODE_INSTANCE
 from policy.hardening_policies.secrets import find_secrets
 from policy.offline import StackCase
+from tests.policy_support import LINODE_INSTANCE
 
 
 def test_clean_first_boot_has_no_findings_in_any_layer(stacks: dict[str, StackCase]) -> None:

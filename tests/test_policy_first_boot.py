@@ -15,17 +15,25 @@ from components.config import load_stack_file
 from components.firstboot import (
     PROVISION_SCRIPT,
     HostFile,
+    cloud_config_gzip_base64,
     describe_first_boot,
-    linode_user_data,
     render_cloud_config,
     wire,
 )
 from policy.hardening_policies.first_boot import raw_first_boot, render_as_vendor
 from policy.hardening_policies.pack import first_boot_present, first_boot_secrets
-from policy.hardening_policies.resources import DROPLET, LIGHTSAIL_INSTANCE, plain
+from policy.hardening_policies.resources import plain
 from policy.offline import StackCase, analysing, check_resource
 from tests.conftest import ED25519_KEY, ROOT
-from tests.policy_support import DEV_STACKS, PROD, SERVER_OF, first_boot_props, names_resource_and_fix
+from tests.policy_support import (
+    DEV_STACKS,
+    DROPLET,
+    LIGHTSAIL_INSTANCE,
+    PROD,
+    SERVER_OF,
+    first_boot_props,
+    names_resource_and_fix,
+)
 
 
 @pytest.mark.parametrize("stack", DEV_STACKS)
@@ -100,7 +108,7 @@ def _weakened(document: dict[str, Any]) -> None:
     ("lightsail-dev", lambda d: d + "passwd -d root\n"),  # after exec: never runs, still not ours
     ("do-dev", lambda d: _cloud_config_edited(d, _weakened)),
     (PROD, lambda d: _cloud_config_edited(d, lambda doc: doc.update(ssh_pwauth=True))),
-    ("linode-dev", lambda d: linode_user_data(_cloud_config_edited(wire.cloud_config_of_linode_metadata(d),
+    ("linode-dev", lambda d: cloud_config_gzip_base64(_cloud_config_edited(wire.cloud_config_of_gzip_base64(d),
                                                                    _weakened))),
     # cloud-init reads every member of a gzip stream: a second member appends to the cloud-config
     ("linode-dev", lambda d: base64.b64encode(base64.b64decode(d) + gzip.compress(b"ssh_pwauth: true\n")).decode()),

@@ -16,10 +16,9 @@ from components.firstboot import HOST_KEY_PATH, describe_first_boot
 from policy.hardening_policies.first_boot import render_as_vendor
 from policy.hardening_policies.host_key import host_key_problem
 from policy.hardening_policies.pack import first_boot_present
-from policy.hardening_policies.resources import LINODE_INSTANCE
 from policy.offline import StackCase, analysing, check_resource
 from tests.conftest import ROOT
-from tests.policy_support import first_boot_props, names_resource_and_fix, openssh_key
+from tests.policy_support import LINODE_INSTANCE, first_boot_props, names_resource_and_fix, openssh_key
 
 
 def test_the_key_builder_passes_and_a_real_key_passes() -> None:

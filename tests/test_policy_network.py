@@ -14,9 +14,17 @@ from policy.hardening_policies.pack import (
     ssh_open_advisory,
     ssh_restricted_in_production,
 )
-from policy.hardening_policies.resources import DO_FIREWALL, LIGHTSAIL_INSTANCE, LIGHTSAIL_PORTS, LINODE_FIREWALL
 from policy.offline import Registered, StackCase, analysing, check_resource
-from tests.policy_support import DEV_STACKS, FIREWALL_OF, PROD, names_resource_and_fix
+from tests.policy_support import (
+    DEV_STACKS,
+    DO_FIREWALL,
+    FIREWALL_OF,
+    LIGHTSAIL_INSTANCE,
+    LIGHTSAIL_PORTS,
+    LINODE_FIREWALL,
+    PROD,
+    names_resource_and_fix,
+)
 
 
 # --- firewall-inbound-ports --------------------------------------------------------------------------------------

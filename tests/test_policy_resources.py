@@ -8,8 +8,9 @@ import pulumi
 import pytest
 
 from policy.hardening_policies.pack import ssh_restricted_in_production
-from policy.hardening_policies.resources import DO_FIREWALL, stack_declares_production
+from policy.hardening_policies.resources import stack_declares_production
 from policy.offline import StackCase, check_resource
+from tests.policy_support import DO_FIREWALL
 
 
 def test_production_flag_read_from_the_cli_environment(stacks: dict[str, StackCase],

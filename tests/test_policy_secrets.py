@@ -22,8 +22,8 @@ from components.config import load_stack_file, parse_host_spec
 from components.firstboot import (
     HOST_KEY_PATH,
     HostFile,
+    cloud_config_gzip_base64,
     describe_first_boot,
-    linode_user_data,
     render_cloud_config,
     render_first_boot,
     render_launch_script,
@@ -31,11 +31,21 @@ from components.firstboot import (
 )
 from policy.hardening_policies.first_boot import RawFirstBoot, render_as_vendor
 from policy.hardening_policies.pack import first_boot_present, first_boot_secrets
-from policy.hardening_policies.resources import DROPLET, LIGHTSAIL_INSTANCE, LINODE_INSTANCE, plain
+from policy.hardening_policies.resources import plain
 from policy.hardening_policies.secrets import _looks_like_aws_secret, find_secrets
 from policy.offline import StackCase, analysing, check_resource
 from tests.conftest import ROOT, raw_config
-from tests.policy_support import DEV_STACKS, PROD, SERVER_OF, first_boot_props, names_resource_and_fix, openssh_key
+from tests.policy_support import (
+    DEV_STACKS,
+    DROPLET,
+    LIGHTSAIL_INSTANCE,
+    LINODE_INSTANCE,
+    PROD,
+    SERVER_OF,
+    first_boot_props,
+    names_resource_and_fix,
+    openssh_key,
+)
 
 # --- first-boot-no-secrets ---------------------------------------------------------------------------------------
 #: Test material only: shaped like real credentials, valid nowhere.
@@ -58,7 +68,7 @@ def _rendered_with(stack: str, extra: HostFile) -> str:
     if spec.vendor == "lightsail":
         return render_launch_script(first_boot)
     cloud_config = render_cloud_config(first_boot)
-    return linode_user_data(cloud_config) if spec.vendor == "linode" else cloud_config
+    return cloud_config_gzip_base64(cloud_config) if spec.vendor == "linode" else cloud_config
 
 
 @pytest.mark.parametrize("stack", [*DEV_STACKS, PROD])

@@ -11,11 +11,10 @@ import pytest
 from components.config import parse_host_spec
 from components.firstboot import describe_first_boot
 from policy.hardening_policies.pack import first_boot_present
-from policy.hardening_policies.resources import DROPLET
 from policy.hardening_policies.stack_config import NOT_IN_FIRST_BOOT
 from policy.offline import StackCase, analysing, check_resource
 from tests.conftest import ROOT
-from tests.policy_support import PROD, names_resource_and_fix, openssh_key
+from tests.policy_support import DROPLET, PROD, names_resource_and_fix, openssh_key
 
 
 def test_first_boot_check_fails_closed_without_the_stacks_config(stacks: dict[str, StackCase],

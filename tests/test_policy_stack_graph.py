@@ -13,20 +13,24 @@ from components.config import parse_host_spec
 from components.testing.mockrun import run_program
 from policy.hardening_policies.first_boot import check_first_boot, raw_first_boot
 from policy.hardening_policies.pack import inbound_ports
-from policy.hardening_policies.resources import (
-    DO_FIREWALL,
-    DROPLET,
-    LIGHTSAIL_INSTANCE,
-    LIGHTSAIL_PORTS,
-    LINODE_FIREWALL,
-    LINODE_INSTANCE,
-    SERVER_VENDORS,
-)
+from policy.hardening_policies.resources import SERVER_VENDORS
 from policy.hardening_policies.secrets import find_secrets
 from policy.hardening_policies.stack_graph import type_not_allowed
 from policy.offline import Registered, StackCase, check_resource, check_stack
 from tests.conftest import full_config
-from tests.policy_support import DEV_STACKS, FIREWALL_OF, PROD, SERVER_OF, names_resource_and_fix
+from tests.policy_support import (
+    DEV_STACKS,
+    DO_FIREWALL,
+    DROPLET,
+    FIREWALL_OF,
+    LIGHTSAIL_INSTANCE,
+    LIGHTSAIL_PORTS,
+    LINODE_FIREWALL,
+    LINODE_INSTANCE,
+    PROD,
+    SERVER_OF,
+    names_resource_and_fix,
+)
 
 
 # --- server-firewall-attached ------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def first_boot_of(run: StackRun, vendor: str) -> str:
     server = run.one(SERVER_TYPES[vendor])
     if vendor == "linode":
         (meta,) = _secret(server.inputs["metadatas"])  # Pulumi marks the whole list secret
-        return wire.cloud_config_of_linode_metadata(meta["userData"])
+        return wire.cloud_config_of_gzip_base64(meta["userData"])
     return str(_secret(server.inputs["userData"]))
 
 

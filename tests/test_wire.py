@@ -150,8 +150,8 @@ def test_each_form_is_told_apart_and_read_back_by_its_first_line() -> None:
     assert wire.form_of(rendered.launch_script) == "launch-script"
     assert wire.bundle_of_user_data(rendered.cloud_config) == wire.bundle_of_user_data(rendered.launch_script) \
         == expected
-    metadata = wire.linode_metadata(rendered.cloud_config)
-    assert wire.cloud_config_of_linode_metadata(metadata) == rendered.cloud_config
+    metadata = wire.gzip_base64(rendered.cloud_config)
+    assert wire.cloud_config_of_gzip_base64(metadata) == rendered.cloud_config
     with pytest.raises(wire.WireError, match="neither"):
         wire.bundle_of_user_data("echo hello\n")
 
@@ -160,12 +160,12 @@ def test_readers_stop_at_their_inflation_limit() -> None:
     """Hostile user data reaches these readers (the policy pack): a decompression bomb is refused, not inflated."""
     big = b"x" * 4096
     with pytest.raises(wire.WireError, match="inflates past"):
-        wire.cloud_config_of_linode_metadata(base64.b64encode(gzip.compress(big)).decode(), limit=1024)
+        wire.cloud_config_of_gzip_base64(base64.b64encode(gzip.compress(big)).decode(), limit=1024)
     with pytest.raises(wire.WireError, match="inflates past"):
         wire.unpack(wire.compress(wire.pack([wire.Entry("/etc/a", 0o644, big)])), limit=1024)
     assert wire.unpack(wire.compress(wire.pack([wire.Entry("/etc/a", 0o644, big)])), limit=8192)[0].content == big
     with pytest.raises(wire.WireError, match="not base64"):
-        wire.cloud_config_of_linode_metadata("not base64 at all!")
+        wire.cloud_config_of_gzip_base64("not base64 at all!")
 
 
 def test_a_bundle_entry_whose_content_is_not_text_is_refused() -> None:

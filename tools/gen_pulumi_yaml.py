@@ -16,8 +16,15 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from components.config import CONFIG_KEYS, PROJECT
+from components.vendors import VENDORS
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _vendor_titles() -> str:
+    """The registered vendors, as a sentence names them ("A, B or C")."""
+    titles = [v.title for v in VENDORS]
+    return ", ".join(titles[:-1]) + " or " + titles[-1] if len(titles) > 1 else titles[0]
 
 
 def project_document() -> dict[str, Any]:
@@ -35,7 +42,7 @@ def project_document() -> dict[str, Any]:
         config[key.name] = entry
     return {
         "name": PROJECT,
-        "description": "A hardened single VPS hosting a Python web app on DigitalOcean, Linode or AWS Lightsail",
+        "description": "A hardened single VPS hosting a Python web app on " + _vendor_titles(),
         "runtime": {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}},
         "main": "__main__.py",
         "stackConfigDir": "stacks",

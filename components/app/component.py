@@ -30,7 +30,7 @@ class AppReleaseArgs:
     host: the address Pulumi connects to (the host's stable IPv4).
     host_key: the server's SSH public host key (`WebHost.ssh_host_key`); every connection pins it.
     server_identity: what tells the server from a rebuilt one (`WebHost.server_identity`; not simply its id:
-        a Lightsail instance's id is its name, kept by a rebuild): a rebuilt server gets the current release again.
+        on some vendors a server's id is its name, kept by a rebuild): a rebuilt server gets the current release again.
     secret_env: dotenv text of the app's secrets (a Pulumi secret), or None.
     private_key: the deploy key (a Pulumi secret), or None to use the local ssh-agent.
 

@@ -104,7 +104,8 @@ _TLS = _section(
 _OPERATIONS = _section(
     "operations",
     ConfigKey("backups", "boolean", "Turn on the vendor's automatic backups (extra cost).", False),
-    ConfigKey("monitoring", "boolean", "Install the vendor's free monitoring agent (DigitalOcean only).", True),
+    ConfigKey("monitoring", "boolean", "Install the vendor's free monitoring agent ("
+              + ", ".join(v.title for v in catalog.CATALOG.values() if v.monitoring_agent) + " only).", True),
     ConfigKey("swapSizeMb", "integer", "Swap file size in MiB; 0 disables swap.", 1024, range=(0, 16384),
               max_chars=16),
     ConfigKey("rebootWindow", "string", "Time (HH:MM, UTC) for reboots after security updates, or 'off'.", "04:00",
@@ -128,9 +129,9 @@ _DATA = _section(
     ConfigKey("backupBucket", "string", "S3-compatible bucket that receives each backup encrypted to backupRecipient; "
                                         "unset: backups stay on the volume.",
               pattern=r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
-    ConfigKey("backupEndpoint", "string", "The bucket's S3 endpoint (https://<region>.digitaloceanspaces.com, "
-                                          "https://<cluster>.linodeobjects.com, https://s3.<region>.amazonaws.com); "
-                                          "required with backupBucket.",
+    ConfigKey("backupEndpoint", "string", "The bucket's S3 endpoint ("
+              + ", ".join(v.object_storage_endpoint for v in catalog.CATALOG.values() if v.object_storage_endpoint)
+              + "); required with backupBucket.",
               pattern=r"https://[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{1,5})?"),
     ConfigKey("backupRecipient", "string", "age public key (age1...) the off-host copies are encrypted to; you keep "
                                            "its private key. Required with backupBucket.",
@@ -164,8 +165,9 @@ _APP = _section(
 )
 _LIFECYCLE = _section(
     "lifecycle",
-    ConfigKey("growDisk", "boolean", "Let a size change grow the disk for good (DigitalOcean resize_disk; a "
-                                     "grown disk blocks any later downsize). Off: CPU and RAM change only.", False),
+    ConfigKey("growDisk", "boolean", "Let a size change grow the disk for good ("
+              + ", ".join(f"{v.title} {v.grow_disk_input}" for v in catalog.CATALOG.values() if v.grow_disk_input)
+              + "; a grown disk blocks any later downsize). Off: CPU and RAM change only.", False),
     ConfigKey("production", "boolean", "Declare this stack production (policies demand backups, protect).", False),
     ConfigKey("protect", "boolean", "Protect the server from deletion and replacement (pulumi protect).", False),
     ConfigKey("reprovision", "boolean",

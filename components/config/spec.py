@@ -1,4 +1,4 @@
-"""HostSpec, the provider-neutral host description, and `parse_host_spec`, which builds it from the raw strings
+"""HostSpec, the vendor-neutral host description, and `parse_host_spec`, which builds it from the raw strings
 Pulumi hands the program (or a stack file's values): each section's module validates its keys, and every problem
 of every section is reported at once, each naming the key, the bad value and what is allowed. Pure: nothing
 touches a cloud."""

@@ -73,7 +73,7 @@ class Concern:
     once: str = ""  # shell: first boot only, before activate (host key, full upgrade, AIDE baseline)
     applies: Callable[[HostSpec], bool] = lambda spec: True
     #: False: delivered by the converge only (HostConfig, right after first boot in the same `pulumi up`), never
-    #: in first-boot data, whose 16 KiB limit (Linode, Lightsail) they would not fit
+    #: in first-boot data, whose 16 KiB limit (the smallest vendor's) they would not fit
     first_boot: bool = True
 
     @property
@@ -396,14 +396,14 @@ systemctl daemon-reload
 systemctl enable --now hvps-integrity.timer
 """),
     Concern(
-        "vendor-agent", "DigitalOcean's monitoring agent may reach the metadata service (group hvps-metadata).",
+        "vendor-agent", "The vendor's monitoring agent (do-agent) may reach the metadata service (group hvps-metadata).",
         (DEFERRED,),
         files=(ConcernFile(DO_AGENT_DROPIN, template=False),),
         activate="""\
 systemctl daemon-reload
 ! systemctl cat do-agent.service >/dev/null 2>&1 || systemctl try-restart do-agent.service
 """,
-        applies=lambda spec: spec.vendor == "digitalocean" and spec.monitoring),
+        applies=lambda spec: spec.vendor_info.monitoring_agent and spec.monitoring),
     # Last: the baseline is taken once everything before it is written and enabled, so a fresh host's first
     # integrity check finds nothing (it was taken before the deferred activations, which it then reported).
     Concern(

@@ -1,4 +1,4 @@
-"""The provider-neutral first boot: the files every applying concern writes, in order, and their bundle.
+"""The vendor-neutral first boot: the files every applying concern writes, in order, and their bundle.
 
 `describe_first_boot(spec)` renders each concern's files (its templates, or the stack's own data) and the manifest
 the provisioner reads; `bundle` packs them in the wire format (wire.py) that both delivery forms carry.
@@ -67,7 +67,7 @@ class HostFile:
 
 @dataclass(frozen=True)
 class FirstBoot:
-    """The provider-neutral first boot: files to write, then the provisioning script to run."""
+    """The vendor-neutral first boot: files to write, then the provisioning script to run."""
 
     files: tuple[HostFile, ...]
     admin_user: str

@@ -1,14 +1,16 @@
 """The delivery forms of one first boot and the vendors' size limits.
 
-`render_cloud_config` delivers the description as cloud-config (DigitalOcean, Linode; Linode's gzipped and
-base64-encoded by `linode_user_data`); `render_launch_script` delivers the very same bundle as a POSIX sh launch
-script (AWS Lightsail, which does not honour #cloud-config). `render_first_boot` renders both and refuses data
-over the stack's vendor's limit before any resource exists.
+`render_cloud_config` delivers the description as cloud-config (as it is, or gzipped and base64-encoded for a
+metadata service that wants base64: SENT_FORMS); `render_launch_script` delivers the very same bundle as a POSIX
+sh launch script (for a vendor that does not honour #cloud-config). `render_first_boot` renders both and refuses
+data over the stack's vendor's limit before any resource exists.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import overload
 
 import pulumi
@@ -18,7 +20,7 @@ from components.firstboot import wire
 from components.firstboot.description import PLACEHOLDER_HOST_KEY, FirstBoot, bundle, describe_first_boot
 from components.vendors import VENDORS
 
-#: Linode's metadata service takes at most 16 KiB of base64-encoded user data, EC2/Lightsail 16 KB raw.
+#: The smallest user-data limit of any vendor (16 KiB): each vendor's own is `sent_form_limit`.
 MAX_FIRST_BOOT_BYTES = 16 * 1024
 #: Per vendor: the form it receives (a key of RenderedFirstBoot.sizes) and the most bytes it accepts in that
 #: form, from each vendor's description (vendor API documentation).
@@ -39,10 +41,8 @@ class RenderedFirstBoot:
 
     @property
     def sizes(self) -> dict[str, int]:
-        """Bytes per form as sent to the vendor (Linode gets the cloud-config gzipped and base64-encoded)."""
-        return {"cloud-config": len(self.cloud_config.encode()),
-                "linode-metadata": len(linode_user_data(self.cloud_config)),
-                "launch-script": len(self.launch_script.encode())}
+        """Bytes per sent form (SENT_FORMS) as a vendor receives it."""
+        return {name: len(encode_sent_form(name, self).encode()) for name in SENT_FORMS}
 
 
 class FirstBootTooLarge(ValueError):
@@ -72,7 +72,7 @@ def render_cloud_config(first_boot: FirstBoot) -> str:
 def render_launch_script(first_boot: FirstBoot) -> str:
     """Launch-script form: POSIX sh unpacks the same bundle, then hands over to the bash provisioning script.
 
-    Lightsail runs user data after lines of its own, so our `#!` line may be a mere comment and the whole
+    A vendor may run user data after lines of its own, so our `#!` line may be a mere comment and the whole
     script run by /bin/sh (dash on Debian and Ubuntu). Only POSIX sh belongs here: `set -o pipefail` alone
     would stop dash before first boot starts. The provisioning script is bash by its own `#!/bin/bash`.
     """
@@ -81,21 +81,22 @@ def render_launch_script(first_boot: FirstBoot) -> str:
 
 
 @overload
-def linode_user_data(cloud_config: str) -> str: ...
+def cloud_config_gzip_base64(cloud_config: str) -> str: ...
 
 
 @overload
-def linode_user_data(cloud_config: pulumi.Output[str]) -> pulumi.Output[str]: ...
+def cloud_config_gzip_base64(cloud_config: pulumi.Output[str]) -> pulumi.Output[str]: ...
 
 
-def linode_user_data(cloud_config: str | pulumi.Output[str]) -> str | pulumi.Output[str]:
-    """Linode metadata wants base64; gzip first (cloud-init unpacks gzip user data) to stay far below 16 KiB.
+def cloud_config_gzip_base64(cloud_config: str | pulumi.Output[str]) -> str | pulumi.Output[str]:
+    """For a metadata service that wants base64: gzip first (cloud-init unpacks gzip user data) to stay far below
+    16 KiB.
 
     The host sends its first boot as a secret Output (it carries the host key): that maps to a secret Output.
     """
     if isinstance(cloud_config, pulumi.Output):
-        return cloud_config.apply(linode_user_data)
-    return wire.linode_metadata(cloud_config)
+        return cloud_config.apply(cloud_config_gzip_base64)
+    return wire.gzip_base64(cloud_config)
 
 
 def render_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) -> RenderedFirstBoot:
@@ -113,3 +114,30 @@ def render_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) -> R
             f"first-boot data is over {spec.vendor}'s {limit}-byte limit ({form} {size} bytes); fewer or shorter "
             "sshPublicKeys, tags or settings would shrink it")
     return rendered
+
+
+@dataclass(frozen=True)
+class SentForm:
+    """How a vendor receives first-boot data: the form it carries and how that is encoded and read back."""
+
+    carries: str  # "cloud-config" or "launch-script"
+    encode: Callable[[str], str]
+    decode: Callable[[str], str]  # wire.WireError when the data is not of this form
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+#: Every way a vendor receives first boot (a vendor names one: `sent_form`).
+SENT_FORMS: Mapping[str, SentForm] = MappingProxyType({
+    "cloud-config": SentForm("cloud-config", _as_is, _as_is),
+    "cloud-config-gzip-base64": SentForm("cloud-config", wire.gzip_base64, wire.cloud_config_of_gzip_base64),
+    "launch-script": SentForm("launch-script", _as_is, _as_is),
+})
+
+
+def encode_sent_form(sent_form: str, rendered: RenderedFirstBoot) -> str:
+    """`rendered` as a vendor that receives `sent_form` gets it."""
+    form = SENT_FORMS[sent_form]
+    return form.encode(rendered.for_vendor(form.carries))

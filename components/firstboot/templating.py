@@ -160,7 +160,7 @@ MANAGED_MARKER = "Managed by hardened-vps."
 def without_comment_lines(text: str, prefix: str = "#") -> str:
     """A file without its comment lines: only a `#!` first line and the header's marker stay, shortened to
     `<prefix> Managed by hardened-vps.` (see MANAGED_MARKER). The templates keep their comments for readers of
-    the repository; on the host every byte counts against the 16 KiB user-data limit of Linode and Lightsail.
+    the repository; on the host every byte counts against the smallest vendor's 16 KiB user-data limit.
     Only whole comment lines go, and only in files where such a line is never data (see KEEP_COMMENT_LINES)."""
     kept: list[str] = []
     marked = False

@@ -1,8 +1,9 @@
 """The first-boot wire format: how the files travel in user data and how the host unpacks them.
 
 One module renders and parses it (each form's first line, its header comment, the bundle, the launch
-script's heredoc, Linode's metadata encoding), so the renderer, the host's unpack step, the policy pack, the
-plan and the tests agree on every byte; nothing else matches these lines or blocks with patterns of its own.
+script's heredoc, the gzip and base64 encoding a metadata service may want), so the renderer, the host's unpack
+step, the policy pack, the plan and the tests agree on every byte; nothing else matches these lines or blocks
+with patterns of its own.
 The header comment is written for a reader on the host and never read back: what the data holds comes from
 parsing the bundle. The bundle is an xz stream of a small archive:
 
@@ -10,7 +11,7 @@ parsing the bundle. The bundle is an xz stream of a small archive:
     <mode, 4 octal digits> <size in bytes> <absolute path>\\n<content>   (once per file, in order)
 
 A tar header is 512 bytes and every member is padded to 512: for about 40 small files that framing costs
-more than a kilobyte after compression, against the 16 KiB user-data limit of Linode and Lightsail. The
+more than a kilobyte after compression, against a 16 KiB user-data limit (the smallest vendor's). The
 host unpacks with python3 (cloud-init's own interpreter, so on every image that runs user data) and its
 lzma module: no dependency on the `xz` tool, which a minimal image may lack.
 """
@@ -37,10 +38,10 @@ BUNDLE_PATH = "/var/lib/hvps/first-boot.bundle"
 #: script (the policy pack's secrets scan decodes base64 blocks, URL-safe included) takes it for payload.
 PAYLOAD_END = "HVPS.EOF"
 #: The first line of each form: cloud-init takes user data starting with it for cloud-config; the launch
-#: script's interpreter (Lightsail may run it as a mere comment after lines of its own: POSIX sh throughout).
+#: script's interpreter (a vendor may run it as a mere comment after lines of its own: POSIX sh throughout).
 CLOUD_CONFIG_LINE = "#cloud-config"
 LAUNCH_SCRIPT_LINE = "#!/bin/sh"
-#: The most bytes a reader decompresses (an xz bundle, Linode's gzip): far above any real first boot (64 KiB of
+#: The most bytes a reader decompresses (an xz bundle, a gzip encoding): far above any real first boot (64 KiB of
 #: user data at most), so only a decompression bomb reaches it.
 MAX_INFLATED = 16 * 1024 * 1024
 _ENTRY_HEADER = re.compile(rb"([0-7]{4}) (0|[1-9][0-9]{0,9}) (/[^\n\0]*)\n")
@@ -260,14 +261,14 @@ def _b64decode(text: str) -> bytes:
         raise WireError("a payload that is not base64") from None
 
 
-# --- Linode's metadata encoding of the cloud-config form -----------------------------------------------------
-def linode_metadata(cloud_config: str) -> str:
-    """Linode metadata wants base64; gzip first (cloud-init unpacks gzip user data) to stay far below 16 KiB."""
+# --- the gzip and base64 encoding of the cloud-config form (a metadata service that wants base64) ------------
+def gzip_base64(cloud_config: str) -> str:
+    """base64 of the gzipped cloud-config (cloud-init unpacks gzip user data): far below 16 KiB."""
     return base64.b64encode(gzip.compress(cloud_config.encode(), compresslevel=9, mtime=0)).decode()
 
 
-def cloud_config_of_linode_metadata(text: str, limit: int = MAX_INFLATED) -> str:
-    """The text Linode metadata user data carries, as cloud-init reads it: base64 of gzip (every member, as
+def cloud_config_of_gzip_base64(text: str, limit: int = MAX_INFLATED) -> str:
+    """The text gzip and base64 user data carries, as cloud-init reads it: base64 of gzip (every member, as
     cloud-init's gzip reader joins them) or of plain text. WireError when it is neither."""
     raw = _b64decode(text.strip())
     if raw[:2] != b"\x1f\x8b":

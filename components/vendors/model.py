@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from components.vendors.effects import Effect, ForceNewInputs, VolumeInputs
+from components.vendors.openings import Opening
+
 if TYPE_CHECKING:
     from components.host import WebHost
 
@@ -59,6 +62,57 @@ def _no_objection(_: str) -> str | None:
     return None
 
 
+def _filters(_: Callable[[str], Any]) -> str | None:
+    return None
+
+
+#: A resource's inputs as the engine hands them to a reader (plain values; see components/vendors/props.py).
+Props = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class FirewallFacts:
+    """The vendor's cloud firewall as the policy pack reads it."""
+
+    type: str  # the engine's type token
+    kind: str  # what people call it, in messages
+    #: The firewall input naming the servers it filters, and whether it names them by name (else by id).
+    server_reference: str
+    openings: Callable[[Props], list[Opening]]  # what its inbound rules let in
+    fix_missing: str  # the fix when a server has no firewall of this type attached
+    by_name: bool = False
+    #: Why an attached firewall would not filter (None: it does), from value(input), which gives
+    #: props.UNKNOWN for a value the engine does not know yet; and the fix for that.
+    defect: Callable[[Callable[[str], Any]], str | None] = _filters
+    fix_defect: str = ""
+
+
+@dataclass(frozen=True)
+class ResourceFacts:
+    """What the policy pack and the change model need to read this vendor's resources: type tokens as the engine
+    names them, where the inputs that matter sit, and every type the adapter creates."""
+
+    server: str
+    server_kind: str
+    size_input: str  # the input holding the plan slug
+    #: The first-boot data as the vendor receives it and where it sits in the inputs (None: there is none).
+    user_data: Callable[[Props], tuple[str, str] | None]
+    backups_on: Callable[[Props], bool]
+    firewall: FirewallFacts
+    server_inputs: ForceNewInputs  # which server inputs the provider answers by replacing it
+    data_volume: str
+    volume_inputs: VolumeInputs
+    data_volume_attachment: str | None  # None: the volume is its own attachment
+    #: Every other type the adapter creates (keys, addresses, DNS records).
+    other_types: frozenset[str]
+
+    @property
+    def types(self) -> frozenset[str]:
+        """Every cloud resource type this vendor's host component creates."""
+        own = {self.server, self.firewall.type, self.data_volume, *self.other_types}
+        return frozenset(own | ({self.data_volume_attachment} if self.data_volume_attachment else set()))
+
+
 @dataclass(frozen=True)
 class Vendor:
     """What one vendor offers, how it names it, and what it accepts."""
@@ -90,6 +144,11 @@ class Vendor:
     volume_name_max: int
     default_region: str  # where a stack lands when it names no region
     adapter: str  # "module:Class" of the WebHost subclass, imported only when a stack uses this vendor
+    #: How the policy pack and the change model read this vendor's resources.
+    resources: ResourceFacts
+    #: The effect of changing each config key whose effect is this vendor's own (components/changes.py holds the
+    #: keys whose effect is the same everywhere).
+    changes: Mapping[str, Effect]
     default_image: str = DEFAULT_IMAGE  # the image a stack gets when it names none
     #: Images the vendor may offer but this project refuses, with why (shown in the config error).
     withheld_images: Mapping[str, str] = field(default_factory=lambda: _NONE)
@@ -106,6 +165,12 @@ class Vendor:
     #: whose provider id is one of their inputs (type token -> input name).
     mock_outputs: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: MappingProxyType({}))
     id_from_input: Mapping[str, str] = field(default_factory=lambda: _NONE)
+    #: The vendor's free monitoring agent, where first boot lets it reach the metadata service.
+    monitoring_agent: bool = False
+    #: The server input that lets a size change grow the disk for good (growDisk), where the vendor has one.
+    grow_disk_input: str = ""
+    #: The S3 endpoint of the vendor's object storage, as people write it (backupEndpoint's examples).
+    object_storage_endpoint: str = ""
     #: Mocks: answers to the invokes this vendor's adapter makes (token -> arguments -> result).
     mock_invokes: Mapping[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = field(
         default_factory=lambda: MappingProxyType({}))

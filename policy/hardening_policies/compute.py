@@ -14,25 +14,17 @@ from components import catalog
 from components.config import PROJECT
 from policy.hardening_policies.resources import (
     DATA_VOLUMES,
-    DROPLET,
-    LINODE_INSTANCE,
     SERVER_VENDORS,
-    SIZE_INPUT,
     describe,
     is_production,
-    plain,
+    server_facts,
     text,
 )
 
 
 def server_backups_on(resource_type: str, props: Mapping[str, Any]) -> bool:
-    if resource_type == DROPLET:
-        return plain(props.get("backups")) is True
-    if resource_type == LINODE_INSTANCE:
-        return plain(props.get("backupsEnabled")) is True
-    add_on = plain(props.get("addOn"))
-    return (isinstance(add_on, Mapping) and text(add_on.get("type")) == "AutoSnapshot"
-            and text(add_on.get("status")) == "Enabled")
+    facts = server_facts(resource_type)
+    return facts is not None and facts.backups_on(props)
 
 
 def validate_production_safety(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -58,9 +50,10 @@ def validate_size(args: ResourceValidationArgs, report: ReportViolation) -> None
     if vendor_name is None:
         return
     vendor = catalog.vendor(vendor_name)
-    slug = text(args.props.get(SIZE_INPUT[args.resource_type]))
+    size_input = vendor.resources.size_input
+    slug = text(args.props.get(size_input))
     if vendor.size_by_slug(slug) is None:
-        report(f"{describe(args.resource_type, args.name)} uses {SIZE_INPUT[args.resource_type]} "
+        report(f"{describe(args.resource_type, args.name)} uses {size_input} "
                f"{slug or '(unset)'!r}, which is not in the project's catalog (components/catalog.py). Fix: set "
                f"{PROJECT}:size to a tier ({', '.join(vendor.tiers)}) or a catalog plan "
                f"({', '.join(s.slug for s in vendor.sizes)}), or add the plan with its price to the catalog.", None)

@@ -15,17 +15,12 @@ from pulumi_policy import (
 from components import firstboot
 from components.config import PROJECT, HostSpec
 from components.firstboot import HOST_KEY_PATH, PROVISION_SCRIPT, wire
+from components.vendors import BY_NAME
 from policy.hardening_policies.archives import TarEntry
 from policy.hardening_policies.host_key import host_key_problem
 from policy.hardening_policies.resources import (
-    DROPLET,
-    LIGHTSAIL_INSTANCE,
-    LINODE_INSTANCE,
     SERVER_VENDORS,
     describe,
-    plain,
-    seq,
-    text,
 )
 from policy.hardening_policies.stack_config import NOT_IN_FIRST_BOOT, StackConfigError, stack_spec
 
@@ -39,15 +34,10 @@ class RawFirstBoot:
 
 
 def raw_first_boot(resource_type: str, props: Mapping[str, Any]) -> RawFirstBoot | None:
-    if resource_type in (DROPLET, LIGHTSAIL_INSTANCE):
-        data = text(props.get("userData"))
-        return RawFirstBoot(data, "userData") if data.strip() else None
-    if resource_type == LINODE_INSTANCE:
-        for i, meta in enumerate(seq(props.get("metadatas"))):
-            data = text(plain(meta).get("userData")) if isinstance(plain(meta), Mapping) else ""
-            if data.strip():
-                return RawFirstBoot(data, f"metadatas[{i}].userData")
-    return None
+    """Where the vendor's server resource holds its first-boot data (each vendor's folder says)."""
+    vendor = SERVER_VENDORS.get(resource_type)
+    found = BY_NAME[vendor].resources.user_data(props) if vendor else None
+    return RawFirstBoot(*found) if found else None
 
 
 
@@ -62,20 +52,31 @@ class FirstBootCheck:
     problem: str | None = None
 
 
-#: The form each vendor needs, and why (for the message when the other one is passed).
-FORM_OF: Mapping[str, str] = {DROPLET: "cloud-config", LINODE_INSTANCE: "cloud-config",
-                              LIGHTSAIL_INSTANCE: "launch-script"}
+#: The form each server type needs, and why (for the message when the other one is passed).
+FORM_OF: Mapping[str, str] = {t: BY_NAME[v].first_boot_form for t, v in SERVER_VENDORS.items()}
 _WRONG_FORM_WHY: Mapping[str, str] = {
     "cloud-config": "this vendor's cloud-init needs #cloud-config",
-    "launch-script": "Lightsail runs user data as a shell script after its own, so #cloud-config is ignored"}
-def render_as_vendor(resource_type: str, first_boot: firstboot.FirstBoot, form: str | None = None) -> str:
-    """`first_boot` rendered by the project's own renderer exactly as the host component passes it to this
-    vendor (Linode: the metadata encoding of the cloud-config)."""
-    form = form or FORM_OF[resource_type]
+    "launch-script": "this vendor runs user data as a shell script after its own, so #cloud-config is ignored"}
+
+
+def _sent_form(resource_type: str) -> firstboot.SentForm:
+    return firstboot.SENT_FORMS[BY_NAME[SERVER_VENDORS[resource_type]].sent_form]
+
+
+def _render_form(first_boot: firstboot.FirstBoot, form: str) -> str:
     if form == "launch-script":
         return firstboot.render_launch_script(first_boot)
-    cloud_config = firstboot.render_cloud_config(first_boot)
-    return firstboot.linode_user_data(cloud_config) if resource_type == LINODE_INSTANCE else cloud_config
+    return firstboot.render_cloud_config(first_boot)
+
+
+def render_as_vendor(resource_type: str, first_boot: firstboot.FirstBoot, form: str | None = None) -> str:
+    """`first_boot` rendered by the project's own renderer exactly as the host component passes it to this
+    vendor (encoded as the vendor receives it, e.g. gzip and base64 for a metadata service); `form` another
+    first-boot form, encoded the same way where the encoding carries it."""
+    sent = _sent_form(resource_type)
+    form = form or sent.carries
+    text_ = _render_form(first_boot, form)
+    return sent.encode(text_) if form == sent.carries else text_
 
 
 
@@ -124,7 +125,7 @@ def check_first_boot(resource_type: str, raw: RawFirstBoot, spec: HostSpec) -> F
     differ; the bundle is compared file by file first, to say where."""
     data = raw.data
     try:
-        text_ = wire.cloud_config_of_linode_metadata(data) if resource_type == LINODE_INSTANCE else data
+        text_ = _sent_form(resource_type).decode(data)
     except wire.WireError as err:
         return FirstBootCheck(problem=f"{raw.where} is not base64 of (gzipped) cloud-config ({err})")
     try:
@@ -164,8 +165,7 @@ def check_first_boot(resource_type: str, raw: RawFirstBoot, spec: HostSpec) -> F
         if data == render_as_vendor(resource_type, expected, form):
             return FirstBootCheck(form, digest, files, problem=(
                 f"{raw.where} is the {form} form; {_WRONG_FORM_WHY[FORM_OF[resource_type]]}"))
-    where = _first_difference(rendered if resource_type != LINODE_INSTANCE else
-                              firstboot.render_cloud_config(expected), text_)
+    where = _first_difference(_render_form(expected, FORM_OF[resource_type]), text_)
     return FirstBootCheck(FORM_OF[resource_type], digest, files, problem=(
         f"{raw.where} differs from a fresh render of this stack's first boot (first at {where} of the "
         f"{FORM_OF[resource_type]} form), so something around the bundle was added, removed or changed"))

@@ -1,11 +1,10 @@
-"""Inbound rules, one model for the three vendors' firewalls, and the SSH exposure they allow (as
-pulumi-policy-aws groups its network policies)."""
+"""Inbound rules, one model for every vendor's firewall, and the SSH exposure they allow (as pulumi-policy-aws
+groups its network policies)."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import (
@@ -14,108 +13,22 @@ from pulumi_policy import (
 )
 
 from components.config import PROJECT
+from components.vendors.openings import Opening
 from policy.hardening_policies.resources import (
-    ALL_PORTS,
     ALLOWED_TCP_PORTS,
-    DO_FIREWALL,
     FIREWALL_TYPES,
-    LIGHTSAIL_PORTS,
-    LINODE_FIREWALL,
+    FIREWALLS,
     SSH_PORT,
-    as_int,
     describe,
     is_production,
-    plain,
-    seq,
-    text,
 )
 
 
-# --- inbound rules, one model for the three vendors ----------------------------------------------------------
-@dataclass(frozen=True)
-class Opening:
-    """One inbound allowance: protocol ('tcp', 'udp', 'icmp', 'all', ...), port range (None: no ports, e.g.
-    ICMP), the sources it admits and where it is written (for messages)."""
-
-    protocol: str
-    ports: tuple[int, int] | None
-    sources: tuple[str, ...]
-    where: str
-
-    def includes_port(self, port: int) -> bool:
-        return self.protocol in ("tcp", "all") and self.ports is not None and self.ports[0] <= port <= self.ports[1]
-
-    def describe_ports(self) -> str:
-        if self.ports is None:
-            return self.protocol.upper()
-        lo, hi = self.ports
-        if lo <= 1 and hi >= 65535:
-            return "every port of every protocol" if self.protocol == "all" else f"every {self.protocol.upper()} port"
-        span = str(lo) if lo == hi else f"{lo}-{hi}"
-        return f"port {span} of every protocol" if self.protocol == "all" else f"{self.protocol.upper()} port {span}"
-
-    @property
-    def allowed(self) -> bool:
-        return (self.protocol == "tcp" and self.ports is not None and self.ports[0] == self.ports[1]
-                and self.ports[0] in ALLOWED_TCP_PORTS)
-
-
-def _port_span(spec: str) -> tuple[int, int] | None:
-    """'22' -> (22, 22); '80-443' -> (80, 443); '' / 'all' -> every port; garbage -> every port (fail closed)."""
-    spec = spec.strip().lower()
-    if spec in ("", "all", "*"):
-        return ALL_PORTS
-    lo, _, hi = spec.partition("-")
-    try:
-        first, last = int(lo), int(hi or lo)
-    except ValueError:
-        return ALL_PORTS
-    return (min(first, last), max(first, last))
-
-
+# --- inbound rules: one model (components/vendors/openings.py), each vendor's reader in its folder -----------
 def inbound_openings(resource_type: str, props: Mapping[str, Any]) -> list[Opening]:
     """What a vendor firewall lets in, normalised. Unknown resource types open nothing."""
-    out: list[Opening] = []
-    if resource_type == DO_FIREWALL:
-        for i, rule in enumerate(seq(props.get("inboundRules"))):
-            proto = text(rule.get("protocol")).lower() or "tcp"
-            addresses = [text(s) for s in seq(rule.get("sourceAddresses"))]
-            for key in ("sourceDropletIds", "sourceTags", "sourceLoadBalancerUids", "sourceKubernetesIds"):
-                addresses += [f"{key}:{text(s)}" for s in seq(rule.get(key))]
-            ports = None if proto == "icmp" else _port_span(text(rule.get("portRange")))
-            out.append(Opening(proto, ports, tuple(addresses), f"inboundRules[{i}]"))
-    elif resource_type == LINODE_FIREWALL:
-        if plain(props.get("disabled")) is True:
-            out.append(Opening("all", ALL_PORTS, ("0.0.0.0/0", "::/0"),
-                               "disabled: true (Linode enforces none of its rules: admits everything)"))
-        policy = text(props.get("inboundPolicy")).upper()
-        if policy != "DROP":
-            out.append(Opening("all", ALL_PORTS, ("0.0.0.0/0", "::/0"),
-                               f"inboundPolicy {policy or '(unset)'} (admits whatever no rule drops)"))
-        for i, rule in enumerate(seq(props.get("inbounds"))):
-            if text(rule.get("action")).upper() != "ACCEPT":
-                continue
-            proto = text(rule.get("protocol")).lower() or "tcp"
-            sources = tuple(text(s) for s in seq(rule.get("ipv4s")) + seq(rule.get("ipv6s")))
-            if proto not in ("tcp", "udp"):
-                out.append(Opening(proto, None, sources, f"inbounds[{i}]"))
-                continue
-            for part in (text(rule.get("ports")) or "all").split(","):
-                out.append(Opening(proto, _port_span(part), sources, f"inbounds[{i}]"))
-    elif resource_type == LIGHTSAIL_PORTS:
-        for i, info in enumerate(seq(props.get("portInfos"))):
-            proto = text(info.get("protocol")).lower() or "tcp"
-            sources = tuple(text(s) for s in seq(info.get("cidrs")) + seq(info.get("ipv6Cidrs"))
-                            + [f"alias:{text(a)}" for a in seq(info.get("cidrListAliases"))])
-            lo, hi = as_int(info.get("fromPort")), as_int(info.get("toPort"))
-            if proto in ("icmp", "icmpv6"):
-                ports = None
-            elif proto == "all" or lo is None or hi is None:
-                ports = ALL_PORTS
-            else:
-                ports = (min(lo, hi), max(lo, hi))
-            out.append(Opening(proto, ports, sources, f"portInfos[{i}]"))
-    return out
+    firewall = FIREWALLS.get(resource_type)
+    return firewall.openings(props) if firewall else []
 
 
 # Address space no packet from the internet comes from (RFC 6890 special-purpose blocks: this network,

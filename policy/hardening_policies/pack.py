@@ -9,6 +9,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from components.vendors import VENDORS
 from policy.hardening_policies.compute import validate_production_safety, validate_size
 from policy.hardening_policies.first_boot import validate_first_boot
 from policy.hardening_policies.network import validate_inbound_ports, validate_ssh_advisory, validate_ssh_production
@@ -25,8 +26,8 @@ PACK_DESCRIPTION = ("Refuses changes that weaken a hardened-vps host: firewall, 
 # --- the policies --------------------------------------------------------------------------------------------
 firewall_attached = StackValidationPolicy(
     name="server-firewall-attached",
-    description="Every server has a cloud firewall attached (DigitalOcean Firewall, enabled Linode Firewall with "
-                "inbound policy DROP, Lightsail public ports).",
+    description="Every server has a cloud firewall attached that filters ("
+                + ", ".join(v.resources.firewall.kind for v in VENDORS) + ").",
     validate=validate_firewall_attached,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
@@ -35,7 +36,7 @@ firewall_attached = StackValidationPolicy(
 allowed_types = StackValidationPolicy(
     name="resource-types-allowed",
     description="Only the resource types the product builds (its servers, firewalls, keys, addresses, DNS "
-                "records); any other compute (EC2, Lightsail containers, DigitalOcean apps, ...) is refused.",
+                "records); any other compute of a vendor's SDK is refused.",
     validate=validate_resource_types,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
@@ -12,38 +12,37 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 from components.config import PROJECT
+from components.vendors import BY_NAME, VENDORS
+from components.vendors.model import FirewallFacts, ResourceFacts
+from components.vendors.openings import ALL_PORTS, ALLOWED_TCP_PORTS, SSH_PORT
+from components.vendors.props import UNKNOWN, as_int, plain, seq, text
 
-# --- resource types ------------------------------------------------------------------------------------------
-DROPLET = "digitalocean:index/droplet:Droplet"
-DO_FIREWALL = "digitalocean:index/firewall:Firewall"
-LINODE_INSTANCE = "linode:index/instance:Instance"
-LINODE_FIREWALL = "linode:index/firewall:Firewall"
-LIGHTSAIL_INSTANCE = "aws:lightsail/instance:Instance"
-LIGHTSAIL_PORTS = "aws:lightsail/instancePublicPorts:InstancePublicPorts"
+__all__ = ["ALLOWED_TCP_PORTS", "ALL_PORTS", "SSH_PORT", "as_int", "plain", "seq", "text"]  # re-exported
+
+# --- resource types: every vendor's, from the registry ---------------------------------------------------------
+#: server type token -> its vendor.
+SERVER_VENDORS: Mapping[str, str] = {v.resources.server: v.name for v in VENDORS}
+#: firewall type token -> how to read it.
+FIREWALLS: Mapping[str, FirewallFacts] = {v.resources.firewall.type: v.resources.firewall for v in VENDORS}
+FIREWALL_TYPES = tuple(FIREWALLS)
 #: The data volume (dataVolumeGb) of each vendor, and the attachments where the volume is not its own.
-DATA_VOLUMES = frozenset({"digitalocean:index/volume:Volume", "linode:index/volume:Volume", "aws:lightsail/disk:Disk"})
-DATA_VOLUME_ATTACHMENTS = frozenset({"digitalocean:index/volumeAttachment:VolumeAttachment",
-                                     "aws:lightsail/disk_attachment:Disk_attachment"})
-
-SERVER_VENDORS: Mapping[str, str] = {DROPLET: "digitalocean", LINODE_INSTANCE: "linode",
-                                     LIGHTSAIL_INSTANCE: "lightsail"}
-FIREWALL_TYPES = (DO_FIREWALL, LINODE_FIREWALL, LIGHTSAIL_PORTS)
-_KIND = {DROPLET: "Droplet", DO_FIREWALL: "DigitalOcean Firewall", LINODE_INSTANCE: "Linode Instance",
-         LINODE_FIREWALL: "Linode Firewall", LIGHTSAIL_INSTANCE: "Lightsail Instance",
-         LIGHTSAIL_PORTS: "Lightsail InstancePublicPorts"}
+DATA_VOLUMES = frozenset(v.resources.data_volume for v in VENDORS)
+DATA_VOLUME_ATTACHMENTS = frozenset(v.resources.data_volume_attachment for v in VENDORS
+                                    if v.resources.data_volume_attachment)
+_KIND = {**{v.resources.server: v.resources.server_kind for v in VENDORS},
+         **{f.type: f.kind for f in FIREWALLS.values()}}
 REMOTE_COMMAND = "command:remote:Command"
 REMOTE_COPY = "command:remote:CopyToRemote"
 #: The pulumi-command types the product builds (readiness wait, host converge, AppRelease). They reach the host
 #: as the admin, who has sudo without password, so each one must be the very command or upload the product
 #: makes for this stack.
 REMOTE_TYPES = frozenset({REMOTE_COMMAND, REMOTE_COPY})
-#: The input holding the plan slug, per server type.
-SIZE_INPUT: Mapping[str, str] = {DROPLET: "size", LINODE_INSTANCE: "type", LIGHTSAIL_INSTANCE: "bundleId"}
 
-#: The only ports a host may open to anyone (TCP): SSH, HTTP, HTTPS.
-ALLOWED_TCP_PORTS = (22, 80, 443)
-SSH_PORT = 22
-ALL_PORTS = (0, 65535)
+
+def server_facts(resource_type: str) -> ResourceFacts | None:
+    """How to read a server of this type (None: not a server the product builds)."""
+    vendor = SERVER_VENDORS.get(resource_type)
+    return BY_NAME[vendor].resources if vendor else None
 
 
 def describe(resource_type: str, name: str) -> str:
@@ -67,40 +66,20 @@ def is_production(policy_config: Mapping[str, Any]) -> bool:
     return policy_config.get(PRODUCTION_KEY) is True or stack_declares_production()
 
 
-# --- small helpers for engine property values ----------------------------------------------------------------
-_SECRET_SIG = "4dabf18193072939515e22adb298388d"
-
-
-def plain(value: Any) -> Any:
-    """Unwrap a secret kept in wire format (mock inputs; the policy runtime unwraps them already)."""
-    if isinstance(value, Mapping) and _SECRET_SIG in value and "value" in value:
-        return value["value"]
-    return value
-
-
-def seq(value: Any) -> list[Any]:
-    """A list property as a list (None and unknown-free proxies included); a lone string is not a list."""
-    value = plain(value)
-    if value is None or isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        return []
-    return [plain(v) for v in value]
-
-
-def text(value: Any) -> str:
-    value = plain(value)
-    return "" if value is None else str(value)
-
-
-def as_int(value: Any) -> int | None:
-    try:
-        return int(float(plain(value)))
-    except (TypeError, ValueError):
-        return None
-
-
+# --- small helpers for engine property values (components/vendors/props.py) ----------------------------------
 def known(get: Any) -> Any:
     """Call `get`; None when the engine does not know the value yet (preview)."""
     try:
         return get()
     except UnknownValueError:
         return None
+
+
+def known_value(props: Mapping[str, Any]) -> Callable[[str], Any]:
+    """value(input) of `props`, or UNKNOWN where the engine does not know it yet (preview)."""
+    def value(key: str) -> Any:
+        try:
+            return plain(props.get(key))
+        except UnknownValueError:
+            return UNKNOWN
+    return value

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-
 from pulumi_policy import (
     PolicyResource,
     ReportViolation,
@@ -12,45 +9,26 @@ from pulumi_policy import (
 )
 
 from components.config import PROJECT
+from components.vendors import BY_NAME, VENDORS
 from policy.hardening_policies.resources import (
-    DATA_VOLUME_ATTACHMENTS,
-    DATA_VOLUMES,
-    DO_FIREWALL,
-    DROPLET,
-    LIGHTSAIL_INSTANCE,
-    LIGHTSAIL_PORTS,
-    LINODE_FIREWALL,
-    LINODE_INSTANCE,
     REMOTE_TYPES,
+    SERVER_VENDORS,
     as_int,
     describe,
     known,
-    plain,
+    known_value,
     seq,
     text,
 )
 
 
 # --- stack policy: every server has a firewall attached ------------------------------------------------------
-@dataclass(frozen=True)
-class _Attachment:
-    firewall_type: str
-    reference: str  # the firewall input naming its servers
-
-
-_ATTACHMENTS: Mapping[str, _Attachment] = {
-    DROPLET: _Attachment(DO_FIREWALL, "dropletIds"),
-    LINODE_INSTANCE: _Attachment(LINODE_FIREWALL, "linodes"),
-    LIGHTSAIL_INSTANCE: _Attachment(LIGHTSAIL_PORTS, "instanceName"),
-}
-
-
-def points_at(firewall: PolicyResource, server: PolicyResource, reference: str) -> bool:
+def points_at(firewall: PolicyResource, server: PolicyResource, reference: str, by_name: bool = False) -> bool:
     """Whether `firewall`'s `reference` input names `server`: by property dependency (works in a preview,
-    before the server has an id) or by value (id or name)."""
+    before the server has an id) or by value (its id, or its name and region where `by_name`)."""
     if any(dep.urn == server.urn for dep in firewall.property_dependencies.get(reference, [])):
         return True
-    if reference == "instanceName":
+    if by_name:
         name = known(lambda: text(server.props.get("name")))
         region = known(lambda: text(server.props.get("region")))
         their_region = known(lambda: text(firewall.props.get("region")))
@@ -63,61 +41,34 @@ def points_at(firewall: PolicyResource, server: PolicyResource, reference: str) 
     return server_id in ids
 
 
-def linode_firewall_defect(firewall: PolicyResource) -> str | None:
-    """Why a Linode Firewall would not filter (None when it does): Linode enforces no rule of a disabled
-    firewall, and an inbound policy other than DROP admits whatever no rule drops. Unknown values in a preview
-    are not held against it; the update, with known values, is checked again."""
-    if known(lambda: plain(firewall.props.get("disabled"))) is True:
-        return "it is disabled (disabled: true), so Linode enforces none of its rules"
-    if (known(lambda: text(firewall.props.get("status")).lower()) or "") == "disabled":
-        return "its status is disabled, so Linode enforces none of its rules"
-    policy = known(lambda: text(firewall.props.get("inboundPolicy")).upper())
-    if policy is not None and policy != "DROP":
-        return f"its inbound policy is {policy or '(unset)'}, not DROP, so every port is open"
-    return None
-
-
 def validate_firewall_attached(args: StackValidationArgs, report: ReportViolation) -> None:
     for server in args.resources:
-        attachment = _ATTACHMENTS.get(server.resource_type)
-        if attachment is None:
+        vendor = SERVER_VENDORS.get(server.resource_type)
+        if vendor is None:
             continue
+        facts = BY_NAME[vendor].resources.firewall
         who = describe(server.resource_type, server.name)
-        firewalls = [r for r in args.resources if r.resource_type == attachment.firewall_type
-                     and points_at(r, server, attachment.reference)]
-        if server.resource_type == LINODE_INSTANCE:
-            defects = {f.name: linode_firewall_defect(f) for f in firewalls}
-            filtering = [f for f in firewalls if defects[f.name] is None]
-            if firewalls and not filtering:
-                why = "; ".join(f"'{name}': {defect}" for name, defect in defects.items())
-                report(f"{who} is attached only to Linode Firewalls that do not filter ({why}). Fix: set "
-                       "inbound_policy='DROP' and leave disabled unset (false) on the firewall.", server.urn)
-                continue
-            firewalls = filtering
-        if firewalls:
+        firewalls = [r for r in args.resources if r.resource_type == facts.type
+                     and points_at(r, server, facts.server_reference, facts.by_name)]
+        defects = {f.name: facts.defect(known_value(f.props)) for f in firewalls}
+        filtering = [f for f in firewalls if defects[f.name] is None]
+        if firewalls and not filtering:
+            why = "; ".join(f"'{name}': {defect}" for name, defect in defects.items())
+            report(f"{who} is attached only to {facts.kind}s that do not filter ({why}). Fix: "
+                   f"{facts.fix_defect}.", server.urn)
             continue
-        fixes = {
-            DROPLET: "add a digitalocean.Firewall whose droplet_ids include this droplet's id",
-            LINODE_INSTANCE: "add a linode.Firewall with inbound_policy='DROP' and this instance's id in linodes",
-            LIGHTSAIL_INSTANCE: "add a lightsail.InstancePublicPorts with instance_name set to this instance "
-                                "(without it Lightsail opens 22 and 80 to the whole internet)",
-        }
-        report(f"{who} has no cloud firewall attached. Fix: {fixes[server.resource_type]}; the project's host "
+        if filtering:
+            continue
+        report(f"{who} has no cloud firewall attached. Fix: {facts.fix_missing}; the project's host "
                "component (components/vendors) builds one for every server.", server.urn)
 
 
 # --- stack policy: only the resource types the product builds --------------------------------------------------
 #: Every cloud resource type the host components (components/vendors) create. Anything else from a cloud SDK
-#: (EC2, Lambda, Lightsail containers or databases, DigitalOcean apps, autoscaling pools or Kubernetes, Linode
-#: LKE or instance configs) is compute, or a change to compute, that none of the other policies look at.
-PRODUCT_TYPES = frozenset({
-    DROPLET, DO_FIREWALL, "digitalocean:index/sshKey:SshKey", "digitalocean:index/reservedIp:ReservedIp",
-    "digitalocean:index/reservedIpAssignment:ReservedIpAssignment", "digitalocean:index/dnsRecord:DnsRecord",
-    LINODE_INSTANCE, LINODE_FIREWALL, "linode:index/domainRecord:DomainRecord",
-    LIGHTSAIL_INSTANCE, LIGHTSAIL_PORTS, "aws:lightsail/keyPair:KeyPair", "aws:lightsail/staticIp:StaticIp",
-    "aws:lightsail/staticIpAttachment:StaticIpAttachment", "aws:lightsail/domainEntry:DomainEntry",
-    *DATA_VOLUMES, *DATA_VOLUME_ATTACHMENTS,
-})
+#: (other compute services, containers, databases, app platforms, autoscaling pools, Kubernetes or instance
+#: configs) is compute, or a change to compute, that none of the other policies look at.
+PRODUCT_TYPES = frozenset(t for v in VENDORS for t in v.resources.types)
+_SERVERS = ", ".join(v.resources.server_kind for v in VENDORS)
 #: Type prefixes that create nothing in a cloud: the engine's own (stack, providers), this project's
 #: components (their children are checked one by one), local key and random material. Commands are not among
 #: them: `command:local` runs anything on the deploying machine, and of `command:remote` only REMOTE_TYPES
@@ -136,8 +87,9 @@ def validate_resource_types(args: StackValidationArgs, report: ReportViolation) 
     for resource in args.resources:
         if type_not_allowed(resource.resource_type):
             report(f"{describe(resource.resource_type, resource.name)} is of a type this product does not build: "
-                   "only the server, firewall, key, address and DNS types of the host components (DigitalOcean "
-                   "Droplet, Linode Instance, Lightsail Instance and theirs) may be in a stack, so no compute runs "
+                   f"only the server, firewall, key, address and DNS types of the host components ({_SERVERS} and "
+                   "theirs) may be in a stack, so no compute runs "
                    "without the cloud firewall and hardened first boot the other policies check. Fix: remove it "
-                   "(servers come from components/vendors); if the product now builds this type, add it to "
-                   "PRODUCT_TYPES in policy/hardening_policies/stack_graph.py with the checks it needs.", resource.urn)
+                   "(servers come from components/vendors); if the product now builds this type, add it to its "
+                   "vendor's resources (components/vendors/<vendor>/resources.py) with the checks it needs.",
+                   resource.urn)

@@ -37,9 +37,10 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from components.config import PROJECT
 from policy.hardening_policies.pack import PACK_NAME, POLICIES, remote_commands
-from policy.hardening_policies.resources import DROPLET, REMOTE_COMMAND
+from policy.hardening_policies.resources import REMOTE_COMMAND
 from policy.offline import STACK_TYPE, Registered, StackCase, run_stack_file_case
 from tests.conftest import STACK_FILES
+from tests.policy_support import DROPLET
 from tools import plan
 
 

@@ -13,13 +13,14 @@ from components.firstboot import (
     HOST_KEY_PATH,
     MAX_FIRST_BOOT_BYTES,
     PROVISION_SCRIPT,
+    SENT_FORMS,
     FirstBoot,
     HostFile,
     RenderedFirstBoot,
     converge_bundle,
     converge_files,
+    encode_sent_form,
     file_digest,
-    linode_user_data,
     packages_for,
     wire,
 )
@@ -46,8 +47,7 @@ def phase_steps(spec: HostSpec) -> list[str]:
 
 def first_boot_forms(rendered: RenderedFirstBoot) -> dict[str, str]:
     """Each form's exact bytes as a vendor receives them, keyed like `RenderedFirstBoot.sizes`."""
-    return {"cloud-config": rendered.cloud_config, "linode-metadata": linode_user_data(rendered.cloud_config),
-            "launch-script": rendered.launch_script}
+    return {name: encode_sent_form(name, rendered) for name in SENT_FORMS}
 
 
 def sent_forms(resources: Iterable[mockrun.RecordedResource], forms: Mapping[str, str]) -> dict[str, str]:

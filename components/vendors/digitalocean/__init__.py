@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from components.vendors.digitalocean.changes import CHANGES
+from components.vendors.digitalocean.resources import RESOURCES
 from components.vendors.model import Location, Size, Vendor
 
 #: Regions that refuse new droplets for accounts without resources there ("Region is not available"): nyc2,
@@ -69,6 +71,11 @@ VENDOR = Vendor(
     locations=LOCATIONS,
     default_region="fra1",
     adapter="components.vendors.digitalocean.adapter:DigitalOceanHost",
+    resources=RESOURCES,
+    changes=CHANGES,
+    grow_disk_input="resize_disk",
+    object_storage_endpoint="https://<region>.digitaloceanspaces.com",
+    monitoring_agent=True,
     closed_regions=MappingProxyType({"nyc2": _CLOSED, "sfo2": _CLOSED}),
     mock_outputs=MappingProxyType({
         "digitalocean:index/droplet:Droplet": {"ipv4Address": "192.0.2.10", "ipv6Address": "2001:db8::10",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from components.vendors.lightsail.changes import CHANGES
+from components.vendors.lightsail.resources import RESOURCES
 from components.vendors.model import Location, Size, Vendor
 
 #: The most bytes of user data EC2/Lightsail take, raw.
@@ -67,6 +69,9 @@ VENDOR = Vendor(
     locations=LOCATIONS,
     default_region="eu-central-1",
     adapter="components.vendors.lightsail.adapter:LightsailHost",
+    resources=RESOURCES,
+    changes=CHANGES,
+    object_storage_endpoint="https://s3.<region>.amazonaws.com",
     default_image="debian-12",
     withheld_images=MappingProxyType({
         "debian-13": "its blueprint id debian_13 is not confirmed by any AWS source yet; check "

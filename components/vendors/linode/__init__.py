@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from components.vendors.linode.changes import CHANGES
+from components.vendors.linode.resources import RESOURCES
 from components.vendors.model import Location, Size, Vendor
 
 #: Regions WITH the Metadata service, which carries first-boot data to cloud-init. Elsewhere cloud-init is
@@ -107,11 +109,14 @@ VENDOR = Vendor(
     # terraform-provider-linode linode/volume/framework_schema_resource.go: label LengthBetween(1, 32)
     volume_name_max=32,
     first_boot_form="cloud-config",
-    sent_form="linode-metadata",  # the cloud-config gzipped and base64-encoded
+    sent_form="cloud-config-gzip-base64",  # the cloud-config gzipped and base64-encoded
     sent_form_limit=MAX_USER_DATA,
     locations=LOCATIONS,
     default_region="fr-par",
     adapter="components.vendors.linode.adapter:LinodeHost",
+    resources=RESOURCES,
+    changes=CHANGES,
+    object_storage_endpoint="https://<cluster>.linodeobjects.com",
     closed_regions=MappingProxyType({r: _NO_METADATA for r in _REGIONS if r not in METADATA_REGIONS}),
     closed_region_note="Linode regions without Metadata",
     host_name_objection=host_name_objection,

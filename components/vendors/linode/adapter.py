@@ -7,7 +7,7 @@ import re
 
 import pulumi_linode as linode
 
-from components.firstboot import linode_user_data
+from components.firstboot import cloud_config_gzip_base64
 from components.host import ANY_IPV4, ANY_IPV6, PUBLIC_PORTS, SSH_PORT, WebHost, dns_plan
 
 FIREWALL_LABEL_MAX = 32  # Linode API: firewall labels are 3-32 characters (instances: LABEL_MAX in this folder)
@@ -55,7 +55,7 @@ class LinodeHost(WebHost):
             image=spec.image_slug,
             authorized_keys=[k.line for k in spec.ssh_keys],
             backups_enabled=spec.backups,
-            metadatas=[linode.InstanceMetadataArgs(user_data=linode_user_data(self.first_boot.cloud_config))],
+            metadatas=[linode.InstanceMetadataArgs(user_data=cloud_config_gzip_base64(self.first_boot.cloud_config))],
             tags=self.tags,
             opts=self.lifecycle.options(self),
         )
