@@ -113,6 +113,14 @@ def test_the_progress_record_holds_every_step_and_state_in_order(host: Host) -> 
     assert times == sorted(times) and times[0] > 0
 
 
+def test_a_progress_record_that_cannot_be_written_never_fails_first_boot(host: Host) -> None:
+    """The record is for timings and people: a write that fails (here its path is a directory) is skipped."""
+    (host.root / PROGRESS).mkdir(parents=True)
+    assert host.run().returncode == 0, host.state
+    assert host.run("--install").returncode == 0, host.state
+    assert host.state == "complete"
+
+
 def test_install_turns_on_accounting_and_makes_the_build_user_before_the_baseline(host: Host) -> None:
     assert host.run().returncode == 0
     result = host.run("--install")

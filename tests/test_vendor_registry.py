@@ -106,3 +106,11 @@ def test_each_vendors_resource_facts_name_its_own_types() -> None:
         assert len({t.split(":")[0] for t in types}) == 1, (vendor.name, sorted(types))
         assert not types & seen, vendor.name
         seen |= types
+
+
+def test_each_vendors_sent_form_carries_its_first_boot_form() -> None:
+    """The policy pack reads the form from `first_boot_form`, the renderer encodes by `sent_form`: they agree."""
+    from components.firstboot import SENT_FORMS
+    from components.vendors import VENDORS
+    for vendor in VENDORS:
+        assert SENT_FORMS[vendor.sent_form].carries == vendor.first_boot_form, vendor.name
