@@ -267,8 +267,17 @@ class VM:
         subprocess.run(cmd, check=True, timeout=timeout, capture_output=True, stdin=subprocess.DEVNULL)
 
     def wait_ssh(self, user: str, key: Path | str, timeout: float = 300) -> float:
+        """Seconds from power-on until `user` logs in with `key`. No probe goes out before cloud-init's 'finished'
+        line: until first boot's lockdown has installed the admin's key every login fails, and fail2ban, installed
+        later, reads those failures from the journal and bans the harness (seen in the VM)."""
         deadline = time.monotonic() + timeout
         last = None
+        while not FINISHED_RE.search(self.serial_text()):
+            if time.monotonic() >= deadline:
+                raise VMError(f"{self.name}: cloud-init did not finish within {timeout:.0f}s, so no ssh probe went out")
+            if not self.running():
+                raise VMError(f"{self.name}: qemu exited while waiting for ssh")
+            time.sleep(2)
         while time.monotonic() < deadline:
             last = self.ssh(user, key, "true", timeout=30)
             if last.returncode == 0:
