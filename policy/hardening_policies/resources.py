@@ -14,10 +14,15 @@ from pulumi_policy.proxy import UnknownValueError
 from components.config import PROJECT
 from components.vendors import BY_NAME, VENDORS
 from components.vendors.model import FirewallFacts, ResourceFacts
-from components.vendors.openings import ALL_PORTS, ALLOWED_TCP_PORTS, SSH_PORT
-from components.vendors.props import UNKNOWN, as_int, plain, seq, text
 
-__all__ = ["ALLOWED_TCP_PORTS", "ALL_PORTS", "SSH_PORT", "as_int", "plain", "seq", "text"]  # re-exported
+# Re-exported for the pack's modules: the port model and the value helpers live with the vendors' readers.
+from components.vendors.openings import ALLOWED_TCP_PORTS as ALLOWED_TCP_PORTS
+from components.vendors.openings import SSH_PORT as SSH_PORT
+from components.vendors.props import UNKNOWN
+from components.vendors.props import as_int as as_int
+from components.vendors.props import plain as plain
+from components.vendors.props import seq as seq
+from components.vendors.props import text as text
 
 # --- resource types: every vendor's, from the registry ---------------------------------------------------------
 #: server type token -> its vendor.
