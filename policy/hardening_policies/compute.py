@@ -10,21 +10,20 @@ from pulumi_policy import (
     ResourceValidationArgs,
 )
 
-from components import catalog
 from components.config import PROJECT
 from policy.hardening_policies.resources import (
     DATA_VOLUMES,
     SERVER_VENDORS,
     describe,
     is_production,
-    server_facts,
     text,
+    vendor_of,
 )
 
 
 def server_backups_on(resource_type: str, props: Mapping[str, Any]) -> bool:
-    facts = server_facts(resource_type)
-    return facts is not None and facts.backups_on(props)
+    vendor = vendor_of(resource_type)
+    return vendor is not None and vendor.resources.backups_on(props)
 
 
 def validate_production_safety(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -46,10 +45,9 @@ def validate_production_safety(args: ResourceValidationArgs, report: ReportViola
 
 
 def validate_size(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    vendor_name = SERVER_VENDORS.get(args.resource_type)
-    if vendor_name is None:
+    vendor = vendor_of(args.resource_type)
+    if vendor is None:
         return
-    vendor = catalog.vendor(vendor_name)
     size_input = vendor.resources.size_input
     slug = text(args.props.get(size_input))
     if vendor.size_by_slug(slug) is None:

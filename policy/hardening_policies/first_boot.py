@@ -15,12 +15,13 @@ from pulumi_policy import (
 from components import firstboot
 from components.config import PROJECT, HostSpec
 from components.firstboot import HOST_KEY_PATH, PROVISION_SCRIPT, wire
-from components.vendors import BY_NAME
+from components.vendors import VENDORS
 from policy.hardening_policies.archives import TarEntry
 from policy.hardening_policies.host_key import host_key_problem
 from policy.hardening_policies.resources import (
     SERVER_VENDORS,
     describe,
+    vendor_of,
 )
 from policy.hardening_policies.stack_config import NOT_IN_FIRST_BOOT, StackConfigError, stack_spec
 
@@ -35,8 +36,8 @@ class RawFirstBoot:
 
 def raw_first_boot(resource_type: str, props: Mapping[str, Any]) -> RawFirstBoot | None:
     """Where the vendor's server resource holds its first-boot data (each vendor's folder says)."""
-    vendor = SERVER_VENDORS.get(resource_type)
-    found = BY_NAME[vendor].resources.user_data(props) if vendor else None
+    vendor = vendor_of(resource_type)
+    found = vendor.resources.user_data(props) if vendor else None
     return RawFirstBoot(*found) if found else None
 
 
@@ -53,14 +54,16 @@ class FirstBootCheck:
 
 
 #: The form each server type needs, and why (for the message when the other one is passed).
-FORM_OF: Mapping[str, str] = {t: BY_NAME[v].first_boot_form for t, v in SERVER_VENDORS.items()}
+FORM_OF: Mapping[str, str] = {v.resources.server: v.first_boot_form for v in VENDORS}
 _WRONG_FORM_WHY: Mapping[str, str] = {
     "cloud-config": "this vendor's cloud-init needs #cloud-config",
     "launch-script": "this vendor runs user data as a shell script after its own, so #cloud-config is ignored"}
 
 
 def _sent_form(resource_type: str) -> firstboot.SentForm:
-    return firstboot.SENT_FORMS[BY_NAME[SERVER_VENDORS[resource_type]].sent_form]
+    vendor = vendor_of(resource_type)
+    assert vendor is not None, resource_type
+    return firstboot.SENT_FORMS[vendor.sent_form]
 
 
 def _render_form(first_boot: firstboot.FirstBoot, form: str) -> str:

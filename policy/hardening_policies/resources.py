@@ -13,7 +13,7 @@ from pulumi_policy.proxy import UnknownValueError
 
 from components.config import PROJECT
 from components.vendors import BY_NAME, VENDORS
-from components.vendors.model import FirewallFacts, ResourceFacts
+from components.vendors.model import FirewallFacts, Vendor
 
 # Re-exported for the pack's modules: the port model and the value helpers live with the vendors' readers.
 from components.vendors.openings import ALLOWED_TCP_PORTS as ALLOWED_TCP_PORTS
@@ -44,10 +44,10 @@ REMOTE_COPY = "command:remote:CopyToRemote"
 REMOTE_TYPES = frozenset({REMOTE_COMMAND, REMOTE_COPY})
 
 
-def server_facts(resource_type: str) -> ResourceFacts | None:
-    """How to read a server of this type (None: not a server the product builds)."""
+def vendor_of(resource_type: str) -> Vendor | None:
+    """The vendor whose server has this type (None: not a server the product builds)."""
     vendor = SERVER_VENDORS.get(resource_type)
-    return BY_NAME[vendor].resources if vendor else None
+    return BY_NAME[vendor] if vendor else None
 
 
 def describe(resource_type: str, name: str) -> str:

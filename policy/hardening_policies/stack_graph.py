@@ -9,16 +9,16 @@ from pulumi_policy import (
 )
 
 from components.config import PROJECT
-from components.vendors import BY_NAME, VENDORS
+from components.vendors import VENDORS
 from policy.hardening_policies.resources import (
     REMOTE_TYPES,
-    SERVER_VENDORS,
     as_int,
     describe,
     known,
     known_value,
     seq,
     text,
+    vendor_of,
 )
 
 
@@ -43,10 +43,10 @@ def points_at(firewall: PolicyResource, server: PolicyResource, reference: str, 
 
 def validate_firewall_attached(args: StackValidationArgs, report: ReportViolation) -> None:
     for server in args.resources:
-        vendor = SERVER_VENDORS.get(server.resource_type)
+        vendor = vendor_of(server.resource_type)
         if vendor is None:
             continue
-        facts = BY_NAME[vendor].resources.firewall
+        facts = vendor.resources.firewall
         who = describe(server.resource_type, server.name)
         firewalls = [r for r in args.resources if r.resource_type == facts.type
                      and points_at(r, server, facts.server_reference, facts.by_name)]
