@@ -42,12 +42,11 @@ def table_digest(vm: VM, admin: str, key: Path, app: str, table: str = ROWS_TABL
 
 
 def volume_mounted(vm: VM, admin: str, key: Path, spec: HostSpec) -> CheckResult:
-    """/srv/data is the attached volume (the vendor's device path resolves to the mounted device), ext4 with the
-    product's label, mounted nodev,nosuid,noexec. Its filesystem UUID goes into the figures (the rebuild compares
-    it)."""
-    devices = " ".join(shlex.quote(d) for d in spec.data_volume_devices)
+    """/srv/data is the attached volume (the device the host's own lookup finds, `hvps-data-volume device`), ext4
+    with the product's label, mounted nodev,nosuid,noexec. Its filesystem UUID goes into the figures (the rebuild
+    compares it)."""
     cmd = (f"findmnt -n -o SOURCE,FSTYPE,OPTIONS --mountpoint {DATA_MOUNT}; "
-           f"for d in {devices}; do [ -e \"$d\" ] && readlink -f \"$d\" && break; done; "
+           "sudo HVPS_DATA_WAIT=0 /usr/local/sbin/hvps-data-volume device; "
            f"sudo blkid -o export \"$(findmnt -n -o SOURCE --mountpoint {DATA_MOUNT})\"")
     p = _sh(vm, admin, key, cmd, timeout=60)
     lines = p.stdout.split("\n")

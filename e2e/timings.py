@@ -1,4 +1,5 @@
-"""Print each scenario's wall time from an e2e report (e2e/out/*.json), for CI's closing lines.
+"""Print each scenario's wall time from an e2e report (e2e/out/*.json), and why each failed scenario failed, for
+CI's closing lines (the part of a run's output that is read first).
 
     python -m e2e timings e2e/out/report.json
 """
@@ -20,11 +21,31 @@ def scenario_lines(report: dict) -> list[str]:
     return lines
 
 
+#: How much of a failed check's detail a closing line holds.
+DETAIL_CHARS = 300
+
+
+def failure_lines(report: dict) -> list[str]:
+    """For each scenario that failed: its error, and each failed check with the start of its detail. Checks that
+    fail in a scenario that passed (the negative case's, which must fail) are not failures."""
+    lines = []
+    for result in report.get("results", []):
+        if result.get("ok"):
+            continue
+        if result.get("error"):
+            lines.append(f"e2e: FAIL {result['form']}: {str(result['error'])[:DETAIL_CHARS]}")
+        for check in result.get("checks", []):
+            if not check.get("ok"):
+                detail = json.dumps(check.get("detail"), sort_keys=True)[:DETAIL_CHARS]
+                lines.append(f"e2e: FAIL {result['form']} [{check.get('phase', '')}] {check['name']}: {detail}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m e2e timings", description="Each scenario's wall time from reports.")
     ap.add_argument("reports", nargs="*", type=Path, help="e2e/out/*.json")
     for path in ap.parse_args(argv).reports:
         data = json.loads(path.read_text())
         if isinstance(data, dict):          # a finished run (an interrupted one holds only its results so far)
-            print("\n".join([f"e2e: {path}", *scenario_lines(data)]))
+            print("\n".join([f"e2e: {path}", *scenario_lines(data), *failure_lines(data)]))
     return 0

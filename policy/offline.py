@@ -222,7 +222,7 @@ def enforcement_level(policy: Policy) -> EnforcementLevel:
 
 def evaluate(case: StackCase, policies: Sequence[Policy] = hp.POLICIES) -> list[Violation]:
     """Every violation `pulumi preview --policy-pack policy` would report for this stack (no policy pack config),
-    in pack order, then registration order."""
+    in pack order, then by URN (the engine registers independent resources concurrently, in no fixed order)."""
     by_urn = {r.urn: r for r in case.resources}
     stack_urn = next((r.urn for r in case.resources if r.type == STACK_TYPE), "")
     found: list[Violation] = []
@@ -242,7 +242,7 @@ def evaluate(case: StackCase, policies: Sequence[Policy] = hp.POLICIES) -> list[
             if level == EnforcementLevel.DISABLED:
                 continue
             if isinstance(policy, ResourceValidationPolicy):
-                for reg in case.resources:  # one Analyze call per resource
+                for reg in sorted(case.resources, key=lambda r: r.urn):  # one Analyze call per resource
                     try:
                         messages = check_resource(policy, reg)
                     except UnknownValueError as err:

@@ -13,7 +13,7 @@ from components.testing.mockrun import run_program
 from components.vendors import host_class
 from tests.conftest import raw_config
 
-REGIONS = {"digitalocean": "nyc3", "linode": "us-iad", "lightsail": "us-east-1"}
+REGIONS = {"digitalocean": "nyc3", "linode": "us-iad", "lightsail": "us-east-1", "vultr": "ewr"}
 
 
 def build(vendor: str, **overrides: object) -> tuple[WebHost, dict[str, pulumi.ResourceOptions], Any]:

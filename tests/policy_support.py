@@ -23,23 +23,35 @@ PROD = "prod"
 
 # The vendors' type tokens, from the registry (components/vendors/<vendor>/resources.py): the tests name vendors,
 # the policy pack does not.
-_DO, _LINODE, _LIGHTSAIL = (BY_NAME[name].resources for name in ("digitalocean", "linode", "lightsail"))
+_DO, _LINODE, _LIGHTSAIL, _VULTR = (BY_NAME[name].resources
+                                    for name in ("digitalocean", "linode", "lightsail", "vultr"))
 DROPLET, DO_FIREWALL = _DO.server, _DO.firewall.type
 LINODE_INSTANCE, LINODE_FIREWALL = _LINODE.server, _LINODE.firewall.type
 LIGHTSAIL_INSTANCE, LIGHTSAIL_PORTS = _LIGHTSAIL.server, _LIGHTSAIL.firewall.type
+VULTR_INSTANCE, VULTR_FIREWALL, VULTR_RULE = _VULTR.server, _VULTR.firewall.type, _VULTR.firewall.rule_type
 #: The input holding the plan slug, per server type.
 SIZE_INPUT = {v.resources.server: v.resources.size_input for v in BY_NAME.values()}
 
 
-DEV_STACKS = ("do-dev", "linode-dev", "lightsail-dev")
+DEV_STACKS = ("do-dev", "linode-dev", "lightsail-dev", "vultr-dev")
 
 
 SERVER_OF = {"do-dev": DROPLET, "linode-dev": LINODE_INSTANCE, "lightsail-dev": LIGHTSAIL_INSTANCE,
-             PROD: DROPLET}
+             "vultr-dev": VULTR_INSTANCE, PROD: DROPLET}
 
 
+#: The firewall attached to a stack's server.
 FIREWALL_OF = {"do-dev": DO_FIREWALL, "linode-dev": LINODE_FIREWALL, "lightsail-dev": LIGHTSAIL_PORTS,
-               PROD: DO_FIREWALL}
+               "vultr-dev": VULTR_FIREWALL, PROD: DO_FIREWALL}
+
+
+def ssh_rules_of(case: StackCase) -> Registered:
+    """The resource holding the stack's SSH rule: its firewall, or where each rule is a resource of its own
+    (Vultr), the rule admitting SSH over IPv4."""
+    if FIREWALL_OF[case.stack] != VULTR_FIREWALL:
+        return case.one(FIREWALL_OF[case.stack])
+    return next(r for r in case.resources if r.type == VULTR_RULE and r.inputs["port"] == "22"
+                and r.inputs["ipType"] == "v4")
 
 
 def all_messages(case: StackCase) -> dict[str, list[str]]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from components import catalog, changes
 from components.config import CONFIG_KEYS, load_stack_file
+from components.vendors import VENDORS
 from tests.conftest import ROOT
 from tools import docs, plan
 
@@ -38,7 +41,9 @@ def test_plan_names_the_keys_that_replace_the_server(stack: str) -> None:
 def test_compare_says_what_a_resize_does() -> None:
     text = plan.render_text(plan.build_compare("small"))
     row = next(line for line in text.splitlines() if line.startswith("Changing size"))
-    assert row.split()[2:5] == ["reboots", "the", "server"] and row.rstrip().endswith("(new disk, data lost)")
+    columns = [c.strip() for c in re.split(r"\s{2,}", row.strip())][1:]
+    assert columns == [changes.effect("size", vendor.name).text for vendor in VENDORS]
+    assert columns[0] == "reboots the server" and "replaces the server (new disk, data lost)" in columns
 
 
 def test_readme_change_table_has_every_key() -> None:

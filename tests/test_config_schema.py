@@ -14,6 +14,7 @@ import yaml
 
 from components.config import CONFIG_KEYS, HostSpec, parse_host_spec
 from components.config.schema import SECTIONS
+from components.vendors import VENDORS
 from tests.conftest import ROOT, raw_config
 
 SCHEMA = Path("components/config/schema.py")
@@ -25,7 +26,7 @@ SOURCES.append(Path("__main__.py"))
 #: the program is named "app", like the default app user.
 OTHER_MEANINGS: dict[str, set[Path]] = {
     "small": {Path("components/vendors/model.py"), Path("tools/docs.py"),
-              *(Path("components/vendors") / name / "__init__.py" for name in ("digitalocean", "linode", "lightsail"))},
+              *(Path("components/vendors") / vendor.name / "__init__.py" for vendor in VENDORS)},
     "app": {Path("__main__.py")},
     "none": {Path("components/vendors/effects.py")},  # the change effect "no server change", not the database choice
 }

@@ -207,3 +207,40 @@ def test_hostile_values_reach_the_data_scripts_as_data(tmp_path: Path) -> None:
         fields = {"APP": "app_name", "HOST": "host_name", "BUCKET": "backup_bucket", "ENDPOINT": "backup_endpoint",
                   "RECIPIENT": "backup_recipient"}
         assert out.stdout.split("\0")[:-1] == [hostile[fields[n]] for n in names], path
+
+
+# A vendor that names the volume's link by an id it assigns (Vultr: /dev/disk/by-id/virtio-<mount id>): the one
+# disk linked under the prefix that is not the root disk; several: refused, nothing guessed or written.
+def _by_id(root: Path, links: dict[str, str]) -> None:
+    by_id = root / "dev/disk/by-id"
+    by_id.mkdir(parents=True)
+    for name, target in links.items():
+        (root / "dev" / target).touch()
+        (by_id / name).symlink_to(f"../../{target}")
+
+
+def _device(tmp_path: Path, links: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    tool = script(tmp_path, spec_with(vendor="vultr", region="fra", dataVolumeGb=10),
+                  "/usr/local/sbin/hvps-data-volume")
+    root, env = stub_root(tmp_path, {"sleep": "", "findmnt": "echo /dev/vda1", "lsblk": "echo vda",
+                                     "mkfs.ext4": "exit 1", "mount": "exit 1"})
+    _by_id(root, links)
+    return subprocess.run(["bash", str(tool), "device"], env={**env, "HVPS_DATA_WAIT": "2"}, capture_output=True,
+                          text=True)
+
+
+def test_a_prefix_finds_the_one_volume_and_never_the_root_disk(tmp_path: Path) -> None:
+    run = _device(tmp_path, {"virtio-rootserial": "vda", "virtio-rootserial-part1": "vda1", "virtio-9f2c1a": "vdb"})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == str(tmp_path / "root/dev/vdb")
+
+
+def test_a_prefix_with_only_the_root_disk_is_no_volume(tmp_path: Path) -> None:
+    run = _device(tmp_path, {"virtio-rootserial": "vda"})
+    assert run.returncode == 1 and run.stdout == ""
+
+
+def test_a_prefix_matching_two_disks_is_refused(tmp_path: Path) -> None:
+    run = _device(tmp_path, {"virtio-aaaa": "vdb", "virtio-bbbb": "vdc"})
+    assert run.returncode == 3 and "several disks match" in run.stderr and run.stdout == ""
+    assert not [c for c in calls(tmp_path / "root") if c.split()[0] in ("mkfs.ext4", "mount")]

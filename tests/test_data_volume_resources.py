@@ -16,17 +16,20 @@ VOLUME_TYPES = {
     "digitalocean": ("digitalocean:index/volume:Volume", "digitalocean:index/volumeAttachment:VolumeAttachment"),
     "linode": ("linode:index/volume:Volume", None),
     "lightsail": ("aws:lightsail/disk:Disk", "aws:lightsail/disk_attachment:Disk_attachment"),
+    "vultr": ("vultr:index/blockStorage:BlockStorage", None),
 }
-SIZE_INPUT = {"digitalocean": "size", "linode": "size", "lightsail": "sizeInGb"}
-NAME_INPUT = {"digitalocean": "name", "linode": "label", "lightsail": "name"}
+SIZE_INPUT = {"digitalocean": "size", "linode": "size", "lightsail": "sizeInGb", "vultr": "sizeGb"}
+NAME_INPUT = {"digitalocean": "name", "linode": "label", "lightsail": "name", "vultr": "label"}
 #: The input of the attachment (or of Linode's volume) that names the server, and what of the server it holds.
-SERVER_REF = {"digitalocean": ("dropletId", "id"), "linode": ("linodeId", "id"), "lightsail": ("instanceName", "name")}
+SERVER_REF = {"digitalocean": ("dropletId", "id"), "linode": ("linodeId", "id"), "lightsail": ("instanceName", "name"),
+              "vultr": ("attachedToInstance", "id")}
 
 
 def _attached_to(vendor: str, attachment: RecordedResource, server: RecordedResource) -> bool:
     field, of_server = SERVER_REF[vendor]
-    expected = int(server.id) if of_server == "id" else server.inputs["name"]
-    return attachment.inputs[field] == expected
+    if of_server == "name":
+        return bool(attachment.inputs[field] == server.inputs["name"])
+    return int(float(attachment.inputs[field])) == int(server.id)  # a number, or the id's text (Vultr)
 
 
 @pytest.mark.parametrize("vendor", catalog.VENDORS)
@@ -103,8 +106,8 @@ def test_a_rebuilt_server_keeps_the_volume_and_the_attachment_follows_it(vendor:
     volume_before, volume_after = before.one(volume_type), after.one(volume_type)
     assert volume_after.urn == volume_before.urn
     assert volume_after.inputs == volume_before.inputs
-    assert new.urn not in [u for k, us in volume_after.property_dependencies.items() if k != "linodeId" for u in us]
-
     field, _ = SERVER_REF[vendor]
+    assert new.urn not in [u for k, us in volume_after.property_dependencies.items() if k != field for u in us]
+
     follower = volume_after if attachment_type is None else after.one(attachment_type)
     assert new.urn in follower.property_dependencies[field]

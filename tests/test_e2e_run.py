@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from e2e.same_host import same_host
 from e2e.summary import merge, proof_table, summarize
-from e2e.timings import scenario_lines
+from e2e.timings import failure_lines, scenario_lines
 from tests.conftest import ED25519_KEY
 
 AUDITED = {"/etc/hvps/concerns": "a" * 64, "/etc/nftables.conf": "b" * 64}
@@ -37,6 +37,22 @@ def test_each_scenario_wall_time_is_listed_with_the_total() -> None:
                                              {"form": "boot-speed", "ok": True}]}
     assert scenario_lines(report) == ["e2e: cloud-config: 1900 s, ok", "e2e: script: 512 s, FAIL",
                                       "e2e: total 2712 s"]
+
+
+def test_ci_closing_lines_say_why_a_scenario_failed() -> None:
+    """CI shows the end of a run's output: each failed scenario's error and failed checks are there, not the
+    negative case's (its checks must fail), and a long detail is cut."""
+    report = {"results": [
+        {"form": "cloud-config", "ok": True, "checks": [{"phase": "x", "name": "fine", "ok": True}]},
+        {"form": "tls:script+domain", "ok": False, "error": "VMError: no HTTPS on :443 within 420s", "checks": [
+            {"phase": "tls", "name": "https_hsts", "ok": True, "detail": ""},
+            {"phase": "benchmark", "name": "benchmark_run", "ok": False, "detail": {"error": "x" * 1000}}]},
+        {"form": "negative", "ok": True, "checks": [{"phase": "negative", "name": "ssh_password_refused",
+                                                     "ok": False, "detail": "expected"}]}]}
+    lines = failure_lines(report)
+    assert lines[0] == "e2e: FAIL tls:script+domain: VMError: no HTTPS on :443 within 420s"
+    assert lines[1].startswith('e2e: FAIL tls:script+domain [benchmark] benchmark_run: {"error": "xxx')
+    assert len(lines) == 2 and len(lines[1]) < 400
 
 
 def test_the_proof_table_has_a_row_per_check_with_its_figures_and_each_scenario_time() -> None:

@@ -39,8 +39,10 @@ def test_compare_every_tier(tier):
                                  "Backups / month"], column, strict=True):
             row = next(line for line in markdown.splitlines() if line.startswith(f"| {label} |"))
             assert f"| {value} |" in row, (label, value, row)
-        totals.append((size.monthly_usd, vendor.title))
-        static = "yes, free while attached" if vendor.has_static_ipv4 else "no separate static IP; the server's own"
+        # what the host pays: the plan and, where the vendor charges for it, the static address
+        totals.append((round(size.monthly_usd + vendor.static_ipv4_usd, 2), vendor.title))
+        static = (f"yes, {'free while attached' if vendor.static_ipv4_usd == 0 else plan.usd(vendor.static_ipv4_usd)}"
+                  if vendor.has_static_ipv4 else "no separate static IP; the server's own")
         assert static in next(line for line in markdown.splitlines() if line.startswith("| Static IPv4 |"))
     cheapest = min(totals)[0]
     assert f"at {plan.usd(cheapest)} per month" in markdown
@@ -62,11 +64,12 @@ def test_compare_for_a_stack_uses_its_tier_region_and_backups():
 
 
 def test_compare_prices_the_data_volume_at_each_vendors_nearest_size():
-    """A 5 GB volume is below Linode's (10 GB) and Lightsail's (8 GB) smallest: each is priced at its own."""
+    """A 5 GB volume is below Linode's and Vultr's (10 GB) and Lightsail's (8 GB) smallest: each is priced at its
+    own."""
     spec = load_stack_file(plan.STACKS_DIR / "Pulumi.prod.yaml", override=lambda v: v.update(dataVolumeGb=5))
     table = plan.build_compare(spec=spec, stack="prod").sections[0].blocks[0]
     (row,) = [r for r in table.rows if r[0] == "Data volume / month"]
-    assert row[1:] == ["$0.50 (5 GB)", "$1.00 (10 GB)", "$0.80 (8 GB)"]
+    assert row[1:] == ["$0.50 (5 GB)", "$1.00 (10 GB)", "$0.80 (8 GB)", "$1.00 (10 GB)"]
 
 
 def test_tier_of_a_plain_plan_slug():

@@ -21,5 +21,5 @@ def test_plan_shows_every_resource_with_its_key_inputs(stack_file, plans):
     for value in (spec.size.slug, spec.region, spec.image_slug):
         assert re.search(rf": {re.escape(value)}$", tree, re.MULTILINE), value
     for port in ("22", "80", "443"):
-        assert re.search(rf"(portRange|ports|fromPort): [0-9,]*\b{port}\b", tree), port
+        assert re.search(rf"(portRange|ports|fromPort|port): [0-9,]*\b{port}\b", tree), port
     assert "(options) protect: " + ("true" if spec.protect else "false") in tree

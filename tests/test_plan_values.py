@@ -29,7 +29,7 @@ def test_plan_prints_no_mock_value(stack_file, plans):
             continue
         assert not re.search(rf"(?<![\w,.]){r.id}(?![\w,])", markdown_section(text, "Resources"))
     outputs = markdown_section(text, "Outputs")
-    assert re.search(r"\| ipv4 \| `<[a-z0-9-]+\.(ipAddress|ipv4s\[0\])>` \|", outputs)
+    assert re.search(r"\| ipv4 \| `<[a-z0-9-]+\.(ipAddress|ipv4s\[0\]|subnet)>` \|", outputs)
     assert "sshCommand | `ssh deploy@<" in outputs
 
 

@@ -18,6 +18,7 @@ from tests.policy_support import (
     PROD,
     SERVER_OF,
     SIZE_INPUT,
+    VULTR_INSTANCE,
     names_resource_and_fix,
 )
 
@@ -46,7 +47,8 @@ def test_dev_stack_declared_production_needs_backups_and_protection(stacks: dict
         messages = check_resource(production_safety, server)
         backups_on: dict[str, dict[str, Any]] = {
             DROPLET: {"backups": True}, LINODE_INSTANCE: {"backupsEnabled": True},
-            LIGHTSAIL_INSTANCE: {"addOn": {"type": "AutoSnapshot", "status": "Enabled", "snapshotTime": "04:00"}}}
+            LIGHTSAIL_INSTANCE: {"addOn": {"type": "AutoSnapshot", "status": "Enabled", "snapshotTime": "04:00"}},
+            VULTR_INSTANCE: {"backups": "enabled"}}
         assert check_resource(production_safety, server, {**server.inputs, **backups_on[server.type]},
                               protect=True) == []
     assert len(messages) == 2 and all(names_resource_and_fix(m, server) for m in messages)

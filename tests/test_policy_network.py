@@ -18,25 +18,29 @@ from policy.offline import Registered, StackCase, analysing, check_resource
 from tests.policy_support import (
     DEV_STACKS,
     DO_FIREWALL,
-    FIREWALL_OF,
     LIGHTSAIL_INSTANCE,
     LIGHTSAIL_PORTS,
     LINODE_FIREWALL,
     PROD,
+    VULTR_RULE,
     names_resource_and_fix,
+    ssh_rules_of,
 )
 
 
 # --- firewall-inbound-ports --------------------------------------------------------------------------------------
 def _with_rule(case: StackCase) -> tuple[Registered, dict[str, Any]]:
-    """The stack's firewall and its inputs with one extra rule opening TCP 8080 to everyone."""
-    firewall = case.one(FIREWALL_OF[case.stack])
+    """The stack's firewall and its inputs with one extra rule opening TCP 8080 to everyone (where each rule is a
+    resource of its own: its SSH rule turned into that rule)."""
+    firewall = ssh_rules_of(case)
     props = copy.deepcopy(firewall.inputs)
     if firewall.type == DO_FIREWALL:
         props["inboundRules"].append({"protocol": "tcp", "portRange": "8080", "sourceAddresses": ["0.0.0.0/0"]})
     elif firewall.type == LINODE_FIREWALL:
         props["inbounds"].append({"label": "alt", "action": "ACCEPT", "protocol": "TCP", "ports": "8080",
                                   "ipv4s": ["0.0.0.0/0"]})
+    elif firewall.type == VULTR_RULE:
+        props.update(port="8080")
     else:
         props["portInfos"].append({"protocol": "tcp", "fromPort": 8080.0, "toPort": 8080.0, "cidrs": ["0.0.0.0/0"]})
     return firewall, props
@@ -59,7 +63,7 @@ def test_extra_open_port_is_refused(stacks: dict[str, StackCase], stack: str) ->
 ])
 def test_wide_or_foreign_rules_are_refused(stacks: dict[str, StackCase], stack: str, mutate: Any,
                                            expected: str) -> None:
-    firewall = stacks[stack].one(FIREWALL_OF[stack])
+    firewall = ssh_rules_of(stacks[stack])
     props = copy.deepcopy(firewall.inputs)
     mutate(props)
     messages = check_resource(inbound_ports, firewall, props)
@@ -107,7 +111,7 @@ def test_split_ranges_covering_the_internet_count_as_anywhere(stacks: dict[str, 
 @pytest.mark.parametrize("stack", DEV_STACKS)
 def test_ssh_from_anywhere_only_warns_outside_production(stacks: dict[str, StackCase], stack: str) -> None:
     case = stacks[stack]
-    firewall = case.one(FIREWALL_OF[stack])
+    firewall = ssh_rules_of(case)
     with analysing(case):
         assert check_resource(ssh_restricted_in_production, firewall) == []
         (warning,) = check_resource(ssh_open_advisory, firewall)

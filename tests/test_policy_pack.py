@@ -20,13 +20,25 @@ from policy.hardening_policies import PACK_NAME, POLICIES
 from policy.hardening_policies.resources import FIREWALL_TYPES, SERVER_VENDORS
 from policy.offline import StackCase
 from tests.conftest import ROOT
-from tests.policy_support import DEV_STACKS, FIREWALL_OF, PROD, SERVER_OF, all_messages, names_resource_and_fix
+from tests.policy_support import (
+    DEV_STACKS,
+    FIREWALL_OF,
+    PROD,
+    SERVER_OF,
+    VULTR_FIREWALL,
+    VULTR_RULE,
+    all_messages,
+    names_resource_and_fix,
+    ssh_rules_of,
+)
 
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
 #: (name, kind, level) of every policy, in the order the pack serves them.
 PACK = [
     ("server-firewall-attached", StackValidationPolicy, MANDATORY),
     ("resource-types-allowed", StackValidationPolicy, MANDATORY),
+    ("ssh-open-to-internet-across-rules", StackValidationPolicy, ADVISORY),
+    ("production-ssh-restricted-across-rules", StackValidationPolicy, MANDATORY),
     ("firewall-inbound-ports", ResourceValidationPolicy, MANDATORY),
     ("ssh-open-to-internet", ResourceValidationPolicy, ADVISORY),
     ("production-ssh-restricted", ResourceValidationPolicy, MANDATORY),
@@ -59,12 +71,13 @@ def test_pack_files_and_policy_set() -> None:
     pack = (ROOT / "policy" / "PulumiPolicy.yaml").read_text()
     assert re.search(r"^runtime:\n  name: python$", pack, re.MULTILINE)
     assert [p.name for p in POLICIES] == [
-        "server-firewall-attached", "resource-types-allowed", "firewall-inbound-ports", "ssh-open-to-internet",
+        "server-firewall-attached", "resource-types-allowed", "ssh-open-to-internet-across-rules",
+        "production-ssh-restricted-across-rules", "firewall-inbound-ports", "ssh-open-to-internet",
         "production-ssh-restricted",
         "server-first-boot-data", "first-boot-no-secrets", "remote-commands-are-the-products",
         "production-backups-and-protection", "server-size-in-catalog"]
     levels = {p.name: p.enforcement_level.value for p in POLICIES if p.enforcement_level}
-    assert levels.pop("ssh-open-to-internet") == "advisory"
+    assert levels.pop("ssh-open-to-internet") == levels.pop("ssh-open-to-internet-across-rules") == "advisory"
     assert set(levels.values()) == {"mandatory"}
     main = (ROOT / "policy" / "__main__.py").read_text()
     assert "PolicyPack(" in main and "def " not in main  # thin: policies live in the importable module
@@ -104,8 +117,11 @@ def test_every_stack_passes_every_mandatory_policy(stacks: dict[str, StackCase],
         assert advisory == []  # SSH only from the office and VPN ranges
     else:
         # Dev stacks keep the default sshAllowedCidrs (anywhere): a warning, never a failure.
-        (message,) = advisory
-        assert names_resource_and_fix(message, case.one(FIREWALL_OF[stack]))
+        # Dev stacks keep the default sshAllowedCidrs (anywhere): a warning, never a failure; where each rule is
+        # a resource of its own, one per rule (IPv4 and IPv6).
+        message = advisory[0]
+        assert len(advisory) == (2 if FIREWALL_OF[stack] == VULTR_FIREWALL else 1)
+        assert names_resource_and_fix(message, ssh_rules_of(case))
         assert "sshAllowedCidrs" in message
 
 
@@ -113,4 +129,6 @@ def test_every_server_is_checked(stacks: dict[str, StackCase]) -> None:
     """The stacks really exercise each policy: one server and one firewall per stack, of the known types."""
     for name, case in stacks.items():
         assert [r.type for r in case.resources if r.type in SERVER_VENDORS] == [SERVER_OF[name]]
-        assert [r.type for r in case.resources if r.type in FIREWALL_TYPES] == [FIREWALL_OF[name]]
+        rules = {VULTR_RULE} if FIREWALL_OF[name] == VULTR_FIREWALL else set()
+        assert {r.type for r in case.resources if r.type in FIREWALL_TYPES} == {FIREWALL_OF[name], *rules}
+        assert len([r for r in case.resources if r.type == FIREWALL_OF[name]]) == 1

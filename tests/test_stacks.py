@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shutil
 import subprocess
@@ -18,9 +19,11 @@ from components.testing.mockrun import StackRun, run_program, run_stack_file
 from tests.conftest import ED25519_KEY, ROOT, full_config, random_rsa_key
 
 SERVER_TYPES = {"digitalocean": "digitalocean:index/droplet:Droplet", "linode": "linode:index/instance:Instance",
-                "lightsail": "aws:lightsail/instance:Instance"}
+                "lightsail": "aws:lightsail/instance:Instance", "vultr": "vultr:index/instance:Instance"}
 FIREWALL_TYPES = {"digitalocean": "digitalocean:index/firewall:Firewall", "linode": "linode:index/firewall:Firewall",
-                  "lightsail": "aws:lightsail/instancePublicPorts:InstancePublicPorts"}
+                  "lightsail": "aws:lightsail/instancePublicPorts:InstancePublicPorts",
+                  "vultr": "vultr:index/firewallGroup:FirewallGroup"}
+VULTR_RULE = "vultr:index/firewallRule:FirewallRule"
 
 
 def first_boot_of(run: StackRun, vendor: str) -> str:
@@ -51,6 +54,11 @@ def opened_ports(run: StackRun, vendor: str) -> dict[int, set[str]]:
             assert rule["action"] == "ACCEPT" and rule["protocol"] == "TCP"
             for port in rule["ports"].split(","):
                 ports.setdefault(int(port), set()).update(rule.get("ipv4s") or [], rule.get("ipv6s") or [])
+    elif vendor == "vultr":  # one resource per rule, each naming the group
+        for rule in run.of_type(VULTR_RULE):
+            assert rule.inputs["protocol"] == "tcp" and rule.inputs["firewallGroupId"] == fw.id
+            cidr = f"{rule.inputs['subnet']}/{int(rule.inputs['subnetSize'])}"
+            ports.setdefault(int(rule.inputs["port"]), set()).add(str(ipaddress.ip_network(cidr)))
     else:
         for info in fw.inputs["portInfos"]:
             assert info["protocol"] == "tcp" and info["fromPort"] == info["toPort"]
@@ -82,10 +90,13 @@ def test_cloud_firewall_is_attached_and_opens_only_22_80_443(stack_file, runs) -
     run = runs[stack_file.name]
     server = run.one(SERVER_TYPES[spec.vendor])
     fw = run.one(FIREWALL_TYPES[spec.vendor])
-    attached = {"digitalocean": lambda: fw.inputs["dropletIds"], "linode": lambda: fw.inputs["linodes"],
-                "lightsail": lambda: [fw.inputs["instanceName"]]}[spec.vendor]()
-    expected_ref = server.inputs["name"] if spec.vendor == "lightsail" else float(server.id)
-    assert attached == [expected_ref]
+    if spec.vendor == "vultr":  # the instance names its firewall group
+        assert server.inputs["firewallGroupId"] == fw.id
+    else:
+        attached = {"digitalocean": lambda: fw.inputs["dropletIds"], "linode": lambda: fw.inputs["linodes"],
+                    "lightsail": lambda: [fw.inputs["instanceName"]]}[spec.vendor]()
+        expected_ref = server.inputs["name"] if spec.vendor == "lightsail" else float(server.id)
+        assert attached == [expected_ref]
     ports = opened_ports(run, spec.vendor)
     assert set(ports) == {22, 80, 443}
     assert ports[22] == set(spec.ssh_allowed_cidrs)

@@ -81,6 +81,13 @@ class FirewallFacts:
     openings: Callable[[Props], list[Opening]]  # what its inbound rules let in
     fix_missing: str  # the fix when a server has no firewall of this type attached
     by_name: bool = False
+    #: The firewall is named by the server (server_reference is the server's input), not the other way round.
+    server_names_firewall: bool = False
+    #: Where each rule is a resource of its own: its type, what people call it, and its input naming the
+    #: firewall. `openings` then reads one rule; the policy pack adds a firewall's rules up across resources.
+    rule_type: str = ""
+    rule_kind: str = ""
+    rule_group_reference: str = ""
     #: Why an attached firewall would not filter (None: it does), from value(input), which gives
     #: props.UNKNOWN for a value the engine does not know yet; and the fix for that.
     defect: Callable[[Callable[[str], Any]], str | None] = _filters
@@ -110,6 +117,7 @@ class ResourceFacts:
     def types(self) -> frozenset[str]:
         """Every cloud resource type this vendor's host component creates."""
         own = {self.server, self.firewall.type, self.data_volume, *self.other_types}
+        own |= {self.firewall.rule_type} if self.firewall.rule_type else set()
         return frozenset(own | ({self.data_volume_attachment} if self.data_volume_attachment else set()))
 
 
@@ -138,7 +146,8 @@ class Vendor:
     volume_usd_per_gb: float
     #: Where the attached volume named so shows up on the server, most specific first: first boot mounts the
     #: first that exists (some vendors name the volume in /dev/disk/by-id, others give a device name, which may be
-    #: an NVMe device).
+    #: an NVMe device). A path ending in '*' is a prefix, where the vendor names the link by an id it assigns: the
+    #: one disk linked under it that is not the root disk (several: refused).
     volume_devices: Callable[[str], tuple[str, ...]]
     #: The longest volume name the vendor takes (the config refuses a hostName whose volume name is longer).
     volume_name_max: int

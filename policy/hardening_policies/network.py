@@ -8,27 +8,36 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import (
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
+    StackValidationArgs,
 )
 
 from components.config import PROJECT
 from components.vendors.openings import Opening
 from policy.hardening_policies.resources import (
     ALLOWED_TCP_PORTS,
+    FIREWALL_RULES,
     FIREWALL_TYPES,
     FIREWALLS,
     SSH_PORT,
     describe,
     is_production,
+    known,
 )
+from policy.hardening_policies.stack_graph import points_at
 
 
 # --- inbound rules: one model (components/vendors/openings.py), each vendor's reader in its folder -----------
 def inbound_openings(resource_type: str, props: Mapping[str, Any]) -> list[Opening]:
-    """What a vendor firewall lets in, normalised. Unknown resource types open nothing."""
+    """What a vendor firewall, or one rule where rules are resources of their own, lets in, normalised. Unknown
+    resource types open nothing; nor does a firewall whose rules are resources of their own (they are read one
+    by one, and added up by the stack policies below)."""
+    if resource_type in FIREWALL_RULES:
+        return FIREWALL_RULES[resource_type].openings(props)
     firewall = FIREWALLS.get(resource_type)
-    return firewall.openings(props) if firewall else []
+    return firewall.openings(props) if firewall and not firewall.rule_type else []
 
 
 # Address space no packet from the internet comes from (RFC 6890 special-purpose blocks: this network,
@@ -108,7 +117,8 @@ def _ssh_exposure(args: ResourceValidationArgs) -> tuple[list[Opening], list[str
     return (openings, wide) if wide else None
 
 
-def _ssh_message(args: ResourceValidationArgs, exposure: tuple[list[Opening], list[str]], production: bool) -> str:
+def _ssh_message(args: ResourceValidationArgs | PolicyResource, exposure: tuple[list[Opening], list[str]],
+                 production: bool) -> str:
     openings, wide = exposure
     stage = "in a production stack " if production else ""
     whole = all(w in ("0.0.0.0/0", "::/0") for w in wide)
@@ -133,3 +143,41 @@ def validate_ssh_production(args: ResourceValidationArgs, report: ReportViolatio
     exposure = _ssh_exposure(args)
     if exposure:
         report(_ssh_message(args, exposure, production=True), None)
+
+
+# --- stack policies: a firewall whose rules are resources of their own, its rules added up --------------------
+def split_ssh_exposures(resources: Sequence[PolicyResource]) -> list[tuple[PolicyResource, tuple[list[Opening],
+                                                                                                list[str]]]]:
+    """Firewalls whose rule resources (FirewallFacts.rule_type) admit too much of the internet to SSH together
+    while no one of them does alone (a rule that does is reported on itself by the resource policies)."""
+    out = []
+    for firewall in resources:
+        facts = FIREWALLS.get(firewall.resource_type)
+        if facts is None or not facts.rule_type:
+            continue
+        rules = [r for r in resources if r.resource_type == facts.rule_type
+                 and points_at(r, firewall, facts.rule_group_reference)]
+        read = facts.openings
+        per_rule = [[o for o in (known(lambda r=r, read=read: read(r.props)) or []) if o.includes_port(SSH_PORT)]
+                    for r in rules]
+        if any(wide_exposure([s for o in openings for s in o.sources]) for openings in per_rule):
+            continue
+        together = [o for openings in per_rule for o in openings]
+        wide = wide_exposure([s for o in together for s in o.sources])
+        if wide:
+            out.append((firewall, (together, wide)))
+    return out
+
+
+def validate_split_ssh_advisory(args: StackValidationArgs, report: ReportViolation) -> None:
+    if is_production(args.get_config()):
+        return
+    for firewall, exposure in split_ssh_exposures(args.resources):
+        report(_ssh_message(firewall, exposure, production=False), firewall.urn)
+
+
+def validate_split_ssh_production(args: StackValidationArgs, report: ReportViolation) -> None:
+    if not is_production(args.get_config()):
+        return
+    for firewall, exposure in split_ssh_exposures(args.resources):
+        report(_ssh_message(firewall, exposure, production=True), firewall.urn)

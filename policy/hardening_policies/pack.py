@@ -12,7 +12,13 @@ from pulumi_policy import (
 from components.vendors import VENDORS
 from policy.hardening_policies.compute import validate_production_safety, validate_size
 from policy.hardening_policies.first_boot import validate_first_boot
-from policy.hardening_policies.network import validate_inbound_ports, validate_ssh_advisory, validate_ssh_production
+from policy.hardening_policies.network import (
+    validate_inbound_ports,
+    validate_split_ssh_advisory,
+    validate_split_ssh_production,
+    validate_ssh_advisory,
+    validate_ssh_production,
+)
 from policy.hardening_policies.remote import validate_remote_commands
 from policy.hardening_policies.resources import PRODUCTION_SCHEMA
 from policy.hardening_policies.secrets import validate_no_secrets
@@ -70,6 +76,28 @@ ssh_restricted_in_production = ResourceValidationPolicy(
     severity=Severity.HIGH,
 )
 
+ssh_split_open_advisory = StackValidationPolicy(
+    name="ssh-open-to-internet-across-rules",
+    description="Where each firewall rule is a resource of its own (" + ", ".join(
+        v.resources.firewall.rule_kind for v in VENDORS if v.resources.firewall.rule_type) + "), SSH open to the "
+                "internet by a firewall's rules together, none of them alone: allowed outside production, but "
+                "better restricted.",
+    validate=validate_split_ssh_advisory,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=PRODUCTION_SCHEMA,
+    severity=Severity.MEDIUM,
+)
+
+ssh_split_restricted_in_production = StackValidationPolicy(
+    name="production-ssh-restricted-across-rules",
+    description="In a production stack, where each firewall rule is a resource of its own, a firewall's rules "
+                "together admit SSH (port 22) from at most a /8 of IPv4 and a /32 of IPv6.",
+    validate=validate_split_ssh_production,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PRODUCTION_SCHEMA,
+    severity=Severity.HIGH,
+)
+
 first_boot_present = ResourceValidationPolicy(
     name="server-first-boot-data",
     description="Every server boots with exactly the hardened first-boot data this project renders for the "
@@ -121,5 +149,6 @@ catalog_sizes = ResourceValidationPolicy(
 RESOURCE_POLICIES: tuple[ResourceValidationPolicy, ...] = (
     inbound_ports, ssh_open_advisory, ssh_restricted_in_production, first_boot_present, first_boot_secrets,
     remote_commands, production_safety, catalog_sizes)
-STACK_POLICIES: tuple[StackValidationPolicy, ...] = (firewall_attached, allowed_types)
+STACK_POLICIES: tuple[StackValidationPolicy, ...] = (firewall_attached, allowed_types, ssh_split_open_advisory,
+                                                     ssh_split_restricted_in_production)
 POLICIES: tuple[ResourceValidationPolicy | StackValidationPolicy, ...] = (*STACK_POLICIES, *RESOURCE_POLICIES)

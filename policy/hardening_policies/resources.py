@@ -27,15 +27,19 @@ from components.vendors.props import text as text
 # --- resource types: every vendor's, from the registry ---------------------------------------------------------
 #: server type token -> its vendor.
 SERVER_VENDORS: Mapping[str, str] = {v.resources.server: v.name for v in VENDORS}
-#: firewall type token -> how to read it.
+#: firewall type token -> how to read it; and, where rules are resources of their own, rule type token -> the
+#: firewall's facts (`openings` reads one rule).
 FIREWALLS: Mapping[str, FirewallFacts] = {v.resources.firewall.type: v.resources.firewall for v in VENDORS}
-FIREWALL_TYPES = tuple(FIREWALLS)
+FIREWALL_RULES: Mapping[str, FirewallFacts] = {f.rule_type: f for f in FIREWALLS.values() if f.rule_type}
+#: Every type that holds inbound rules: a firewall with its rules inline, or one rule.
+FIREWALL_TYPES = tuple(FIREWALLS) + tuple(FIREWALL_RULES)
 #: The data volume (dataVolumeGb) of each vendor, and the attachments where the volume is not its own.
 DATA_VOLUMES = frozenset(v.resources.data_volume for v in VENDORS)
 DATA_VOLUME_ATTACHMENTS = frozenset(v.resources.data_volume_attachment for v in VENDORS
                                     if v.resources.data_volume_attachment)
 _KIND = {**{v.resources.server: v.resources.server_kind for v in VENDORS},
-         **{f.type: f.kind for f in FIREWALLS.values()}}
+         **{f.type: f.kind for f in FIREWALLS.values()},
+         **{f.rule_type: f.rule_kind for f in FIREWALL_RULES.values()}}
 REMOTE_COMMAND = "command:remote:Command"
 REMOTE_COPY = "command:remote:CopyToRemote"
 #: The pulumi-command types the product builds (readiness wait, host converge, AppRelease). They reach the host

@@ -10,6 +10,7 @@ from pulumi_policy import (
 
 from components.config import PROJECT
 from components.vendors import VENDORS
+from components.vendors.model import FirewallFacts
 from policy.hardening_policies.resources import (
     REMOTE_TYPES,
     as_int,
@@ -24,8 +25,9 @@ from policy.hardening_policies.resources import (
 
 # --- stack policy: every server has a firewall attached ------------------------------------------------------
 def points_at(firewall: PolicyResource, server: PolicyResource, reference: str, by_name: bool = False) -> bool:
-    """Whether `firewall`'s `reference` input names `server`: by property dependency (works in a preview,
-    before the server has an id) or by value (its id, or its name and region where `by_name`)."""
+    """Whether `firewall`'s `reference` input names `server` (or any resource that names another: a rule its
+    firewall, a server its firewall): by property dependency (works in a preview, before the server has an id) or
+    by value (its id, or its name and region where `by_name`)."""
     if any(dep.urn == server.urn for dep in firewall.property_dependencies.get(reference, [])):
         return True
     if by_name:
@@ -34,11 +36,29 @@ def points_at(firewall: PolicyResource, server: PolicyResource, reference: str, 
         their_region = known(lambda: text(firewall.props.get("region")))
         return bool(name) and known(lambda: text(firewall.props.get(reference))) == name and (
             not region or not their_region or region == their_region)
-    server_id = known(lambda: as_int(server.props.get("id")))
+    server_id = known(lambda: resource_id(server.props.get("id")))
     if server_id is None:
         return False
-    ids = known(lambda: [as_int(v) for v in seq(firewall.props.get(reference))]) or []
+    named = known(lambda: firewall.props.get(reference))
+    ids = [resource_id(v) for v in seq(named)] or [resource_id(named)]
     return server_id in ids
+
+
+def resource_id(value: object) -> int | str | None:
+    """A provider id as a reference holds it: a number where the vendor numbers its resources (a float in some
+    engines' hands), else its text (a UUID); None when unset."""
+    number = as_int(value)
+    if number is not None:
+        return number
+    return text(value) or None
+
+
+def is_attached(firewall: PolicyResource, server: PolicyResource, facts: FirewallFacts) -> bool:
+    """Whether this firewall filters this server: the firewall names the server, or, where the server names its
+    firewall (server_names_firewall), the server names this one."""
+    if facts.server_names_firewall:
+        return points_at(server, firewall, facts.server_reference)
+    return points_at(firewall, server, facts.server_reference, facts.by_name)
 
 
 def validate_firewall_attached(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -48,8 +68,7 @@ def validate_firewall_attached(args: StackValidationArgs, report: ReportViolatio
             continue
         facts = vendor.resources.firewall
         who = describe(server.resource_type, server.name)
-        firewalls = [r for r in args.resources if r.resource_type == facts.type
-                     and points_at(r, server, facts.server_reference, facts.by_name)]
+        firewalls = [r for r in args.resources if r.resource_type == facts.type and is_attached(r, server, facts)]
         defects = {f.name: facts.defect(known_value(f.props)) for f in firewalls}
         filtering = [f for f in firewalls if defects[f.name] is None]
         if firewalls and not filtering:

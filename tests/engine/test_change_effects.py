@@ -41,14 +41,14 @@ import pytest
 from components import catalog, changes
 from components.config import PROJECT
 from components.firstboot import PROVISION_SCRIPT
-from components.testing.mockrun import RecordedResource
+from components.testing.mockrun import ID_FROM_INPUT, RecordedResource
 from components.vendors import host_class
 from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, full_config
 from tools import urns
 from tools.urns import AliasSpec, Registration, RegistrationLog
 
-BASE_REGION = {"digitalocean": "fra1", "linode": "fr-par", "lightsail": "eu-central-1"}
-OTHER_REGION = {"digitalocean": "ams3", "linode": "us-iad", "lightsail": "eu-west-3"}
+BASE_REGION = {"digitalocean": "fra1", "linode": "fr-par", "lightsail": "eu-central-1", "vultr": "fra"}
+OTHER_REGION = {"digitalocean": "ams3", "linode": "us-iad", "lightsail": "eu-west-3", "vultr": "ams"}
 BASE = {"domain": "shop.example.com", "acmeEmail": "ops@example.com", "appSource": "examples/flask-app",
         "hostName": "web-1", "dataVolumeGb": 10}
 GIT_APP: dict[str, object] = {"appSource": "https://example.com/shop.git", "appRef": "v1"}
@@ -118,6 +118,13 @@ class Host:
     converged: dict[str, str] = field(default_factory=dict)  # HostConfig's triggers: host path -> file digest
     runs_once: dict[str, Any] = field(default_factory=dict)  # the benchmark's command: name -> inputs
     volume: RecordedResource | None = None  # the data volume (changes.VOLUME_INPUTS)
+
+    def referenced(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Inputs with each value that is another resource's id written as that resource (type and name); not where
+        the provider takes the id from an input (a Lightsail name): that value is the input itself."""
+        resources = self.urns.run.resources if self.urns.run else []
+        ids = {r.id: f"<{r.type}::{r.name}>" for r in resources if r.custom and r.type not in ID_FROM_INPUT}
+        return {k: ids.get(v, v) if isinstance(v, str) else v for k, v in inputs.items()}
 
     @property
     def server_urn(self) -> str:
@@ -198,7 +205,9 @@ def observed_effect(vendor: str, before: Host, after: Host) -> str:
         return changes.REPLACE
     model = changes.SERVER_INPUTS[before.server.type]
     ignored = {_camel(name) for name in host_class(vendor).first_boot_inputs}
-    b, a = before.server.inputs, after.server.inputs
+    # A reference to another resource is that resource to the engine: its id stays while it is not replaced
+    # (the mocks number resources in registration order, so a resource added before it would shift the number).
+    b, a = before.referenced(before.server.inputs), after.referenced(after.server.inputs)
     changed = {k for k in set(b) | set(a) if b.get(k) != a.get(k)} - ignored
     forced = {k for k in changed & model.inputs
               if k not in model.only_when_turned_off or (b.get(k) is True and not a.get(k))}

@@ -175,7 +175,12 @@ def _added_since(created: list[str]) -> list[str]:
     return [urn for urn in created if not urn.endswith(ADDED_SINCE)]
 
 
-@pytest.mark.parametrize("stack_file", STACK_FILES, ids=lambda p: p.name)
+#: The example stacks that existed then (a stack added later was never deployed under those names).
+DEPLOYED_UNDER_HOST_NAMES = [p for p in STACK_FILES if p.name in {
+    "Pulumi.do-dev.yaml", "Pulumi.lightsail-dev.yaml", "Pulumi.linode-dev.yaml", "Pulumi.prod.yaml"}]
+
+
+@pytest.mark.parametrize("stack_file", DEPLOYED_UNDER_HOST_NAMES, ids=lambda p: p.name)
 def test_stacks_deployed_under_host_names_keep_every_resource(stack_file: Path) -> None:
     """Each old URN is claimed by exactly one resource (the engine refuses two claims), none is created anew
     but what the product added since (the first-boot readiness wait, the host config converge)."""

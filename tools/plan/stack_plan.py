@@ -50,6 +50,7 @@ def plan_document(stack: str, spec: HostSpec, rendered: RenderedFirstBoot, run: 
                               f"{len(converge.encode())} bytes; see Host configuration]"},
         computed=computed_refs(run.resources),
         ids={r.id: f"<{r.name}.id>" for r in run.resources},
+        config_ids=frozenset({spec.image_slug}),
     )
     vendor = spec.vendor_info
     cost = monthly_cost(spec)

@@ -73,6 +73,8 @@ class Shown:
     first_boot: Mapping[str, str]  # exact first-boot data -> its summary
     computed: Mapping[str, str]  # a mock's stand-in for a vendor-assigned value -> <resource.attribute>
     ids: Mapping[str, str]  # mock id -> <resource.id>
+    #: Numbers the stack's own config gives under an id key (a vendor's image id): shown as they are.
+    config_ids: frozenset[str] = frozenset()
 
     def value(self, value: Any, key: str = "", secret: bool = False) -> Any:
         """Printable form of a recorded value; inside a secret only first-boot data is named (never shown)."""
@@ -106,7 +108,7 @@ class Shown:
             as_id = str(int(value))
             if as_id in self.ids:
                 return self.ids[as_id]
-            if _ID_KEY.search(key):
+            if _ID_KEY.search(key) and as_id not in self.config_ids:
                 return "<id looked up at deploy>"
         return value
 
