@@ -12,6 +12,10 @@ otherwise; `ignore_changes` hides an input from the diff):
   "cold" by default), resize_disk defaults to false.
 - terraform-provider-aws `internal/service/lightsail/instance.go`: name, availability_zone, blueprint_id,
   bundle_id, key_pair_name, user_data ForceNew; ip_address_type updated in place (SetIpAddressType).
+- terraform-provider-vultr v2.27.1 `vultr/resource_vultr_instance.go`: region, os_id, user_data, ssh_key_ids,
+  hostname, reserved_ip_id (and app, image, snapshot, script ids) ForceNew; plan, enable_ipv6, backups, tags,
+  label and firewall_group_id sent in place by one Update; `vultr/resource_vultr_block_storage.go`: region and
+  block_type ForceNew, size_gb and attached_to_instance updated in place (detach + attach).
 - the data volume (changes.VOLUME_INPUTS): terraform-provider-digitalocean `digitalocean/volume/resource_volume.go`
   (region, name ForceNew; size resized in place), terraform-provider-linode `linode/volume/framework_schema_resource.go`
   (region RequiresReplace; label, size and linode_id updated in place, linode_id by detach + attach), terraform-
