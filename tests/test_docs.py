@@ -104,3 +104,18 @@ def test_the_layout_check_finds_a_module_named_only_under_another_package(tmp_pa
     fixed = readme.replace("tools/\n", "  host.py    WebHost\ntools/\n")
     assert layout_omissions(fixed, tmp_path) == []
     assert layout_omissions(fixed.replace("  urns/ ", "  urn/  "), tmp_path) == ["tools/urns/"]
+
+
+def test_the_config_reference_lists_each_vendors_regions_plans_and_images() -> None:
+    """Every region a stack may use, every plan and image of every vendor, in the README; refused regions apart."""
+    from components.catalog import CATALOG
+    from tools.docs import vendor_offer_table
+
+    block = (ROOT / "README.md").read_text().split("<!-- vendor-offers:begin -->")[1].split("<!-- vendor-offers:end")[0]
+    assert block.strip() == vendor_offer_table()
+    for vendor in CATALOG.values():
+        (row,) = [line for line in block.splitlines() if line.startswith(f"| {vendor.title} |")]
+        open_part = row.split("; refused:")[0]
+        assert all(f"`{r}` ({vendor.locations[r].label})" in open_part for r in vendor.open_regions)
+        assert not any(f"`{r}` (" in row for r in vendor.closed_regions)
+        assert all(f"`{s.slug}`" in row for s in vendor.sizes) and all(f"`{i}`" in row for i in vendor.images)

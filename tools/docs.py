@@ -1,5 +1,5 @@
-"""Generated README sections: config reference, cost table and config-change effects, from the code that
-enforces them; the example outputs of `make plan` and `make compare`, from the tools that print them; and the
+"""Generated README sections: config reference, each vendor's regions, plans and images, cost table and
+config-change effects, from the code that enforces them; the example outputs of `make plan` and `make compare`, from the tools that print them; and the
 real-VM proof table, from the committed summary of an e2e run (e2e/last-report.json).
 
 `python -m tools.docs` (part of `make generate`) rewrites the marked blocks in README.md; tests/test_docs.py fails
@@ -59,6 +59,20 @@ def cost_table() -> str:
     return "\n".join(rows)
 
 
+def vendor_offer_table() -> str:
+    """Per vendor, what `region`, `size` and `image` accept: its open regions with where they are, its plans, its
+    images; the regions it lists but the project refuses are named apart."""
+    rows = ["| vendor | regions (`region`) | plans (`size`) | images (`image`) |", "|---|---|---|---|"]
+    for vendor in catalog.CATALOG.values():
+        regions = ", ".join(f"`{r}` ({vendor.locations[r].label})" for r in vendor.open_regions)
+        if vendor.closed_regions:
+            regions += "; refused: " + ", ".join(f"`{r}`" for r in vendor.closed_regions)
+        plans = ", ".join(f"`{s.slug}`" + (f" ({s.tier})" if s.tier else "") for s in vendor.sizes)
+        images = ", ".join(f"`{name}`" for name in vendor.images if name not in vendor.withheld_images)
+        rows.append(f"| {vendor.title} | {regions} | {plans} | {images} |")
+    return "\n".join(rows)
+
+
 def change_table() -> str:
     """Per key and vendor, what a change does to a running server (components.changes)."""
     head = "| key | " + " | ".join(v.title for v in catalog.CATALOG.values()) + " |"
@@ -99,8 +113,9 @@ def compare_example() -> str:
     return _text_fence(plan.section_text_lines(section.blocks))
 
 
-BLOCKS = {"config-reference": config_reference, "cost-table": cost_table, "config-changes": change_table,
-          "compare-example": compare_example, "plan-example": plan_example, "e2e-proof": e2e_summary.committed_table}
+BLOCKS = {"config-reference": config_reference, "vendor-offers": vendor_offer_table, "cost-table": cost_table,
+          "config-changes": change_table, "compare-example": compare_example, "plan-example": plan_example,
+          "e2e-proof": e2e_summary.committed_table}
 
 
 def _fill(match: re.Match[str], block: str) -> str:
