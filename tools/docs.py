@@ -1,6 +1,7 @@
 """Generated README sections: config reference, each vendor's regions, plans and images, cost table and
-config-change effects, from the code that enforces them; the example outputs of `make plan` and `make compare`, from the tools that print them; and the
-real-VM proof table, from the committed summary of an e2e run (e2e/last-report.json).
+config-change effects, from the code that enforces them; the example outputs of `make plan` and `make compare`,
+from the tools that print them; and the real-VM proof table, from the committed summary of an e2e run
+(e2e/last-report.json).
 
 `python -m tools.docs` (part of `make generate`) rewrites the marked blocks in README.md; tests/test_docs.py fails
 when they drift.
