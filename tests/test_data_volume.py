@@ -219,13 +219,19 @@ def _by_id(root: Path, links: dict[str, str]) -> None:
         (by_id / name).symlink_to(f"../../{target}")
 
 
-def _device(tmp_path: Path, links: dict[str, str]) -> subprocess.CompletedProcess[str]:
+#: The root file system on the first partition of vda (findmnt's SOURCE, then lsblk's inverse tree, raw).
+ON_PARTITION = {"findmnt": '[ "$*" = "-nvo SOURCE /" ] && echo /dev/vda1',
+                "lsblk": '[ "$*" = "-nrso NAME,TYPE /dev/vda1" ] && printf "vda1 part\\nvda disk\\n"'}
+
+
+def _device(tmp_path: Path, links: dict[str, str], root_on: dict[str, str] | None = None,
+            command: tuple[str, ...] = ("device",)) -> subprocess.CompletedProcess[str]:
     tool = script(tmp_path, spec_with(vendor="vultr", region="fra", dataVolumeGb=10),
                   "/usr/local/sbin/hvps-data-volume")
-    root, env = stub_root(tmp_path, {"sleep": "", "findmnt": "echo /dev/vda1", "lsblk": "echo vda",
-                                     "mkfs.ext4": "exit 1", "mount": "exit 1"})
+    root, env = stub_root(tmp_path, {"sleep": "", "mkfs.ext4": "exit 1", "mount": "exit 1",
+                                     **(root_on or ON_PARTITION)})
     _by_id(root, links)
-    return subprocess.run(["bash", str(tool), "device"], env={**env, "HVPS_DATA_WAIT": "2"}, capture_output=True,
+    return subprocess.run(["bash", str(tool), *command], env={**env, "HVPS_DATA_WAIT": "2"}, capture_output=True,
                           text=True)
 
 
@@ -240,7 +246,18 @@ def test_a_prefix_with_only_the_root_disk_is_no_volume(tmp_path: Path) -> None:
     assert run.returncode == 1 and run.stdout == ""
 
 
-def test_a_prefix_matching_two_disks_is_refused(tmp_path: Path) -> None:
+def test_a_root_disk_without_partitions_is_never_the_volume(tmp_path: Path) -> None:
+    whole = {"findmnt": '[ "$*" = "-nvo SOURCE /" ] && echo /dev/vda',
+             "lsblk": '[ "$*" = "-nrso NAME,TYPE /dev/vda" ] && echo "vda disk"'}
+    run = _device(tmp_path, {"virtio-rootserial": "vda", "virtio-9f2c1a": "vdb"}, whole)
+    assert run.returncode == 0 and run.stdout.strip() == str(tmp_path / "root/dev/vdb")
+
+
+def test_a_prefix_matching_two_disks_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
     run = _device(tmp_path, {"virtio-aaaa": "vdb", "virtio-bbbb": "vdc"})
     assert run.returncode == 3 and "several disks match" in run.stderr and run.stdout == ""
-    assert not [c for c in calls(tmp_path / "root") if c.split()[0] in ("mkfs.ext4", "mount")]
+    (tmp_path / "main").mkdir()
+    mounting = _device(tmp_path / "main", {"virtio-aaaa": "vdb", "virtio-bbbb": "vdc"}, command=())
+    assert mounting.returncode == 3 and "several disks match" in mounting.stderr
+    assert [c.split()[0] for c in calls(tmp_path / "main/root")
+            if c.split()[0] in ("mkfs.ext4", "mount", "blkid", "wipefs")] == []

@@ -11,6 +11,7 @@ import pytest
 from policy.hardening_policies.pack import (
     inbound_ports,
     ssh_open_advisory,
+    ssh_restricted_in_production,
     ssh_split_open_advisory,
     ssh_split_restricted_in_production,
 )
@@ -62,7 +63,28 @@ def test_rules_narrow_together_pass(stacks: dict[str, StackCase], subnets: tuple
 def test_a_rule_wide_alone_is_reported_once_on_itself(stacks: dict[str, StackCase]) -> None:
     """The shipped dev stack (SSH from anywhere): each rule warns on itself; the group adds no second warning."""
     case = stacks["vultr-dev"]
+    ssh = [r for r in case.resources if r.type == VULTR_RULE and r.inputs["port"] == "22"]
+    assert sorted(r.inputs["ipType"] for r in ssh) == ["v4", "v6"]
+    for rule in ssh:
+        (warning,) = check_resource(ssh_open_advisory, rule)
+        assert "the whole internet" in warning and names_resource_and_fix(warning, rule)
     assert check_stack(case.resources, policies=SPLIT_POLICIES) == []
+
+
+@pytest.mark.parametrize("change", [
+    {"source": "cloudflare", "subnet": "203.0.113.7", "subnetSize": 32},  # a named set of ranges anyone may use
+    {"subnetSize": 33}, {"subnetSize": -1}, {"subnetSize": "wide"},  # not a prefix length of the address
+    {"ipType": "v6"},  # an IPv4 subnet in an IPv6 rule
+])
+def test_a_rule_whose_source_cannot_be_read_counts_as_the_whole_internet(stacks: dict[str, StackCase],
+                                                                         change: dict[str, object]) -> None:
+    case = stacks["vultr-dev"]
+    rule = next(r for r in case.resources if r.type == VULTR_RULE and r.inputs["port"] == "22"
+                and r.inputs["ipType"] == "v4")
+    narrow = {**rule.inputs, "subnet": "203.0.113.7", "subnetSize": 32}
+    assert check_resource(ssh_restricted_in_production, rule, narrow, config={"production": True}) == []
+    (message,) = check_resource(ssh_restricted_in_production, rule, {**narrow, **change}, config={"production": True})
+    assert "the whole internet" in message
 
 
 def test_a_rule_opening_another_port_or_every_port_is_refused(stacks: dict[str, StackCase]) -> None:
@@ -90,6 +112,17 @@ def test_an_instance_naming_no_group_or_another_group_is_refused(stacks: dict[st
         ((message, urn),) = check_stack(unlinked)
         assert urn == instance.urn and "no cloud firewall attached" in message
         assert names_resource_and_fix(message, instance)
+
+
+def test_a_reference_computed_from_the_group_but_naming_another_is_refused(stacks: dict[str, StackCase]) -> None:
+    """The dependency alone does not attach: `firewall_group_id=group.id.apply(lambda _: other)` keeps it."""
+    case = stacks["vultr-dev"]
+    instance = case.one(VULTR_INSTANCE)
+    assert instance.property_dependencies["firewallGroupId"]
+    elsewhere = [replace(r, outputs={**r.outputs, "firewallGroupId": "another-group"}) if r is instance else r
+                 for r in case.resources]
+    ((message, urn),) = check_stack(elsewhere)
+    assert urn == instance.urn and "no cloud firewall attached" in message
 
 
 def test_the_group_is_found_by_id_without_dependency(stacks: dict[str, StackCase]) -> None:

@@ -53,6 +53,17 @@ def test_firewall_found_by_property_dependency_while_ids_are_unknown(stacks: dic
     assert check_stack(previewed) == []
 
 
+def test_firewall_computed_from_the_droplet_but_naming_another_is_refused(stacks: dict[str, StackCase]) -> None:
+    """Where both are known the value decides: `droplet_ids=[droplet.id.apply(lambda _: 1)]` keeps the dependency
+    but filters another droplet."""
+    case = stacks["do-dev"]
+    server, firewall = case.one(DROPLET), case.one(DO_FIREWALL)
+    assert firewall.property_dependencies["dropletIds"]
+    elsewhere = [replace(r, outputs={**r.outputs, "dropletIds": [1.0]}) if r is firewall else r for r in case.resources]
+    ((message, urn),) = check_stack(elsewhere)
+    assert urn == server.urn and "no cloud firewall attached" in message
+
+
 def test_firewall_found_by_id_without_dependency(stacks: dict[str, StackCase]) -> None:
     case = stacks["linode-dev"]
     firewall = case.one(LINODE_FIREWALL)

@@ -24,7 +24,6 @@ from policy.hardening_policies.resources import (
     SSH_PORT,
     describe,
     is_production,
-    known,
 )
 from policy.hardening_policies.stack_graph import points_at
 
@@ -157,9 +156,8 @@ def split_ssh_exposures(resources: Sequence[PolicyResource]) -> list[tuple[Polic
             continue
         rules = [r for r in resources if r.resource_type == facts.rule_type
                  and points_at(r, firewall, facts.rule_group_reference)]
-        read = facts.openings
-        per_rule = [[o for o in (known(lambda r=r, read=read: read(r.props)) or []) if o.includes_port(SSH_PORT)]
-                    for r in rules]
+        # A rule read in a preview with unknown values raises (the policy cannot run yet), never counts as nothing.
+        per_rule = [[o for o in facts.openings(r.props) if o.includes_port(SSH_PORT)] for r in rules]
         if any(wide_exposure([s for o in openings for s in o.sources]) for openings in per_rule):
             continue
         together = [o for openings in per_rule for o in openings]

@@ -26,21 +26,27 @@ from policy.hardening_policies.resources import (
 # --- stack policy: every server has a firewall attached ------------------------------------------------------
 def points_at(firewall: PolicyResource, server: PolicyResource, reference: str, by_name: bool = False) -> bool:
     """Whether `firewall`'s `reference` input names `server` (or any resource that names another: a rule its
-    firewall, a server its firewall): by property dependency (works in a preview, before the server has an id) or
-    by value (its id, or its name and region where `by_name`)."""
-    if any(dep.urn == server.urn for dep in firewall.property_dependencies.get(reference, [])):
-        return True
+    firewall, a server its firewall). By value where both are known (its id, or its name and region where
+    `by_name`): a reference computed from the server but naming something else does not count. By property
+    dependency only while a value is unknown (a preview, before the server has an id)."""
+    depends = any(dep.urn == server.urn for dep in firewall.property_dependencies.get(reference, []))
     if by_name:
         name = known(lambda: text(server.props.get("name")))
+        value = known(lambda: text(firewall.props.get(reference)))
+        if not name or not value:
+            return depends
         region = known(lambda: text(server.props.get("region")))
         their_region = known(lambda: text(firewall.props.get("region")))
-        return bool(name) and known(lambda: text(firewall.props.get(reference))) == name and (
-            not region or not their_region or region == their_region)
+        return value == name and (not region or not their_region or region == their_region)
     server_id = known(lambda: resource_id(server.props.get("id")))
-    if server_id is None:
-        return False
-    named = known(lambda: firewall.props.get(reference))
-    ids = [resource_id(v) for v in seq(named)] or [resource_id(named)]
+
+    def named() -> list[int | str | None]:
+        value = firewall.props.get(reference)
+        return [resource_id(v) for v in seq(value)] or [resource_id(value)]
+
+    ids = known(named)
+    if server_id is None or ids is None:
+        return depends
     return server_id in ids
 
 

@@ -81,11 +81,12 @@ class VultrHost(WebHost):
         """22 from the stack's SSH CIDRs, 80 and 443 from anywhere; a group drops whatever no rule accepts."""
         admitted = [(SSH_PORT, cidr) for cidr in self.spec.ssh_allowed_cidrs]
         admitted += [(port, cidr) for port in PUBLIC_PORTS for cidr in ANYWHERE]
+        # One rule per network: two spellings of one network would be one rule name twice.
+        networks = dict.fromkeys((port, ipaddress.ip_network(cidr, strict=False)) for port, cidr in admitted)
         rules = []
-        for port, cidr in admitted:
-            net = ipaddress.ip_network(cidr, strict=False)
+        for port, net in networks:
             rules.append(vultr.FirewallRule(
-                rule_name(name, port, cidr), firewall_group_id=group.id, protocol="tcp",
+                rule_name(name, port, str(net)), firewall_group_id=group.id, protocol="tcp",
                 ip_type=f"v{net.version}", subnet=str(net.network_address), subnet_size=net.prefixlen, port=str(port),
                 opts=self.child()))
         return rules

@@ -30,7 +30,8 @@ CHANGES = MappingProxyType({
     "hostName": Effect(REPLACE, "hostname is ForceNew (an OS reinstall); the old instance is deleted first (it holds "
                                 "the reserved IP); the block storage's label is renamed in place",
                        f"{INSTANCE_SOURCE}; {BLOCK_STORAGE_SOURCE}", VOLUME_IN_PLACE),
-    "ipv6": Effect(IN_PLACE, "enable_ipv6 is sent in place by Update", INSTANCE_SOURCE),
+    "ipv6": Effect(IN_PLACE, "enable_ipv6 is sent in place by Update; turning it off is not undone at Vultr (the "
+                             "address stays; only the AAAA record goes)", INSTANCE_SOURCE),
     "tags": Effect(IN_PLACE, "tags update in place", INSTANCE_SOURCE),
     "backups": Effect(IN_PLACE, "backups and backups_schedule update in place", INSTANCE_SOURCE),
     "monitoring": Effect(NONE, _NOT_USED, ADAPTER),

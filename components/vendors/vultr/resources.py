@@ -6,9 +6,11 @@ accepts; outbound is not filtered."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from components.vendors.effects import ForceNewInputs, VolumeInputs
 from components.vendors.model import FirewallFacts, Props, ResourceFacts
-from components.vendors.openings import Opening, port_span
+from components.vendors.openings import ANYWHERE, Opening, port_span
 from components.vendors.props import as_int, input_text, text
 
 INSTANCE_SOURCE = "terraform-provider-vultr vultr/resource_vultr_instance.go"
@@ -20,16 +22,28 @@ FIREWALL_RULE = "vultr:index/firewallRule:FirewallRule"
 _PORTLESS = ("icmp", "gre", "esp", "ah")
 
 
+def rule_sources(props: Props) -> tuple[str, ...]:
+    """What one rule admits, as CIDRs. Fail closed: a named source (`cloudflare`: a set of ranges anyone on that
+    network can send from, wider than the SSH limit) and a subnet or size that is not an address of the rule's IP
+    version both read as the whole internet."""
+    if text(props.get("source")):
+        return ANYWHERE
+    subnet, size = text(props.get("subnet")), as_int(props.get("subnetSize"))
+    try:
+        net = ipaddress.ip_network(f"{subnet}/{size}", strict=False)
+    except ValueError:
+        return ANYWHERE
+    return (str(net),) if text(props.get("ipType")) == f"v{net.version}" else ANYWHERE
+
+
 def rule_openings(props: Props) -> list[Opening]:
-    """One FirewallRule: its protocol, its port ("22", a range "8000:8080", or none: every port) and its source
-    (`subnet`/`subnetSize`, or a named set such as Cloudflare's addresses)."""
+    """One FirewallRule: its protocol, its port ("22", a range "8000:8080", or none: every port) and its sources."""
     proto = text(props.get("protocol")).lower() or "tcp"
-    size = as_int(props.get("subnetSize"))
-    named = text(props.get("source"))
-    # A size that is not a number reads as /0: the widest the rule could mean (fail closed).
-    sources = (f"alias:{named}",) if named else (f"{text(props.get('subnet'))}/{size or 0}",)
     ports = None if proto in _PORTLESS else port_span(text(props.get("port")).replace(":", "-"))
-    return [Opening(proto, ports, sources, f"{proto} {text(props.get('port')) or '(every port)'}")]
+    where = f"{proto} {text(props.get('port')) or '(every port)'}"
+    if text(props.get("source")):
+        where += f" from source {text(props.get('source'))!r} (counted as the whole internet)"
+    return [Opening(proto, ports, rule_sources(props), where)]
 
 
 def user_data(props: Props) -> tuple[str, str] | None:
@@ -56,7 +70,7 @@ RESOURCES = ResourceFacts(
     server_inputs=ForceNewInputs(
         INSTANCE_SOURCE,
         frozenset({"region", "osId", "userData", "sshKeyIds", "hostname", "reservedIpId", "appId", "imageId",
-                   "snapshotId", "isoId", "scriptId", "activationEmail"}),
+                   "snapshotId", "scriptId", "ipxeChainUrl", "disablePublicIpv4", "userScheme", "appVariables"}),
         reboot=frozenset({"plan"}),  # an upgrade in place; the instance restarts on the new plan
     ),
     data_volume="vultr:index/blockStorage:BlockStorage",
