@@ -46,7 +46,7 @@ def volume_mounted(vm: VM, admin: str, key: Path, spec: HostSpec) -> CheckResult
     with the product's label, mounted nodev,nosuid,noexec. Its filesystem UUID goes into the figures (the rebuild
     compares it)."""
     cmd = (f"findmnt -n -o SOURCE,FSTYPE,OPTIONS --mountpoint {DATA_MOUNT}; "
-           "sudo HVPS_DATA_WAIT=0 /usr/local/sbin/hvps-data-volume device; "
+           "sudo env HVPS_DATA_WAIT=0 /usr/local/sbin/hvps-data-volume device; "
            f"sudo blkid -o export \"$(findmnt -n -o SOURCE --mountpoint {DATA_MOUNT})\"")
     p = _sh(vm, admin, key, cmd, timeout=60)
     lines = p.stdout.split("\n")
@@ -59,6 +59,32 @@ def volume_mounted(vm: VM, admin: str, key: Path, spec: HostSpec) -> CheckResult
     return CheckResult("data_volume_mounted", ok, {"mount": mount, "volume_device": device,
                                                    "label": tags.get("LABEL"), "stderr": p.stderr.strip()[-200:]},
                        figures={"uuid": tags.get("UUID", "")})
+
+
+#: The host's own volume lookup with every /dev/disk/by-id link as the prefix (the widest a vendor could name):
+#: it must still find the one data disk and never the disk the root file system sits on. A copy is run, so the
+#: installed script stays as first boot wrote it.
+_BROADEST_PREFIX = (
+    "sed 's|^DEVICES=.*|DEVICES=(/dev/disk/by-id/*)|' /usr/local/sbin/hvps-data-volume >/run/hvps-prefix-probe "
+    "&& HVPS_DATA_WAIT=0 bash /run/hvps-prefix-probe device; echo rc=$?; rm -f /run/hvps-prefix-probe; "
+    "lsblk -nrso NAME,TYPE \"$(findmnt -nvo SOURCE /)\" | awk '$2 == \"disk\" {print \"root=/dev/\" $1}'; "
+    "for l in /dev/disk/by-id/*; do echo \"link=$(readlink -f \"$l\")\"; done")
+
+
+def volume_found_by_prefix(vm: VM, admin: str, key: Path, device: str) -> CheckResult:
+    """The prefix lookup (vendors that name the volume by an id they assign, such as virtio-<mount id>) on a
+    real udev tree: with every by-id link as candidates, it finds `device` (the mounted volume), and the links
+    include the root disk's (the VM gives it a serial), so it was there to be refused."""
+    p = _sh(vm, admin, key, f"sudo bash -c {shlex.quote(_BROADEST_PREFIX)}", timeout=60)
+    lines = p.stdout.split("\n")
+    found = lines[0].strip() if lines else ""
+    roots = sorted({line.split("=", 1)[1] for line in lines if line.startswith("root=")})
+    links = sorted({line.split("=", 1)[1] for line in lines if line.startswith("link=")})
+    ok = (bool(device) and found == device and "rc=0" in lines and bool(roots) and device not in roots
+          and any(link in roots for link in links))
+    return CheckResult("volume_found_by_prefix", ok, {"found": found, "volume": device, "root_disks": roots,
+                                                      "linked_devices": links, "stderr": p.stderr.strip()[-200:]},
+                       figures={"candidates": len(links)})
 
 
 def database_socket_only(vm: VM, admin: str, key: Path, app: str) -> CheckResult:

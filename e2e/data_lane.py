@@ -82,7 +82,8 @@ def prove_on_host(vm: VM, spec: HostSpec, key: Path) -> tuple[list[CheckResult],
     if not setup.ok:
         return [setup], DataState()
     mounted = data_checks.volume_mounted(vm, admin, key, spec)
-    results = [setup, mounted, data_checks.database_socket_only(vm, admin, key, app),
+    prefix = data_checks.volume_found_by_prefix(vm, admin, key, str(mounted.detail.get("volume_device", "")))
+    results = [setup, mounted, prefix, data_checks.database_socket_only(vm, admin, key, app),
                data_checks.rows_written(vm, admin, key, app),
                data_checks.crash_recovery(vm, admin, key, app),
                data_checks.backup_then_restore(vm, admin, key, app)]

@@ -37,6 +37,8 @@ from .processes import VMError, forget, free_port, kill_pidfile, log, pid_alive,
 #: Single-threaded TCG keeps code patching coherent between vCPUs; with two lanes on two cores, each guest had
 #: about one core anyway.
 TCG = "tcg,thread=single"
+#: The root disk's serial: /dev/disk/by-id/virtio-<this> on the guest.
+ROOT_SERIAL = "e2e-root"
 FINISHED_RE = re.compile(r"Cloud-init v\. \S+ finished at .*Up ([0-9.]+) seconds")
 FATAL_RE = re.compile(r"Kernel panic|end Kernel panic|Unable to mount root fs|Give root password for maintenance"
                       r"|You are in emergency mode")
@@ -126,8 +128,12 @@ class VM:
                     "-display", "none", "-monitor", "none", "-serial", f"file:{self.serial_log}",
                     "-kernel", str(img / "vmlinuz"), "-initrd", str(img / "initrd.img"),
                     "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0",
-                    "-drive", f"file={overlay},if=virtio,format=qcow2,discard=unmap",
-                    "-drive", f"file={seed},if=virtio,format=raw,readonly=on",
+                    # The root disk has a serial, as vendors' disks often do, so it has a /dev/disk/by-id link
+                    # (the data checks prove the volume lookup by prefix never takes it); root first, then seed.
+                    "-drive", f"file={overlay},if=none,id=root0,format=qcow2,discard=unmap",
+                    "-device", f"virtio-blk-pci,drive=root0,serial={ROOT_SERIAL}",
+                    "-drive", f"file={seed},if=none,id=seed0,format=raw,readonly=on",
+                    "-device", "virtio-blk-pci,drive=seed0",
                     *(self.data_disk.qemu_args() if self.data_disk else ()),
                     "-netdev", f"user,id=n0,{fwd}", "-device", "virtio-net-pci,netdev=n0",
                     "-device", "virtio-rng-pci", "-daemonize", "-pidfile", str(self.pidfile)]

@@ -38,6 +38,21 @@ def test_volume_mounted_needs_the_volume_with_our_label_and_options(answer: str,
         assert result.figures["uuid"] == "u-1"
 
 
+PREFIX_OK = "/dev/sda\nrc=0\nroot=/dev/vda\nlink=/dev/sda\nlink=/dev/vda\n"
+
+
+@pytest.mark.parametrize(("answer", "ok"), [
+    (PREFIX_OK, True),
+    (PREFIX_OK.replace("/dev/sda\nrc=0", "/dev/vda\nrc=0"), False),            # it took the root disk
+    (PREFIX_OK.replace("/dev/sda\nrc=0", "\nrc=3"), False),                     # it refused (several)
+    (PREFIX_OK.replace("link=/dev/vda\n", ""), False),                          # the root disk was no candidate
+    (PREFIX_OK.replace("root=/dev/vda\n", ""), False),                          # no root disk found at all
+])
+def test_volume_found_by_prefix_takes_the_volume_never_the_root_disk(answer: str, ok: bool) -> None:
+    vm = _vm(**{"hvps-prefix-probe": (0, answer, "")})
+    assert data_checks.volume_found_by_prefix(vm, "deploy", KEY, DEVICE).ok is ok  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(("answer", "ok"), [
     ("app\ntcp_listeners=0\ntcp=refused\n", True),
     ("app\ntcp_listeners=1\ntcp=refused\n", False),     # postgres listens on TCP
