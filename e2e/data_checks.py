@@ -41,7 +41,7 @@ def table_digest(vm: VM, admin: str, key: Path, app: str, table: str = ROWS_TABL
     return out if p.returncode == 0 and re.fullmatch(r"\d+:([0-9a-f]{32}|-)", out) else None
 
 
-def volume_mounted(vm: VM, admin: str, key: Path, spec: HostSpec) -> CheckResult:
+def volume_mounted(vm: VM, admin: str, key: Path) -> CheckResult:
     """/srv/data is the attached volume (the device the host's own lookup finds, `hvps-data-volume device`), ext4
     with the product's label, mounted nodev,nosuid,noexec. Its filesystem UUID goes into the figures (the rebuild
     compares it)."""
@@ -187,7 +187,7 @@ def rebuilt_keeps_data(vm: VM, admin: str, key: Path, spec: HostSpec, uuid_befor
                        digest_before: str | None) -> CheckResult:
     """On the rebuilt server (new root disk, first boot from scratch, the same volume): the same filesystem (its
     UUID: not reformatted), the same rows, and the app's role can still write."""
-    mounted = volume_mounted(vm, admin, key, spec)
+    mounted = volume_mounted(vm, admin, key)
     digest = table_digest(vm, admin, key, spec.app_name)
     write = _sh(vm, admin, key, psql(spec.app_name, f"insert into {ROWS_TABLE} values (-1, 'after rebuild') "
                                                     "returning id"), timeout=60)

@@ -81,7 +81,7 @@ def prove_on_host(vm: VM, spec: HostSpec, key: Path) -> tuple[list[CheckResult],
     log(f"data: {setup.name}: {'ok' if setup.ok else 'FAIL'} {setup.figures}")
     if not setup.ok:
         return [setup], DataState()
-    mounted = data_checks.volume_mounted(vm, admin, key, spec)
+    mounted = data_checks.volume_mounted(vm, admin, key)
     prefix = data_checks.volume_found_by_prefix(vm, admin, key, str(mounted.detail.get("volume_device", "")))
     results = [setup, mounted, prefix, data_checks.database_socket_only(vm, admin, key, app),
                data_checks.rows_written(vm, admin, key, app),

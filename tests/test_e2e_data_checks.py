@@ -32,7 +32,7 @@ def _vm(**answers: tuple[int, str, str]) -> FakeVM:
     ("\n\n", False),                                                            # nothing mounted there
 ])
 def test_volume_mounted_needs_the_volume_with_our_label_and_options(answer: str, ok: bool) -> None:
-    result = data_checks.volume_mounted(_vm(findmnt=(0, answer, "")), "deploy", KEY, SPEC)  # type: ignore[arg-type]
+    result = data_checks.volume_mounted(_vm(findmnt=(0, answer, "")), "deploy", KEY)  # type: ignore[arg-type]
     assert result.ok is ok
     if ok:
         assert result.figures["uuid"] == "u-1"

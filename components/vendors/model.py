@@ -46,6 +46,13 @@ class Size:
         return self.ram_mb / 1024
 
 
+def share_of_price(share: float) -> Callable[[Size], float]:
+    """A backup price that is a share of the plan's price (a vendor's "+20 %")."""
+    def price(size: Size) -> float:
+        return round(size.monthly_usd * share, 2)
+    return price
+
+
 @dataclass(frozen=True)
 class Location:
     city: str

@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from components.vendors.digitalocean.changes import CHANGES
 from components.vendors.digitalocean.resources import RESOURCES
-from components.vendors.model import Location, Size, Vendor
+from components.vendors.model import Location, Size, Vendor, share_of_price
 
 #: Regions that refuse new droplets for accounts without resources there ("Region is not available"): nyc2,
 #: sfo1, sfo2 and ams2, as a DigitalOcean engineer listed them for the kubernetes/kops DigitalOcean provider
@@ -37,11 +37,6 @@ LOCATIONS = MappingProxyType({
 })
 
 
-def backup_price(size: Size) -> float:
-    """Weekly backups: +20 % of the droplet price."""
-    return round(size.monthly_usd * 0.20, 2)
-
-
 VENDOR = Vendor(
     name="digitalocean",
     title="DigitalOcean",
@@ -60,7 +55,7 @@ VENDOR = Vendor(
     static_ipv4_usd=0.0,  # a reserved IP is free while assigned to a droplet
     has_dns=True,
     backups="+20% of the droplet price (weekly)",
-    backup_price=backup_price,
+    backup_price=share_of_price(0.20),  # weekly backups
     volume_gb_range=(1, 16384),  # Volumes: 1 GiB to 16 TiB, $0.10 per GiB-month (DigitalOcean Volumes pricing)
     volume_usd_per_gb=0.10,
     volume_devices=lambda name: (f"/dev/disk/by-id/scsi-0DO_Volume_{name}",),

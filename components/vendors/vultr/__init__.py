@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from components.vendors.model import Location, Size, Vendor
+from components.vendors.model import Location, Size, Vendor, share_of_price
 from components.vendors.vultr.changes import CHANGES
 from components.vendors.vultr.resources import RESOURCES
 
@@ -60,12 +60,6 @@ LOCATIONS = MappingProxyType({
 })
 
 
-
-def backup_price(size: Size) -> float:
-    """Automatic backups: +20 % of the instance price."""
-    return round(size.monthly_usd * 0.20, 2)
-
-
 VENDOR = Vendor(
     name="vultr",
     title="Vultr",
@@ -83,7 +77,7 @@ VENDOR = Vendor(
     static_ipv4_usd=3.0,  # a reserved IPv4: $3/month (third-party copy of Vultr's reserved IP pricing)
     has_dns=True,
     backups="+20% of the instance price (daily, at the hour chosen)",
-    backup_price=backup_price,
+    backup_price=share_of_price(0.20),  # automatic backups
     volume_gb_range=(10, 10000),  # Block Storage (NVMe): 10 to 10,000 GB, $0.10 per GB-month (third-party)
     volume_usd_per_gb=0.10,
     volume_devices=lambda name: (VOLUME_DEVICE_PREFIX,),

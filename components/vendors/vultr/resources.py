@@ -15,7 +15,6 @@ from components.vendors.props import as_int, input_text, text
 
 INSTANCE_SOURCE = "terraform-provider-vultr vultr/resource_vultr_instance.go"
 BLOCK_STORAGE_SOURCE = "terraform-provider-vultr vultr/resource_vultr_block_storage.go"
-RULE_SOURCE = "terraform-provider-vultr vultr/resource_vultr_firewall_rule.go"
 
 FIREWALL_RULE = "vultr:index/firewallRule:FirewallRule"
 #: Protocols whose rules have no ports (the provider takes `port` for TCP and UDP only).
