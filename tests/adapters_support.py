@@ -13,12 +13,20 @@ from components.testing.mockrun import run_program
 from components.vendors import host_class
 from tests.conftest import raw_config
 
-REGIONS = {"digitalocean": "nyc3", "linode": "us-iad", "lightsail": "us-east-1", "vultr": "ewr"}
+REGIONS = {"digitalocean": "nyc3", "linode": "us-iad", "lightsail": "us-east-1", "vultr": "ewr", "hetzner": "fsn1"}
+#: A plan where the default tier (small) is not offered.
+SIZES = {"hetzner": "large"}
+
+
+def sized(vendor: str) -> dict[str, str]:
+    """The size override a vendor needs (none where the default tier is offered)."""
+    return {"size": SIZES[vendor]} if vendor in SIZES else {}
 
 
 def build(vendor: str, **overrides: object) -> tuple[WebHost, dict[str, pulumi.ResourceOptions], Any]:
     """Build one host component directly under mocks; returns it, its children's options, and the run."""
-    spec = parse_host_spec(raw_config(vendor=vendor, region=REGIONS[vendor], **overrides), stack="unit")
+    spec = parse_host_spec(raw_config(vendor=vendor, region=REGIONS[vendor], **{**sized(vendor), **overrides}),
+                           stack="unit")
     options: dict[str, pulumi.ResourceOptions] = {}
     built: list[WebHost] = []
 

@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 STACKS_DIR = ROOT / "stacks"
-EXAMPLE_STACKS = ("do-dev", "lightsail-dev", "linode-dev", "prod", "vultr-dev")
+EXAMPLE_STACKS = ("do-dev", "hetzner-dev", "lightsail-dev", "linode-dev", "prod", "vultr-dev")
 STACK_FILES = [STACKS_DIR / f"Pulumi.{name}.yaml" for name in EXAMPLE_STACKS]
 
 

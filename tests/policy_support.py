@@ -23,26 +23,27 @@ PROD = "prod"
 
 # The vendors' type tokens, from the registry (components/vendors/<vendor>/resources.py): the tests name vendors,
 # the policy pack does not.
-_DO, _LINODE, _LIGHTSAIL, _VULTR = (BY_NAME[name].resources
-                                    for name in ("digitalocean", "linode", "lightsail", "vultr"))
+_DO, _LINODE, _LIGHTSAIL, _VULTR, _HETZNER = (BY_NAME[name].resources
+                                              for name in ("digitalocean", "linode", "lightsail", "vultr", "hetzner"))
 DROPLET, DO_FIREWALL = _DO.server, _DO.firewall.type
 LINODE_INSTANCE, LINODE_FIREWALL = _LINODE.server, _LINODE.firewall.type
 LIGHTSAIL_INSTANCE, LIGHTSAIL_PORTS = _LIGHTSAIL.server, _LIGHTSAIL.firewall.type
 VULTR_INSTANCE, VULTR_FIREWALL, VULTR_RULE = _VULTR.server, _VULTR.firewall.type, _VULTR.firewall.rule_type
+HETZNER_SERVER, HETZNER_FIREWALL = _HETZNER.server, _HETZNER.firewall.type
 #: The input holding the plan slug, per server type.
 SIZE_INPUT = {v.resources.server: v.resources.size_input for v in BY_NAME.values()}
 
 
-DEV_STACKS = ("do-dev", "linode-dev", "lightsail-dev", "vultr-dev")
+DEV_STACKS = ("do-dev", "linode-dev", "lightsail-dev", "vultr-dev", "hetzner-dev")
 
 
 SERVER_OF = {"do-dev": DROPLET, "linode-dev": LINODE_INSTANCE, "lightsail-dev": LIGHTSAIL_INSTANCE,
-             "vultr-dev": VULTR_INSTANCE, PROD: DROPLET}
+             "vultr-dev": VULTR_INSTANCE, "hetzner-dev": HETZNER_SERVER, PROD: DROPLET}
 
 
 #: The firewall attached to a stack's server.
 FIREWALL_OF = {"do-dev": DO_FIREWALL, "linode-dev": LINODE_FIREWALL, "lightsail-dev": LIGHTSAIL_PORTS,
-               "vultr-dev": VULTR_FIREWALL, PROD: DO_FIREWALL}
+               "vultr-dev": VULTR_FIREWALL, "hetzner-dev": HETZNER_FIREWALL, PROD: DO_FIREWALL}
 
 
 def ssh_rules_of(case: StackCase) -> Registered:

@@ -73,7 +73,7 @@ BROKEN = {
     "value": (lambda d: d["figures"]["web_p99"].update(value="fast"), "field figures.web_p99.value is 'fast'"),
     "negative": (lambda d: d["figures"]["web_p99"].update(value=-1), "field figures.web_p99.value is -1"),
     "schema": (lambda d: d.update(schema="hvps-bench/9"), "field schema is 'hvps-bench/9'"),
-    "vendor": (lambda d: d["host"].update(vendor="hetzner"), "field host.vendor is 'hetzner'; allowed: "),
+    "vendor": (lambda d: d["host"].update(vendor="ovhcloud"), "field host.vendor is 'ovhcloud'; allowed: "),
     "plan": (lambda d: d["host"].pop("plan"), "missing field host.plan"),
     "emulated": (lambda d: d["environment"].update(emulated="no"), "field environment.emulated is not true"),
     "host": (lambda d: d.update(host=[]), "missing field host.vendor"),

@@ -26,7 +26,8 @@ SOURCES.append(Path("__main__.py"))
 #: the program is named "app", like the default app user.
 OTHER_MEANINGS: dict[str, set[Path]] = {
     "small": {Path("components/vendors/model.py"), Path("tools/docs.py"),
-              *(Path("components/vendors") / vendor.name / "__init__.py" for vendor in VENDORS)},
+              *(Path("components/vendors") / vendor.name / "__init__.py" for vendor in VENDORS
+                if vendor.size_for("small"))},
     "app": {Path("__main__.py")},
     "none": {Path("components/vendors/effects.py")},  # the change effect "no server change", not the database choice
 }

@@ -8,7 +8,7 @@ import pytest
 from components import catalog, changes
 from components.testing.mockrun import RecordedResource, run_program
 from policy.offline import Registered, StackCase, run_case
-from tests.adapters_support import REGIONS, build
+from tests.adapters_support import REGIONS, build, sized
 from tests.conftest import full_config
 
 #: vendor -> (volume type, attachment type or None where the volume carries its own attachment).
@@ -17,12 +17,13 @@ VOLUME_TYPES = {
     "linode": ("linode:index/volume:Volume", None),
     "lightsail": ("aws:lightsail/disk:Disk", "aws:lightsail/disk_attachment:Disk_attachment"),
     "vultr": ("vultr:index/blockStorage:BlockStorage", None),
+    "hetzner": ("hcloud:index/volume:Volume", "hcloud:index/volumeAttachment:VolumeAttachment"),
 }
-SIZE_INPUT = {"digitalocean": "size", "linode": "size", "lightsail": "sizeInGb", "vultr": "sizeGb"}
-NAME_INPUT = {"digitalocean": "name", "linode": "label", "lightsail": "name", "vultr": "label"}
+SIZE_INPUT = {"digitalocean": "size", "linode": "size", "lightsail": "sizeInGb", "vultr": "sizeGb", "hetzner": "size"}
+NAME_INPUT = {"digitalocean": "name", "linode": "label", "lightsail": "name", "vultr": "label", "hetzner": "name"}
 #: The input of the attachment (or of Linode's volume) that names the server, and what of the server it holds.
 SERVER_REF = {"digitalocean": ("dropletId", "id"), "linode": ("linodeId", "id"), "lightsail": ("instanceName", "name"),
-              "vultr": ("attachedToInstance", "id")}
+              "vultr": ("attachedToInstance", "id"), "hetzner": ("serverId", "id")}
 
 
 def _attached_to(vendor: str, attachment: RecordedResource, server: RecordedResource) -> bool:
@@ -43,7 +44,8 @@ def test_the_volume_has_its_size_region_and_name_and_is_attached_to_this_server(
     if vendor == "lightsail":  # a disk attaches only to an instance in its own zone
         assert volume.inputs["availabilityZone"] == server.inputs["availabilityZone"] == f"{REGIONS[vendor]}a"
     else:
-        assert volume.inputs["region"] == server.inputs["region"] == REGIONS[vendor]
+        where = "location" if vendor == "hetzner" else "region"
+        assert volume.inputs[where] == server.inputs[where] == REGIONS[vendor]
     assert "initialFilesystemType" not in volume.inputs  # first boot formats only a blank volume
     if attachment_type is None:
         assert host.data_volume_attachment is None
@@ -55,7 +57,7 @@ def test_the_volume_has_its_size_region_and_name_and_is_attached_to_this_server(
             assert attachment.inputs["diskName"] == volume.inputs["name"]
             assert attachment.inputs["diskPath"] == host.spec.data_volume_devices[0]
         else:
-            assert attachment.inputs["volumeId"] == volume.id
+            assert str(attachment.inputs["volumeId"]).removesuffix(".0") == volume.id  # Hetzner: a number
         # A volume attaches to one server at a time: a new attachment may only come once the old one is gone.
         assert options["web-data-attachment"].delete_before_replace is True
         assert options["web-data-attachment"].parent is host
@@ -80,10 +82,11 @@ def test_no_volume_resources_without_data_volume_gb(vendor: str) -> None:
 
 @pytest.mark.parametrize("vendor", catalog.VENDORS)
 def test_data_volume_id_is_an_output_and_none_without_a_volume(vendor: str) -> None:
-    with_volume = run_program(full_config(vendor=vendor, region=REGIONS[vendor], dataVolumeGb=20), stack="unit")
+    with_volume = run_program(full_config(vendor=vendor, region=REGIONS[vendor], **sized(vendor), dataVolumeGb=20),
+                              stack="unit")
     volume_type, _ = VOLUME_TYPES[vendor]
     assert with_volume.outputs["dataVolumeId"] == with_volume.one(volume_type).id
-    without = run_program(full_config(vendor=vendor, region=REGIONS[vendor]), stack="unit")
+    without = run_program(full_config(vendor=vendor, region=REGIONS[vendor], **sized(vendor)), stack="unit")
     assert "dataVolumeId" in without.outputs and without.outputs["dataVolumeId"] is None
 
 
@@ -95,7 +98,7 @@ def _server(case: StackCase) -> Registered:
 def test_a_rebuilt_server_keeps_the_volume_and_the_attachment_follows_it(vendor: str) -> None:
     """reprovision with a first-boot change replaces the server (a ForceNew input changes); the volume keeps its
     URN and every input, and what attaches it reads the server, so the engine moves it to the new server."""
-    base = dict(vendor=vendor, region=REGIONS[vendor], dataVolumeGb=20, reprovision=True)
+    base = dict(vendor=vendor, region=REGIONS[vendor], **sized(vendor), dataVolumeGb=20, reprovision=True)
     _, before = run_case(full_config(**base), stack="unit")
     _, after = run_case(full_config(**base, swapSizeMb=2048), stack="unit")
     old, new = _server(before), _server(after)

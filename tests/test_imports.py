@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import ROOT
 
 SDKS = {"digitalocean": "pulumi_digitalocean", "linode": "pulumi_linode", "lightsail": "pulumi_aws",
-        "vultr": "ediri_vultr"}
+        "vultr": "ediri_vultr", "hetzner": "pulumi_hcloud"}
 PROBE = """
 import json, sys
 sys.path.insert(0, {root!r})
@@ -23,7 +23,8 @@ print(json.dumps({{"loaded": sorted(m for m in sys.modules if m.split(".")[0] in
 
 
 @pytest.mark.parametrize(("stack", "vendor"), [("do-dev", "digitalocean"), ("linode-dev", "linode"),
-                                               ("lightsail-dev", "lightsail"), ("vultr-dev", "vultr")])
+                                               ("lightsail-dev", "lightsail"), ("vultr-dev", "vultr"),
+                                               ("hetzner-dev", "hetzner")])
 def test_stack_imports_only_its_vendor_sdk(stack: str, vendor: str) -> None:
     code = PROBE.format(root=str(ROOT), stack=str(ROOT / "stacks" / f"Pulumi.{stack}.yaml"), sdks=list(SDKS.values()))
     result = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=60,

@@ -13,6 +13,7 @@ from policy.offline import StackCase, analysing, check_resource
 from tests.policy_support import (
     DEV_STACKS,
     DROPLET,
+    HETZNER_SERVER,
     LIGHTSAIL_INSTANCE,
     LINODE_INSTANCE,
     PROD,
@@ -48,7 +49,7 @@ def test_dev_stack_declared_production_needs_backups_and_protection(stacks: dict
         backups_on: dict[str, dict[str, Any]] = {
             DROPLET: {"backups": True}, LINODE_INSTANCE: {"backupsEnabled": True},
             LIGHTSAIL_INSTANCE: {"addOn": {"type": "AutoSnapshot", "status": "Enabled", "snapshotTime": "04:00"}},
-            VULTR_INSTANCE: {"backups": "enabled"}}
+            VULTR_INSTANCE: {"backups": "enabled"}, HETZNER_SERVER: {"backups": True}}
         assert check_resource(production_safety, server, {**server.inputs, **backups_on[server.type]},
                               protect=True) == []
     assert len(messages) == 2 and all(names_resource_and_fix(m, server) for m in messages)

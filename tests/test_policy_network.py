@@ -18,6 +18,7 @@ from policy.offline import Registered, StackCase, analysing, check_resource
 from tests.policy_support import (
     DEV_STACKS,
     DO_FIREWALL,
+    HETZNER_FIREWALL,
     LIGHTSAIL_INSTANCE,
     LIGHTSAIL_PORTS,
     LINODE_FIREWALL,
@@ -41,6 +42,8 @@ def _with_rule(case: StackCase) -> tuple[Registered, dict[str, Any]]:
                                   "ipv4s": ["0.0.0.0/0"]})
     elif firewall.type == VULTR_RULE:
         props.update(port="8080")
+    elif firewall.type == HETZNER_FIREWALL:
+        props["rules"].append({"direction": "in", "protocol": "tcp", "port": "8080", "sourceIps": ["0.0.0.0/0"]})
     else:
         props["portInfos"].append({"protocol": "tcp", "fromPort": 8080.0, "toPort": 8080.0, "cidrs": ["0.0.0.0/0"]})
     return firewall, props

@@ -132,7 +132,7 @@ def _foreign(case: StackCase, type_: str) -> Registered:
     "digitalocean:index/app:App", "digitalocean:index/dropletAutoscale:DropletAutoscale",
     "digitalocean:index/kubernetesCluster:KubernetesCluster", "digitalocean:index/dropletSnapshot:DropletSnapshot",
     "linode:index/instanceConfig:InstanceConfig", "linode:index/lkeCluster:LkeCluster",
-    "hcloud:index/server:Server", "gcp:compute/instance:Instance", "pulumi-python:dynamic:Resource",
+    "hcloud:index/loadBalancer:LoadBalancer", "gcp:compute/instance:Instance", "pulumi-python:dynamic:Resource",
     "command:local:Command",
 ])
 def test_compute_the_product_does_not_build_is_refused(stacks: dict[str, StackCase], type_: str) -> None:

@@ -19,10 +19,11 @@ from components.testing.mockrun import StackRun, run_program, run_stack_file
 from tests.conftest import ED25519_KEY, ROOT, full_config, random_rsa_key
 
 SERVER_TYPES = {"digitalocean": "digitalocean:index/droplet:Droplet", "linode": "linode:index/instance:Instance",
-                "lightsail": "aws:lightsail/instance:Instance", "vultr": "vultr:index/instance:Instance"}
+                "lightsail": "aws:lightsail/instance:Instance", "vultr": "vultr:index/instance:Instance",
+                "hetzner": "hcloud:index/server:Server"}
 FIREWALL_TYPES = {"digitalocean": "digitalocean:index/firewall:Firewall", "linode": "linode:index/firewall:Firewall",
                   "lightsail": "aws:lightsail/instancePublicPorts:InstancePublicPorts",
-                  "vultr": "vultr:index/firewallGroup:FirewallGroup"}
+                  "vultr": "vultr:index/firewallGroup:FirewallGroup", "hetzner": "hcloud:index/firewall:Firewall"}
 VULTR_RULE = "vultr:index/firewallRule:FirewallRule"
 
 
@@ -59,6 +60,10 @@ def opened_ports(run: StackRun, vendor: str) -> dict[int, set[str]]:
             assert rule.inputs["protocol"] == "tcp" and rule.inputs["firewallGroupId"] == fw.id
             cidr = f"{rule.inputs['subnet']}/{int(rule.inputs['subnetSize'])}"
             ports.setdefault(int(rule.inputs["port"]), set()).add(str(ipaddress.ip_network(cidr)))
+    elif vendor == "hetzner":  # inline rules; a firewall drops what no `in` rule accepts
+        for rule in fw.inputs["rules"]:
+            assert rule["direction"] == "in" and rule["protocol"] == "tcp"
+            ports.setdefault(int(rule["port"]), set()).update(rule["sourceIps"])
     else:
         for info in fw.inputs["portInfos"]:
             assert info["protocol"] == "tcp" and info["fromPort"] == info["toPort"]
@@ -92,6 +97,8 @@ def test_cloud_firewall_is_attached_and_opens_only_22_80_443(stack_file, runs) -
     fw = run.one(FIREWALL_TYPES[spec.vendor])
     if spec.vendor == "vultr":  # the instance names its firewall group
         assert server.inputs["firewallGroupId"] == fw.id
+    elif spec.vendor == "hetzner":  # the server names its firewalls
+        assert server.inputs["firewallIds"] == [float(fw.id)]
     else:
         attached = {"digitalocean": lambda: fw.inputs["dropletIds"], "linode": lambda: fw.inputs["linodes"],
                     "lightsail": lambda: [fw.inputs["instanceName"]]}[spec.vendor]()
@@ -134,7 +141,7 @@ def test_provider_token_given_as_secret_never_reaches_an_output() -> None:
 
 
 @pytest.mark.parametrize(("overrides", "needle"), [
-    ({"vendor": "hetzner"}, "hardened-vps:vendor: 'hetzner' is not supported"),
+    ({"vendor": "ovhcloud"}, "hardened-vps:vendor: 'ovhcloud' is not supported"),
     ({"size": "huge"}, "hardened-vps:size: 'huge' is not a digitalocean plan"),
     ({"sshPublicKeys": None}, "hardened-vps:sshPublicKeys: missing"),
     ({"sshAllowedCidrs": ["1.2.3.4/99"]}, "hardened-vps:sshAllowedCidrs: '1.2.3.4/99' is not a CIDR"),

@@ -30,6 +30,8 @@ def validate(c: Collector, stack: str) -> dict[str, Any]:
         if not KEYS_BY_NAME["tags"].matches(tag):
             c.fail("tags", f"{tag!r} is not a valid tag; allowed: lowercase letters, digits, - _ :, "
                            "up to 64 characters")
+        elif vendor and (why := vendor.tag_objection(tag)):
+            c.fail("tags", f"{tag!r} {why}")
     return dict(vendor=vendor.name if vendor else None, size=size, region=region, image=image, host_name=host_name,
                 ipv6=c.boolean("ipv6"), tags=tuple(tags))
 

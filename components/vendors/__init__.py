@@ -8,14 +8,14 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from components.vendors import digitalocean, lightsail, linode, vultr
+from components.vendors import digitalocean, hetzner, lightsail, linode, vultr
 from components.vendors.model import Vendor
 
 if TYPE_CHECKING:
     from components.host import WebHost
 
 #: Every supported vendor, in the order tables and defaults list them.
-VENDORS: tuple[Vendor, ...] = (digitalocean.VENDOR, linode.VENDOR, lightsail.VENDOR, vultr.VENDOR)
+VENDORS: tuple[Vendor, ...] = (digitalocean.VENDOR, linode.VENDOR, lightsail.VENDOR, vultr.VENDOR, hetzner.VENDOR)
 BY_NAME: Mapping[str, Vendor] = MappingProxyType({v.name: v for v in VENDORS})
 
 

@@ -176,6 +176,8 @@ class Vendor:
     host_name_objection: Callable[[str], str | None] = _no_objection
     #: Why an image slug cannot receive first-boot data here (None: it can).
     image_objection: Callable[[str], str | None] = _no_objection
+    #: Why a tag (already valid for the project) cannot label resources here (None: it can), with what is allowed.
+    tag_objection: Callable[[str], str | None] = _no_objection
     always_ipv6: bool = False  # every server has an IPv6 address whether asked or not
     #: Mocks: output values a stand-in engine gives this vendor's resources (by type token), and the types
     #: whose provider id is one of their inputs (type token -> input name).

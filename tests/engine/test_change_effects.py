@@ -16,6 +16,10 @@ otherwise; `ignore_changes` hides an input from the diff):
   hostname, reserved_ip_id (and app, image, snapshot, script ids) ForceNew; plan, enable_ipv6, backups, tags,
   label and firewall_group_id sent in place by one Update; `vultr/resource_vultr_block_storage.go`: region and
   block_type ForceNew, size_gb and attached_to_instance updated in place (detach + attach).
+- terraform-provider-hcloud v1.68.0 `internal/server/resource.go`: image, location, user_data, ssh_keys ForceNew;
+  name, labels, backups and firewall_ids in place; server_type by Poweroff + ChangeType (and no power-on),
+  public_net by a power cycle; `internal/volume/resource.go`: location ForceNew, name and size in place;
+  `internal/volume/resource_attachment.go`: volume_id and server_id ForceNew, no Update.
 - the data volume (changes.VOLUME_INPUTS): terraform-provider-digitalocean `digitalocean/volume/resource_volume.go`
   (region, name ForceNew; size resized in place), terraform-provider-linode `linode/volume/framework_schema_resource.go`
   (region RequiresReplace; label, size and linode_id updated in place, linode_id by detach + attach), terraform-
@@ -51,8 +55,12 @@ from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, full_config
 from tools import urns
 from tools.urns import AliasSpec, Registration, RegistrationLog
 
-BASE_REGION = {"digitalocean": "fra1", "linode": "fr-par", "lightsail": "eu-central-1", "vultr": "fra"}
-OTHER_REGION = {"digitalocean": "ams3", "linode": "us-iad", "lightsail": "eu-west-3", "vultr": "ams"}
+BASE_REGION = {"digitalocean": "fra1", "linode": "fr-par", "lightsail": "eu-central-1", "vultr": "fra",
+               "hetzner": "nbg1"}
+#: Vendors that offer no plan in the default tier: the plan their stacks name, and the one a size change picks.
+SIZES: dict[str, dict[str, object]] = {"hetzner": {"size": "cx23"}}
+OTHER_SIZE = {"hetzner": "cx33"}
+OTHER_REGION = {"digitalocean": "ams3", "linode": "us-iad", "lightsail": "eu-west-3", "vultr": "ams", "hetzner": "fsn1"}
 BASE = {"domain": "shop.example.com", "acmeEmail": "ops@example.com", "appSource": "examples/flask-app",
         "hostName": "web-1", "dataVolumeGb": 10}
 GIT_APP: dict[str, object] = {"appSource": "https://example.com/shop.git", "appRef": "v1"}
@@ -124,11 +132,21 @@ class Host:
     volume: RecordedResource | None = None  # the data volume (changes.VOLUME_INPUTS)
 
     def referenced(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Inputs with each value that is another resource's id written as that resource (type and name); not where
-        the provider takes the id from an input (a Lightsail name): that value is the input itself."""
+        """Inputs with each value that is another resource's id (its text, or the number an adapter made of it, at
+        any depth: a list of firewall ids, an address inside a block) written as that resource (type and name); not
+        where the provider takes the id from an input (a Lightsail name): that value is the input itself."""
         resources = self.urns.run.resources if self.urns.run else []
         ids = {r.id: f"<{r.type}::{r.name}>" for r in resources if r.custom and r.type not in ID_FROM_INPUT}
-        return {k: ids.get(v, v) if isinstance(v, str) else v for k, v in inputs.items()}
+
+        def named(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: named(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [named(v) for v in value]
+            if isinstance(value, float) and value.is_integer():
+                return ids.get(str(int(value)), value)
+            return ids.get(value, value) if isinstance(value, str) else value
+        return {k: named(v) for k, v in inputs.items()}
 
     @property
     def server_urn(self) -> str:
@@ -137,14 +155,17 @@ class Host:
 
 def _spec_values(vendor: str, key: str, changed: bool) -> dict[str, object]:
     extra, change = VARIANTS.get(key, ({}, {}))
-    values: dict[str, object] = {"vendor": vendor, "region": BASE_REGION[vendor], **BASE, **extra}
+    values: dict[str, object] = {"vendor": vendor, "region": BASE_REGION[vendor], **SIZES.get(vendor, {}), **BASE,
+                                 **extra}
     if changed:
         values.update(change)
+    if key == "size" and changed and vendor in SIZES:
+        values["size"] = OTHER_SIZE[vendor]
     if key == "region" and changed:
         values["region"] = OTHER_REGION[vendor]
     if key == "vendor" and changed:
         other = next(v for v in catalog.VENDORS if v != vendor)
-        values.update(vendor=other, region=BASE_REGION[other])
+        values.update(vendor=other, region=BASE_REGION[other], **SIZES.get(other, {"size": "small"}))
     return values
 
 

@@ -18,8 +18,9 @@ from components.config import PROJECT_DIR as ROOT  # the project root
 from components.testing import mockrun
 
 SECRET = "[secret]"
-#: Inputs naming another resource by id; a number there that no resource of this run has was looked up.
-_ID_KEY = re.compile(r"(Id|Ids)$")
+#: Inputs naming another resource by id (a server's `sshKeys` may hold key ids); a number there that no resource of
+#: this run has was looked up.
+_ID_KEY = re.compile(r"(Id|Ids)$|^sshKeys$")
 _LONG_STRING = 200
 _WIDTH = 100
 
