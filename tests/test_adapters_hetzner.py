@@ -23,6 +23,8 @@ def test_server_on_a_primary_ip_that_outlives_it_behind_its_firewall() -> None:
     (net,) = server.inputs["publicNets"]
     assert net == {"ipv4": float(address.id), "ipv4Enabled": True, "ipv6Enabled": False}
     assert address.inputs["autoDelete"] is False and address.inputs["type"] == "ipv4"
+    assert "assigneeType" not in address.inputs  # only with assignee_id (the provider warns otherwise)
+    assert options["web-ip"].delete_before_replace is True  # a new location: its name is unique in the project
     assert address.inputs["location"] == server.inputs["location"] == "fsn1"
     assert server.inputs["image"] == "debian-13" and server.inputs["serverType"] == "cx23"
     assert server.inputs["backups"] is True
@@ -43,10 +45,12 @@ def test_firewall_admits_ssh_from_the_stack_and_the_web_from_anywhere() -> None:
 
 def test_key_resources_are_named_by_the_key_so_removing_one_keeps_the_others() -> None:
     _, _, both = build("hetzner", sshPublicKeys=[RSA_4096_KEY, ED25519_KEY])
-    _, _, one = build("hetzner", sshPublicKeys=[ED25519_KEY])
+    _, options, one = build("hetzner", sshPublicKeys=[ED25519_KEY])
     names = {r.name for r in both.of_type("sshKey:SshKey")}
     (kept,) = [r.name for r in one.of_type("sshKey:SshKey")]
     assert len(names) == 2 and kept in names
+    # the name pins the key: a new comment must not replace it (the upload would be refused as a duplicate)
+    assert options[kept].ignore_changes == ["public_key"]
 
 
 def test_tags_become_labels_and_a_tag_no_label_can_hold_is_refused() -> None:
@@ -64,6 +68,7 @@ def test_volume_attached_by_its_attachment_and_kept() -> None:
     assert "format" not in volume.inputs and "automount" not in volume.inputs  # first boot formats a blank one
     assert attachment.inputs["serverId"] == float(server.id) and attachment.inputs["automount"] is False
     assert options["web-data"].protect is True and options["web-data"].retain_on_delete is True
+    assert options["web-data"].delete_before_replace is True  # a new location: its name is unique in the project
     assert options["web-data-attachment"].delete_before_replace is True
     assert host.spec.data_volume_devices == ("/dev/disk/by-id/scsi-0HC_Volume_*",)
 

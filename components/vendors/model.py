@@ -99,6 +99,9 @@ class FirewallFacts:
     #: props.UNKNOWN for a value the engine does not know yet; and the fix for that.
     defect: Callable[[Callable[[str], Any]], str | None] = _filters
     fix_defect: str = ""
+    #: Server inputs that let traffic past the firewall or hide its list from the engine, each with why: set at
+    #: all (anything but false, empty or unset), the server is refused.
+    unfiltered_inputs: Mapping[str, str] = field(default_factory=lambda: _NONE)
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,9 @@ class ResourceFacts:
     data_volume_attachment: str | None  # None: the volume is its own attachment
     #: Every other type the adapter creates (keys, addresses, DNS records).
     other_types: frozenset[str]
+    #: Server inputs that boot something other than the first boot (a rescue system, a mounted ISO), each with
+    #: why: set at all, the server is refused.
+    other_boot_inputs: Mapping[str, str] = field(default_factory=lambda: _NONE)
 
     @property
     def types(self) -> frozenset[str]:

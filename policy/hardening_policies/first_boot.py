@@ -21,6 +21,7 @@ from policy.hardening_policies.host_key import host_key_problem
 from policy.hardening_policies.resources import (
     SERVER_VENDORS,
     describe,
+    input_set,
     vendor_of,
 )
 from policy.hardening_policies.stack_config import NOT_IN_FIRST_BOOT, StackConfigError, stack_spec
@@ -180,6 +181,11 @@ def validate_first_boot(args: ResourceValidationArgs, report: ReportViolation) -
     if args.resource_type not in SERVER_VENDORS:
         return
     who = describe(args.resource_type, args.name)
+    vendor = vendor_of(args.resource_type)
+    other_boots = vendor.resources.other_boot_inputs if vendor else {}
+    if booted := [f"`{name}` ({why})" for name, why in other_boots.items() if input_set(args.props, name)]:
+        report(f"{who} sets {', '.join(booted)}: it would not run the hardened first boot. Fix: remove them; the "
+               "project's host component sets none.", None)
     raw = raw_first_boot(args.resource_type, args.props)
     if raw is None:
         report(f"{who} has no first-boot data: it would boot as the vendor's bare image (root login, no host "

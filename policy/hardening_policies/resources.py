@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pulumi
@@ -82,6 +82,18 @@ def known(get: Any) -> Any:
         return get()
     except UnknownValueError:
         return None
+
+
+def input_set(props: Mapping[str, Any], name: str) -> bool:
+    """Whether an input is set at all: anything but unset, false, empty text or an empty list or block. A value the
+    engine does not know yet counts as set (fail closed)."""
+    try:
+        value = plain(props.get(name))
+    except UnknownValueError:
+        return True
+    if isinstance(value, (Sequence, Mapping)) and not isinstance(value, str):
+        return bool(value)
+    return not (value is None or value is False or value == "")
 
 
 def known_value(props: Mapping[str, Any]) -> Callable[[str], Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pulumi_policy import (
     PolicyResource,
     ReportViolation,
@@ -15,6 +17,7 @@ from policy.hardening_policies.resources import (
     REMOTE_TYPES,
     as_int,
     describe,
+    input_set,
     known,
     known_value,
     seq,
@@ -67,6 +70,27 @@ def is_attached(firewall: PolicyResource, server: PolicyResource, facts: Firewal
     return points_at(firewall, server, facts.server_reference, facts.by_name)
 
 
+def foreign_firewalls(server: PolicyResource, stack_firewalls: list[PolicyResource], facts: FirewallFacts) -> list[str]:
+    """Where the server names its firewalls: the known ids it names that are no firewall of this stack. Their rules
+    are read by no policy, and a vendor that combines a server's firewalls lets through what any of them admits.
+    An id the engine does not know yet (preview) is one of the stack's own, created in this update."""
+    stack_ids = {known(lambda f=f: resource_id(f.props.get("id"))) for f in stack_firewalls} - {None}
+    value = known(lambda: server.props.get(facts.server_reference))
+    if value is None:
+        return []
+    if isinstance(value, Sequence) and not isinstance(value, str):  # a list of ids, each known or not
+        named = [known(lambda i=i: resource_id(value[i])) for i in range(len(value))]
+    else:
+        named = [known(lambda: resource_id(value))]
+    return [str(rid) for rid in named if rid is not None and rid not in stack_ids]
+
+
+def unfiltered_by(server: PolicyResource, facts: FirewallFacts) -> list[str]:
+    """The server's inputs (FirewallFacts.unfiltered_inputs) that are set, each with why it defeats the firewall.
+    Unknown counts as set (fail closed)."""
+    return [f"`{name}` ({why})" for name, why in facts.unfiltered_inputs.items() if input_set(server.props, name)]
+
+
 def validate_firewall_attached(args: StackValidationArgs, report: ReportViolation) -> None:
     for server in args.resources:
         vendor = vendor_of(server.resource_type)
@@ -74,18 +98,25 @@ def validate_firewall_attached(args: StackValidationArgs, report: ReportViolatio
             continue
         facts = vendor.resources.firewall
         who = describe(server.resource_type, server.name)
-        firewalls = [r for r in args.resources if r.resource_type == facts.type and is_attached(r, server, facts)]
+        if unfiltered := unfiltered_by(server, facts):
+            report(f"{who} sets {', '.join(unfiltered)}: its cloud firewall would not be all that reaches it. Fix: "
+                   "remove them; the project's host component sets none.", server.urn)
+        of_type = [r for r in args.resources if r.resource_type == facts.type]
+        firewalls = [r for r in of_type if is_attached(r, server, facts)]
         defects = {f.name: facts.defect(known_value(f.props)) for f in firewalls}
         filtering = [f for f in firewalls if defects[f.name] is None]
         if firewalls and not filtering:
             why = "; ".join(f"'{name}': {defect}" for name, defect in defects.items())
             report(f"{who} is attached only to {facts.kind}s that do not filter ({why}). Fix: "
                    f"{facts.fix_defect}.", server.urn)
-            continue
-        if filtering:
-            continue
-        report(f"{who} has no cloud firewall attached. Fix: {facts.fix_missing}; the project's host "
-               "component (components/vendors) builds one for every server.", server.urn)
+        elif not filtering:
+            report(f"{who} has no cloud firewall attached. Fix: {facts.fix_missing}; the project's host "
+                   "component (components/vendors) builds one for every server.", server.urn)
+        # Beside its own firewall (else the message above says enough), one the stack does not hold.
+        elif facts.server_names_firewall and (foreign := foreign_firewalls(server, of_type, facts)):
+            report(f"{who} names {facts.kind}s that are not in this stack ({', '.join(foreign)}) in "
+                   f"`{facts.server_reference}`: no policy reads their rules, and they add to what reaches it. Fix: "
+                   f"name only the stack's own {facts.kind}.", server.urn)
 
 
 # --- stack policy: only the resource types the product builds --------------------------------------------------

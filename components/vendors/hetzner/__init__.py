@@ -68,8 +68,8 @@ def tag_objection(tag: str) -> str | None:
     """Tags become label keys (Hetzner has labels, not tags), which hold no ':' and end in a letter or digit."""
     if _LABEL_KEY.fullmatch(tag):
         return None
-    return ("cannot be a Hetzner label key; allowed here: lowercase letters, digits, - and _, starting and ending "
-            "with a letter or digit, up to 63 characters")
+    return ("cannot be a Hetzner label key; allowed here: lowercase letters, digits, - and _ (no ':'), starting "
+            "and ending with a letter or digit, up to 63 characters")
 
 
 VENDOR = Vendor(
@@ -103,6 +103,7 @@ VENDOR = Vendor(
     resources=RESOURCES,
     changes=CHANGES,
     tag_objection=tag_objection,
+    grow_disk_input="keep_disk (set to the opposite)",
     object_storage_endpoint="https://<location>.your-objectstorage.com",
     mock_outputs=MappingProxyType({
         "hcloud:index/server:Server": {"ipv4Address": "192.0.2.50", "ipv6Address": "2001:db8::50"},

@@ -30,8 +30,11 @@ class HetznerHost(WebHost):
 
     def _build(self, name: str) -> None:
         spec = self.spec
+        # `public_key` changes are ignored: the resource name pins the key, so only its comment can differ, and
+        # a replacement would upload the key twice (created before the old one goes), which Hetzner refuses.
         keys = [hcloud.SshKey(f"{name}-key-{key_id(key)}", name=f"{spec.host_name}-{spec.admin_user}-{key_id(key)}",
-                              public_key=key.line, labels=self.labels, opts=self.child())
+                              public_key=key.line, labels=self.labels,
+                              opts=self.child(ignore_changes=["public_key"]))
                 for key in spec.ssh_keys]
         self.ssh_keys = list(keys)
         v4, v6 = spec.ssh_cidrs_by_family
@@ -42,9 +45,10 @@ class HetznerHost(WebHost):
         self.firewall = firewall = hcloud.Firewall(f"{name}-firewall", name=f"{spec.host_name}-fw", rules=rules,
                                                    labels=self.labels, opts=self.child())
         # The server's address: not deleted with the server (auto_delete), so a replaced server answers on it.
+        # Replaced only with a new location, and then deleted first: its name is unique in the project.
         self.static_ip = address = hcloud.PrimaryIp(f"{name}-ip", name=f"{spec.host_name}-ipv4", type="ipv4",
-                                                    location=spec.region, assignee_type="server",
-                                                    auto_delete=False, labels=self.labels, opts=self.child())
+                                                    location=spec.region, auto_delete=False, labels=self.labels,
+                                                    opts=self.child(delete_before_replace=True))
         self.server = server = hcloud.Server(
             f"{name}-server",
             name=spec.host_name,
@@ -95,9 +99,13 @@ class HetznerHost(WebHost):
         new server gets a new attachment; a volume attaches to one server at a time, so the old one goes first.
         """
         spec = self.spec
-        self.data_volume = volume = hcloud.Volume(f"{name}-data", name=spec.data_volume_name, location=spec.region,
-                                                  size=spec.data_volume_gb, labels=self.labels,
-                                                  opts=self.volume_options())
+        # Replaced only with a new location (refused while keepDataVolume protects it), and then deleted first:
+        # its name is unique in the project.
+        self.data_volume = volume = hcloud.Volume(
+            f"{name}-data", name=spec.data_volume_name, location=spec.region, size=spec.data_volume_gb,
+            labels=self.labels,
+            opts=pulumi.ResourceOptions.merge(self.volume_options(),
+                                              pulumi.ResourceOptions(delete_before_replace=True)))
         self.data_volume_attachment = hcloud.VolumeAttachment(
             f"{name}-data-attachment", volume_id=volume.id.apply(int), server_id=self.server.id.apply(int),
             automount=False, opts=self.child(delete_before_replace=True))

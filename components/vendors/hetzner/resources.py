@@ -5,9 +5,11 @@ firewall drops every inbound packet no `in` rule accepts; with no `out` rule, ou
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from components.vendors.effects import ForceNewInputs, VolumeInputs
 from components.vendors.model import FirewallFacts, Props, ResourceFacts
-from components.vendors.openings import Opening, port_span
+from components.vendors.openings import ANYWHERE, Opening, port_span
 from components.vendors.props import input_text, plain, seq, text
 
 SERVER_SOURCE = "terraform-provider-hcloud internal/server/resource.go"
@@ -19,15 +21,16 @@ _PORTLESS = ("icmp", "esp", "gre")
 
 
 def inbound_openings(props: Props) -> list[Opening]:
-    """The firewall's `in` rules: protocol, port ("22", a range "80-85", or "any": every port) and source CIDRs."""
+    """The firewall's `in` rules: protocol, port ("22", a range "80-85", or "any": every port) and source CIDRs.
+    Fail closed: an `in` rule naming no source reads as the whole internet."""
     out = []
     for i, rule in enumerate(seq(props.get("rules"))):
         if text(rule.get("direction")).lower() != "in":
             continue
         proto = text(rule.get("protocol")).lower() or "tcp"
-        port = text(rule.get("port")).lower()
-        ports = None if proto in _PORTLESS or port == "any" else port_span(port)
-        out.append(Opening(proto, ports, tuple(text(s) for s in seq(rule.get("sourceIps"))), f"rules[{i}]"))
+        ports = None if proto in _PORTLESS else port_span(text(rule.get("port")).lower())
+        sources = tuple(text(s) for s in seq(rule.get("sourceIps"))) or ANYWHERE
+        out.append(Opening(proto, ports, sources, f"rules[{i}]"))
     return out
 
 
@@ -49,7 +52,13 @@ RESOURCES = ResourceFacts(
         type="hcloud:index/firewall:Firewall", kind="Hetzner Cloud firewall",
         server_reference="firewallIds", server_names_firewall=True, openings=inbound_openings,
         fix_missing="add an hcloud.Firewall with `in` rules for 22/80/443 and list its id in this server's "
-                    "firewall_ids"),
+                    "firewall_ids",
+        unfiltered_inputs=MappingProxyType({
+            "networks": "a private network, which Hetzner's firewalls do not filter",
+            "ignoreRemoteFirewallIds": "the engine would no longer see firewalls attached outside this stack",
+        })),
+    other_boot_inputs=MappingProxyType({"rescue": "boots Hetzner's rescue system (root login by key or password)",
+                                        "iso": "boots a mounted ISO image"}),
     server_inputs=ForceNewInputs(
         SERVER_SOURCE,
         frozenset({"image", "location", "userData", "sshKeys"}),
