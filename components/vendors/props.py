@@ -3,7 +3,7 @@ secrets unwrapped, lists and strings as Python has them. Vendor-neutral, no SDK.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -44,3 +44,13 @@ def input_text(props: Mapping[str, Any], name: str) -> tuple[str, str] | None:
     vendors' servers); None otherwise."""
     data = text(props.get(name))
     return (data, name) if data.strip() else None
+
+
+def text_input(name: str) -> Callable[[Mapping[str, Any]], tuple[str, str] | None]:
+    """A reader of one top-level text input (where most vendors' servers hold their first-boot data)."""
+    return lambda props: input_text(props, name)
+
+
+def switch_on(name: str) -> Callable[[Mapping[str, Any]], bool]:
+    """A reader of one top-level boolean input: whether it is exactly true (a backups switch)."""
+    return lambda props: plain(props.get(name)) is True

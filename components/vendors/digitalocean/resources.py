@@ -5,7 +5,7 @@ from __future__ import annotations
 from components.vendors.effects import ForceNewInputs, VolumeInputs
 from components.vendors.model import FirewallFacts, Props, ResourceFacts
 from components.vendors.openings import Opening, port_span
-from components.vendors.props import input_text, plain, seq, text
+from components.vendors.props import seq, switch_on, text, text_input
 
 DROPLET_SOURCE = "terraform-provider-digitalocean digitalocean/droplet/resource_droplet.go"
 VOLUME_SOURCE = "terraform-provider-digitalocean digitalocean/volume/resource_volume.go"
@@ -24,20 +24,12 @@ def inbound_openings(props: Props) -> list[Opening]:
     return out
 
 
-def user_data(props: Props) -> tuple[str, str] | None:
-    return input_text(props, "userData")
-
-
-def backups_on(props: Props) -> bool:
-    return plain(props.get("backups")) is True
-
-
 RESOURCES = ResourceFacts(
     server="digitalocean:index/droplet:Droplet",
     server_kind="Droplet",
     size_input="size",
-    user_data=user_data,
-    backups_on=backups_on,
+    user_data=text_input("userData"),
+    backups_on=switch_on("backups"),
     firewall=FirewallFacts(
         type="digitalocean:index/firewall:Firewall", kind="DigitalOcean Firewall", server_reference="dropletIds",
         openings=inbound_openings,

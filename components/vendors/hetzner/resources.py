@@ -10,7 +10,7 @@ from types import MappingProxyType
 from components.vendors.effects import ForceNewInputs, VolumeInputs
 from components.vendors.model import FirewallFacts, Props, ResourceFacts
 from components.vendors.openings import ANYWHERE, Opening, port_span
-from components.vendors.props import input_text, plain, seq, text
+from components.vendors.props import seq, switch_on, text, text_input
 
 SERVER_SOURCE = "terraform-provider-hcloud internal/server/resource.go"
 VOLUME_SOURCE = "terraform-provider-hcloud internal/volume/resource.go"
@@ -34,20 +34,12 @@ def inbound_openings(props: Props) -> list[Opening]:
     return out
 
 
-def user_data(props: Props) -> tuple[str, str] | None:
-    return input_text(props, "userData")
-
-
-def backups_on(props: Props) -> bool:
-    return plain(props.get("backups")) is True
-
-
 RESOURCES = ResourceFacts(
     server="hcloud:index/server:Server",
     server_kind="Hetzner Cloud server",
     size_input="serverType",
-    user_data=user_data,
-    backups_on=backups_on,
+    user_data=text_input("userData"),
+    backups_on=switch_on("backups"),
     firewall=FirewallFacts(
         type="hcloud:index/firewall:Firewall", kind="Hetzner Cloud firewall",
         server_reference="firewallIds", server_names_firewall=True, openings=inbound_openings,

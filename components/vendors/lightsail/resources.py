@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from components.vendors.effects import ForceNewInputs, VolumeInputs
 from components.vendors.model import FirewallFacts, Props, ResourceFacts
 from components.vendors.openings import ALL_PORTS, Opening
-from components.vendors.props import as_int, input_text, plain, seq, text
+from components.vendors.props import as_int, plain, seq, text, text_input
 
 INSTANCE_SOURCE = "terraform-provider-aws internal/service/lightsail/instance.go"
 DISK_SOURCE = "terraform-provider-aws internal/service/lightsail/disk.go"
@@ -32,10 +32,6 @@ def inbound_openings(props: Props) -> list[Opening]:
     return out
 
 
-def user_data(props: Props) -> tuple[str, str] | None:
-    return input_text(props, "userData")
-
-
 def backups_on(props: Props) -> bool:
     add_on = plain(props.get("addOn"))
     return (isinstance(add_on, Mapping) and text(add_on.get("type")) == "AutoSnapshot"
@@ -46,7 +42,7 @@ RESOURCES = ResourceFacts(
     server="aws:lightsail/instance:Instance",
     server_kind="Lightsail Instance",
     size_input="bundleId",
-    user_data=user_data,
+    user_data=text_input("userData"),
     backups_on=backups_on,
     firewall=FirewallFacts(
         type="aws:lightsail/instancePublicPorts:InstancePublicPorts", kind="Lightsail InstancePublicPorts",

@@ -8,7 +8,7 @@ from typing import Any
 from components.vendors.effects import ForceNewInputs, VolumeInputs
 from components.vendors.model import FirewallFacts, Props, ResourceFacts
 from components.vendors.openings import ALL_PORTS, ANYWHERE, Opening, port_span
-from components.vendors.props import UNKNOWN, plain, seq, text
+from components.vendors.props import UNKNOWN, plain, seq, switch_on, text
 
 INSTANCE_SOURCE = "terraform-provider-linode linode/instance/schema_resource.go, resource.go"
 VOLUME_SOURCE = "terraform-provider-linode linode/volume/framework_schema_resource.go, framework_resource.go"
@@ -60,16 +60,12 @@ def user_data(props: Props) -> tuple[str, str] | None:
     return None
 
 
-def backups_on(props: Props) -> bool:
-    return plain(props.get("backupsEnabled")) is True
-
-
 RESOURCES = ResourceFacts(
     server="linode:index/instance:Instance",
     server_kind="Linode Instance",
     size_input="type",
     user_data=user_data,
-    backups_on=backups_on,
+    backups_on=switch_on("backupsEnabled"),
     firewall=FirewallFacts(
         type="linode:index/firewall:Firewall", kind="Linode Firewall", server_reference="linodes",
         openings=inbound_openings, defect=firewall_defect,

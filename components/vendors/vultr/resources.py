@@ -11,7 +11,7 @@ import ipaddress
 from components.vendors.effects import ForceNewInputs, VolumeInputs
 from components.vendors.model import FirewallFacts, Props, ResourceFacts
 from components.vendors.openings import ANYWHERE, Opening, port_span
-from components.vendors.props import as_int, input_text, text
+from components.vendors.props import as_int, text, text_input
 
 INSTANCE_SOURCE = "terraform-provider-vultr vultr/resource_vultr_instance.go"
 BLOCK_STORAGE_SOURCE = "terraform-provider-vultr vultr/resource_vultr_block_storage.go"
@@ -45,10 +45,6 @@ def rule_openings(props: Props) -> list[Opening]:
     return [Opening(proto, ports, rule_sources(props), where)]
 
 
-def user_data(props: Props) -> tuple[str, str] | None:
-    return input_text(props, "userData")
-
-
 def backups_on(props: Props) -> bool:
     return text(props.get("backups")).lower() == "enabled"
 
@@ -57,7 +53,7 @@ RESOURCES = ResourceFacts(
     server="vultr:index/instance:Instance",
     server_kind="Vultr Instance",
     size_input="plan",
-    user_data=user_data,
+    user_data=text_input("userData"),
     backups_on=backups_on,
     firewall=FirewallFacts(
         type="vultr:index/firewallGroup:FirewallGroup", kind="Vultr firewall group",
