@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ $S =~ ^[1-9][0-9]{0,2}$ && $DISK_MB =~ ^[1-9][0-9]{0,4}$ ]] || { echo "hvps-bench: bad --seconds or --disk-mb" >&2; exit 2; }
-W=$(mktemp -d /var/tmp/hvps-bench.XXXXXX)
+W=$(mktemp -d "${HVPS_ROOT:-}/var/tmp/hvps-bench.XXXXXX")  # HVPS_ROOT: a test's own root, unset on a host
 INSTALLED=0
 
 installed() { dpkg-query -W -f='${binary:Package}\n' | sort; }
