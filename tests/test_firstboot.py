@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -259,3 +260,18 @@ def test_effective_upgrade_origins_are_the_security_pockets_only(tmp_path: Path)
     (parts / Path(ours.path).name).write_text(ours.content)
     assert effective_origins(_apt_dump(parts)) == upgrade_origins(spec)
     assert all("security" in o.lower() for o in upgrade_origins(spec))
+    # unattended-upgrades.service is sandboxed on the promise that it never installs at shutdown
+    assert 'Unattended-Upgrade::InstallOnShutdown "true"' not in _apt_dump(parts)
+
+
+def test_the_sample_app_answers_its_page_and_health_path() -> None:
+    spec = parse_host_spec(raw_config(appHealthPath="/up"))
+    source = next(f.content for f in describe_first_boot(spec).files if f.path == "/etc/hvps/sample_app.py")
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "sample_app.py", "exec"), namespace)
+    for path, kind, expected in (("/up", "application/json", b'{"status": "ok"}'), ("/", "text/html", b"It works")):
+        started: list[tuple[str, list[tuple[str, str]]]] = []
+        (body,) = namespace["app"]({"PATH_INFO": path}, lambda status, headers, s=started: s.append((status, headers)))
+        ((status, headers),) = started
+        assert status == "200 OK" and expected in body
+        assert dict(headers)["Content-Type"].startswith(kind) and dict(headers)["Content-Length"] == str(len(body))

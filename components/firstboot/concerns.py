@@ -361,19 +361,25 @@ systemctl enable --now systemd-timesyncd 2>/dev/null || systemctl enable --now c
         "updates", "Unattended security upgrades, reboots in the stack's window; the full upgrade at first boot.",
         (DEFERRED,),
         files=(ConcernFile("/etc/apt/apt.conf.d/20auto-upgrades"),
-               ConcernFile("/etc/apt/apt.conf.d/52hvps-unattended-upgrades")),
+               ConcernFile("/etc/apt/apt.conf.d/52hvps-unattended-upgrades"),
+               ConcernFile("/etc/systemd/system/unattended-upgrades.service.d/hvps-sandbox.conf")),
         packages=("unattended-upgrades", "needrestart", "apt-listchanges"),
         once="""\
 "${APT[@]}" full-upgrade
 NEEDRESTART_SUSPEND=1 "${APT[@]}" autoremove --purge
 """,
-        activate="systemctl enable --now unattended-upgrades apt-daily.timer apt-daily-upgrade.timer\n"),
+        # A new sandbox takes effect when the waiting unit restarts; stopping it while an upgrade runs would ask
+        # that upgrade to stop, so it restarts only between upgrades.
+        activate="""\
+systemctl daemon-reload
+systemctl enable --now unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
+systemctl is-active -q apt-daily-upgrade || systemctl restart unattended-upgrades
+"""),
     Concern(
         "intrusion-bans", "fail2ban: repeated failed SSH logins are banned.", (DEFERRED,),
         files=(ConcernFile("/etc/fail2ban/jail.local"), ConcernFile("/etc/systemd/system/fail2ban.service.d/hvps-sandbox.conf")),
         packages=("fail2ban", "python3-systemd"),
         activate="""\
-systemctl daemon-reload
 systemctl daemon-reload
 systemctl enable fail2ban
 systemctl restart fail2ban

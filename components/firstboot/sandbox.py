@@ -63,10 +63,9 @@ def sandboxed_units(spec: HostSpec) -> tuple[SandboxedUnit, ...]:
         SandboxedUnit("ssh.service", 9.6, reason=(
             "sshd starts the admin's login sessions, which must be able to administer the host (sudo): a sandbox "
             "on sshd confines every admin session with it; sshd separates its own privileges per connection")),
-        SandboxedUnit("unattended-upgrades.service", 9.6, reason=(
-            "Debian's unit waits at shutdown for an upgrade in progress and, with InstallOnShutdown, runs it; "
-            "upgrades (there and from apt-daily-upgrade.service) run dpkg as root, whose maintainer scripts "
-            "write anywhere, restart services and rebuild the initramfs: confined, they fail half-way")),
+        # Debian's unit only waits at shutdown for an upgrade in progress: InstallOnShutdown is off, so it never
+        # runs dpkg (apt-daily-upgrade.service does, unconfined: maintainer scripts write anywhere).
+        SandboxedUnit("unattended-upgrades.service", dropin=True),
     )
     return tuple(u for u in units if (spec.domain or not u.tls_only) and (spec.has_data_volume or not u.volume_only)
                  and (spec.database == "postgresql" or not u.database_only))
