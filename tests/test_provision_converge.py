@@ -136,3 +136,18 @@ def test_a_converge_refreshes_the_integrity_baseline_for_what_it_wrote_only(conv
     assert not [c for c in converged.calls if c.startswith("aide ")]
 
 
+
+
+@pytest.mark.parametrize("upgrading", [False, True])
+def test_the_updates_concern_restarts_the_waiting_unit_only_between_upgrades(converged: Host, upgrading: bool) -> None:
+    """A new sandbox reaches unattended-upgrades.service when it restarts; restarting it while an upgrade runs
+    (its pid file in /run) would ask that upgrade to stop and wait for it, so the converge leaves it then."""
+    if upgrading:
+        (converged.root / "run").mkdir(exist_ok=True)
+        (converged.root / "run/unattended-upgrades.pid").write_text("4242\n")
+    result = converge(converged, replace(converged.spec, reboot_window="03:00"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert report(result)["updates"].startswith("changed: ")
+    assert "systemctl daemon-reload" in converged.calls
+    restarted = "systemctl restart unattended-upgrades" in converged.calls
+    assert restarted is not upgrading, converged.calls

@@ -369,11 +369,12 @@ systemctl enable --now systemd-timesyncd 2>/dev/null || systemctl enable --now c
 NEEDRESTART_SUSPEND=1 "${APT[@]}" autoremove --purge
 """,
         # A new sandbox takes effect when the waiting unit restarts; stopping it while an upgrade runs would ask
-        # that upgrade to stop, so it restarts only between upgrades.
+        # that upgrade to stop (and wait for it), so it restarts only while no unattended-upgrade holds its pid
+        # file (apt-daily-upgrade.service is a oneshot: "activating", never "active", while it runs).
         activate="""\
 systemctl daemon-reload
 systemctl enable --now unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
-systemctl is-active -q apt-daily-upgrade || systemctl restart unattended-upgrades
+[ -e "$R/run/unattended-upgrades.pid" ] || systemctl restart unattended-upgrades
 """),
     Concern(
         "intrusion-bans", "fail2ban: repeated failed SSH logins are banned.", (DEFERRED,),
@@ -397,7 +398,7 @@ systemctl restart fail2ban
 systemctl enable auditd
 systemctl restart auditd || log "auditd did not start (no audit inside containers)"
 sed -i 's/^ENABLED=.*/ENABLED="true"/' "$R/etc/default/sysstat"
-systemctl enable --now sysstat acct || log "process accounting did not start (not inside containers)"
+systemctl enable --now sysstat acct || log "no process accounting (none in containers)"
 systemctl daemon-reload
 systemctl enable --now hvps-integrity.timer
 """),
