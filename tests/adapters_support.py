@@ -7,20 +7,24 @@ from typing import Any
 
 import pulumi
 
+from components import catalog
 from components.config import parse_host_spec
+from components.config.schema import KEYS_BY_NAME
 from components.host import WebHost, WebHostArgs
 from components.testing.mockrun import run_program
 from components.vendors import host_class
 from tests.conftest import raw_config
 
 REGIONS = {"digitalocean": "nyc3", "linode": "us-iad", "lightsail": "us-east-1", "vultr": "ewr", "hetzner": "fsn1"}
-#: A plan where the default tier (small) is not offered.
-SIZES = {"hetzner": "large"}
+#: The size a stack gets when it names none.
+DEFAULT_SIZE = str(KEYS_BY_NAME["size"].default)
 
 
 def sized(vendor: str) -> dict[str, str]:
-    """The size override a vendor needs (none where the default tier is offered)."""
-    return {"size": SIZES[vendor]} if vendor in SIZES else {}
+    """The size override a vendor needs: its smallest tier where it offers no plan in the default one (from the
+    catalog), else none."""
+    offer = catalog.vendor(vendor)
+    return {} if offer.size_for(DEFAULT_SIZE) else {"size": offer.tiers[0]}
 
 
 def build(vendor: str, **overrides: object) -> tuple[WebHost, dict[str, pulumi.ResourceOptions], Any]:

@@ -51,15 +51,13 @@ from components.config import PROJECT
 from components.firstboot import PROVISION_SCRIPT
 from components.testing.mockrun import ID_FROM_INPUT, RecordedResource
 from components.vendors import host_class
+from tests.adapters_support import DEFAULT_SIZE, sized
 from tests.conftest import ED25519_KEY, ROOT, RSA_4096_KEY, full_config
 from tools import urns
 from tools.urns import AliasSpec, Registration, RegistrationLog
 
 BASE_REGION = {"digitalocean": "fra1", "linode": "fr-par", "lightsail": "eu-central-1", "vultr": "fra",
                "hetzner": "nbg1"}
-#: Vendors that offer no plan in the default tier: the plan their stacks name, and the one a size change picks.
-SIZES: dict[str, dict[str, object]] = {"hetzner": {"size": "cx23"}}
-OTHER_SIZE = {"hetzner": "cx33"}
 OTHER_REGION = {"digitalocean": "ams3", "linode": "us-iad", "lightsail": "eu-west-3", "vultr": "ams", "hetzner": "fsn1"}
 BASE = {"domain": "shop.example.com", "acmeEmail": "ops@example.com", "appSource": "examples/flask-app",
         "hostName": "web-1", "dataVolumeGb": 10}
@@ -155,17 +153,17 @@ class Host:
 
 def _spec_values(vendor: str, key: str, changed: bool) -> dict[str, object]:
     extra, change = VARIANTS.get(key, ({}, {}))
-    values: dict[str, object] = {"vendor": vendor, "region": BASE_REGION[vendor], **SIZES.get(vendor, {}), **BASE,
-                                 **extra}
+    values: dict[str, object] = {"vendor": vendor, "region": BASE_REGION[vendor], **sized(vendor), **BASE, **extra}
     if changed:
         values.update(change)
-    if key == "size" and changed and vendor in SIZES:
-        values["size"] = OTHER_SIZE[vendor]
+    if key == "size" and changed and sized(vendor):  # no plan in the variant's tier either: another of its plans
+        offer = catalog.vendor(vendor)
+        values["size"] = next(s.slug for s in offer.sizes if s != offer.size_for(sized(vendor)["size"]))
     if key == "region" and changed:
         values["region"] = OTHER_REGION[vendor]
     if key == "vendor" and changed:
         other = next(v for v in catalog.VENDORS if v != vendor)
-        values.update(vendor=other, region=BASE_REGION[other], **SIZES.get(other, {"size": "small"}))
+        values.update({"vendor": other, "region": BASE_REGION[other], "size": DEFAULT_SIZE, **sized(other)})
     return values
 
 
