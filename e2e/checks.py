@@ -52,6 +52,7 @@ from .service_checks import (
     fail2ban_banned_harness,
     fail2ban_sshd,
     sandbox_exposure,
+    swap_on,
     systemd_security,
     unattended_upgrades,
 )
@@ -74,7 +75,7 @@ __all__ = [
     "auditd_running", "fail2ban_banned_harness", "fail2ban_sshd", "firewall_scan", "http_headers",
     "integrity_findings", "integrity_sandboxed", "listeners", "lynis_audit", "nftables_enforcing", "run_all_inside",
     "run_all_outside", "sandbox_exposure", "service_banners", "ssh_admin_login", "ssh_audit", "ssh_host_key_pinned",
-    "ssh_password_refused", "ssh_root_refused", "sshd_effective_config", "sysctl_values", "systemd_security",
+    "ssh_password_refused", "ssh_root_refused", "sshd_effective_config", "swap_on", "sysctl_values", "systemd_security",
     "unattended_upgrades",
 ]
 
@@ -88,10 +89,12 @@ def run_all_outside(vm: VM, admin: str, key: Path, accepted_warn: dict[str, str]
 
 def run_all_inside(vm: VM, admin: str, key: Path, app_unit: str | None = None,
                    sysctl: dict[str, str] | None = None, sandbox: dict[str, float] | None = None,
-                   origins: list[str] | None = None) -> list[CheckResult]:
+                   origins: list[str] | None = None, swap_mb: int = 0) -> list[CheckResult]:
     res = [listeners(vm, admin, key), nftables_enforcing(vm, admin, key), sysctl_values(vm, admin, key, sysctl),
            fail2ban_sshd(vm, admin, key), unattended_upgrades(vm, admin, key, origins),
            auditd_running(vm, admin, key)]
+    if swap_mb:
+        res.append(swap_on(vm, admin, key, swap_mb))
     if sandbox:
         res += [sandbox_exposure(vm, admin, key, sandbox), integrity_sandboxed(vm, admin, key)]
     elif app_unit:

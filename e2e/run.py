@@ -56,7 +56,7 @@ def _inside(vm: VM, spec: HostSpec, admin: str, key: Path) -> list[checks.CheckR
     return checks.run_all_inside(vm, admin, key, app_unit=f"{spec.app_name}.service",
                                  sysctl=declared_sysctl() or None,
                                  sandbox={u.unit: u.bound for u in sandboxed_units(spec)},
-                                 origins=upgrade_origins(spec))
+                                 origins=upgrade_origins(spec), swap_mb=spec.swap_size_mb)
 
 
 def boot_id(vm: VM, admin: str, key: Path) -> str:

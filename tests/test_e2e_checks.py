@@ -100,3 +100,15 @@ def test_banners_name_ssh_and_http_without_nginx_version(monkeypatch: pytest.Mon
                                                          ok: bool) -> None:
     monkeypatch.setattr(web_checks.subprocess, "run", _nmap(SSH_ROW + http_row))
     assert checks.service_banners(FakeVM({})).ok is ok  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("answer, ok", [
+    ("/swapfile 1073737728\nactive\n", True),
+    ("/swapfile 1073737728\ninactive\n", False),        # turned on by hand, not by its swap unit
+    ("/dev/vda2 1073737728\nactive\n", False),          # some other swap, not the file
+    ("/swapfile 536866816\nactive\n", False),           # not swapSizeMb
+    ("active\n", False),                                # no swap in use
+])
+def test_swap_is_the_file_of_the_configured_size_turned_on_by_systemd(key: Path, answer: str, ok: bool) -> None:
+    vm = FakeVM({("deploy", "swapon --show"): (0 if ok else 3, answer, "")})
+    assert checks.swap_on(vm, "deploy", key, 1024).ok is ok  # type: ignore[arg-type]

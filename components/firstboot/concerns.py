@@ -204,7 +204,7 @@ if command -v nft >/dev/null; then
   systemctl enable nftables
   systemctl restart nftables
 else
-  NOTE="; no nft before apt: the vendor firewall alone until nftables is installed"
+  NOTE="; the vendor firewall alone until apt installs nftables"
 fi
 """),
     Concern(
@@ -217,23 +217,26 @@ fi
         # a reader in directory order (Lynis KRNL-5820: its score varied with the file system's hash order) may
         # not: a dpkg diversion moves it out of limits.d for good (package upgrades write it there too).
         activate="""\
-sysctl -q --system || log "some sysctl keys are unknown to this kernel; the rest were applied"
+sysctl -q --system || log "sysctl: keys this kernel lacks were skipped"
 f=/etc/security/limits.d/10-coredump-debian.conf
 if [ -e "$R$f" ] && ! dpkg-divert --list "$f" | grep -q .; then
   install -d -m 0755 "$R/var/lib/hvps/diverted"
   dpkg-divert --quiet --local --rename --divert /var/lib/hvps/diverted/10-coredump-debian.conf --add "$f"
 fi
 grep -q '^tmpfs /dev/shm ' "$R/etc/fstab" || echo 'tmpfs /dev/shm tmpfs defaults,nosuid,nodev,noexec 0 0' >>"$R/etc/fstab"
-mount -o remount,nosuid,nodev,noexec /dev/shm || log "could not remount /dev/shm (applies at next boot)"
+mount -o remount,nosuid,nodev,noexec /dev/shm || log "/dev/shm: noexec from the next boot"
 """),
     Concern(
         "swap", "A swap file of swapSizeMb (none in containers, none when the host already has swap).", (SERVE,),
         activate="""\
 local mb={{ swap_mb | sh }}
 if [ "$mb" -gt 0 ] && [ ! -e "$R/swapfile" ] && ! systemd-detect-virt -cq && ! swapon --show=NAME --noheadings | grep -q .; then
-  fallocate -l "${mb}M" "$R/swapfile" && chmod 600 "$R/swapfile" && mkswap -q "$R/swapfile" && swapon "$R/swapfile"
+  fallocate -l "${mb}M" "$R/swapfile" && chmod 600 "$R/swapfile" && mkswap -q "$R/swapfile"
 fi
-[ ! -e "$R/swapfile" ] || grep -q '^/swapfile ' "$R/etc/fstab" || echo '/swapfile none swap sw 0 0' >>"$R/etc/fstab"
+[ -e "$R/swapfile" ] || return 0
+grep -q '^/swapfile ' "$R/etc/fstab" || echo '/swapfile none swap sw 0 0' >>"$R/etc/fstab"
+systemctl daemon-reload
+systemctl start swapfile.swap
 """),
     # The build user of releases (hvps-release) is made here, before the integrity baseline, so a deploy adds no
     # account. The sample release's venv sees Debian's gunicorn and has no pip: it installs nothing.
@@ -396,7 +399,7 @@ systemctl restart fail2ban
         packages=("auditd", "aide", "debsums", "acct", "sysstat"),
         activate="""\
 systemctl enable auditd
-systemctl restart auditd || log "auditd did not start (no audit inside containers)"
+systemctl restart auditd || log "no auditd (none in containers)"
 sed -i 's/^ENABLED=.*/ENABLED="true"/' "$R/etc/default/sysstat"
 systemctl enable --now sysstat acct || log "no process accounting (none in containers)"
 systemctl daemon-reload
