@@ -37,6 +37,7 @@ from components.firstboot import (
     progress,
 )
 from components.firstboot.concerns import concern_of
+from components.firstboot.converge import converge_code
 
 from .checks import CheckResult
 from .processes import log
@@ -57,8 +58,9 @@ NGINX_RELOAD_OVERLAP_S = 1.0
 
 
 def converge_stdin(first_boot: FirstBoot) -> bytes:
-    """What the HostConfig sends: base64 of the bundle of every first-boot file but the host's private key."""
-    files = tuple(f for f in first_boot.files if f.path != HOST_KEY_PATH)
+    """What the HostConfig sends: base64 of the bundle of every first-boot file but the host's private key, then
+    the converge's own code (staged and run by the provisioner, not installed)."""
+    files = (*(f for f in first_boot.files if f.path != HOST_KEY_PATH), converge_code())
     return base64.b64encode(bundle(dataclasses.replace(first_boot, files=files)))
 
 
@@ -72,7 +74,7 @@ def edit_file(first_boot: FirstBoot, path: str, edit: Callable[[str], str]) -> F
 
 def day2_first_boot(spec: HostSpec, keys: tuple[SshKey, ...]) -> FirstBoot:
     """The stack after the day-2 edits: new admin keys, one sysctl value, one nginx header."""
-    fb = describe_first_boot(dataclasses.replace(spec, ssh_keys=keys))
+    fb = describe_first_boot(dataclasses.replace(spec, ssh_keys=keys), converge=True)
     fb = edit_file(fb, SYSCTL_FILE, lambda t: _set_line(t, rf"^{re.escape(SYSCTL_KEY)}\s*=.*$",
                                                         f"{SYSCTL_KEY} = {SYSCTL_NEW}"))
     return edit_file(fb, HEADERS_FILE, lambda t: _set_line(t, rf"^add_header {HEADER} .*$",

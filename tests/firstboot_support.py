@@ -9,7 +9,18 @@ from __future__ import annotations
 import pytest
 
 from components.config import HostSpec, parse_host_spec
+from components.firstboot.concerns import CONVERGE_CODE_PATH
+from components.firstboot.converge import converge_code
 from tests.conftest import raw_config
+
+#: Where the provisioner sources the converge's code from the bundle it staged (a path shellcheck cannot follow).
+SOURCE_CONVERGE_CODE = f'  . "$ST"{CONVERGE_CODE_PATH}\n'
+
+
+def provisioner_for_lint(provisioner: str) -> str:
+    """The provisioner with the converge's code where it sources it, so shellcheck reads what bash runs."""
+    assert provisioner.count(SOURCE_CONVERGE_CODE) == 1
+    return provisioner.replace(SOURCE_CONVERGE_CODE, converge_code().content)
 
 
 @pytest.fixture(scope="module")

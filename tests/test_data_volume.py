@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 
 from components.firstboot import converge_files, describe_first_boot, render_first_boot
+from components.firstboot.concerns import CONVERGE_CODE_PATH
 from tests.conftest import ROOT
 from tests.data_volume_support import BUCKET, DATA, calls, host_files, script, spec_with, stub_root
+from tests.firstboot_support import provisioner_for_lint
 
 needs_tools = pytest.mark.skipif(any(shutil.which(t) is None for t in ("blkid", "wipefs", "mkfs.ext4", "sfdisk")),
                                  reason="util-linux / e2fsprogs tools missing")
@@ -36,9 +38,10 @@ def test_first_boot_is_the_same_with_or_without_a_volume(stack: str) -> None:
     golden = (ROOT / "tests" / "golden" / f"plan-{stack}.md").read_text()
     (recorded,) = re.findall(r"\| firstBootDigest \| `([0-9a-f]{64})` \|", golden)
     assert render_first_boot(spec).digest == render_first_boot(without).digest == recorded
-    # and without a volume the converge writes exactly first boot's files (but the host key)
+    # and without a volume the converge sends exactly first boot's files (but the host key), then its own code
     assert [f.path for f in converge_files(without).files] == [
-        f.path for f in describe_first_boot(without).files if not f.path.endswith("ssh_host_ed25519_key")]
+        *(f.path for f in describe_first_boot(without).files if not f.path.endswith("ssh_host_ed25519_key")),
+        CONVERGE_CODE_PATH]
 
 
 @pytest.mark.parametrize("vendor,region", [("linode", "fr-par"), ("lightsail", "eu-central-1")])
@@ -136,7 +139,7 @@ def test_scripts_pass_bash_n_and_shellcheck(tmp_path: Path) -> None:
     for path in ("/usr/local/sbin/hvps-data-volume", "/usr/local/sbin/hvps-backup", "/usr/local/sbin/hvps-restore",
                  "/usr/local/sbin/hvps-provision"):
         target = tmp_path / Path(path).name
-        target.write_text(files[path])
+        target.write_text(files[path] if not path.endswith("hvps-provision") else provisioner_for_lint(files[path]))
         assert subprocess.run(["bash", "-n", str(target)]).returncode == 0, path
         lint = subprocess.run(["shellcheck", "-s", "bash", str(target)], capture_output=True, text=True)
         assert lint.returncode == 0, f"{path}:\n{lint.stdout}"

@@ -40,7 +40,7 @@ def test_broken_bundle_differs_only_in_the_nginx_headers_file() -> None:
 def test_the_harness_sends_what_the_host_config_resource_sends() -> None:
     """Same bytes as the product's converge bundle for an unedited stack: the VM proves the product's payload."""
     spec = load_stack_file(STACK_FILES[0])
-    sent = converge.converge_stdin(describe_first_boot(spec))
+    sent = converge.converge_stdin(describe_first_boot(spec, converge=True))
     assert base64.b64decode(sent) == converge_bundle(spec)
 
 

@@ -29,10 +29,12 @@ def test_every_template_is_used() -> None:
                                       database="postgresql"))
     names = set(firstboot.template_names())
     owned = {f.path.lstrip("/") for c in firstboot.CONCERNS for f in c.files if f.template}
-    assert names == owned
+    # the converge's own code belongs to no concern: every converge bundle carries it (converge_code)
+    assert names == owned | {firstboot.concerns.CONVERGE_CODE_PATH.lstrip("/")}
     # + the admin's authorized_keys, the pinned host key, the concern manifest and (DigitalOcean with monitoring)
-    # do-agent's drop-in
-    assert len(describe_first_boot(spec, converge=True).files) == len(names) + 4
+    # do-agent's drop-in; the converge's code is in the converge bundle only (converge_files)
+    assert len(describe_first_boot(spec, converge=True).files) == len(names) - 1 + 4
+    assert len(firstboot.converge_files(spec).files) == len(names) + 3
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import pytest
 from components import changes, firstboot
 from components.config import parse_host_spec
 from components.firstboot import CONVERGE_COMMAND, HOST_KEY_PATH, converge_bundle, converge_digests, wire
+from components.firstboot.concerns import CONVERGE_CODE_PATH
 from components.hostconfig import converge_stdin
 from components.testing.mockrun import PLACEHOLDER_PUBLIC_HOST_KEY, RecordedResource, StackRun, run_program
 from components.vendors import host_class
@@ -68,11 +69,14 @@ def test_every_vendor_converges_after_first_boot_and_before_the_app(vendor: str)
     assert timeouts is not None and timeouts.create == timeouts.update
 
 
-def test_the_converge_bundle_is_first_boots_files_without_the_host_key() -> None:
+def test_the_converge_bundle_is_first_boots_files_without_the_host_key_and_with_its_code() -> None:
     spec = parse_host_spec(raw_config(domain="app.example.com", acmeEmail="ops@example.com"), stack="hc")
     members = {e.path: (e.content.decode(), f"{e.mode:04o}") for e in wire.unpack(converge_bundle(spec))}
     boot = firstboot.describe_first_boot(spec).files
+    code = members.pop(CONVERGE_CODE_PATH)
     assert members == {f.path: (f.content, f.mode) for f in boot if f.path != HOST_KEY_PATH}
+    assert code[1] == "0600" and "converge_one()" in code[0]
+    assert "converge_one()" not in "".join(f.content for f in boot)  # first boot never carries it
     assert HOST_KEY_PATH not in converge_digests(spec) and not any("PRIVATE KEY" in c for c, _ in members.values())
     assert converge_bundle(spec) == converge_bundle(spec)  # reproducible: no change, no new input
 

@@ -37,6 +37,12 @@ PHASES = (LOCKDOWN, SERVE, DEFERRED)
 MANIFEST_PATH = "/etc/hvps/concerns"
 ADMIN_KEYS_PATH = "/etc/hvps/admin_authorized_keys"
 HOST_KEY_PATH = "/etc/hvps/ssh_host_ed25519_key"
+#: The converge's own code (compare, back up, validate, activate, health-check or restore each concern; refresh
+#: the integrity baseline). It travels in every converge bundle and never in first-boot data (a host that is never
+#: converged has no use for it, and first-boot data is small): `hvps-provision --converge` sources it from the
+#: bundle it has just staged, so it is always the version being applied; it belongs to no concern and is not
+#: installed on the host.
+CONVERGE_CODE_PATH = "/usr/local/lib/hvps/converge"
 ACME_CA_PATH = "/etc/hvps/acme-ca.pem"  # trusted by certbot for a private ACME server (acmeCaCertificate)
 CERTBOT_CA_DROPIN = "/etc/systemd/system/certbot.service.d/hvps-acme-ca.conf"
 DO_AGENT_DROPIN = "/etc/systemd/system/do-agent.service.d/hvps-metadata.conf"

@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 
 from components.config import HostSpec
-from components.firstboot.concerns import HOST_KEY_PATH
+from components.firstboot.concerns import CONVERGE_CODE_PATH, HOST_KEY_PATH
 from components.firstboot.description import FirstBoot, HostFile, bundle, describe_first_boot
+from components.firstboot.templating import render_host_file
 
 #: What the Pulumi program runs over SSH (as the admin, pinned host key) with base64(converge_bundle(spec)) on stdin.
 #: Its own entry point (templates/usr/local/sbin/hvps-converge): on a host made before convergence existed it
@@ -19,12 +20,19 @@ CONVERGE_COMMAND = "sudo -n /usr/local/sbin/hvps-converge"
 SHORT_DIGEST = 12
 
 
+def converge_code() -> HostFile:
+    """The converge's own code (see CONVERGE_CODE_PATH): staged with every converge bundle, not installed."""
+    return HostFile(CONVERGE_CODE_PATH, render_host_file(CONVERGE_CODE_PATH.lstrip("/"), {}), "0600")
+
+
 def converge_files(spec: HostSpec) -> FirstBoot:
-    """The files a converge writes: first boot's, without the host's private key (never rotated by a converge,
+    """The files a converge sends: first boot's, without the host's private key (never rotated by a converge,
     and never sent in plain text: the converge bundle is an ordinary, non-secret input), with the concerns only
-    the converge delivers (the data volume, its database and backups: concerns.py)."""
+    the converge delivers (the data volume, its database and backups: concerns.py), then the converge's code
+    (staged and run, not installed)."""
     every = describe_first_boot(spec, converge=True)
-    return FirstBoot(tuple(f for f in every.files if f.path != HOST_KEY_PATH), every.admin_user)
+    files = tuple(f for f in every.files if f.path != HOST_KEY_PATH)
+    return FirstBoot((*files, converge_code()), every.admin_user)
 
 
 def converge_bundle(spec: HostSpec) -> bytes:

@@ -14,6 +14,7 @@ from components.config import HostSpec, default_of
 from components.firstboot import progress, wire
 from components.firstboot.concerns import (
     ACME_CA_PATH,
+    CONVERGE_CODE_PATH,
     DEFERRED,
     SERVE,
     Concern,
@@ -135,6 +136,7 @@ def template_values(spec: HostSpec, converge: bool = False) -> dict[str, object]
         "workers": spec.workers,
         "host_unpack": wire.HOST_UNPACK,
         "progress_file": progress.PROGRESS_FILE,
+        "converge_code_path": CONVERGE_CODE_PATH,
         "health_path": spec.app_health_path,
         "server_name": spec.domain or "_",
         "domain": spec.domain or "",
