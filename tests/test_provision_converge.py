@@ -4,6 +4,8 @@ first. The script and its stubs: tests/provision_support.py."""
 
 from __future__ import annotations
 
+import base64
+import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 
 from components import firstboot
 from components.config import parse_host_spec
+from components.firstboot.concerns import CONVERGE_CODE_PATH
 from tests.conftest import ED25519_KEY, RSA_4096_KEY, raw_config
 from tests.provision_support import (
     NEEDS_SSH_KEYGEN,
@@ -151,3 +154,18 @@ def test_the_updates_concern_restarts_the_waiting_unit_only_between_upgrades(con
     assert "systemctl daemon-reload" in converged.calls
     restarted = "systemctl restart unattended-upgrades" in converged.calls
     assert restarted is not upgrading, converged.calls
+
+
+def test_a_bundle_without_the_converge_code_fails_and_changes_nothing(converged: Host) -> None:
+    """The converge's code comes only with the bundle (first boot never carries it): a bundle without it is
+    refused before any concern is touched, rather than half-applied by whatever the host has."""
+    files = firstboot.converge_files(converged.spec)
+    without = replace(files, files=tuple(f for f in files.files if f.path != CONVERGE_CODE_PATH))
+    before = converged.snapshot()
+    result = subprocess.run(["bash", str(converged.script), "--converge"],
+                            input=base64.b64encode(firstboot.bundle(without)).decode(), env=converged.env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "converge" in result.stderr
+    assert report(result) == {}
+    after = {p: v for p, v in converged.snapshot().items() if not p.startswith("var/lib/hvps/staged")}
+    assert after == before  # only the staged bundle is left, root's alone; the next converge starts it anew
