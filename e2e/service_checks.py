@@ -55,7 +55,7 @@ def auditd_running(vm: VM, admin: str, key: Path) -> CheckResult:
 def swap_on(vm: VM, admin: str, key: Path, size_mb: int) -> CheckResult:
     """The swap file of swapSizeMb is in use, turned on by systemd from its fstab line (swapfile.swap: the
     install phase's sandbox refuses the swap calls), as every later boot turns it on."""
-    p = _sh(vm, admin, key, "swapon --show=NAME,SIZE --bytes --noheadings; systemctl is-active swapfile.swap")
+    p = _sh(vm, admin, key, "sudo swapon --show=NAME,SIZE --bytes --noheadings; systemctl is-active swapfile.swap")
     sizes = {name: int(size) for name, size in re.findall(r"^(\S+)\s+(\d+)$", p.stdout, re.M)}
     got = sizes.get("/swapfile", 0)
     ok = (size_mb - 1) * 2**20 < got <= size_mb * 2**20 and p.stdout.rstrip().endswith("\nactive")
