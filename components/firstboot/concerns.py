@@ -73,6 +73,9 @@ class Concern:
     phases: tuple[str, ...]  # the first one is where first boot activates it; a later one activates it again
     files: tuple[ConcernFile, ...] = ()
     packages: tuple[str, ...] = ()
+    #: packages only a later step uses (releases, once first boot is complete): installed with the deferred phase,
+    #: so they do not delay the host's first answer
+    later_packages: tuple[str, ...] = ()
     validate: str = ""  # shell: succeeds when the installed files are acceptable (sshd -t, nginx -t, ...)
     activate: str = ""  # shell: applies the files (idempotent; reload/restart only what this concern needs)
     health: str = ""  # shell: succeeds when what this concern serves still works after activation
@@ -251,7 +254,9 @@ systemctl start swapfile.swap
         (SERVE,),
         files=(ConcernFile("/etc/systemd/system/{app_name}.socket"), ConcernFile("/etc/systemd/system/{app_name}.service"),
                ConcernFile("/etc/hvps/gunicorn.conf.py"), ConcernFile("/etc/hvps/sample_app.py")),
-        packages=("gunicorn", "python3-venv", "git"),
+        # the sample release needs no pip (a venv without it over Debian's gunicorn); releases need python3-venv
+        # (pip) and git (a git source), and run once first boot is complete
+        packages=("gunicorn",), later_packages=("python3-venv", "git"),
         activate="""\
 id "$APP" >/dev/null 2>&1 || useradd --system --home-dir "/srv/$APP" --shell /usr/sbin/nologin --user-group "$APP"
 id hvps-build >/dev/null 2>&1 ||

@@ -78,8 +78,11 @@ def dhcp_firewall_rules(spec: HostSpec) -> Trusted:
 
 
 def packages_for(spec: HostSpec, phase: str | None = None) -> tuple[str, ...]:
-    """The packages the stack's concerns need, in concern order (only those installed in `phase` if given)."""
-    return tuple(p for c in concerns_for(spec) if phase in (None, c.package_phase) for p in c.packages)
+    """The packages the stack's concerns need, in concern order (only those installed in `phase` if given): a
+    concern's packages in its package phase, its later packages in the deferred phase."""
+    return tuple(p for c in concerns_for(spec) for p in (
+        *(c.packages if phase in (None, c.package_phase) else ()),
+        *(c.later_packages if phase in (None, DEFERRED) else ())))
 
 
 def sysctl_settings() -> Trusted:

@@ -37,7 +37,8 @@ def file_concern(path: str, spec: HostSpec) -> str:
 
 def concern_rows(spec: HostSpec) -> list[list[str]]:
     """Each concern that applies to the stack, in the order first boot activates it: phases, purpose, packages."""
-    return [[c.name, ", ".join(c.phases), c.purpose, " ".join(c.packages)] for c in concerns_for(spec)]
+    return [[c.name, ", ".join(c.phases), c.purpose,
+             " ".join((*c.packages, *(f"{p} (deferred)" for p in c.later_packages)))] for c in concerns_for(spec)]
 
 
 def phase_steps(spec: HostSpec) -> list[str]:
