@@ -108,7 +108,7 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
     "sshPublicKeys": _same(CONVERGE, "HostConfig replaces the admin's authorized_keys (a removed key stops "
                                      "working); the vendor key inputs stay ignored after creation", HOST_CONFIG),
     "sshAllowedCidrs": _same(CONVERGE, "the vendor firewall follows at once; HostConfig installs the host's "
-                                       "nftables rules", HOST_CONFIG),
+                                       "nftables rules (fail2ban restarts and restores its bans)", HOST_CONFIG),
     "deployPrivateKey": _same(RELEASE, "the release connection changes; the server is not touched", APP_RELEASE),
     "domain": _same(FIRST_BOOT, "nginx and certbot are set up by first boot; DNS records follow at once",
                     FIRST_BOOT_RENDER),
@@ -119,7 +119,8 @@ CHANGES: Mapping[str, Mapping[str, Effect]] = MappingProxyType({key: MappingProx
     "dnsZone": _same(NONE, "DNS records only", DNS_ONLY),
     "backups": _own("backups"),
     "monitoring": _own("monitoring"),
-    "swapSizeMb": _same(FIRST_BOOT, "the swap file is made once, by first boot's lockdown", FIRST_BOOT_RENDER),
+    "swapSizeMb": _same(FIRST_BOOT, "the swap file is made once, by first boot's install phase (or the first "
+                                   "converge that turns swap on); one that exists keeps its size", FIRST_BOOT_RENDER),
     "rebootWindow": _same(CONVERGE, "unattended-upgrades' settings are a first-boot file", HOST_CONFIG),
     "benchmark": _same(RUN_ONCE, "turning it on benchmarks the server once (a few minutes; the tools it installs "
                                  "are purged after); turning it off runs nothing and drops the output", BENCHMARK),

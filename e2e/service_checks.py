@@ -53,8 +53,9 @@ def auditd_running(vm: VM, admin: str, key: Path) -> CheckResult:
 
 
 def swap_on(vm: VM, admin: str, key: Path, size_mb: int) -> CheckResult:
-    """The swap file of swapSizeMb is in use, turned on by systemd from its fstab line (swapfile.swap: the
-    install phase's sandbox refuses the swap calls), as every later boot turns it on."""
+    """The swap file of swapSizeMb is in use and its swap unit (from the fstab line) is active. That the
+    provisioner never calls swapon itself is the unit tests' to show (the install phase's sandbox refuses the
+    swap calls); after the reboot this shows the fstab line turns it on."""
     p = _sh(vm, admin, key, "sudo swapon --show=NAME,SIZE --bytes --noheadings; systemctl is-active swapfile.swap")
     sizes = {name: int(size) for name, size in re.findall(r"^(\S+)\s+(\d+)$", p.stdout, re.M)}
     got = sizes.get("/swapfile", 0)

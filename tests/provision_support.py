@@ -39,7 +39,7 @@ STUBS = {
     "useradd": RECORD + 'echo "${@: -1}" >>"$HVPS_ROOT/.users"\n',
     "getent": 'exit 2\n',  # no such group: groupadd is called (as on a stock image)
     "sshd": RECORD + '[ ! -e "$HVPS_ROOT/.sshd-rejects" ]\n',
-    "fallocate": RECORD + ': >"${@: -1}"\n',
+    "fallocate": RECORD + ': >"${@: -1}"\n[ ! -e "$HVPS_ROOT/.disk-full" ] || exit 1\n',  # ENOSPC leaves a file
     "aide": RECORD + 'case "$*" in *--init*) echo db >"$HVPS_ROOT/var/lib/aide/aide.db.new" ;; esac\n',
     # `python3 -c` is the wire format's unpack step (converge): the real interpreter; `-m venv` is stubbed
     "python3": f'[ "$1" != -c ] || exec {shlex.quote(sys.executable)} "$@"\n' + RECORD + 'mkdir -p "${@: -1}/bin"\n',

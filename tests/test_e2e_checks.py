@@ -104,11 +104,11 @@ def test_banners_name_ssh_and_http_without_nginx_version(monkeypatch: pytest.Mon
 
 @pytest.mark.parametrize("answer, ok", [
     ("/swapfile 1073737728\nactive\n", True),
-    ("/swapfile 1073737728\ninactive\n", False),        # turned on by hand, not by its swap unit
+    ("/swapfile 1073737728\ninactive\n", False),        # no unit for it: not from the fstab line
     ("/dev/vda2 1073737728\nactive\n", False),          # some other swap, not the file
     ("/swapfile 536866816\nactive\n", False),           # not swapSizeMb
     ("active\n", False),                                # no swap in use
 ])
-def test_swap_is_the_file_of_the_configured_size_turned_on_by_systemd(key: Path, answer: str, ok: bool) -> None:
+def test_swap_is_the_file_of_the_configured_size_with_its_unit_active(key: Path, answer: str, ok: bool) -> None:
     vm = FakeVM({("deploy", "swapon --show"): (0 if ok else 3, answer, "")})
     assert checks.swap_on(vm, "deploy", key, 1024).ok is ok  # type: ignore[arg-type]

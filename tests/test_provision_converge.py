@@ -156,16 +156,18 @@ def test_the_updates_concern_restarts_the_waiting_unit_only_between_upgrades(con
     assert restarted is not upgrading, converged.calls
 
 
-def test_a_bundle_without_the_converge_code_fails_and_changes_nothing(converged: Host) -> None:
+@pytest.mark.parametrize("newer_provisioner", [False, True])
+def test_a_bundle_without_the_converge_code_fails_and_changes_nothing(converged: Host, newer_provisioner: bool) -> None:
     """The converge's code comes only with the bundle (first boot never carries it): a bundle without it is
-    refused before any concern is touched, rather than half-applied by whatever the host has."""
-    files = firstboot.converge_files(converged.spec)
+    refused before anything is installed, the provisioner it brings included."""
+    spec = replace(converged.spec, swap_size_mb=2048) if newer_provisioner else converged.spec
+    files = firstboot.converge_files(spec)
     without = replace(files, files=tuple(f for f in files.files if f.path != CONVERGE_CODE_PATH))
     before = converged.snapshot()
     result = subprocess.run(["bash", str(converged.script), "--converge"],
                             input=base64.b64encode(firstboot.bundle(without)).decode(), env=converged.env,
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode != 0 and "converge" in result.stderr
+    assert result.returncode != 0 and "the bundle has no converge code" in result.stderr
     assert report(result) == {}
     after = {p: v for p, v in converged.snapshot().items() if not p.startswith("var/lib/hvps/staged")}
     assert after == before  # only the staged bundle is left, root's alone; the next converge starts it anew

@@ -239,3 +239,16 @@ def test_the_integrity_baseline_is_taken_after_every_other_activation(host: Host
     for later in ("systemctl enable --now hvps-integrity.timer", "systemctl enable --now sysstat acct",
                   "systemctl enable fail2ban", "systemctl enable --now unattended-upgrades"):
         assert first(calls, later) < baseline, later
+
+
+def test_a_swap_file_that_does_not_fit_leaves_no_file_and_first_boot_completes(host: Host) -> None:
+    """fallocate fails on a full disk after creating the file: the half-made file is removed (a later run would
+    take it for a swap file and fail to start it forever) and first boot goes on without swap."""
+    (host.root / ".disk-full").touch()
+    assert host.run().returncode == 0
+    result = host.run("--install")
+    assert result.returncode == 0 and host.state == "complete", result.stdout + result.stderr
+    assert not (host.root / "swapfile").exists() and not (host.root / "swapfile.new").exists()
+    assert "/swapfile" not in (host.root / "etc/fstab").read_text()
+    assert "swap: 1024 MiB did not fit" in result.stdout
+    assert not [c for c in host.calls if "swapfile.swap" in c]

@@ -202,7 +202,9 @@ cp "$R/etc/issue.net" "$R/etc/issue"
         (LOCKDOWN, SERVE),  # lockdown when the image has nft, again once apt installed it
         files=(ConcernFile("/etc/nftables.conf", "0755"), ConcernFile("/etc/systemd/system/nftables.service.d/hvps-sandbox.conf")),
         packages=("nftables",),
-        # nftables.conf names the group that may reach the metadata service: `nft -c` needs it to exist
+        # nftables.conf names the group that may reach the metadata service: `nft -c` needs it to exist. It starts
+        # with `flush ruleset`, which drops fail2ban's table too: a running fail2ban is restarted, and restores
+        # its bans from its database.
         validate="""\
 { getent group hvps-metadata >/dev/null || groupadd --system hvps-metadata; }
 { ! command -v nft >/dev/null || nft -c -f "$R/etc/nftables.conf"; }
@@ -212,6 +214,7 @@ if command -v nft >/dev/null; then
   systemctl daemon-reload
   systemctl enable nftables
   systemctl restart nftables
+  ! systemctl cat fail2ban.service >/dev/null 2>&1 || systemctl try-restart fail2ban
 else
   NOTE="; the vendor firewall alone until apt installs nftables"
 fi
@@ -240,12 +243,17 @@ mount -o remount,nosuid,nodev,noexec /dev/shm || log "/dev/shm: noexec from the 
         activate="""\
 local mb={{ swap_mb | sh }}
 if [ "$mb" -gt 0 ] && [ ! -e "$R/swapfile" ] && ! systemd-detect-virt -cq && ! swapon --show=NAME --noheadings | grep -q .; then
-  fallocate -l "${mb}M" "$R/swapfile" && chmod 600 "$R/swapfile" && mkswap -q "$R/swapfile"
+  if fallocate -l "${mb}M" "$R/swapfile.new" && chmod 600 "$R/swapfile.new" && mkswap -q "$R/swapfile.new"; then
+    mv "$R/swapfile.new" "$R/swapfile"
+  else
+    rm -f "$R/swapfile.new"
+    log "swap: ${mb} MiB did not fit"
+  fi
 fi
 [ -e "$R/swapfile" ] || return 0
 grep -q '^/swapfile ' "$R/etc/fstab" || echo '/swapfile none swap sw 0 0' >>"$R/etc/fstab"
 systemctl daemon-reload
-systemctl start swapfile.swap
+systemctl start swapfile.swap || log "swap: not on"
 """),
     # The build user of releases (hvps-release) is made here, before the integrity baseline, so a deploy adds no
     # account. The sample release's venv sees Debian's gunicorn and has no pip: it installs nothing.
