@@ -104,3 +104,14 @@ def test_debian_units_with_our_dropins_meet_their_bound(tls_spec, tmp_path: Path
     for u in dropped:
         shutil.copy(DEBIAN_UNITS / u.unit, bare / "etc/systemd/system" / u.unit)
     assert all(exposure(bare, u.unit) > DEFAULT_BOUND for u in dropped)
+
+
+def test_the_installer_keeps_roots_home_and_its_timer_fires_on_time(tls_spec) -> None:
+    """The install phase may upgrade base-files, whose maintainer script rewrites /root/.profile: other users'
+    homes are read-only to it, root's is not. Its timer fires within a second: systemd's default accuracy (a
+    minute) started it up to 60 s after lockdown, with the host not yet serving."""
+    files = {f.path: f.content for f in describe_first_boot(tls_spec).files}
+    unit = files["/etc/systemd/system/hvps-provision.service"].splitlines()
+    assert "ProtectHome=read-only" in unit and "ReadWritePaths=/root" in unit
+    timer = files["/etc/systemd/system/hvps-provision.timer"].splitlines()
+    assert "AccuracySec=1s" in timer
