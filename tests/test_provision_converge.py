@@ -171,3 +171,14 @@ def test_a_bundle_without_the_converge_code_fails_and_changes_nothing(converged:
     assert report(result) == {}
     after = {p: v for p, v in converged.snapshot().items() if not p.startswith("var/lib/hvps/staged")}
     assert after == before  # only the staged bundle is left, root's alone; the next converge starts it anew
+
+
+def test_a_firewall_converge_restarts_fail2ban_which_restores_its_bans(converged: Host) -> None:
+    """nftables.conf starts with `flush ruleset`, which drops fail2ban's table with its bans: after nftables
+    restarts, a running fail2ban is restarted too (it re-creates its table and restores its bans)."""
+    wider = replace(converged.spec, ssh_allowed_cidrs=(*converged.spec.ssh_allowed_cidrs, "198.51.100.0/24"))
+    result = converge(converged, wider)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert report(result)["host-firewall"].startswith("changed: /etc/nftables.conf")
+    calls = converged.calls
+    assert calls.index("systemctl try-restart fail2ban") > calls.index("systemctl restart nftables")
