@@ -29,7 +29,6 @@ from pathlib import Path
 from components.config import HostSpec, SshKey
 from components.firstboot import (
     CONVERGE_COMMAND,
-    HOST_KEY_PATH,
     FirstBoot,
     HostFile,
     bundle,
@@ -37,7 +36,7 @@ from components.firstboot import (
     progress,
 )
 from components.firstboot.concerns import concern_of
-from components.firstboot.converge import converge_code
+from components.firstboot.converge import converge_payload
 
 from .checks import CheckResult
 from .processes import log
@@ -58,10 +57,8 @@ NGINX_RELOAD_OVERLAP_S = 1.0
 
 
 def converge_stdin(first_boot: FirstBoot) -> bytes:
-    """What the HostConfig sends: base64 of the bundle of every first-boot file but the host's private key, then
-    the converge's own code (staged and run by the provisioner, not installed)."""
-    files = (*(f for f in first_boot.files if f.path != HOST_KEY_PATH), converge_code())
-    return base64.b64encode(bundle(dataclasses.replace(first_boot, files=files)))
+    """What the HostConfig sends for these host files: base64 of the bundle of their converge payload."""
+    return base64.b64encode(bundle(converge_payload(first_boot)))
 
 
 def edit_file(first_boot: FirstBoot, path: str, edit: Callable[[str], str]) -> FirstBoot:

@@ -25,14 +25,18 @@ def converge_code() -> HostFile:
     return HostFile(CONVERGE_CODE_PATH, render_host_file(CONVERGE_CODE_PATH.lstrip("/"), {}), "0600")
 
 
+def converge_payload(first_boot: FirstBoot) -> FirstBoot:
+    """What a converge sends of these host files: all but the host's private key (never rotated by a converge,
+    and never sent in plain text: the converge bundle is an ordinary, non-secret input), then the converge's
+    code (staged and run, not installed)."""
+    files = tuple(f for f in first_boot.files if f.path != HOST_KEY_PATH)
+    return FirstBoot((*files, converge_code()), first_boot.admin_user)
+
+
 def converge_files(spec: HostSpec) -> FirstBoot:
-    """The files a converge sends: first boot's, without the host's private key (never rotated by a converge,
-    and never sent in plain text: the converge bundle is an ordinary, non-secret input), with the concerns only
-    the converge delivers (the data volume, its database and backups: concerns.py), then the converge's code
-    (staged and run, not installed)."""
-    every = describe_first_boot(spec, converge=True)
-    files = tuple(f for f in every.files if f.path != HOST_KEY_PATH)
-    return FirstBoot((*files, converge_code()), every.admin_user)
+    """The files a converge sends (converge_payload): first boot's, with the concerns only the converge delivers
+    (the data volume, its database and backups: concerns.py)."""
+    return converge_payload(describe_first_boot(spec, converge=True))
 
 
 def converge_bundle(spec: HostSpec) -> bytes:
