@@ -43,13 +43,16 @@ STUBS = {
     "aide": RECORD + 'case "$*" in *--init*) echo db >"$HVPS_ROOT/var/lib/aide/aide.db.new" ;; esac\n',
     # `python3 -c` is the wire format's unpack step (converge): the real interpreter; `-m venv` is stubbed
     "python3": f'[ "$1" != -c ] || exec {shlex.quote(sys.executable)} "$@"\n' + RECORD + 'mkdir -p "${@: -1}/bin"\n',
+    # enablement is modelled (enable_units asks before enabling): a unit is enabled once `enable` named it
+    "systemctl": 'if [ "$1" = is-enabled ]; then grep -qsxF "${@: -1}" "$HVPS_ROOT/.enabled"; exit; fi\n' + RECORD +
+                 'if [ "$1" = enable ]; then for u; do [[ $u = -* ]] || echo "$u" >>"$HVPS_ROOT/.enabled"; done; fi\n',
     "systemd-detect-virt": RECORD + "exit 1\n",  # not a container
     "swapon": RECORD,  # prints no active swap
     # install as root would need the users: drop -o/-g, keep the rest (the real install writes the files)
     "install": 'a=(); while [ $# -gt 0 ]; do case $1 in -o|-g) shift 2 ;; *) a+=("$1"); shift ;; esac; done\n'
                'exec "$HVPS_REAL/install" "${a[@]}"\n',
 }
-RECORDED = ("groupadd", "usermod", "passwd", "visudo", "hostnamectl", "systemctl", "nft", "sysctl", "mount",
+RECORDED = ("groupadd", "usermod", "passwd", "visudo", "hostnamectl", "nft", "sysctl", "mount",
             "mkswap", "curl", "nginx", "chown", "sleep")
 REAL = ("bash", "cat", "mv", "rm", "cp", "grep", "sed", "awk", "chmod", "ln", "mkdir", "date", "seq", "touch",
         "ssh-keygen", "tar", "gzip", "base64", "cmp", "stat", "find")

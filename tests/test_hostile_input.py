@@ -151,7 +151,7 @@ def provision_value_parts(spec: HostSpec, script: str) -> str:
     assert all(f in script for f in functions), "the concern functions are not in the provisioner as rendered"
     preamble = script[:script.index(str(values["concern_functions"]))]
     calls = [f"{step}_{c.function}" for c in concerns for step in ("activate", "health") if getattr(c, step)]
-    return "".join([preamble, *functions, bash_function(script, "install_phase"),
+    return "".join([preamble, *functions, bash_function(script, "enable_units"), bash_function(script, "install_phase"),
                     "state() { :; }\nfailed() { :; }\nrun_phase() { :; }\n", *(f"{c}\n" for c in calls),
                     "install_phase\n"])
 
@@ -182,7 +182,7 @@ def check_first_boot(spec: HostSpec, tmp: Path) -> None:
     assert (run.out / sample / "release.env").read_text() == (
         f"APP_MODULE={firstboot.SAMPLE_APP_MODULE}\nGUNICORN_CMD_ARGS=--workers {spec.workers}\nHVPS_RELEASE=sample\n")
     if spec.domain:
-        assert ["enable", "--now", "hvps-tls.timer"] in calls_of(run, "systemctl")
+        assert ["start", "hvps-tls.timer"] in calls_of(run, "systemctl")
         run = run_with_stubs(scripts["tls-issue"], tmp)
         assert_nothing_injected(run)
         (certbot,) = calls_of(run, "certbot")

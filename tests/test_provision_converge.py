@@ -151,7 +151,6 @@ def test_the_updates_concern_restarts_the_waiting_unit_only_between_upgrades(con
     result = converge(converged, replace(converged.spec, reboot_window="03:00"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert report(result)["updates"].startswith("changed: ")
-    assert "systemctl daemon-reload" in converged.calls
     restarted = "systemctl restart unattended-upgrades" in converged.calls
     assert restarted is not upgrading, converged.calls
 
@@ -182,3 +181,23 @@ def test_a_firewall_converge_restarts_fail2ban_which_restores_its_bans(converged
     assert report(result)["host-firewall"].startswith("changed: /etc/nftables.conf")
     calls = converged.calls
     assert calls.index("systemctl try-restart fail2ban") > calls.index("systemctl restart nftables")
+
+
+def test_a_converge_reloads_systemd_only_for_changed_unit_files_before_activating(converged: Host) -> None:
+    """Activations enable without a reload: the converge reloads systemd after writing a concern's changed unit
+    files (here fail2ban's sandbox drop-in) and before activating them (and after restoring refused ones); a
+    concern whose changed files are no units (the apt configuration) is activated without a reload."""
+    spec = replace(converged.spec, reboot_window="03:00")
+    result = converge(converged, spec)
+    assert result.returncode == 0 and report(result)["updates"].startswith("changed: /etc/apt/")
+    assert "systemctl daemon-reload" not in converged.calls
+    (converged.root / ".calls").unlink()
+
+    dropin = "etc/systemd/system/fail2ban.service.d/hvps-sandbox.conf"
+    (converged.root / dropin).write_text("# edited by hand\n")
+    result = converge(converged, spec)
+    assert result.returncode == 0 and report(result)["intrusion-bans"] == f"changed: /{dropin}"
+    calls = converged.calls
+    # fail2ban is enabled already: nothing to enable, no second reload
+    assert calls[:2] == ["systemctl daemon-reload", "systemctl restart fail2ban"], calls
+    assert calls.count("systemctl daemon-reload") == 1 and not [c for c in calls if "enable" in c]

@@ -70,7 +70,7 @@ class Concern:
 
     name: str
     purpose: str
-    phases: tuple[str, ...]  # the first one is where first boot activates it; a later one activates it again
+    phases: tuple[str, ...]  # first boot activates it in the first; a later one only if the first left it PENDING
     files: tuple[ConcernFile, ...] = ()
     packages: tuple[str, ...] = ()
     #: packages only a later step uses (releases, once first boot is complete): installed with the deferred phase,
@@ -126,9 +126,8 @@ install -m 0644 -o postgres -g postgres "$R/etc/hvps/postgresql.conf" "$R/etc/po
 install -m 0640 -o postgres -g postgres "$R/etc/hvps/pg_hba.conf" "$R/etc/postgresql/$v/main/pg_hba.conf"
 setpriv --reuid=postgres --regid=postgres --init-groups "/usr/lib/postgresql/$v/bin/postgres" -C max_connections \\
   -D "/var/lib/postgresql/$v/main" -c config_file="/etc/postgresql/$v/main/postgresql.conf" >/dev/null
-systemctl daemon-reload
-systemctl enable postgresql
 systemctl restart "postgresql@$v-main"
+enable_units postgresql
 setpriv --reuid=postgres --regid=postgres --init-groups psql -qAt -v ON_ERROR_STOP=1 -v app="$APP" <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'app') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app') \\gexec
 SELECT format('CREATE DATABASE %I OWNER %I', :'app', :'app')
@@ -148,8 +147,7 @@ CONCERNS: tuple[Concern, ...] = (
         files=(ConcernFile("/usr/local/sbin/hvps-provision", "0700"), ConcernFile("/usr/local/sbin/hvps-converge", "0700"),
                ConcernFile("/etc/systemd/system/hvps-provision.service"),
                ConcernFile("/etc/systemd/system/hvps-provision.timer"),
-               ConcernFile(MANIFEST_PATH, "0600", template=False)),
-        activate="systemctl daemon-reload\n"),
+               ConcernFile(MANIFEST_PATH, "0600", template=False))),
     Concern(
         "admin-and-ssh", "The admin account (key-only, sudo) and a hardened sshd with the pinned host key.",
         (LOCKDOWN,),
@@ -199,7 +197,7 @@ cp "$R/etc/issue.net" "$R/etc/issue"
 """),
     Concern(
         "host-firewall", "nftables: default-deny inbound, SSH from the stack's CIDRs, HTTP(S) from anywhere.",
-        (LOCKDOWN, SERVE),  # lockdown when the image has nft, again once apt installed it
+        (LOCKDOWN, SERVE),  # lockdown when the image has nft, else serve (once apt installed it)
         files=(ConcernFile("/etc/nftables.conf", "0755"), ConcernFile("/etc/systemd/system/nftables.service.d/hvps-sandbox.conf")),
         packages=("nftables",),
         # nftables.conf names the group that may reach the metadata service: `nft -c` needs it to exist. It starts
@@ -211,12 +209,11 @@ cp "$R/etc/issue.net" "$R/etc/issue"
 """,
         activate="""\
 if command -v nft >/dev/null; then
-  systemctl daemon-reload
-  systemctl enable nftables
   systemctl restart nftables
+  enable_units nftables
   ! systemctl cat fail2ban.service >/dev/null 2>&1 || systemctl try-restart fail2ban
 else
-  NOTE="; the vendor firewall alone until apt installs nftables"
+  NOTE="; the vendor firewall alone until apt installs nftables" PENDING=1
 fi
 """),
     Concern(
@@ -237,23 +234,6 @@ if [ -e "$R$f" ] && ! dpkg-divert --list "$f" | grep -q .; then
 fi
 grep -q '^tmpfs /dev/shm ' "$R/etc/fstab" || echo 'tmpfs /dev/shm tmpfs defaults,nosuid,nodev,noexec 0 0' >>"$R/etc/fstab"
 mount -o remount,nosuid,nodev,noexec /dev/shm || log "/dev/shm: noexec from the next boot"
-"""),
-    Concern(
-        "swap", "A swap file of swapSizeMb (none in containers, none when the host already has swap).", (SERVE,),
-        activate="""\
-local mb={{ swap_mb | sh }}
-if [ "$mb" -gt 0 ] && [ ! -e "$R/swapfile" ] && ! systemd-detect-virt -cq && ! swapon --show=NAME --noheadings | grep -q .; then
-  if fallocate -l "${mb}M" "$R/swapfile.new" && chmod 600 "$R/swapfile.new" && mkswap -q "$R/swapfile.new"; then
-    mv "$R/swapfile.new" "$R/swapfile"
-  else
-    rm -f "$R/swapfile.new"
-    log "swap: ${mb} MiB did not fit"
-  fi
-fi
-[ -e "$R/swapfile" ] || return 0
-grep -q '^/swapfile ' "$R/etc/fstab" || echo '/swapfile none swap sw 0 0' >>"$R/etc/fstab"
-systemctl daemon-reload
-systemctl start swapfile.swap || log "swap: not on"
 """),
     # The build user of releases (hvps-release) is made here, before the integrity baseline, so a deploy adds no
     # account. The sample release's venv sees Debian's gunicorn and has no pip: it installs nothing.
@@ -282,9 +262,9 @@ if [ ! -e "$R/srv/$APP/current" ]; then
   ln -sfn "$sample" "$R/srv/$APP/current"
 fi
 install -m 0640 -o root -g "$APP" "$R/etc/hvps/gunicorn.conf.py" "$R/etc/$APP/gunicorn.conf.py"
-systemctl daemon-reload
-systemctl enable --now "$APP.socket" "$APP.service"
-systemctl try-restart "$APP.service"
+systemctl start "$APP.socket"
+systemctl restart "$APP.service"
+enable_units "$APP.socket" "$APP.service"
 """,
         health=_HEALTH),
     Concern(
@@ -303,9 +283,8 @@ if [ -s "$R/etc/letsencrypt/live/$domain/fullchain.pem" ] && [ -e "$R/etc/hvps/n
 install -m 0644 "$R/etc/hvps/nginx-site-$site.conf" "$R/etc/nginx/sites-available/$APP.conf"
 ln -sfn "/etc/nginx/sites-available/$APP.conf" "$R/etc/nginx/sites-enabled/$APP.conf"
 nginx -t
-systemctl daemon-reload
-systemctl enable nginx
 systemctl reload-or-restart nginx
+enable_units nginx
 """,
         health=_HEALTH),
     Concern(
@@ -321,10 +300,30 @@ systemctl reload-or-restart nginx
         activate="""\
 local domain={{ domain | sh }}
 log "TLS certificate for $domain (retried by hvps-tls.timer until DNS points here)"
-systemctl daemon-reload
-systemctl enable --now hvps-tls.timer
+systemctl start hvps-tls.timer
+enable_units hvps-tls.timer
 """,
         applies=_with_domain),
+    # After nginx: making the file and turning it on (5 s in the TCG VM) does not delay the first answer.
+    Concern(
+        "swap", "A swap file of swapSizeMb (none in containers, none when the host already has swap).", (SERVE,),
+        activate="""\
+local mb={{ swap_mb | sh }}
+if [ "$mb" -gt 0 ] && [ ! -e "$R/swapfile" ] && ! systemd-detect-virt -cq && ! swapon --show=NAME --noheadings | grep -q .; then
+  if fallocate -l "${mb}M" "$R/swapfile.new" && chmod 600 "$R/swapfile.new" && mkswap -q "$R/swapfile.new"; then
+    mv "$R/swapfile.new" "$R/swapfile"
+  else
+    rm -f "$R/swapfile.new"
+    log "swap: ${mb} MiB did not fit"
+  fi
+fi
+[ -e "$R/swapfile" ] || return 0
+if ! grep -q '^/swapfile ' "$R/etc/fstab"; then
+  echo '/swapfile none swap sw 0 0' >>"$R/etc/fstab"
+  systemctl daemon-reload
+fi
+systemctl start swapfile.swap || log "swap: not on"
+"""),
     # The data volume, its database and backups (dataVolumeGb, database): at the end of serve, so the host already
     # answers while first boot waits for a volume the vendor attaches late (a failure retries the install phase).
     Concern(
@@ -334,9 +333,8 @@ systemctl enable --now hvps-tls.timer
                ConcernFile("/etc/systemd/system/hvps-data-volume.service"),
                ConcernFile("/etc/systemd/system/{app_name}.service.d/hvps-data.conf")),
         activate="""\
-systemctl daemon-reload
-systemctl enable hvps-data-volume.service
 systemctl restart hvps-data-volume.service
+enable_units hvps-data-volume.service
 systemctl try-restart "$APP.service"
 """,
         health="mountpoint -q \"$R/srv/data\"\n",
@@ -361,8 +359,8 @@ systemctl try-restart "$APP.service"
                ConcernFile("/etc/systemd/system/hvps-backup.service"),
                ConcernFile("/etc/systemd/system/hvps-backup.timer")),
         activate="""\
-systemctl daemon-reload
-systemctl enable --now hvps-backup.timer
+systemctl start hvps-backup.timer
+enable_units hvps-backup.timer
 """,
         applies=_with_volume, first_boot=False),
     Concern(
@@ -377,7 +375,10 @@ systemctl enable --now hvps-backup.timer
         activate="""\
 systemctl restart systemd-journald
 systemctl try-restart systemd-resolved 2>/dev/null || true
-systemctl enable --now systemd-timesyncd 2>/dev/null || systemctl enable --now chrony
+if systemctl start systemd-timesyncd 2>/dev/null; then enable_units systemd-timesyncd; else
+  systemctl start chrony
+  enable_units chrony
+fi
 """),
     Concern(
         "updates", "Unattended security upgrades, reboots in the stack's window; the full upgrade at first boot.",
@@ -394,8 +395,8 @@ NEEDRESTART_SUSPEND=1 "${APT[@]}" autoremove --purge
         # that upgrade to stop (and wait for it), so it restarts only while no unattended-upgrade holds its pid
         # file (apt-daily-upgrade.service is a oneshot: "activating", never "active", while it runs).
         activate="""\
-systemctl daemon-reload
-systemctl enable --now unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
+systemctl start unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
+enable_units unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
 [ -e "$R/run/unattended-upgrades.pid" ] || systemctl restart unattended-upgrades
 """),
     Concern(
@@ -403,9 +404,8 @@ systemctl enable --now unattended-upgrades apt-daily.timer apt-daily-upgrade.tim
         files=(ConcernFile("/etc/fail2ban/jail.local"), ConcernFile("/etc/systemd/system/fail2ban.service.d/hvps-sandbox.conf")),
         packages=("fail2ban", "python3-systemd"),
         activate="""\
-systemctl daemon-reload
-systemctl enable fail2ban
 systemctl restart fail2ban
+enable_units fail2ban
 """),
     # Process accounting (who ran what, when: /var/log/account/pacct, rotated daily) and sysstat's 10-minute load
     # history (7 days): a few MB of disk, no daemon beyond a timer.
@@ -417,19 +417,19 @@ systemctl restart fail2ban
                ConcernFile("/etc/systemd/system/hvps-integrity.timer")),
         packages=("auditd", "aide", "debsums", "acct", "sysstat"),
         activate="""\
-systemctl enable auditd
 systemctl restart auditd || log "no auditd (none in containers)"
+enable_units auditd
 sed -i 's/^ENABLED=.*/ENABLED="true"/' "$R/etc/default/sysstat"
-systemctl enable --now sysstat acct || log "no process accounting (none in containers)"
-systemctl daemon-reload
-systemctl enable --now hvps-integrity.timer
+systemctl start sysstat acct || log "no process accounting (none in containers)"
+enable_units sysstat acct
+systemctl start hvps-integrity.timer
+enable_units hvps-integrity.timer
 """),
     Concern(
         "vendor-agent", "The vendor's monitoring agent (do-agent) may reach the metadata service (group hvps-metadata).",
         (DEFERRED,),
         files=(ConcernFile(DO_AGENT_DROPIN, template=False),),
         activate="""\
-systemctl daemon-reload
 ! systemctl cat do-agent.service >/dev/null 2>&1 || systemctl try-restart do-agent.service
 """,
         applies=lambda spec: spec.vendor_info.monitoring_agent and spec.monitoring),
@@ -437,7 +437,9 @@ systemctl daemon-reload
     # integrity check finds nothing (it was taken before the deferred activations, which it then reported).
     Concern(
         "integrity-baseline", "The AIDE baseline of the finished host, taken once at first boot.", (DEFERRED,),
+        # the units the phase has named are enabled first: their links in /etc belong to the baseline
         once="""\
+enable_units
 install -d -m 0700 "$R/var/lib/aide"
 if [ ! -e "$R/var/lib/aide/aide.db" ]; then
   aide -c /etc/aide/aide.conf --init >/dev/null

@@ -190,8 +190,9 @@ def host_unpack_argv(root: str = "/") -> list[str]:
 
 
 def cloud_config_parts(bundle: bytes) -> tuple[dict[str, str], list[str]]:
-    """The write_files entry that drops the bundle, and the runcmd command that unpacks it."""
-    entry = {"path": BUNDLE_PATH, "encoding": "b64", "permissions": "0600", "owner": "root:root",
+    """The write_files entry that drops the bundle (root's: cloud-init's default owner), and the runcmd command
+    that unpacks it."""
+    entry = {"path": BUNDLE_PATH, "encoding": "b64", "permissions": "0600",
              "content": base64.b64encode(bundle).decode()}
     return entry, host_unpack_argv()
 

@@ -1,4 +1,4 @@
-# Managed by hardened-vps. The sample app, served until the stack names its own: a page and a health endpoint.
+# Managed by hardened-vps. The sample app, served until a release replaces it.
 
 
 def app(environ, start_response):
