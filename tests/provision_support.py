@@ -186,3 +186,6 @@ def mtimes(host: Host) -> dict[str, int]:
             if p.is_file() and not p.name.startswith(".")}
 
 
+def enabled_units(calls: list[str]) -> list[str]:
+    """The units `systemctl enable` calls named, in order."""
+    return [u for c in calls if c.startswith("systemctl enable ") for u in c.split()[2:] if not u.startswith("-")]

@@ -186,7 +186,8 @@ def test_a_firewall_converge_restarts_fail2ban_which_restores_its_bans(converged
 def test_a_converge_reloads_systemd_only_for_changed_unit_files_before_activating(converged: Host) -> None:
     """Activations enable without a reload: the converge reloads systemd after writing a concern's changed unit
     files (here fail2ban's sandbox drop-in) and before activating them (and after restoring refused ones); a
-    concern whose changed files are no units (the apt configuration) is activated without a reload."""
+    concern whose changed files are no units (the apt configuration) is activated without one (its enable
+    reloads: see the next test)."""
     spec = replace(converged.spec, reboot_window="03:00")
     result = converge(converged, spec)
     assert result.returncode == 0 and report(result)["updates"].startswith("changed: /etc/apt/")
@@ -198,6 +199,17 @@ def test_a_converge_reloads_systemd_only_for_changed_unit_files_before_activatin
     result = converge(converged, spec)
     assert result.returncode == 0 and report(result)["intrusion-bans"] == f"changed: /{dropin}"
     calls = converged.calls
-    # fail2ban is enabled already: nothing to enable, no second reload
-    assert calls[:2] == ["systemctl daemon-reload", "systemctl restart fail2ban"], calls
-    assert calls.count("systemctl daemon-reload") == 1 and not [c for c in calls if "enable" in c]
+    assert calls[:3] == ["systemctl daemon-reload", "systemctl restart fail2ban", "systemctl enable -q fail2ban"]
+
+
+def test_a_converge_enables_a_concerns_units_at_once_with_the_reload(converged: Host) -> None:
+    """First boot enables a phase's units together without a reload; a converge has no phase end: it enables
+    each unit of an activated concern at once, with systemd's reload, whether or not it is enabled already (an
+    [Install] section the bundle changed gets its links), after starting it."""
+    (converged.root / "etc/systemd/system/app.socket").write_text("# edited by hand\n")
+    result = converge(converged, converged.spec)
+    assert result.returncode == 0 and report(result)["app-runtime"] == "changed: /etc/systemd/system/app.socket"
+    calls = converged.calls
+    assert calls[0] == "systemctl daemon-reload"
+    assert calls.index("systemctl restart app.service") < calls.index("systemctl enable -q app.socket app.service")
+    assert not [c for c in calls if "--no-reload" in c]

@@ -17,6 +17,7 @@ from tests.provision_support import (
     STATE,
     Host,
     assert_locked_down,
+    enabled_units,
     first,
     make_host,
     script_line,
@@ -37,10 +38,9 @@ def test_lockdown_needs_no_apt_and_starts_the_retry_timer(host: Host) -> None:
     assert_locked_down(host)
     assert host.state == "locked-down"
     calls = host.calls
-    # the timer starts, then the phase's units are enabled together; one reload, the first systemctl call: every
-    # file cloud-init wrote is loaded
-    assert calls[-2:] == ["systemctl start hvps-provision.timer",
-                          "systemctl enable --no-reload -q nftables hvps-provision.timer"]
+    # one reload, the first systemctl call (every file cloud-init wrote is loaded); the phase's units enabled
+    # together at its end; then the timer, whose enable reloads before it starts
+    assert calls[-2:] == ["systemctl enable --no-reload -q nftables", "systemctl enable -q --now hvps-provision.timer"]
     assert calls.count("systemctl daemon-reload") == 1 and first(calls, "systemctl") == calls.index(
         "systemctl daemon-reload")
     status = host.run("--status")
@@ -135,7 +135,7 @@ def test_install_turns_on_accounting_and_makes_the_build_user_before_the_baselin
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'ENABLED="true"' in (host.root / "etc/default/sysstat").read_text().splitlines()
     calls = host.calls
-    assert "systemctl start sysstat acct" in calls and enabled_units(calls).index("acct") >= 0
+    assert "systemctl start sysstat acct" in calls and "acct" in enabled_units(calls)
     build_user = calls.index("useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "
                              "--user-group hvps-build")
     assert build_user < next(i for i, c in enumerate(calls) if c.startswith("aide ") and "--init" in c)
@@ -168,52 +168,6 @@ def test_a_rejected_sshd_drop_in_fails_lockdown_for_good(host: Host) -> None:
     assert (host.root / "var/lib/hvps/rejected/10-hvps-hardening.conf").exists()
     assert not (host.root / "etc/ssh/sshd_config.d/10-hvps-hardening.conf").exists()
     assert not [c for c in host.calls if c.startswith(("systemctl restart ssh", "systemctl enable"))]
-
-
-def test_an_image_without_nft_keeps_the_vendor_firewall_and_says_so(host: Host) -> None:
-    (Path(host.env["PATH"].split(":")[0]) / "nft").unlink()
-    assert host.run().returncode == 0
-    assert host.state == "locked-down; the vendor firewall alone until apt installs nftables"
-    assert not [c for c in host.calls if "nftables" in c]
-    (Path(host.env["PATH"].split(":")[0]) / "nft").write_text("#!/bin/bash\n" + RECORD)  # apt installed it
-    (Path(host.env["PATH"].split(":")[0]) / "nft").chmod(0o755)
-    assert host.run("--install").returncode == 0
-    calls = host.calls
-    assert first(calls, "apt-get") < first(calls, "nft -c -f") < first(calls, "systemctl restart nftables")
-
-
-def enabled_units(calls: list[str]) -> list[str]:
-    """The units `systemctl enable` calls named, in order."""
-    return [u for c in calls if c.startswith("systemctl enable ") for u in c.split()[2:] if not u.startswith("-")]
-
-
-def test_the_install_phase_reloads_systemd_only_for_swap_and_at_the_end_and_enables_each_unit_once(
-        host: Host) -> None:
-    """A reload costs about 3 s in the TCG VM (`systemctl enable` does one, with a SysV script three): lockdown
-    loaded every file cloud-init wrote, apt's package scripts reload for theirs, so the install phase reloads for
-    the swap unit systemd makes from the fstab line, and once when first boot is complete. Each phase enables
-    its units together at its end, after starting them, without a reload (after such an enable every start
-    warns until a reload), each unit once. nftables, applied at lockdown with the image's nft, is not restarted
-    by the serve phase that lists it again (it restarts there only when lockdown could not apply it)."""
-    assert host.run().returncode == 0
-    (host.root / ".calls").unlink()
-    assert host.run("--install").returncode == 0, host.state
-    calls = host.calls
-    swap, last = [i for i, c in enumerate(calls) if c == "systemctl daemon-reload"]
-    assert first(calls, "mkswap") < swap < calls.index("systemctl start swapfile.swap")
-    assert last > first(calls, "aide -c /etc/aide/aide.conf --init")
-    assert not [c for c in calls if "nftables" in c and c.startswith("systemctl")]
-    enables = [i for i, c in enumerate(calls) if c.startswith("systemctl enable")]
-    assert all(calls[i].startswith("systemctl enable --no-reload -q ") for i in enables)
-    serve, deferred = enables  # one per phase, after its last start and before the next phase's packages
-    starts = [i for i, c in enumerate(calls) if c.startswith(("systemctl start", "systemctl restart",
-                                                               "systemctl reload-or-restart"))]
-    installs = [i for i, c in enumerate(calls) if c.startswith("apt-get") and " install " in c]
-    assert max(i for i in starts if i < installs[1]) < serve < installs[1] < deferred < last
-    # the deferred units are enabled before the integrity baseline (their links are in /etc, which AIDE watches)
-    assert max(starts) < deferred < first(calls, "aide -c /etc/aide/aide.conf --init")
-    enabled = enabled_units(calls)
-    assert len(enabled) == len(set(enabled)) and {"app.socket", "app.service", "nginx", "fail2ban"} <= set(enabled)
 
 
 def test_an_invalid_pinned_host_key_fails_lockdown(host: Host) -> None:

@@ -126,8 +126,9 @@ install -m 0644 -o postgres -g postgres "$R/etc/hvps/postgresql.conf" "$R/etc/po
 install -m 0640 -o postgres -g postgres "$R/etc/hvps/pg_hba.conf" "$R/etc/postgresql/$v/main/pg_hba.conf"
 setpriv --reuid=postgres --regid=postgres --init-groups "/usr/lib/postgresql/$v/bin/postgres" -C max_connections \\
   -D "/var/lib/postgresql/$v/main" -c config_file="/etc/postgresql/$v/main/postgresql.conf" >/dev/null
+systemctl daemon-reload
+systemctl enable postgresql
 systemctl restart "postgresql@$v-main"
-enable_units postgresql
 setpriv --reuid=postgres --regid=postgres --init-groups psql -qAt -v ON_ERROR_STOP=1 -v app="$APP" <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'app') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app') \\gexec
 SELECT format('CREATE DATABASE %I OWNER %I', :'app', :'app')
@@ -333,8 +334,9 @@ systemctl start swapfile.swap || log "swap: not on"
                ConcernFile("/etc/systemd/system/hvps-data-volume.service"),
                ConcernFile("/etc/systemd/system/{app_name}.service.d/hvps-data.conf")),
         activate="""\
+systemctl daemon-reload
+systemctl enable hvps-data-volume.service
 systemctl restart hvps-data-volume.service
-enable_units hvps-data-volume.service
 systemctl try-restart "$APP.service"
 """,
         health="mountpoint -q \"$R/srv/data\"\n",
@@ -359,8 +361,8 @@ systemctl try-restart "$APP.service"
                ConcernFile("/etc/systemd/system/hvps-backup.service"),
                ConcernFile("/etc/systemd/system/hvps-backup.timer")),
         activate="""\
-systemctl start hvps-backup.timer
-enable_units hvps-backup.timer
+systemctl daemon-reload
+systemctl enable --now hvps-backup.timer
 """,
         applies=_with_volume, first_boot=False),
     Concern(

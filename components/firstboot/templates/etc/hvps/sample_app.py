@@ -1,4 +1,4 @@
-# Managed by hardened-vps. The sample app, served until a release replaces it.
+# Managed by hardened-vps: the sample app, until a release replaces it.
 
 
 def app(environ, start_response):
