@@ -108,7 +108,7 @@ def render_first_boot(spec: HostSpec, host_key: str = PLACEHOLDER_HOST_KEY) -> R
     rendered = RenderedFirstBoot(render_cloud_config(first_boot), render_launch_script(first_boot),
                                  first_boot.digest)
     form, limit = SENT_FORM_LIMITS[spec.vendor]
-    size = rendered.sizes[form]
+    size = len(encode_sent_form(form, rendered).encode())  # this vendor's form only: the others are not sent
     if size > limit:
         raise FirstBootTooLarge(
             f"first-boot data is over {spec.vendor}'s {limit}-byte limit ({form} {size} bytes); fewer or shorter "
