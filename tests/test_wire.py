@@ -7,6 +7,7 @@ import base64
 import gzip
 import lzma
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,6 +23,8 @@ from tests.conftest import ROOT, STACK_FILES
 
 PYTHON3 = shutil.which("python3")
 needs_python3 = pytest.mark.skipif(PYTHON3 is None, reason="python3 is the host's unpacker")
+#: An archive with no file: the magic line and the unpacker, what every archive starts with.
+HEAD = wire.pack([])
 ENTRIES = [wire.Entry("/etc/a.conf", 0o644, b"one\n"), wire.Entry("/etc/x/y", 0o600, b""),
            wire.Entry("/usr/local/sbin/s", 0o700, "#!/bin/sh\nécho\n\n".encode())]
 
@@ -36,11 +39,12 @@ def test_pack_then_parse_gives_back_the_files_in_order() -> None:
 
 @pytest.mark.parametrize("archive", [
     b"", b"hvps-bundle 2\n", wire.pack(ENTRIES)[:-1], wire.pack(ENTRIES) + b"x",
-    wire.MAGIC + b"0644 5 /etc/a\nabc",  # runs past the end
-    wire.MAGIC + b"644 0 /etc/a\n", wire.MAGIC + b"0644 -1 /etc/a\n", wire.MAGIC + b"0644 01 /etc/a\nx",
-    wire.MAGIC + b"0644 0 etc/a\n", wire.MAGIC + b"0644 0 /etc/../root/x\n", wire.MAGIC + b"0644 0 /\xff\n",
+    HEAD + b"0644 5 /etc/a\nabc",  # runs past the end
+    HEAD + b"644 0 /etc/a\n", HEAD + b"0644 -1 /etc/a\n", HEAD + b"0644 01 /etc/a\nx",
+    HEAD + b"0644 0 etc/a\n", HEAD + b"0644 0 /etc/../root/x\n", HEAD + b"0644 0 /\xff\n",
+    wire.MAGIC + b"0644 0 /etc/a\n", HEAD.replace(b"\ni=k\n", b"\ni=0\n"),
 ], ids=["empty", "version", "truncated", "trailing", "past-end", "mode", "negative", "leading-zero", "relative",
-        "dotdot", "not-utf8"])
+        "dotdot", "not-utf8", "no-unpacker", "another-unpacker"])
 def test_parse_refuses_what_pack_would_not_make(archive: bytes) -> None:
     with pytest.raises(wire.WireError):
         wire.parse(archive)
@@ -59,6 +63,21 @@ def test_unpack_refuses_what_is_not_xz() -> None:
 
 def test_host_unpack_fits_in_one_single_quoted_sh_word() -> None:
     assert "'" not in wire.HOST_UNPACK
+
+
+@pytest.mark.parametrize("stack", ["vultr-dev", "lightsail-dev"])
+def test_the_unpacker_travels_once_and_compressed(stack: str) -> None:
+    """The forms carry only the short step that runs the bundle's own unpacker, and so does the provisioner,
+    which unpacks converge bundles with it: one copy of the unpacker per bundle."""
+    spec = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+    rendered = render_first_boot(spec)
+    assert "O_NOFOLLOW" not in rendered.cloud_config and "O_NOFOLLOW" not in rendered.launch_script
+    assert yaml.safe_load(rendered.cloud_config)["runcmd"][0] == wire.host_unpack_argv()
+    assert f"\n{shlex.join(wire.host_unpack_argv())}\n" in rendered.launch_script
+    archive = lzma.decompress(bundle(describe_first_boot(spec)))
+    assert archive.count(b"O_NOFOLLOW") == 1 and archive.startswith(HEAD)
+    provisioner = next(f for f in describe_first_boot(spec).files if f.path == PROVISION_SCRIPT)
+    assert f"python3 -c {shlex.quote(wire.HOST_UNPACK)} " in provisioner.content
 
 
 def _run_host_unpack(bundle_file: Path, root: Path) -> subprocess.CompletedProcess[str]:
@@ -102,9 +121,10 @@ def test_cloud_config_form_unpacks_with_the_host_command(tmp_path: Path, stack: 
 
 @needs_python3
 @pytest.mark.parametrize("archive", [
-    wire.MAGIC + b"0644 3 /../escaped\nabc", wire.MAGIC + b"0644 9 /etc/a\nabc", b"not a bundle\n",
-    wire.MAGIC + b"0644 -3 /etc/a\nabc",
-], ids=["dotdot", "past-end", "magic", "negative"])
+    HEAD + b"0644 3 /../escaped\nabc", HEAD + b"0644 9 /etc/a\nabc", b"not a bundle\n",
+    HEAD + b"0644 -3 /etc/a\nabc", wire.MAGIC + b"0644 3 /etc/a\nabc", HEAD[:-1],
+    HEAD.replace(b"0644 ", b"0644 x", 1),
+], ids=["dotdot", "past-end", "magic", "negative", "no-unpacker", "short-unpacker", "unpacker-size"])
 def test_host_unpack_stops_on_a_malformed_bundle(tmp_path: Path, archive: bytes) -> None:
     bundle_file = tmp_path / "bundle"
     bundle_file.write_bytes(wire.compress(archive))
@@ -137,7 +157,7 @@ def test_launch_script_payload_is_one_line() -> None:
 
 def test_a_malformed_bundle_is_unreadable_to_the_secrets_scan() -> None:
     """The pack reads bundles with wire.parse: one that does not parse is refused (fail closed), not skipped."""
-    data = base64.b64encode(wire.compress(wire.MAGIC + b"0600 99 /etc/hvps/app.env\nTOKEN=x")).decode()
+    data = base64.b64encode(wire.compress(HEAD + b"0600 99 /etc/hvps/app.env\nTOKEN=x")).decode()
     findings = find_secrets(RawFirstBoot(data, "userData"))
     assert [f.unreadable for f in findings] == [True] and "does not parse" in findings[0].what
 

@@ -1,4 +1,5 @@
 """The first-boot wire format: how the files travel in user data and how the host unpacks them.
+This module is longer than 300 lines because its writer and every reader sit side by side: split, they could drift.
 
 One module renders and parses it (each form's first line, its header comment, the bundle, the launch
 script's heredoc, the gzip and base64 encoding a metadata service may want), so the renderer, the host's unpack
@@ -8,12 +9,12 @@ The header comment is written for a reader on the host and never read back: what
 parsing the bundle. The bundle is an xz stream of a small archive:
 
     hvps-bundle 1\\n
-    <mode, 4 octal digits> <size in bytes> <absolute path>\\n<content>   (once per file, in order)
+    <mode, 4 octal digits> <size in bytes> <absolute path>\\n<content>   (the unpacker, then once per file)
 
-A tar header is 512 bytes and every member is padded to 512: for about 40 small files that framing costs
-more than a kilobyte after compression, against a 16 KiB user-data limit (the smallest vendor's). The
-host unpacks with python3 (cloud-init's own interpreter, so on every image that runs user data) and its
-lzma module: no dependency on the `xz` tool, which a minimal image may lack.
+A tar header is 512 bytes and every member is padded to 512: for about 40 small files that framing costs more than
+a kilobyte after compression, against a 16 KiB user-data limit (the smallest vendor's). The host unpacks with
+python3 (cloud-init's own interpreter, so on every image that runs user data) and its lzma module: no dependency on
+the `xz` tool, which a minimal image may lack.
 """
 
 from __future__ import annotations
@@ -45,15 +46,16 @@ LAUNCH_SCRIPT_LINE = "#!/bin/sh"
 MAX_INFLATED = 16 * 1024 * 1024
 _ENTRY_HEADER = re.compile(rb"([0-7]{4}) (0|[1-9][0-9]{0,9}) (/[^\n\0]*)\n")
 
-#: The host's unpack step (python3 -c, argv: bundle, root directory). It fits a single-quoted sh word (no `'`)
-#: and is short: it travels uncompressed. Each file is created anew (a file or symlink at the path is removed
-#: first, as tar does), never through a symlink, with its exact mode whatever the umask (missing directories
-#: 0755 under cloud-init's umask, as tar makes them); created by root, so owned by root:root. Anything malformed
-#: stops it before the provisioner runs. `root` + path: "/" + "/etc/x" is "//etc/x", the same file.
-HOST_UNPACK = (
-    'import lzma,os,sys\n'
-    'd=lzma.open(sys.argv[1]).read();i=14\n'
-    'if d[:i]!=b"hvps-bundle 1\\n":sys.exit("hvps: not a bundle")\n'
+#: The unpacker is the first entry of every archive (pack() puts it there, parse() requires it and leaves it out):
+#: its code travels compressed, once, not as plain text in every form. HOST_UNPACK runs it (never written to the
+#: host) with the archive in `d` and the first file at `k`. Each file is created anew (a file or symlink at the
+#: path is removed first, as tar does), never through a symlink, with its exact mode whatever the umask (missing
+#: directories 0755 under cloud-init's umask, as tar makes them); by root, so owned by root:root. Anything
+#: malformed stops it before the provisioner runs. `root` + path: "/" + "/etc/x" is "//etc/x", the same file.
+UNPACKER_PATH = "/usr/local/lib/hvps/unpack"
+UNPACKER = (
+    'import os,sys\n'
+    'i=k\n'
     'while i<len(d):\n'
     ' j=d.index(b"\\n",i);o,n,p=d[i:j].decode().split(" ",2);k=j+1+int(n)\n'
     ' if not n.isdigit() or k>len(d) or ".." in p.split("/") or p[0]!="/":sys.exit("hvps: bad entry "+p)\n'
@@ -62,6 +64,17 @@ HOST_UNPACK = (
     ' h=os.open(f,os.O_WRONLY|os.O_CREAT|os.O_EXCL|os.O_NOFOLLOW,384);os.fchmod(h,int(o,8))\n'
     ' with open(h,"wb") as w:w.write(d[j+1:k])\n'
     ' i=k\n'
+)
+_UNPACKER_HEAD = MAGIC + f"0644 {len(UNPACKER)} {UNPACKER_PATH}\n".encode()
+#: The host's unpack step (python3 -c, argv: bundle, root directory): it checks that the archive starts with the
+#: unpacker's entry, then runs it. It fits a single-quoted sh word (no `'`) and is short: it travels uncompressed.
+HOST_UNPACK = (
+    'import lzma,sys\n'
+    f'd=lzma.open(sys.argv[1]).read();j=d.find(b"\\n",{len(MAGIC)});n=d[{len(MAGIC) + 5}:j-{len(UNPACKER_PATH) + 1}]'
+    ';k=n.isdigit() and j+1+int(n)\n'
+    f'if d[:{len(MAGIC) + 5}]+d[j-{len(UNPACKER_PATH) + 1}:j]!=b"{MAGIC.decode().strip()}\\n0644  {UNPACKER_PATH}"'
+    ' or not k or k>len(d):sys.exit("hvps: not a bundle")\n'
+    'exec(d[j+1:k])\n'
 )
 
 
@@ -85,8 +98,8 @@ def _check_path(path: str) -> None:
 
 
 def pack(entries: Iterable[Entry]) -> bytes:
-    """The archive (uncompressed) of these files, in this order."""
-    out = bytearray(MAGIC)
+    """The archive (uncompressed) of these files, in this order, after the unpacker."""
+    out = bytearray(_UNPACKER_HEAD + UNPACKER.encode())
     for e in entries:
         _check_path(e.path)
         if not 0 <= e.mode <= 0o7777:
@@ -101,11 +114,14 @@ def is_archive(data: bytes) -> bool:
 
 
 def parse(archive: bytes) -> list[Entry]:
-    """The files of an uncompressed archive, strictly: WireError on anything pack() would not have made."""
+    """The files of an uncompressed archive, strictly: WireError on anything pack() would not have made (the
+    unpacker, this version's, first)."""
     if not is_archive(archive):
         raise WireError("not a first-boot bundle (no hvps-bundle header)")
+    if not archive.startswith(_UNPACKER_HEAD + UNPACKER.encode()):
+        raise WireError("a first-boot bundle without this version's unpacker as its first entry")
     entries: list[Entry] = []
-    i = len(MAGIC)
+    i = len(_UNPACKER_HEAD) + len(UNPACKER)
     while i < len(archive):
         header = _ENTRY_HEADER.match(archive, i)
         if header is None:
