@@ -71,6 +71,7 @@ def lynis_audit(vm: VM, admin: str, key: Path, min_index: int = lynis.MIN_INDEX)
                         **({"error": audit.error} if audit.error else {})},
                        figures={"hardening_index": idx, "target": min_index,
                                 "tests_done": audit.report.get("lynis_tests_done"),
+                                **({"points": audit.points[0], "points_max": audit.points[1]} if audit.points else {}),
                                 "stock_image_baseline": LYNIS_STOCK_BASELINE,
                                 "baseline_source": "quoted from an earlier measurement of the stock image (not "
                                                    "re-measured)"})

@@ -67,7 +67,7 @@ ip addr add 192.0.2.1/30 dev e2e-scan0 && ip link set e2e-scan0 up
 ip netns exec $ns ip addr add 192.0.2.2/30 dev e2e-scan1
 ip netns exec $ns ip link set e2e-scan1 up
 ip netns exec $ns ip link set lo up
-d=$(mktemp -d); mkdir -p $d/partial; cd $d
+d=$(mktemp -d -p /var/tmp); mkdir -p $d/partial; cd $d  # nmap runs from here: /tmp is noexec
 # nmap and whatever it needs that is not installed, downloaded (not installed) and unpacked here
 ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update -q >/dev/null
 apt-get install -q -y --no-install-recommends --download-only -o APT::Sandbox::User=root \

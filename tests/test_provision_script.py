@@ -10,6 +10,7 @@ import pytest
 
 from components import firstboot
 from components.firstboot import HOST_KEY_PATH, progress
+from components.firstboot.settings import HARDENED_MOUNTS
 from tests.provision_support import (
     NEEDS_SSH_KEYGEN,
     PROGRESS,
@@ -45,6 +46,21 @@ def test_lockdown_needs_no_apt_and_starts_the_retry_timer(host: Host) -> None:
         "systemctl daemon-reload")
     status = host.run("--status")
     assert status.returncode != 0 and status.stdout.strip() == "locked-down"
+
+
+def test_lockdown_remounts_dev_shm_and_tmp_noexec_and_keeps_a_mount_point_the_image_names(host: Host) -> None:
+    """Each hardened mount point is remounted at once and gets an fstab line for the next boots; a mount point the
+    image's fstab already names (a /tmp partition) keeps its line, and only the remount applies the options."""
+    fstab = host.root / "etc/fstab"
+    fstab.write_text(fstab.read_text() + "# tmpfs /dev/shm tmpfs defaults 0 0\n/dev/vdb1 /tmp ext4 defaults 0 2\n")
+    assert host.run().returncode == 0
+    lines = fstab.read_text().splitlines()
+    assert "/dev/vdb1 /tmp ext4 defaults 0 2" in lines and not [x for x in lines if x.startswith("tmpfs /tmp ")]
+    assert "tmpfs /dev/shm tmpfs defaults,nosuid,nodev,noexec 0 0" in lines  # a comment is not a line
+    assert "devtmpfs /dev devtmpfs defaults,nosuid,noexec 0 0" in lines
+    for mount_point, _, options in HARDENED_MOUNTS:
+        assert f"mount -o remount,{options} {mount_point}" in host.calls
+    assert {p for p, _, o in HARDENED_MOUNTS if "noexec" in o} == {"/dev", "/dev/shm", "/tmp"}
 
 
 def test_apt_outage_keeps_the_host_locked_down_and_retries_with_backoff(host: Host) -> None:
@@ -87,7 +103,8 @@ def test_a_second_full_run_changes_nothing(host: Host) -> None:
     assert (root / "etc/ssh/ssh_host_ed25519_key").read_text() == host.host_key  # never rotated
     fstab = (root / "etc/fstab").read_text().splitlines()
     assert sum(line.startswith("/swapfile ") for line in fstab) == 1
-    assert sum(line.startswith("tmpfs /dev/shm ") for line in fstab) == 1
+    for mount_point, fs_type, options in HARDENED_MOUNTS:  # one line each, after any number of runs
+        assert fstab.count(f"{fs_type} {mount_point} {fs_type} defaults,{options} 0 0") == 1, mount_point
     defs = (root / "etc/login.defs").read_text().splitlines()
     for key in ("UMASK", "ENCRYPT_METHOD", "PASS_MAX_DAYS", "PASS_MIN_DAYS"):
         assert sum(line.split()[0] == key for line in defs) == 1, key

@@ -116,6 +116,8 @@ def test_the_build_runs_unprivileged_and_bounded(host: Path) -> None:
     assert len(setprivs) == 4  # tar, venv, pip -r requirements.txt, pip gunicorn
     assert all(c.startswith("setpriv --reuid=hvps-build --regid=999 --clear-groups --no-new-privs env -i ")
                for c in setprivs)
+    # pip's temporary files (a source package's build steps run there) off /tmp, which is noexec on the host
+    assert all(f" TMPDIR={host}/var/tmp " in c for c in setprivs)
     pips = [c for c in calls if c.startswith("pip[")]
     assert len(pips) == 2 and all(c.startswith(BUILDER) for c in pips)
 

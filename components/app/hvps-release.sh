@@ -102,12 +102,14 @@ switch_to() {  # atomic: rename(2) of a new symlink over the old one
 }
 
 deadline=$(( $(date +%s) + build_timeout ))
-as_builder() {  # run "$@" as the build user: no root, no groups, no new privileges, within the build's time
+# run "$@" as the build user: no root, no groups, no new privileges, within the build's time; temporary files in
+# /var/tmp (/tmp is noexec, and a source package's build steps run from pip's temporary directory)
+as_builder() {
   local left=$(( deadline - $(date +%s) )) rc=0
   [ "$left" -gt 0 ] || refuse "the build took longer than $build_timeout s"
   timeout --kill-after=10 "$left" setpriv --reuid="$builder" --regid="$builder_gid" --clear-groups --no-new-privs \
-    env -i PATH="$PATH" HOME=/nonexistent LANG=C.UTF-8 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_NO_INPUT=1 "$@" || rc=$?
+    env -i PATH="$PATH" HOME=/nonexistent LANG=C.UTF-8 TMPDIR="$root/var/tmp" PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$@" || rc=$?
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then refuse "the build took longer than $build_timeout s"; fi
   return "$rc"
 }

@@ -218,7 +218,7 @@ else
 fi
 """),
     Concern(
-        "kernel-and-limits", "Kernel hardening (sysctl), blacklisted modules, no core dumps, a noexec /dev/shm.",
+        "kernel-and-limits", "Kernel hardening (sysctl), blacklisted modules, no core dumps, noexec /dev, /dev/shm and /tmp.",
         (LOCKDOWN,),
         files=(ConcernFile("/etc/sysctl.d/90-hvps-hardening.conf"), ConcernFile("/etc/modprobe.d/hvps-blacklist.conf"),
                ConcernFile("/etc/security/limits.d/90-hvps-no-core.conf"),
@@ -233,8 +233,11 @@ if [ -e "$R$f" ] && ! dpkg-divert --list "$f" | grep -q .; then
   install -d -m 0755 "$R/var/lib/hvps/diverted"
   dpkg-divert --quiet --local --rename --divert /var/lib/hvps/diverted/10-coredump-debian.conf --add "$f"
 fi
-grep -q '^tmpfs /dev/shm ' "$R/etc/fstab" || echo 'tmpfs /dev/shm tmpfs defaults,nosuid,nodev,noexec 0 0' >>"$R/etc/fstab"
-mount -o remount,nosuid,nodev,noexec /dev/shm || log "/dev/shm: noexec from the next boot"
+for m in {{ hardened_mounts | sh }}; do
+  read -r d t o <<<"$m"
+  awk -v d="$d" '$2==d&&!/^#/{f=1}END{exit !f}' "$R/etc/fstab" || echo "$t $d $t defaults,$o 0 0" >>"$R/etc/fstab"
+  mount -o "remount,$o" "$d" || log "$d: $o from the next boot"
+done
 """),
     # The build user of releases (hvps-release) is made here, before the integrity baseline, so a deploy adds no
     # account. The sample release's venv sees Debian's gunicorn and has no pip: it installs nothing.

@@ -72,6 +72,15 @@ LOGIN_DEFS: tuple[tuple[str, str], ...] = (
     ("SHA_CRYPT_MAX_ROUNDS", "65536"), ("PASS_MAX_DAYS", "365"), ("PASS_MIN_DAYS", "1"),
 )
 
+# File systems nothing runs from (DevSec os_hardening, CIS, Lynis FILE-6374): (mount point, type, options). Each
+# gets an fstab line, which systemd applies at every boot (systemd-remount-fs for the API file systems /dev and
+# /dev/shm; /tmp is mounted from it), and is remounted at once. A mount point the image's fstab already names is
+# left as it is. Releases build with TMPDIR=/var/tmp, so a source package's build steps still run.
+HARDENED_MOUNTS: tuple[tuple[str, str, str], ...] = (
+    ("/dev", "devtmpfs", "nosuid,noexec"), ("/dev/shm", "tmpfs", "nosuid,nodev,noexec"),
+    ("/tmp", "tmpfs", "nosuid,nodev,noexec"),
+)
+
 # PostgreSQL beside the app on a small plan (PGTune's figures for a web app, scaled down): a few connections (the
 # app's workers), shared_buffers RAM/16 and the planner's cache estimate RAM/4, so a 1 GB plan keeps most of its
 # memory for the app. Unix socket only: no TCP listener at all. JIT off: no code generation at run time.

@@ -21,6 +21,7 @@ from components.firstboot.concerns import (
     concerns_for,
 )
 from components.firstboot.settings import (
+    HARDENED_MOUNTS,
     LOGIN_DEFS,
     SSH_GROUP,
     SSH_KEX,
@@ -130,6 +131,7 @@ def template_values(spec: HostSpec, converge: bool = False) -> dict[str, object]
         "sshd_options": sshd_options(spec),
         "sysctl_settings": sysctl_settings(),
         "login_defs": tuple(f"{k} {v}" for k, v in LOGIN_DEFS),
+        "hardened_mounts": tuple(" ".join(m) for m in HARDENED_MOUNTS),
         "ssh_rules": ssh_firewall_rules(spec),
         "dhcp_rules": dhcp_firewall_rules(spec),
         "upgrade_origins": Trusted("\n".join(f'  "{o}";' for o in upgrade_origins(spec))),
