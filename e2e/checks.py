@@ -41,6 +41,7 @@ from .network_checks import (
     EXPECTED_PUBLIC_TCP,
     FIREWALL_SCAN_SCRIPT,
     firewall_scan,
+    hardened_mounts,
     listeners,
     nftables_enforcing,
     sysctl_values,
@@ -72,7 +73,7 @@ from .web_checks import FORBIDDEN_HEADERS, REQUIRED_HEADERS, http_headers, servi
 __all__ = [
     "CONNECTION_CUT", "DEFAULT_SYSCTL", "EXPECTED_PUBLIC_TCP", "FIREWALL_SCAN_SCRIPT", "FORBIDDEN_HEADERS",
     "INTEGRITY_SCRIPT", "REQUIRED_HEADERS", "CheckResult", "_offered_methods", "_pinned_ssh", "_sh", "app_restarts",
-    "auditd_running", "fail2ban_banned_harness", "fail2ban_sshd", "firewall_scan", "http_headers",
+    "auditd_running", "fail2ban_banned_harness", "fail2ban_sshd", "firewall_scan", "hardened_mounts", "http_headers",
     "integrity_findings", "integrity_sandboxed", "listeners", "lynis_audit", "nftables_enforcing", "run_all_inside",
     "run_all_outside", "sandbox_exposure", "service_banners", "ssh_admin_login", "ssh_audit", "ssh_host_key_pinned",
     "ssh_password_refused", "ssh_root_refused", "sshd_effective_config", "swap_on", "sysctl_values", "systemd_security",
@@ -91,6 +92,7 @@ def run_all_inside(vm: VM, admin: str, key: Path, app_unit: str | None = None,
                    sysctl: dict[str, str] | None = None, sandbox: dict[str, float] | None = None,
                    origins: list[str] | None = None, swap_mb: int = 0) -> list[CheckResult]:
     res = [listeners(vm, admin, key), nftables_enforcing(vm, admin, key), sysctl_values(vm, admin, key, sysctl),
+           hardened_mounts(vm, admin, key),
            fail2ban_sshd(vm, admin, key), unattended_upgrades(vm, admin, key, origins),
            auditd_running(vm, admin, key)]
     if swap_mb:

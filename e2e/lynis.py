@@ -161,7 +161,7 @@ def audit_script(deb: str, timeout_s: int, with_log: bool) -> str:
     tail = f'echo "{LOG_MARKER}"; cat "$d/lynis.log"' if with_log else ":"
     return f"""
 set -eu
-d=$(mktemp -d -p /var/tmp); cd "$d"  # /tmp is noexec on the host
+d=$(mktemp -d -p /var/tmp); cd "$d"; trap 'cd /; rm -rf "$d"' EXIT  # /tmp is noexec on the host
 echo "{LYNIS_SHA256}  {deb}" | sha256sum -c --quiet -
 dpkg -x {deb} root
 mkdir lynis && cp -a root/usr/share/lynis/. lynis/ && cp root/usr/sbin/lynis lynis/lynis

@@ -7,6 +7,8 @@ import re
 import shlex
 from pathlib import Path
 
+from components.firstboot.settings import HARDENED_MOUNTS
+
 from .check_result import CheckResult, _sh
 from .vm import VM
 
@@ -57,7 +59,10 @@ def listeners(vm: VM, admin: str, key: Path, app_ports: set[int] | None = None) 
 FIREWALL_SCAN_SCRIPT = r"""
 set -eu
 ns=e2escan
-cleanup() { ip netns del $ns 2>/dev/null || true; ip link del e2e-scan0 2>/dev/null || true; }
+d=""
+cleanup() {
+  ip netns del $ns 2>/dev/null || true; ip link del e2e-scan0 2>/dev/null || true; [ -z "$d" ] || rm -rf "$d"
+}
 trap cleanup EXIT
 cleanup
 ip netns add $ns
@@ -129,3 +134,24 @@ def sysctl_values(vm: VM, admin: str, key: Path, expected: dict[str, str] | None
            if " ".join(got.get(k, "").split()) != " ".join(v.split())}
     return CheckResult("sysctl", not bad, bad or f"{len(expected)} values as expected",
                        figures={"checked": len(expected), "wrong": len(bad)})
+
+
+MOUNTS_SCRIPT = "for m in {}; do findmnt -fno TARGET,OPTIONS --mountpoint \"$m\" || echo \"$m -\"; done".format(
+    " ".join(shlex.quote(m) for m, _, _ in HARDENED_MOUNTS))
+
+
+def mount_options(text: str) -> dict[str, set[str]]:
+    """findmnt's `TARGET OPTIONS` lines (MOUNTS_SCRIPT) as each mount point's options."""
+    return {target: set(options.split(",")) for target, _, options in (line.partition(" ") for line in
+                                                                       text.splitlines()) if options}
+
+
+def hardened_mounts(vm: VM, admin: str, key: Path) -> CheckResult:
+    """/dev, /dev/shm and /tmp mounted with the options settings.HARDENED_MOUNTS names (after a reboot as well:
+    the fstab lines keep them); what is missing, per mount point."""
+    p = _sh(vm, admin, key, MOUNTS_SCRIPT)
+    got = mount_options(p.stdout)
+    missing = {m: sorted(set(o.split(",")) - got.get(m, set())) for m, _, o in HARDENED_MOUNTS}
+    missing = {m: o for m, o in missing.items() if o}
+    return CheckResult("hardened_mounts", p.returncode == 0 and not missing,
+                       missing or {m: ",".join(sorted(got.get(m, set()))) for m, _, _ in HARDENED_MOUNTS})

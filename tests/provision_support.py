@@ -47,6 +47,8 @@ STUBS = {
     "systemctl": 'if [ "$1" = is-enabled ]; then grep -qsxF "${@: -1}" "$HVPS_ROOT/.enabled"; exit; fi\n' + RECORD +
                  'if [ "$1" = enable ]; then for u; do [[ $u = -* ]] || echo "$u" >>"$HVPS_ROOT/.enabled"; done; fi\n',
     "systemd-detect-virt": RECORD + "exit 1\n",  # not a container
+    # the source of what is mounted at a path: `.mounts` lines "path source" (none: nothing mounted there)
+    "findmnt": 'awk -v d="${@: -1}" \'$1==d{print $2;f=1}END{exit !f}\' "$HVPS_ROOT/.mounts" 2>/dev/null\n',
     "swapon": RECORD,  # prints no active swap
     # install as root would need the users: drop -o/-g, keep the rest (the real install writes the files)
     "install": 'a=(); while [ $# -gt 0 ]; do case $1 in -o|-g) shift 2 ;; *) a+=("$1"); shift ;; esac; done\n'

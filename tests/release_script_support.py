@@ -44,7 +44,7 @@ STUBS = {
 def make_host(tmp_path: Path) -> Path:
     """The host's root under tmp_path, with the stubs beside it (tmp_path/stubs, first on the script's PATH)."""
     root = tmp_path / "root"
-    for d in ("run/lock", "srv/app/releases", "etc"):
+    for d in ("run/lock", "srv/app/releases", "etc", "var/tmp"):
         (root / d).mkdir(parents=True)
     stubs = tmp_path / "stubs"
     stubs.mkdir()

@@ -112,3 +112,14 @@ def test_banners_name_ssh_and_http_without_nginx_version(monkeypatch: pytest.Mon
 def test_swap_is_the_file_of_the_configured_size_with_its_unit_active(key: Path, answer: str, ok: bool) -> None:
     vm = FakeVM({("deploy", "swapon --show"): (0 if ok else 3, answer, "")})
     assert checks.swap_on(vm, "deploy", key, 1024).ok is ok  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("answer, ok", [
+    ("/dev rw,nosuid,noexec,relatime\n/dev/shm rw,nosuid,nodev,noexec\n/tmp rw,nosuid,nodev,noexec\n", True),
+    ("/dev rw,nosuid,relatime\n/dev/shm rw,nosuid,nodev,noexec\n/tmp rw,nosuid,nodev,noexec\n", False),  # exec /dev
+    ("/dev rw,nosuid,noexec\n/dev/shm rw,nosuid,nodev,noexec\n/tmp -\n", False),  # /tmp not a mount point
+    ("/dev rw,nosuid,noexec\n/dev/shm rw,nosuid,nodev,noexec\n", False),          # no answer for /tmp
+])
+def test_hardened_mounts_have_every_option_the_settings_name(key: Path, answer: str, ok: bool) -> None:
+    vm = FakeVM({("deploy", "findmnt -fno TARGET,OPTIONS"): (0, answer, "")})
+    assert checks.hardened_mounts(vm, "deploy", key).ok is ok  # type: ignore[arg-type]

@@ -48,19 +48,23 @@ def test_lockdown_needs_no_apt_and_starts_the_retry_timer(host: Host) -> None:
     assert status.returncode != 0 and status.stdout.strip() == "locked-down"
 
 
-def test_lockdown_remounts_dev_shm_and_tmp_noexec_and_keeps_a_mount_point_the_image_names(host: Host) -> None:
-    """Each hardened mount point is remounted at once and gets an fstab line for the next boots; a mount point the
-    image's fstab already names (a /tmp partition) keeps its line, and only the remount applies the options."""
+def test_lockdown_remounts_dev_shm_and_tmp_noexec_and_keeps_them_so_in_fstab(host: Host) -> None:
+    """Each hardened mount point is remounted at once; its fstab line keeps the options for the next boots: the
+    image's own line (a /tmp partition) gets them added, else a new line names what is mounted there (Debian's
+    initramfs mounts /dev from `udev`: another source would make `mount -a` mount a second /dev over it)."""
     fstab = host.root / "etc/fstab"
-    fstab.write_text(fstab.read_text() + "# tmpfs /dev/shm tmpfs defaults 0 0\n/dev/vdb1 /tmp ext4 defaults 0 2\n")
+    fstab.write_text(fstab.read_text() + "  # tmpfs /dev/shm tmpfs defaults 0 0\n/dev/vdb1\t/tmp  ext4 defaults 0 2\n")
+    (host.root / ".mounts").write_text("/dev udev\n/dev/shm tmpfs\n/tmp /dev/vdb1\n")
     assert host.run().returncode == 0
     lines = fstab.read_text().splitlines()
-    assert "/dev/vdb1 /tmp ext4 defaults 0 2" in lines and not [x for x in lines if x.startswith("tmpfs /tmp ")]
-    assert "tmpfs /dev/shm tmpfs defaults,nosuid,nodev,noexec 0 0" in lines  # a comment is not a line
-    assert "devtmpfs /dev devtmpfs defaults,nosuid,noexec 0 0" in lines
+    assert lines[1:] == ["  # tmpfs /dev/shm tmpfs defaults 0 0",
+                         "/dev/vdb1 /tmp ext4 defaults,nosuid,nodev,noexec 0 2",
+                         "udev /dev devtmpfs defaults,nosuid,noexec 0 0",
+                         "tmpfs /dev/shm tmpfs defaults,nosuid,nodev,noexec 0 0"]
     for mount_point, _, options in HARDENED_MOUNTS:
         assert f"mount -o remount,{options} {mount_point}" in host.calls
     assert {p for p, _, o in HARDENED_MOUNTS if "noexec" in o} == {"/dev", "/dev/shm", "/tmp"}
+    assert host.run().returncode == 0 and fstab.read_text().splitlines() == lines  # a second run: as it was
 
 
 def test_apt_outage_keeps_the_host_locked_down_and_retries_with_backoff(host: Host) -> None:
@@ -105,6 +109,7 @@ def test_a_second_full_run_changes_nothing(host: Host) -> None:
     assert sum(line.startswith("/swapfile ") for line in fstab) == 1
     for mount_point, fs_type, options in HARDENED_MOUNTS:  # one line each, after any number of runs
         assert fstab.count(f"{fs_type} {mount_point} {fs_type} defaults,{options} 0 0") == 1, mount_point
+    assert len(fstab) == 5  # the root, the swap file and the three hardened mounts
     defs = (root / "etc/login.defs").read_text().splitlines()
     for key in ("UMASK", "ENCRYPT_METHOD", "PASS_MAX_DAYS", "PASS_MIN_DAYS"):
         assert sum(line.split()[0] == key for line in defs) == 1, key

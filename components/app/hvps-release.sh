@@ -72,8 +72,8 @@ log() { echo "hvps-release[$app $id]: $*"; }
 refuse() { log "refused: $*"; exit 3; }
 
 # The secrets arrive on stdin: read them now into a root-only file, so that nothing the build runs can read them.
-secrets_in=""
-cleanup() { rm -rf "$target.tmp"; [ -z "$secrets_in" ] || rm -f "$secrets_in"; }
+secrets_in="" build_tmp=""
+cleanup() { rm -rf "$target.tmp"; [ -z "$build_tmp" ] || rm -rf "$build_tmp"; [ -z "$secrets_in" ] || rm -f "$secrets_in"; }
 trap cleanup EXIT
 if [ -n "$env_file" ]; then
   secrets_in=$(mktemp "$root/run/hvps-secrets.XXXXXX")  # 0600 root
@@ -103,12 +103,13 @@ switch_to() {  # atomic: rename(2) of a new symlink over the old one
 
 deadline=$(( $(date +%s) + build_timeout ))
 # run "$@" as the build user: no root, no groups, no new privileges, within the build's time; temporary files in
-# /var/tmp (/tmp is noexec, and a source package's build steps run from pip's temporary directory)
+# the build's own directory under /var/tmp (/tmp is noexec, and a source package's build steps run from pip's
+# temporary directory), removed with the build
 as_builder() {
   local left=$(( deadline - $(date +%s) )) rc=0
   [ "$left" -gt 0 ] || refuse "the build took longer than $build_timeout s"
   timeout --kill-after=10 "$left" setpriv --reuid="$builder" --regid="$builder_gid" --clear-groups --no-new-privs \
-    env -i PATH="$PATH" HOME=/nonexistent LANG=C.UTF-8 TMPDIR="$root/var/tmp" PIP_NO_CACHE_DIR=1 \
+    env -i PATH="$PATH" HOME=/nonexistent LANG=C.UTF-8 TMPDIR="$build_tmp" PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$@" || rc=$?
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then refuse "the build took longer than $build_timeout s"; fi
   return "$rc"
@@ -154,7 +155,8 @@ if [ ! -e "$target/.ready" ]; then
     useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group "$builder"
   builder_gid=$(id -g "$builder")
   install -d -m 0700 "$target.tmp"
-  chown "$builder:$builder_gid" "$target.tmp"
+  build_tmp=$(mktemp -d "$root/var/tmp/hvps-build.XXXXXX")
+  chown "$builder:$builder_gid" "$target.tmp" "$build_tmp"
   if [ -n "$archive" ]; then
     check_archive
     as_builder tar -xzf - -C "$target.tmp" --no-same-owner --no-same-permissions <"$archive"

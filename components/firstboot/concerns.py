@@ -235,7 +235,10 @@ if [ -e "$R$f" ] && ! dpkg-divert --list "$f" | grep -q .; then
 fi
 for m in {{ hardened_mounts | sh }}; do
   read -r d t o <<<"$m"
-  awk -v d="$d" '$2==d&&!/^#/{f=1}END{exit !f}' "$R/etc/fstab" || echo "$t $d $t defaults,$o 0 0" >>"$R/etc/fstab"
+  s=$(findmnt -fno SOURCE "$d") || s=$t
+  f=$(awk -v d="$d" -v l="$s $d $t defaults,$o 0 0" -v o="$o" \
+    '$1!~/^#/&&$2==d{n=1;if(!index($4,o)){$4=$4","o;c=1} }1;END{if(!n)print l;exit n>c}' "$R/etc/fstab") &&
+    echo "$f" >"$R/etc/fstab"
   mount -o "remount,$o" "$d" || log "$d: $o from the next boot"
 done
 """),

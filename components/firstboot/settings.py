@@ -72,10 +72,12 @@ LOGIN_DEFS: tuple[tuple[str, str], ...] = (
     ("SHA_CRYPT_MAX_ROUNDS", "65536"), ("PASS_MAX_DAYS", "365"), ("PASS_MIN_DAYS", "1"),
 )
 
-# File systems nothing runs from (DevSec os_hardening, CIS, Lynis FILE-6374): (mount point, type, options). Each
-# gets an fstab line, which systemd applies at every boot (systemd-remount-fs for the API file systems /dev and
-# /dev/shm; /tmp is mounted from it), and is remounted at once. A mount point the image's fstab already names is
-# left as it is. Releases build with TMPDIR=/var/tmp, so a source package's build steps still run.
+# File systems nothing runs from (DevSec os_hardening, CIS, Lynis FILE-6374): (mount point, type, options). Each is
+# remounted at once, and its fstab line (the image's own gets the options added; else a new one naming the mounted
+# source, `udev` for Debian's /dev) keeps them at every boot: systemd-remount-fs applies them to the API file
+# systems /dev and /dev/shm, and /tmp is mounted from its line (tmpfs' own size and inode limits, not Debian's
+# tmp.mount's: an option only tmpfs takes would stop a /tmp partition from mounting). Releases build with TMPDIR
+# under /var/tmp, so a source package's build steps still run.
 HARDENED_MOUNTS: tuple[tuple[str, str, str], ...] = (
     ("/dev", "devtmpfs", "nosuid,noexec"), ("/dev/shm", "tmpfs", "nosuid,nodev,noexec"),
     ("/tmp", "tmpfs", "nosuid,nodev,noexec"),

@@ -52,7 +52,7 @@ _ENTRY_HEADER = re.compile(rb"([0-7]{4}) (0|[1-9][0-9]{0,9}) (/[^\n\0]*)\n")
 #: path is removed first, as tar does), never through a symlink, with its exact mode whatever the umask (missing
 #: directories 0755 under cloud-init's umask, as tar makes them); by root, so owned by root:root. Anything
 #: malformed stops it before the provisioner runs. `root` + path: "/" + "/etc/x" is "//etc/x", the same file.
-UNPACKER_PATH = "/usr/local/lib/hvps/unpack"
+UNPACKER_PATH = "/hvps/unpack"  # a name only: the unpacker is never written
 UNPACKER = (
     'import os,sys\n'
     'i=k\n'
@@ -65,16 +65,17 @@ UNPACKER = (
     ' with open(h,"wb") as w:w.write(d[j+1:k])\n'
     ' i=k\n'
 )
-_UNPACKER_HEAD = MAGIC + f"0644 {len(UNPACKER)} {UNPACKER_PATH}\n".encode()
-#: The host's unpack step (python3 -c, argv: bundle, root directory): it checks that the archive starts with the
-#: unpacker's entry, then runs it. It fits a single-quoted sh word (no `'`) and is short: it travels uncompressed.
-HOST_UNPACK = (
-    'import lzma,sys\n'
-    f'd=lzma.open(sys.argv[1]).read();j=d.find(b"\\n",{len(MAGIC)});n=d[{len(MAGIC) + 5}:j-{len(UNPACKER_PATH) + 1}]'
-    ';k=n.isdigit() and j+1+int(n)\n'
-    f'if d[:{len(MAGIC) + 5}]+d[j-{len(UNPACKER_PATH) + 1}:j]!=b"{MAGIC.decode().strip()}\\n0644  {UNPACKER_PATH}"'
-    ' or not k or k>len(d):sys.exit("hvps: not a bundle")\n'
-    'exec(d[j+1:k])\n'
+_UNPACKER_HEAD = MAGIC + f"0644 {len(UNPACKER.encode())} {UNPACKER_PATH}\n".encode()
+#: The host's unpack step (python3 -c, argv: bundle, root directory): it checks that the archive's first entry is
+#: framed and named as the unpacker (not its content: the bundle is the program's own, as the provisioner it
+#: carries is), then runs it. A bundle from a release before the unpacker moved is refused. It fits a single-quoted
+#: sh word (no `'`) and is short: it travels uncompressed.
+HOST_UNPACK = (  # one line: a YAML string of several lines costs a blank line and an indent per line
+    'import lzma,sys;'
+    f'd=lzma.open(sys.argv[1]).read();j=d.find(b"\\n",{len(MAGIC)});n=d[{len(MAGIC) + 5}:j-{len(UNPACKER_PATH) + 1}];'
+    'k=j>0 and n.isdigit() and j+1+int(n);'
+    f'd[:{len(MAGIC) + 5}]+d[j-{len(UNPACKER_PATH) + 1}:j]==b"{MAGIC.decode().strip()}\\n0644  {UNPACKER_PATH}"'
+    ' and 0<k<=len(d) or sys.exit("hvps: not a bundle");exec(d[j+1:k])'
 )
 
 
@@ -121,7 +122,7 @@ def parse(archive: bytes) -> list[Entry]:
     if not archive.startswith(_UNPACKER_HEAD + UNPACKER.encode()):
         raise WireError("a first-boot bundle without this version's unpacker as its first entry")
     entries: list[Entry] = []
-    i = len(_UNPACKER_HEAD) + len(UNPACKER)
+    i = len(_UNPACKER_HEAD) + len(UNPACKER.encode())
     while i < len(archive):
         header = _ENTRY_HEADER.match(archive, i)
         if header is None:

@@ -84,7 +84,7 @@ class FakeHost:
     @classmethod
     def new(cls, base: Path, label: str) -> FakeHost:
         root = base / f"host-{label}"
-        for d in ("run/lock", "srv/app/releases", "etc"):
+        for d in ("run/lock", "srv/app/releases", "etc", "var/tmp"):
             (root / d).mkdir(parents=True)
         return cls(root)
 
