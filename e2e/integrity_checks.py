@@ -55,7 +55,7 @@ LYNIS_BOUND_S = 2700
 LYNIS_STOCK_BASELINE = 61
 
 
-def lynis_audit(vm: VM, admin: str, key: Path, min_index: int = lynis.MIN_INDEX) -> CheckResult:
+def lynis_audit(vm: VM, admin: str, key: Path, min_index: int = lynis.VM_MIN_INDEX) -> CheckResult:
     """Lynis hardening index inside the VM (once per run; ~13 min under TCG), with the pinned release
     (e2e/lynis.py) copied in. Returns the index plus the warnings and suggestions (test ids) so the report
     can list them."""

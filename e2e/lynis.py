@@ -25,11 +25,13 @@ if TYPE_CHECKING:
 LYNIS_VERSION = "3.1.7-1"
 LYNIS_SHA256 = "05c4390d8ff521773f6f9f4ae1813dc04f6cc2969ba35399086004062b69e6b9"
 LYNIS_URL = f"http://deb.debian.org/debian/pool/main/l/lynis/lynis_{LYNIS_VERSION}_all.deb"
-#: The hardening index the proof requires: the last index seen in the VM (88, Lynis 3.1.4) less a margin for
-#: the run-to-run spread. In the container (e2e/container_checks.py) it applies to the index without the
-#: points this machine's kernel costs (87 there, 82 as measured). The goal is 90; it is not reached yet (README,
-#: "What Lynis still suggests").
+#: The hardening index the container audit requires (e2e/container_checks.py), without the points this machine's
+#: kernel costs: 87 there (82 as measured), less a margin. The container cannot earn the points the VM does for
+#: the kernel modules and the mounts.
 MIN_INDEX = 86
+#: The hardening index the VM audit (`python -m e2e lynis`) requires: the goal, 90, reached in the VM with the
+#: noexec /dev and /tmp and the squashfs block (305 of 337 points; README, "What Lynis still suggests").
+VM_MIN_INDEX = 90
 
 LOG_MARKER = "----- lynis.log -----"
 
