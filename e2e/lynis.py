@@ -173,7 +173,7 @@ cd lynis
 timeout {timeout_s} ./lynis audit system --usecwd --no-colors --quick --profile ./default.prf {log_opt} \\
   --report-file "$d/report.dat" >"$d/lynis.out" 2>&1 || tail -n 20 "$d/lynis.out" >&2
 cat "$d/report.dat"; {tail}
-cd /; rm -rf "$d" {deb}
+rm -f {deb}  # the trap removes "$d"
 """
 
 

@@ -65,7 +65,8 @@ UNPACKER = (
     ' with open(h,"wb") as w:w.write(d[j+1:k])\n'
     ' i=k\n'
 )
-_UNPACKER_HEAD = MAGIC + f"0644 {len(UNPACKER.encode())} {UNPACKER_PATH}\n".encode()
+#: What every archive starts with: the magic line and the unpacker's entry.
+_ARCHIVE_START = MAGIC + f"0644 {len(UNPACKER.encode())} {UNPACKER_PATH}\n".encode() + UNPACKER.encode()
 #: The host's unpack step (python3 -c, argv: bundle, root directory): it checks that the archive's first entry is
 #: framed and named as the unpacker (not its content: the bundle is the program's own, as the provisioner it
 #: carries is), then runs it. A bundle from a release before the unpacker moved is refused. It fits a single-quoted
@@ -100,7 +101,7 @@ def _check_path(path: str) -> None:
 
 def pack(entries: Iterable[Entry]) -> bytes:
     """The archive (uncompressed) of these files, in this order, after the unpacker."""
-    out = bytearray(_UNPACKER_HEAD + UNPACKER.encode())
+    out = bytearray(_ARCHIVE_START)
     for e in entries:
         _check_path(e.path)
         if not 0 <= e.mode <= 0o7777:
@@ -119,10 +120,10 @@ def parse(archive: bytes) -> list[Entry]:
     unpacker, this version's, first)."""
     if not is_archive(archive):
         raise WireError("not a first-boot bundle (no hvps-bundle header)")
-    if not archive.startswith(_UNPACKER_HEAD + UNPACKER.encode()):
+    if not archive.startswith(_ARCHIVE_START):
         raise WireError("a first-boot bundle without this version's unpacker as its first entry")
     entries: list[Entry] = []
-    i = len(_UNPACKER_HEAD) + len(UNPACKER.encode())
+    i = len(_ARCHIVE_START)
     while i < len(archive):
         header = _ENTRY_HEADER.match(archive, i)
         if header is None:
