@@ -24,7 +24,7 @@ import pulumi
 
 from components import envfile, ssh
 from components.config import HostSpec
-from components.firstboot import CONVERGE_COMMAND, converge_bundle, converge_digests
+from components.firstboot import AS_ROOT, CONVERGE_COMMAND, converge_bundle, converge_digests
 from components.options import dependencies
 
 #: One converge validates, installs and health-checks each changed concern; the dial retries until then.
@@ -32,7 +32,7 @@ CONVERGE_TIMEOUT = "15m"
 #: Writing one small file; the SSH dial retries until then (without a bound it would retry for ever).
 CREDENTIALS_TIMEOUT = "5m"
 #: Stores the backup bucket's credentials (stdin) in /etc/hvps/backup-credentials, root-only: never first-boot data.
-STORE_CREDENTIALS_COMMAND = "sudo -n /usr/local/sbin/hvps-backup --store-credentials"
+STORE_CREDENTIALS_COMMAND = f"{AS_ROOT} /usr/local/sbin/hvps-backup --store-credentials"
 
 
 def backup_credentials_file(access_key_id: str, secret_access_key: str) -> str:

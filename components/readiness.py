@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import pulumi
 
 from components.config import HostSpec
-from components.firstboot import PROVISION_SCRIPT
+from components.firstboot import AS_ROOT, PROVISION_SCRIPT
 
 #: How long the wait polls (under the resource's timeout below, so the state text is what the user sees).
 WAIT_SECONDS = 25 * 60
@@ -26,9 +26,9 @@ READY_TIMEOUT = "30m"
 
 def first_boot_wait(seconds: int = WAIT_SECONDS, poll: int = POLL_SECONDS) -> str:
     """A POSIX sh command for the admin: succeed once first boot is complete; fail early on `failed: ...`, or
-    after `seconds`, printing the last state to stderr. `sudo -n`: the state is root's, and the admin's
+    after `seconds`, printing the last state to stderr. As root (AS_ROOT): the state is root's, and the admin's
     password-less sudo exists from lockdown on (until then the command keeps polling)."""
-    status = f"sudo -n {shlex.quote(PROVISION_SCRIPT)} --status"
+    status = f"{AS_ROOT} {shlex.quote(PROVISION_SCRIPT)} --status"
     return (f"s=; for _ in $(seq {max(1, seconds // poll)}); do s=$({status} 2>&1) && break; "
             f'case "$s" in failed*) break ;; esac; sleep {poll}; done; '
             '[ "$s" = complete ] || { echo "first boot did not complete: ${s:-no state}" >&2; false; }')

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from components.config import HostSpec, load_stack_file, parse_ssh_key
-from components.firstboot import PROVISION_SCRIPT, progress, render_first_boot
+from components.firstboot import AS_ROOT, PROVISION_SCRIPT, progress, render_first_boot
 
 from . import checks
 from .apt_cache import AptCache
@@ -35,7 +35,7 @@ from .processes import VMError, log
 from .vm import VM
 
 REPO = Path(__file__).resolve().parent.parent
-STATUS = f"sudo -n {PROVISION_SCRIPT} --status"
+STATUS = f"{AS_ROOT} {PROVISION_SCRIPT} --status"
 
 
 #: From the mirror's return to first boot complete, at most (512 s alone; over 1500 s beside the other lane on a
@@ -76,7 +76,7 @@ def outage_then_recovery(vm: VM, spec: HostSpec, admin: str, key: Path, pinned: 
     vm.wait_ssh(admin, key, timeout=600)
     state = wait_state(vm, admin, key, lambda s: s.startswith("installing attempt") and "failed" in s, timeout=600)
     timings["power_on_to_failed_attempt_s"] = round(time.monotonic() - t0, 1)
-    record = vm.ssh(admin, key, f"sudo cat {progress.PROGRESS_FILE}", timeout=60).stdout
+    record = vm.ssh(admin, key, f"{AS_ROOT} cat {progress.PROGRESS_FILE}", timeout=60).stdout
     recorded = progress.states(progress.parse_progress(record))
     out += [("apt-blocked", r) for r in (
         # the state names the failed step: an apt command (`apt-get`, or provision.sh's "${APT[@]}" array)

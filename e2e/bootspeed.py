@@ -34,7 +34,7 @@ from pathlib import Path
 
 import yaml
 
-from components.firstboot import PROVISION_SCRIPT, progress, render_first_boot, wire
+from components.firstboot import AS_ROOT, PROVISION_SCRIPT, progress, render_first_boot, wire
 
 from . import checks
 from .apt_cache import AptCache
@@ -80,7 +80,7 @@ def _locked_down(vm: VM, admin: str, key: Path) -> bool:
 
 
 def _status(vm: VM, admin: str, key: Path) -> str:
-    return vm.ssh(admin, key, f"sudo -n {PROVISION_SCRIPT} --status", timeout=60).stdout.strip()
+    return vm.ssh(admin, key, f"{AS_ROOT} {PROVISION_SCRIPT} --status", timeout=60).stdout.strip()
 
 
 def time_first_boot(vm: VM, admin: str, key: Path, health_path: str, timeout: float = 1500) -> dict:
@@ -131,11 +131,12 @@ _DPKG = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (\S+) (.*)$")
 # One SSH call: the clock (epoch and uptime, to put wall-clock logs on the boot's time line), the provisioner's
 # progress record (already on the boot's clock), then apt's and systemd's own logs.
 GUEST_LOGS = ("date +%s.%N; cut -d' ' -f1 /proc/uptime; "
-              f"echo '@@progress'; sudo cat {progress.PROGRESS_FILE}; echo '@@journal'; "
-              "sudo journalctl -b -o short-unix --no-pager | grep -E 'Fetched [0-9]'; "
-              "echo '@@history'; sudo cat /var/log/apt/history.log; echo '@@dpkg'; sudo cat /var/log/dpkg.log; "
+              f"echo '@@progress'; {AS_ROOT} cat {progress.PROGRESS_FILE}; echo '@@journal'; "
+              f"{AS_ROOT} journalctl -b -o short-unix --no-pager | grep -E 'Fetched [0-9]'; "
+              f"echo '@@history'; {AS_ROOT} cat /var/log/apt/history.log; "
+              f"echo '@@dpkg'; {AS_ROOT} cat /var/log/dpkg.log; "
               "echo '@@blame'; systemd-analyze blame --no-pager 2>&1 | head -n 15; "
-              "echo '@@cloud-init'; sudo cloud-init analyze blame 2>&1 | head -n 15")
+              f"echo '@@cloud-init'; {AS_ROOT} cloud-init analyze blame 2>&1 | head -n 15")
 
 
 def _sections(text: str) -> dict[str, list[str]]:

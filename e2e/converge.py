@@ -7,7 +7,9 @@ the same command. On one booted host:
   1. a sysctl value, an nginx header and the admin keys (one added, one removed) change; converge while a request
      loop runs through nginx from before the converge starts until after it returns: every change is live, the
      loop saw the old header and then the new one with 0 failed requests, the removed key is refused ("Permission
-     denied"), the new key logs in, no reboot (same boot id), the app not restarted (same main PID);
+     denied"), the new key logs in, no reboot (same boot id), the app not restarted (same main PID); sshd is
+     sandboxed by it (ssh-sandbox): a new session runs under no_new_privs, sudo refuses it, /etc is read-only to
+     it, hvps-root reaches root; every unit the project adds or configures is within its bound;
   2. a broken nginx file: the converge is refused by validation (non-zero, "refused" in its output), the live file
      is the previous one, the host keeps serving the previous header;
   3. the good bundle again: every concern "unchanged", no file under /etc, /usr/local/sbin or the admin's ~/.ssh
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from components.config import HostSpec, SshKey
 from components.firstboot import (
+    AS_ROOT,
     CONVERGE_COMMAND,
     FirstBoot,
     HostFile,
@@ -37,9 +40,12 @@ from components.firstboot import (
 )
 from components.firstboot.concerns import concern_of
 from components.firstboot.converge import converge_payload
+from components.firstboot.sandbox import sandboxed_units
 
 from .checks import CheckResult
 from .processes import log
+from .service_checks import sandbox_exposure
+from .ssh_checks import ssh_sessions_confined
 from .switch_witness import SwitchLoop, judge, summary, witness
 from .vm import VM
 
@@ -142,6 +148,9 @@ def converge_check(vm: VM, spec: HostSpec, admin: str, key: Path, removed: Path,
                                                                       HEADER_NEW),
          "before": before, "after": after},
         figures=verdict.figures))
+    # the first converge sandboxed sshd (ssh-sandbox): new sessions are confined, every unit within its bound
+    results.append(ssh_sessions_confined(vm, admin, key))
+    results.append(sandbox_exposure(vm, admin, key, {u.unit: u.bound for u in sandboxed_units(spec)}))
     results.append(CheckResult(
         "converge_admin_keys",
         before_removed.returncode == 0 and removed_now.returncode == 255
@@ -155,7 +164,7 @@ def converge_check(vm: VM, spec: HostSpec, admin: str, key: Path, removed: Path,
     owner = concern_of(HEADERS_FILE, spec)
     assert owner is not None, HEADERS_FILE
     refused = [o.concern for o in progress.parse_converge_report(out2) if o.outcome == "refused"]
-    live = vm.ssh(admin, key, f"sudo -n cat {HEADERS_FILE}", timeout=60).stdout
+    live = vm.ssh(admin, key, f"{AS_ROOT} cat {HEADERS_FILE}", timeout=60).stdout
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=10) as r:
         served, status = r.headers.get(HEADER, ""), r.status
     results.append(CheckResult(
@@ -166,11 +175,11 @@ def converge_check(vm: VM, spec: HostSpec, admin: str, key: Path, removed: Path,
 
     # 3: the same good bundle again changes nothing
     mark = "/run/hvps-e2e-converge.mark"
-    vm.ssh(admin, key, f"sudo -n touch {mark}", timeout=30, check=True)
+    vm.ssh(admin, key, f"{AS_ROOT} touch {mark}", timeout=30, check=True)
     time.sleep(1.1)                         # mtimes have a 1 s grain on some filesystems
     again_before = _probe(vm, admin, key, spec.app_name)
     rc3, out3 = converge(vm, admin, key, good)
-    written = vm.ssh(admin, key, f"sudo -n find /etc /usr/local/sbin /home/{admin}/.ssh -newer {mark} -type f "
+    written = vm.ssh(admin, key, f"{AS_ROOT} find /etc /usr/local/sbin /home/{admin}/.ssh -newer {mark} -type f "
                                  f"2>/dev/null | head -20", timeout=60).stdout.split()
     again_after = _probe(vm, admin, key, spec.app_name)
     outcomes = {o.concern: o.outcome for o in progress.parse_converge_report(out3)}

@@ -14,6 +14,7 @@ import shlex
 from pathlib import Path
 
 from components.config import HostSpec
+from components.firstboot import AS_ROOT
 
 from .check_result import CheckResult, _sh
 from .vm import VM
@@ -26,7 +27,8 @@ CRASH_TABLE = "e2e_crash"
 
 def psql(app: str, sql: str) -> str:
     """A psql call as the app's OS user, which peer auth maps to the app's role and database."""
-    return f"sudo -u {shlex.quote(app)} psql -X -q -v ON_ERROR_STOP=1 -d {shlex.quote(app)} -tAc {shlex.quote(sql)}"
+    return (f"{AS_ROOT} runuser -u {shlex.quote(app)} -- psql -X -q -v ON_ERROR_STOP=1 -d {shlex.quote(app)} "
+            f"-tAc {shlex.quote(sql)}")
 
 
 def _digest_sql(table: str) -> str:
@@ -46,8 +48,8 @@ def volume_mounted(vm: VM, admin: str, key: Path) -> CheckResult:
     with the product's label, mounted nodev,nosuid,noexec. Its filesystem UUID goes into the figures (the rebuild
     compares it)."""
     cmd = (f"findmnt -n -o SOURCE,FSTYPE,OPTIONS --mountpoint {DATA_MOUNT}; "
-           "sudo env HVPS_DATA_WAIT=0 /usr/local/sbin/hvps-data-volume device; "
-           f"sudo blkid -o export \"$(findmnt -n -o SOURCE --mountpoint {DATA_MOUNT})\"")
+           f"{AS_ROOT} env HVPS_DATA_WAIT=0 /usr/local/sbin/hvps-data-volume device; "
+           f"{AS_ROOT} blkid -o export \"$(findmnt -n -o SOURCE --mountpoint {DATA_MOUNT})\"")
     p = _sh(vm, admin, key, cmd, timeout=60)
     lines = p.stdout.split("\n")
     mount = lines[0].split() if lines and lines[0].strip() else []
@@ -75,7 +77,7 @@ def volume_found_by_prefix(vm: VM, admin: str, key: Path, device: str) -> CheckR
     """The prefix lookup (vendors that name the volume by an id they assign, such as virtio-<mount id>) on a
     real udev tree: with every by-id link as candidates, it finds `device` (the mounted volume), and the links
     include the root disk's (the VM gives it a serial), so it was there to be refused."""
-    p = _sh(vm, admin, key, f"sudo bash -c {shlex.quote(_BROADEST_PREFIX)}", timeout=60)
+    p = _sh(vm, admin, key, f"{AS_ROOT} bash -c {shlex.quote(_BROADEST_PREFIX)}", timeout=60)
     lines = p.stdout.split("\n")
     found = lines[0].strip() if lines else ""
     roots = sorted({line.split("=", 1)[1] for line in lines if line.startswith("root=")})
@@ -90,7 +92,7 @@ def volume_found_by_prefix(vm: VM, admin: str, key: Path, device: str) -> CheckR
 def database_socket_only(vm: VM, admin: str, key: Path, app: str) -> CheckResult:
     """The app's role reaches its database over the unix socket; PostgreSQL listens on no TCP port (ss shows no
     postgres listener, and a TCP connection to 127.0.0.1:5432 is refused)."""
-    cmd = (f"{psql(app, 'select current_user')}; echo \"tcp_listeners=$(sudo ss -ltnpH | grep -c postgres)\"; "
+    cmd = (f"{psql(app, 'select current_user')}; echo \"tcp_listeners=$({AS_ROOT} ss -ltnpH | grep -c postgres)\"; "
            "if timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5432' 2>/dev/null; then echo tcp=open; "
            "else echo tcp=refused; fi")
     p = _sh(vm, admin, key, cmd, timeout=60)
@@ -115,10 +117,10 @@ def rows_written(vm: VM, admin: str, key: Path, app: str, rows: int = 2000) -> C
 # (the oldest postgres process) is killed with SIGKILL in the middle; the writer keeps trying; the database must
 # answer again under a new postmaster, the writer gets some rows in after it, and every confirmed id must be there.
 # The writer is stopped by a file, not by a count: a psql start takes about a second under TCG.
-_CRASH_SCRIPT = """\
+_CRASH_SCRIPT = f"""\
 set -u
 app=$1
-q() { sudo -u "$app" psql -X -q -v ON_ERROR_STOP=1 -d "$app" -tAc "$1"; }
+q() {{ {AS_ROOT} runuser -u "$app" -- psql -X -q -v ON_ERROR_STOP=1 -d "$app" -tAc "$1"; }}
 q "create table if not exists e2e_crash (id integer primary key, at timestamptz default now())" >/dev/null
 rm -f /tmp/e2e-stop; : >/tmp/e2e-committed
 ( i=0
@@ -131,11 +133,11 @@ sleep 8
 old=$(pgrep -o -x postgres)
 echo "before=$(grep -c . /tmp/e2e-committed)"
 echo "killed=$old"
-sudo kill -9 "$old"
+{AS_ROOT} kill -9 "$old"
 t0=$(date +%s)
 sleep 1
 until q "select 1" >/dev/null 2>&1; do
-  [ $(( $(date +%s) - t0 )) -lt 120 ] || { touch /tmp/e2e-stop; echo recovered=no; exit 1; }
+  [ $(( $(date +%s) - t0 )) -lt 120 ] || {{ touch /tmp/e2e-stop; echo recovered=no; exit 1; }}
   sleep 1
 done
 echo "recovered_s=$(( $(date +%s) - t0 ))"
@@ -169,11 +171,11 @@ def backup_then_restore(vm: VM, admin: str, key: Path, app: str) -> CheckResult:
     """`hvps-backup` takes a backup; rows are then deleted and changed (the digest differs); `hvps-restore latest`
     brings back exactly the rows of the backup (the digest is the one before)."""
     before = table_digest(vm, admin, key, app)
-    backup = _sh(vm, admin, key, "sudo hvps-backup && sudo ls -1 /srv/data/backups | tail -n 3", timeout=300)
+    backup = _sh(vm, admin, key, f"{AS_ROOT} hvps-backup && {AS_ROOT} ls -1 /srv/data/backups | tail -n 3", timeout=300)
     change = f"delete from {ROWS_TABLE} where id % 2 = 0; update {ROWS_TABLE} set v = 'changed' where id < 100"
     _sh(vm, admin, key, psql(app, change), timeout=60)
     changed = table_digest(vm, admin, key, app)
-    restore = _sh(vm, admin, key, "sudo hvps-restore latest", timeout=300)
+    restore = _sh(vm, admin, key, f"{AS_ROOT} hvps-restore latest", timeout=300)
     after = table_digest(vm, admin, key, app)
     ok = (backup.returncode == 0 and restore.returncode == 0 and before is not None and changed != before
           and after == before)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from components.config import HostSpec
-from components.firstboot import CONVERGE_COMMAND
+from components.firstboot import AS_ROOT, CONVERGE_COMMAND
 from components.hostconfig import converge_stdin
 from components.readiness import first_boot_wait
 
@@ -67,7 +67,7 @@ def converged(vm: VM, spec: HostSpec, key: Path, timeout: float = 1200) -> Check
                        capture_output=True, timeout=timeout)
     out = (p.stdout + p.stderr).decode(errors="replace")
     if p.returncode != 0:
-        journal = vm.ssh(spec.admin_user, key, "sudo journalctl --no-pager -o cat -n 40 -u hvps-data-volume "
+        journal = vm.ssh(spec.admin_user, key, f"{AS_ROOT} journalctl --no-pager -o cat -n 40 -u hvps-data-volume "
                                                "-u 'postgresql*'; findmnt /srv/data", timeout=60)
         out += "\n--- journal\n" + journal.stdout[-2500:]
     return CheckResult("data_concerns_converged", p.returncode == 0, out.strip()[-1500:],

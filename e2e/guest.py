@@ -12,6 +12,8 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from components.firstboot import AS_ROOT
+
 if TYPE_CHECKING:
     from .vm import VM
 
@@ -51,7 +53,7 @@ class VMGuest:
         return f"/home/{self.admin}"
 
     def root(self, script: str, timeout: float) -> subprocess.CompletedProcess[str]:
-        return self.vm.ssh(self.admin, self.key, "sudo bash -c " + shlex.quote(script), timeout=timeout)
+        return self.vm.ssh(self.admin, self.key, f"{AS_ROOT} bash -c " + shlex.quote(script), timeout=timeout)
 
     def copy_in(self, local: Path, remote: str) -> None:
         self.vm.scp_to(self.admin, self.key, local, remote)

@@ -27,6 +27,7 @@ from pathlib import Path
 from components import envfile
 from components.app import AppPackage, code_digest, release_id
 from components.config import HostSpec
+from components.firstboot import AS_ROOT
 
 from .checks import CheckResult
 from .processes import log
@@ -57,19 +58,19 @@ def _archive(members: dict[str, bytes], links: dict[str, str]) -> AppPackage:
 
 def _modes(vm: VM, admin: str, key: Path, paths: list[str]) -> dict[str, str]:
     quoted = " ".join(shlex.quote(p) for p in paths)
-    p = vm.ssh(admin, key, f"sudo stat -c '%n %a %U:%G' {quoted} 2>/dev/null", timeout=30)
+    p = vm.ssh(admin, key, f"{AS_ROOT} stat -c '%n %a %U:%G' {quoted} 2>/dev/null", timeout=30)
     return dict(line.split(" ", 1) for line in p.stdout.splitlines() if " " in line)
 
 
 def _shadow_lines(vm: VM, admin: str, key: Path) -> list[str]:
-    p = vm.ssh(admin, key, "sudo cat /etc/shadow", timeout=30)
+    p = vm.ssh(admin, key, f"{AS_ROOT} cat /etc/shadow", timeout=30)
     return [line for line in p.stdout.splitlines() if line.strip()]
 
 
 def _app_environ(vm: VM, admin: str, key: Path, unit: str) -> dict[str, str]:
     """The running app's environment, as the kernel holds it for the unit's main process."""
     cmd = (f"pid=$(systemctl show -p MainPID --value {shlex.quote(unit)}); "
-           "sudo base64 -w0 /proc/$pid/environ")
+           f"{AS_ROOT} base64 -w0 /proc/$pid/environ")
     raw = base64.b64decode(vm.ssh(admin, key, cmd, timeout=30).stdout.strip() or "")
     pairs = (entry.decode("utf-8", "replace").partition("=") for entry in raw.split(b"\0") if entry)
     return {name: value for name, _, value in pairs}
@@ -98,7 +99,7 @@ def hostile_release_check(vm: VM, spec: HostSpec, admin: str, key: Path) -> list
         hashes = [line.split(":")[1] for line in shadow if len(line.split(":")) > 1 and len(line.split(":")[1]) > 2]
         leaked = [line for line in shadow if line in out] + [h for h in hashes if h in out]
         after = _modes(vm, admin, key, watched)
-        left = vm.ssh(admin, key, f"sudo ls /srv/{app}/releases", timeout=30).stdout.split()
+        left = vm.ssh(admin, key, f"{AS_ROOT} ls /srv/{app}/releases", timeout=30).stdout.split()
         now = serving(vm)
         # the symlink archive must be refused by the script's own check (its "refused:" line), not fail later
         refused = "refused:" in out or name != "hostile_symlink_static_to_etc"

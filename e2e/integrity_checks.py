@@ -7,6 +7,8 @@ import re
 import shlex
 from pathlib import Path
 
+from components.firstboot import AS_ROOT
+
 from . import lynis
 from .check_result import CheckResult, _sh
 from .guest import VMGuest
@@ -35,7 +37,7 @@ def integrity_sandboxed(vm: VM, admin: str, key: Path) -> CheckResult:
     """hvps-integrity.service under its sandbox ends as AIDE and debsums do as plain root, with exactly their
     findings: a read-only view with one capability must not hide a path (ProtectKernelModules hid the kernel's
     modules from debsums: every one reported missing)."""
-    p = _sh(vm, admin, key, "sudo bash -c " + shlex.quote(INTEGRITY_SCRIPT), timeout=900)
+    p = _sh(vm, admin, key, f"{AS_ROOT} bash -c " + shlex.quote(INTEGRITY_SCRIPT), timeout=900)
     unit, _, plain = p.stdout.partition("@@PLAIN@@")
     in_unit, as_root = integrity_findings(unit), integrity_findings(plain)
     status = [re.findall(r"^status=(\d+)$", part, re.M) for part in (unit, plain)]

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from components.config import HostSpec
-from components.firstboot import HostFile, describe_first_boot, render_cloud_config
+from components.firstboot import AS_ROOT, HostFile, describe_first_boot, render_cloud_config
 
 from . import checks
 from .apt_cache import AptCache
@@ -48,8 +48,9 @@ def weaken_running_host(vm: VM, admin: str, key: Path) -> dict:
     weakened_user_data, written and loaded over SSH; the checks must catch it. The VM is discarded after."""
     res: dict = {"form": NEGATIVE_FORM, "checks": [], "timings": {}}
     path = "/etc/ssh/sshd_config.d/05-e2e-weakened.conf"
-    vm.ssh(admin, key, f"printf %s {shlex.quote(WEAK_SSHD)} | sudo tee {path} >/dev/null && sudo chmod 0600 {path}"
-                       " && sudo sshd -t && sudo systemctl reload ssh", timeout=60, check=True)
+    vm.ssh(admin, key, f"printf %s {shlex.quote(WEAK_SSHD)} | {AS_ROOT} tee {path} >/dev/null"
+                       f" && {AS_ROOT} chmod 0600 {path}"
+                       f" && {AS_ROOT} sshd -t && {AS_ROOT} systemctl reload ssh", timeout=60, check=True)
     time.sleep(2)
     results = [checks.ssh_admin_login(vm, admin, key), checks.sshd_effective_config(vm, admin, key),
                checks.ssh_password_refused(vm, admin)]

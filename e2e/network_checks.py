@@ -7,6 +7,7 @@ import re
 import shlex
 from pathlib import Path
 
+from components.firstboot import AS_ROOT
 from components.firstboot.settings import HARDENED_MOUNTS
 
 from .check_result import CheckResult, _sh
@@ -36,7 +37,7 @@ DEFAULT_SYSCTL = {
 
 def listeners(vm: VM, admin: str, key: Path, app_ports: set[int] | None = None) -> CheckResult:
     """Every TCP listener on a non-loopback address is expected; the app (app_ports) is loopback/unix only."""
-    p = _sh(vm, admin, key, "sudo ss -Htlnp")
+    p = _sh(vm, admin, key, f"{AS_ROOT} ss -Htlnp")
     public, rows = set(), []
     for line in p.stdout.splitlines():
         cols = line.split()
@@ -96,7 +97,7 @@ def firewall_scan(vm: VM, admin: str, key: Path, expected_open: set[int] | None 
     allowed_closed are ports the firewall accepts with nothing listening (443 on a host without a domain)."""
     expected_open = EXPECTED_PUBLIC_TCP if expected_open is None else expected_open
     allowed_closed = allowed_closed or set()
-    p = _sh(vm, admin, key, "sudo bash -c " + shlex.quote(FIREWALL_SCAN_SCRIPT), timeout=1000)
+    p = _sh(vm, admin, key, f"{AS_ROOT} bash -c " + shlex.quote(FIREWALL_SCAN_SCRIPT), timeout=1000)
     open_ports = {int(x) for x in re.findall(r'portid="(\d+)"><state state="open"', p.stdout)}
     closed = {int(x) for x in re.findall(r'portid="(\d+)"><state state="closed"', p.stdout)}
     extra = re.search(r'<extraports state="(\w+)" count="(\d+)"', p.stdout)
@@ -113,7 +114,7 @@ def firewall_scan(vm: VM, admin: str, key: Path, expected_open: set[int] | None 
 
 def nftables_enforcing(vm: VM, admin: str, key: Path) -> CheckResult:
     """Some base chain on the input hook has policy drop (or ends in drop/reject); the scan proves it works."""
-    p = _sh(vm, admin, key, "sudo nft -j list ruleset")
+    p = _sh(vm, admin, key, f"{AS_ROOT} nft -j list ruleset")
     try:
         items = json.loads(p.stdout).get("nftables", [])
     except json.JSONDecodeError:
@@ -128,7 +129,7 @@ def nftables_enforcing(vm: VM, admin: str, key: Path) -> CheckResult:
 def sysctl_values(vm: VM, admin: str, key: Path, expected: dict[str, str] | None = None) -> CheckResult:
     expected = expected or DEFAULT_SYSCTL
     keys = " ".join(shlex.quote(k) for k in expected)
-    p = _sh(vm, admin, key, f"sudo /usr/sbin/sysctl {keys}")      # prints "key = value"; unknown keys on stderr
+    p = _sh(vm, admin, key, f"{AS_ROOT} /usr/sbin/sysctl {keys}")      # prints "key = value"; unknown keys on stderr
     got = {k.strip(): v.strip() for k, _, v in (line.partition("=") for line in p.stdout.splitlines()) if _}
     bad = {k: {"want": v, "got": got.get(k)} for k, v in expected.items()
            if " ".join(got.get(k, "").split()) != " ".join(v.split())}

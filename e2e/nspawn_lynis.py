@@ -230,7 +230,7 @@ def boot_and_audit(a: argparse.Namespace, tmp: Path, res: dict, cleanup: context
 
     health = c.exec(f"curl -fsS -m 5 -H 'Host: {spec.domain or 'localhost'}' http://127.0.0.1{spec.app_health_path}")
     res["checks"]["healthz"] = {"ok": health.returncode == 0, "out": health.stdout.strip()[-200:]}
-    bounds = {u.unit: u.bound for u in sandboxed_units(spec)}
+    bounds = {u.unit: u.bound for u in sandboxed_units(spec, converged=False)}
     sec = c.exec("; ".join(f"systemd-analyze security --no-pager {shlex.quote(u)} 2>&1 | tail -n 1" for u in bounds))
     got = exposures(sec.stdout)
     over = {u: got.get(u) for u, b in bounds.items() if got.get(u) is None or got[u] > b}

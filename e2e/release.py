@@ -35,6 +35,7 @@ from components.app import (
     upload_dir,
 )
 from components.config import AppSpec, HostSpec
+from components.firstboot import AS_ROOT
 
 from .checks import CheckResult
 from .processes import log
@@ -114,10 +115,10 @@ def pip_trusts_host_ca(vm: VM, admin: str, key: Path) -> str | None:
         return None
     scp(vm, admin, key, bundle, "/tmp/e2e-host-ca.pem")
     # 0644 both: the release builds as an unprivileged user, and the admin's sudo runs with umask 027
-    p = vm.ssh(admin, key, "sudo install -m 0644 /tmp/e2e-host-ca.pem /etc/e2e-host-ca.pem"
+    p = vm.ssh(admin, key, f"{AS_ROOT} install -m 0644 /tmp/e2e-host-ca.pem /etc/e2e-host-ca.pem"
                            " && rm -f /tmp/e2e-host-ca.pem"
                            " && printf '[global]\\ncert = /etc/e2e-host-ca.pem\\n' >/tmp/e2e-pip.conf"
-                           " && sudo install -m 0644 /tmp/e2e-pip.conf /etc/pip.conf && rm -f /tmp/e2e-pip.conf",
+                           f" && {AS_ROOT} install -m 0644 /tmp/e2e-pip.conf /etc/pip.conf && rm -f /tmp/e2e-pip.conf",
                timeout=60)
     return str(bundle) if p.returncode == 0 else None
 
@@ -133,7 +134,7 @@ def serving(vm: VM) -> str | None:
 
 def aide_check(vm: VM, admin: str, key: Path) -> tuple[int, str]:
     """The AIDE half of hvps-integrity.service, run as the unit runs it: (exit code, report)."""
-    p = vm.ssh(admin, key, "sudo aide -c /etc/aide/aide.conf --check", timeout=900)
+    p = vm.ssh(admin, key, f"{AS_ROOT} aide -c /etc/aide/aide.conf --check", timeout=900)
     return p.returncode, p.stdout + p.stderr
 
 
@@ -151,7 +152,7 @@ def integrity_check(vm: VM, spec: HostSpec, admin: str, key: Path, rid: str) -> 
     results = [CheckResult("integrity_releases_not_reported", rc < 14 and not seen,
                            {"srv_entries": seen[:10], "aide_rc": rc}, figures=aide_entries(report))]
     live = f"{srv}releases/{rid}/app.py"
-    vm.ssh(admin, key, f"echo '# edited outside a release' | sudo tee -a {shlex.quote(live)} >/dev/null",
+    vm.ssh(admin, key, f"echo '# edited outside a release' | {AS_ROOT} tee -a {shlex.quote(live)} >/dev/null",
            timeout=60, check=True)
     rc, report = aide_check(vm, admin, key)
     entries = aide_entries(report)

@@ -55,7 +55,7 @@ T = TypeVar("T")
 def _inside(vm: VM, spec: HostSpec, admin: str, key: Path) -> list[checks.CheckResult]:
     return checks.run_all_inside(vm, admin, key, app_unit=f"{spec.app_name}.service",
                                  sysctl=declared_sysctl() or None,
-                                 sandbox={u.unit: u.bound for u in sandboxed_units(spec)},
+                                 sandbox={u.unit: u.bound for u in sandboxed_units(spec, converged=False)},
                                  origins=upgrade_origins(spec), swap_mb=spec.swap_size_mb)
 
 

@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 
 from components.config import HostSpec
-from components.firstboot import describe_first_boot
+from components.firstboot import AS_ROOT, describe_first_boot
 from components.firstboot.concerns import MANIFEST_PATH
 
 from . import checks
@@ -18,7 +18,7 @@ def host_files(vm: VM, admin: str, key: Path, spec: HostSpec) -> dict[str, str]:
     """sha256 of the concerns manifest and of every file first boot writes, as the host holds them: two forms
     that provisioned the same host give the same map."""
     paths = sorted({MANIFEST_PATH, *(f.path for f in describe_first_boot(spec).files)})
-    p = vm.ssh(admin, key, "sudo sha256sum -- " + " ".join(shlex.quote(x) for x in paths) + " 2>&1", timeout=120)
+    p = vm.ssh(admin, key, f"{AS_ROOT} sha256sum -- " + " ".join(shlex.quote(x) for x in paths) + " 2>&1", timeout=120)
     out: dict[str, str] = {}
     for line in p.stdout.splitlines():
         digest, _, path = line.partition("  ")      # "sha256sum: PATH: No such file..." has no two spaces

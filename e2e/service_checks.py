@@ -7,7 +7,7 @@ import re
 import shlex
 from pathlib import Path
 
-from components.firstboot import effective_origins
+from components.firstboot import AS_ROOT, effective_origins
 from components.firstboot.sandbox import exposures
 
 from .check_result import CheckResult, _sh
@@ -15,7 +15,7 @@ from .vm import VM
 
 
 def fail2ban_sshd(vm: VM, admin: str, key: Path) -> CheckResult:
-    p = _sh(vm, admin, key, "sudo fail2ban-client status sshd")
+    p = _sh(vm, admin, key, f"{AS_ROOT} fail2ban-client status sshd")
     ok = p.returncode == 0 and "Currently banned" in p.stdout
     return CheckResult("fail2ban_sshd_jail", ok, p.stdout.strip() or p.stderr.strip()[-300:])
 
@@ -41,8 +41,8 @@ def unattended_upgrades(vm: VM, admin: str, key: Path, origins: list[str] | None
 
 def auditd_running(vm: VM, admin: str, key: Path) -> CheckResult:
     """auditd active, and the project's rules loaded into the kernel (auditctl -l lists them)."""
-    p = _sh(vm, admin, key, "systemctl is-active auditd; sudo auditctl -s | grep -E '^(enabled|pid)'; "
-                            "sudo auditctl -l | wc -l")
+    p = _sh(vm, admin, key, f"systemctl is-active auditd; {AS_ROOT} auditctl -s | grep -E '^(enabled|pid)'; "
+                            f"{AS_ROOT} auditctl -l | wc -l")
     lines = p.stdout.split()
     active = p.stdout.startswith("active")
     enabled = bool(re.search(r"^enabled [12]$", p.stdout, re.M))
@@ -56,7 +56,8 @@ def swap_on(vm: VM, admin: str, key: Path, size_mb: int) -> CheckResult:
     """The swap file of swapSizeMb is in use and its swap unit (from the fstab line) is active. That the
     provisioner never calls swapon itself is the unit tests' to show (the install phase's sandbox refuses the
     swap calls); after the reboot this shows the fstab line turns it on."""
-    p = _sh(vm, admin, key, "sudo swapon --show=NAME,SIZE --bytes --noheadings; systemctl is-active swapfile.swap")
+    p = _sh(vm, admin, key,
+            f"{AS_ROOT} swapon --show=NAME,SIZE --bytes --noheadings; systemctl is-active swapfile.swap")
     sizes = {name: int(size) for name, size in re.findall(r"^(\S+)\s+(\d+)$", p.stdout, re.M)}
     got = sizes.get("/swapfile", 0)
     ok = (size_mb - 1) * 2**20 < got <= size_mb * 2**20 and p.stdout.rstrip().endswith("\nactive")
@@ -91,7 +92,7 @@ def fail2ban_banned_harness(vm: VM, admin: str, key: Path, health_path: str = "/
 
 
 def systemd_security(vm: VM, admin: str, key: Path, unit: str, max_exposure: float = 2.0) -> CheckResult:
-    p = _sh(vm, admin, key, f"sudo systemd-analyze security --no-pager {shlex.quote(unit)} | tail -n 3")
+    p = _sh(vm, admin, key, f"{AS_ROOT} systemd-analyze security --no-pager {shlex.quote(unit)} | tail -n 3")
     m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", p.stdout)
     exposure = float(m.group(1)) if m else None
     ok = exposure is not None and exposure <= max_exposure
@@ -103,7 +104,7 @@ def systemd_security(vm: VM, admin: str, key: Path, unit: str, max_exposure: flo
 def sandbox_exposure(vm: VM, admin: str, key: Path, bounds: dict[str, float]) -> CheckResult:
     """`systemd-analyze security` of every unit the project adds or configures (components/firstboot/sandbox.py,
     with its bound there): each must be at or under its bound; a unit the host does not know fails."""
-    cmd = "; ".join(f"sudo systemd-analyze security --no-pager {shlex.quote(u)} 2>&1 | tail -n 1" for u in bounds)
+    cmd = "; ".join(f"{AS_ROOT} systemd-analyze security --no-pager {shlex.quote(u)} 2>&1 | tail -n 1" for u in bounds)
     p = _sh(vm, admin, key, cmd)
     got = exposures(p.stdout)
     over = {u: {"exposure": got.get(u), "max": b} for u, b in bounds.items() if got.get(u) is None or got[u] > b}
@@ -117,7 +118,7 @@ def app_restarts(vm: VM, admin: str, key: Path, unit: str, health_path: str = "/
     """Kill the app's main process (SIGKILL); systemd must restart it and health must answer again."""
     import time
     before = _sh(vm, admin, key, f"systemctl show -p MainPID --value {shlex.quote(unit)}").stdout.strip()
-    _sh(vm, admin, key, f"sudo systemctl kill -s SIGKILL --kill-whom=main {shlex.quote(unit)}")
+    _sh(vm, admin, key, f"{AS_ROOT} systemctl kill -s SIGKILL --kill-whom=main {shlex.quote(unit)}")
     t0 = time.monotonic()
     try:
         vm.wait_http(80, health_path, timeout=within_s)

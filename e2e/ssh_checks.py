@@ -11,16 +11,46 @@ import sys
 import tempfile
 from pathlib import Path
 
+from components.firstboot import AS_ROOT
+
 from .check_result import CheckResult, _sh
 from .vm import VM
 
 
 def ssh_admin_login(vm: VM, admin: str, key: Path) -> CheckResult:
     """The admin user with the stack's (test) key gets a shell, and has sudo."""
-    p = _sh(vm, admin, key, "id -un && sudo -n true && echo SUDO_OK", timeout=60)
+    p = _sh(vm, admin, key, f"id -un && {AS_ROOT} true && echo SUDO_OK", timeout=60)
     ok = p.returncode == 0 and p.stdout.split()[:1] == [admin] and "SUDO_OK" in p.stdout
     return CheckResult("ssh_admin_login", ok, p.stdout.strip() or p.stderr.strip()[-300:])
 
+
+
+#: Run as the admin in a fresh SSH session of a converged host (ssh-sandbox): what the session may and may not do.
+CONFINED_SESSION_SCRIPT = r"""
+printf 'nnp=%s\n' "$(awk '/^NoNewPrivs:/ {print $2}' /proc/self/status)"
+e=$(sudo -n true 2>&1); rc=$?; printf 'sudo_rc=%s\nsudo_err=%s\n' "$rc" "$(echo "$e" | tr '\n' ' ')"
+e=$(touch /etc/hvps-e2e-confined 2>&1); rc=$?; printf 'etc_rc=%s\netc_err=%s\n' "$rc" "$(echo "$e" | tr '\n' ' ')"
+printf 'root_uid=%s\n' "$(hvps-root id -u)"
+o=$(echo hello | hvps-root sh -c 'cat; exit 3'); rc=$?; printf 'root_io=%s\nroot_rc=%s\n' "$o" "$rc"
+hvps-root rm -f /etc/hvps-e2e-confined
+"""
+
+
+def confined_session(output: str) -> tuple[bool, dict[str, str]]:
+    """Judge CONFINED_SESSION_SCRIPT's output: the session runs under no_new_privs, sudo refuses it for that
+    reason, the system is read-only to it, and hvps-root reaches root with stdin, stdout and exit status intact."""
+    got = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+    ok = (got.get("nnp") == "1" and got.get("sudo_rc", "0") != "0" and "no new privileges" in got.get("sudo_err", "")
+          and got.get("etc_rc", "0") != "0" and "Read-only file system" in got.get("etc_err", "")
+          and got.get("root_uid") == "0" and got.get("root_io") == "hello" and got.get("root_rc") == "3")
+    return ok, got
+
+
+def ssh_sessions_confined(vm: VM, admin: str, key: Path) -> CheckResult:
+    """After the converge sandboxed sshd: a new admin session is confined and reaches root through hvps-root only."""
+    p = _sh(vm, admin, key, CONFINED_SESSION_SCRIPT, timeout=120)
+    ok, got = confined_session(p.stdout)
+    return CheckResult("ssh_sessions_confined", ok, got or p.stderr.strip()[-300:])
 
 
 def _offered_methods(stderr: str) -> list[str] | None:
@@ -53,7 +83,7 @@ def ssh_host_key_pinned(vm: VM, admin: str, key: Path, host_pub: str, other_pub:
     served = good.stdout.split()[:2]
     refusal = [m for m in ("REMOTE HOST IDENTIFICATION HAS CHANGED", "Host key verification failed")
                if m in bad.stderr]
-    cfg = _sh(vm, admin, key, "sudo sshd -T 2>/dev/null | grep -E '^hostkey(algorithms)? '")
+    cfg = _sh(vm, admin, key, f"{AS_ROOT} sshd -T 2>/dev/null | grep -E '^hostkey(algorithms)? '")
     values = [line.split(" ", 1) for line in cfg.stdout.splitlines() if " " in line]
     only_ed25519 = ([v for k, v in values if k == "hostkey"] == ["/etc/ssh/ssh_host_ed25519_key"]
                     and [v for k, v in values if k == "hostkeyalgorithms"] == ["ssh-ed25519"])
@@ -71,10 +101,10 @@ def ssh_root_refused(vm: VM, admin: str, key: Path) -> CheckResult:
     for one attempt (then removed), so only `PermitRootLogin no` can refuse it; ssh must say "Permission denied"."""
     pub = subprocess.run(["ssh-keygen", "-y", "-f", str(key)], capture_output=True, text=True, timeout=30,
                          check=True).stdout.strip()
-    planted = _sh(vm, admin, key, "sudo install -d -m 0700 /root/.ssh && printf '%s\\n' "
-                  f"{shlex.quote(pub)} | sudo tee /root/.ssh/authorized_keys >/dev/null", timeout=60)
+    planted = _sh(vm, admin, key, f"{AS_ROOT} install -d -m 0700 /root/.ssh && printf '%s\\n' "
+                  f"{shlex.quote(pub)} | {AS_ROOT} tee /root/.ssh/authorized_keys >/dev/null", timeout=60)
     p = vm.ssh("root", key, "true", timeout=30)
-    _sh(vm, admin, key, "sudo rm -f /root/.ssh/authorized_keys", timeout=60)
+    _sh(vm, admin, key, f"{AS_ROOT} rm -f /root/.ssh/authorized_keys", timeout=60)
     refused = planted.returncode == 0 and p.returncode == 255 and "Permission denied" in p.stderr
     return CheckResult("ssh_root_refused", refused, {"root_authorizes_the_key": planted.returncode == 0,
                                                      "stderr": p.stderr.strip()[-300:]})
@@ -100,7 +130,7 @@ def sshd_effective_config(vm: VM, admin: str, key: Path, expected: dict[str, str
     expected = expected or {"permitrootlogin": "no", "passwordauthentication": "no",
                             "kbdinteractiveauthentication": "no", "x11forwarding": "no",
                             "allowtcpforwarding": "no", "allowagentforwarding": "no", "permitemptypasswords": "no"}
-    p = _sh(vm, admin, key, "sudo sshd -T 2>/dev/null")
+    p = _sh(vm, admin, key, f"{AS_ROOT} sshd -T 2>/dev/null")
     got = dict(line.split(" ", 1) for line in p.stdout.splitlines() if " " in line)
     bad = {k: (got.get(k), v) for k, v in expected.items() if got.get(k) != v}
     return CheckResult("sshd_effective_config", p.returncode == 0 and not bad, bad or "all as expected")

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from components.firstboot import AS_ROOT
+
 from .checks import CheckResult
 from .processes import VMError, free_port, log
 from .vm import VM
@@ -206,7 +208,7 @@ def renewal_reloads_nginx(vm: VM, admin: str, key: Path, domain: str) -> CheckRe
     before = _serial(_handshake(vm.ports[443], domain, ssl.TLSVersion.TLSv1_3)[2])
     cmd = ("env $(systemctl show -p Environment --value certbot.service) "
            "certbot renew --force-renewal --no-random-sleep-on-renew 2>&1 | tail -n 5")
-    p = vm.ssh(admin, key, "sudo bash -c " + shlex.quote(cmd), timeout=300)
+    p = vm.ssh(admin, key, f"{AS_ROOT} bash -c " + shlex.quote(cmd), timeout=300)
     after, t0 = before, time.monotonic()
     while time.monotonic() - t0 < 30 and after == before:
         time.sleep(1)

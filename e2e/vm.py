@@ -28,6 +28,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from components.firstboot import AS_ROOT
+
 from . import build_image
 from .processes import VMError, forget, free_port, kill_pidfile, log, pid_alive, pid_cmdline, stop_at_exit
 
@@ -295,7 +297,8 @@ class VM:
 
     def cloud_init_status(self, user: str, key: Path | str, timeout: float = 600) -> tuple[int, str]:
         """`cloud-init status --wait --long` in the guest (bounded). rc 0 done, 1 error, 2 recoverable/degraded."""
-        p = self.ssh(user, key, f"timeout {int(timeout)} sudo cloud-init status --wait --long", timeout=timeout + 30)
+        p = self.ssh(user, key, f"timeout {int(timeout)} {AS_ROOT} cloud-init status --wait --long",
+                     timeout=timeout + 30)
         return p.returncode, p.stdout + p.stderr
 
     # -- http through the forward
@@ -338,7 +341,7 @@ class VM:
         """Reboot via ssh, then wait for the next boot's cloud-init 'finished' line. Returns seconds."""
         self._serial_offset = self.serial_log.stat().st_size
         t0 = time.monotonic()
-        self.ssh(user, key, "sudo systemctl reboot", timeout=30)
+        self.ssh(user, key, f"{AS_ROOT} systemctl reboot", timeout=30)
         self.t_power_on = t0
         secs = self.wait_first_boot(timeout)
         self.timings["reboot_s"] = round(secs, 1)
@@ -347,7 +350,7 @@ class VM:
     def poweroff(self, user: str | None = None, key: Path | str | None = None, timeout: float = 60) -> None:
         """Clean shutdown over ssh if possible, bounded; then make sure qemu is gone."""
         if user and key and self.running():
-            self.ssh(user, key, "sudo systemctl poweroff", timeout=20)
+            self.ssh(user, key, f"{AS_ROOT} systemctl poweroff", timeout=20)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self.running():
                 time.sleep(1)
@@ -359,7 +362,7 @@ class VM:
         out += self.serial_text(since_boot=False).splitlines()[-lines:]
         if user and key and self.running():
             for f in ("/var/log/cloud-init-output.log", "/var/log/cloud-init.log"):
-                p = self.ssh(user, key, f"sudo tail -n {lines} {f}", timeout=30)
+                p = self.ssh(user, key, f"{AS_ROOT} tail -n {lines} {f}", timeout=30)
                 out.append(f"===== {self.name}: {f} (tail) =====")
                 out.append(p.stdout if p.returncode == 0 else f"(unavailable: {p.stderr.strip()[-300:]})")
         return "\n".join(out)

@@ -50,6 +50,11 @@ STUBS = {
     # the source of what is mounted at a path: `.mounts` lines "path source" (none: nothing mounted there)
     "findmnt": 'awk -v d="${@: -1}" \'$1==d{print $2;f=1}END{exit !f}\' "$HVPS_ROOT/.mounts" 2>/dev/null\n',
     "swapon": RECORD,  # prints no active swap
+    # the admin reaching root through PID 1 under no_new_privs (ssh-sandbox): polkit allows it once its rule is
+    # installed, unless `.polkit-denies` says it does not
+    "setpriv": RECORD + '[ ! -e "$HVPS_ROOT/.polkit-denies" ] && '
+               '[ -e "$HVPS_ROOT/etc/polkit-1/rules.d/50-hvps-admin.rules" ] && echo 0\n',
+    "ssh-keyscan": RECORD + '[ ! -e "$HVPS_ROOT/.sshd-down" ] && echo "127.0.0.1 ssh-ed25519 AAAAC3Nza"\n',
     # install as root would need the users: drop -o/-g, keep the rest (the real install writes the files)
     "install": 'a=(); while [ $# -gt 0 ]; do case $1 in -o|-g) shift 2 ;; *) a+=("$1"); shift ;; esac; done\n'
                'exec "$HVPS_REAL/install" "${a[@]}"\n',

@@ -24,7 +24,7 @@ from components.app import (
     upload_dir,
 )
 from components.config import load_stack_file, parse_host_spec
-from components.firstboot import cloud_config_gzip_base64, describe_first_boot, render_first_boot
+from components.firstboot import AS_ROOT, cloud_config_gzip_base64, describe_first_boot, render_first_boot
 from components.hostconfig import CONVERGE_TIMEOUT
 from components.readiness import READY_TIMEOUT, first_boot_wait
 from components.testing import mockrun
@@ -125,9 +125,9 @@ def test_deploy_command_waits_for_first_boot_and_removes_no_upload() -> None:
     package = package_directory(EXAMPLE)
     cmd = deploy_command(spec, "r-abc", package, with_secrets=False)
     script, archive = remote_paths(spec, package)
-    assert cmd.startswith(first_boot_wait() + " && sudo bash ")  # fails with the state text unless complete
+    assert cmd.startswith(f"{first_boot_wait()} && {AS_ROOT} bash ")  # fails with the state text unless complete
     assert "--server asgi --workers 3" in cmd and """--env 'GREETING="Hello world"'""" in cmd
-    assert f"sudo bash {script} " in cmd and f"--archive {archive} " in cmd
+    assert f"{AS_ROOT} bash {script} " in cmd and f"--archive {archive} " in cmd
     assert cmd.endswith(f"--prune-uploads {upload_dir(spec)}")
     assert "rm " not in cmd  # a re-run (any input change) must find what its own inputs name
 

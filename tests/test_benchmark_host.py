@@ -17,6 +17,7 @@ import pytest
 
 from components.benchmark import host_argv, host_script, parse, script_text
 from components.config import parse_host_spec
+from components.firstboot import AS_ROOT
 from tests.conftest import raw_config
 
 SAMPLES = Path(__file__).parent / "data" / "bench"
@@ -113,7 +114,7 @@ def test_the_command_quotes_every_stack_value() -> None:
     assert (named["--host-header"], named["--scheme"], named["--path"]) == ("shop.example.com", "https", "/healthz")
     tail = script.command.split('bash "$f" ', 1)[1].split(";", 1)[0]
     assert tuple(shlex.split(tail)) == script.argv  # each value arrives as one argument
-    assert script.command.startswith('f=$(mktemp) && cat >"$f" && sudo -n timeout -k 180 600 bash "$f" --vendor ')
+    assert script.command.startswith(f'f=$(mktemp) && cat >"$f" && {AS_ROOT} timeout -k 180 600 bash "$f" --vendor ')
     assert script.command.endswith('; rc=$?; rm -f "$f"; exit $rc')
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from components.firstboot import converge_files, describe_first_boot, render_first_boot
+from components.firstboot import CONCERNS, concern_paths, converge_files, describe_first_boot, render_first_boot
 from components.firstboot.concerns import CONVERGE_CODE_PATH
 from tests.conftest import ROOT
 from tests.data_volume_support import BUCKET, DATA, calls, host_files, script, spec_with, stub_root
@@ -38,10 +38,13 @@ def test_first_boot_is_the_same_with_or_without_a_volume(stack: str) -> None:
     golden = (ROOT / "tests" / "golden" / f"plan-{stack}.md").read_text()
     (recorded,) = re.findall(r"\| firstBootDigest \| `([0-9a-f]{64})` \|", golden)
     assert render_first_boot(spec).digest == render_first_boot(without).digest == recorded
-    # and without a volume the converge sends exactly first boot's files (but the host key), then its own code
-    assert [f.path for f in converge_files(without).files] == [
-        *(f.path for f in describe_first_boot(without).files if not f.path.endswith("ssh_host_ed25519_key")),
-        CONVERGE_CODE_PATH]
+    # and without a volume the converge sends first boot's files (but the host key), those of the one concern only
+    # it delivers to every host (ssh-sandbox), then its own code
+    sent = [f.path for f in converge_files(without).files]
+    first = [f.path for f in describe_first_boot(without).files if not f.path.endswith("ssh_host_ed25519_key")]
+    assert [p for p in sent if p in first] == first
+    sandbox = next(c for c in CONCERNS if c.name == "ssh-sandbox")
+    assert [p for p in sent if p not in first] == [*concern_paths(sandbox, without), CONVERGE_CODE_PATH]
 
 
 @pytest.mark.parametrize("vendor,region", [("linode", "fr-par"), ("lightsail", "eu-central-1")])

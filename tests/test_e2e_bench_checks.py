@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from components.config import parse_host_spec
+from components.firstboot import AS_ROOT
 from e2e import bench_checks
 from tests.conftest import ROOT, raw_config
 
@@ -82,7 +83,7 @@ def test_benchmark_check(tmp_path: Path, document: dict, after: str, ok: bool) -
     result = bench_checks.benchmark_run(guest, SPEC, tmp_path / "out.json", created_at=POWER_ON)
     assert result.ok is ok, result.detail
     [(command, stdin)] = guest.commands
-    assert "sudo -n timeout" in command and stdin.startswith(b"#!/bin/bash"), "the Pulumi command, script on stdin"
+    assert f"{AS_ROOT} timeout" in command and stdin.startswith(b"#!/bin/bash"), "the Pulumi command, script on stdin"
 
 
 NO_TIMELINE = {f"figures__{name}": {"value": None, "unit": "s"} for name in bench_checks.TIMELINE}

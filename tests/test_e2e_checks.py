@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from components.firstboot import AS_ROOT
 from e2e import checks, web_checks
 
 Answer = tuple[int, str, str]
@@ -67,7 +68,7 @@ def test_the_ban_is_a_cut_connection_on_a_host_that_still_serves(
 def test_root_is_refused_with_a_key_root_authorizes(key: Path, root_answer: Answer, plant_rc: int, ok: bool) -> None:
     vm = FakeVM({("root", "true"): root_answer, ("deploy", "authorized_keys >/dev/null"): (plant_rc, "", "")})
     assert checks.ssh_root_refused(vm, "deploy", key).ok is ok  # type: ignore[arg-type]
-    assert ("deploy", "sudo rm -f /root/.ssh/authorized_keys") in vm.commands
+    assert ("deploy", f"{AS_ROOT} rm -f /root/.ssh/authorized_keys") in vm.commands
 
 
 UU = ("install ok installed\nAPT::Periodic::Unattended-Upgrade \"1\";\nAPT::Periodic::Update-Package-Lists \"1\";\n"
@@ -123,3 +124,29 @@ def test_swap_is_the_file_of_the_configured_size_with_its_unit_active(key: Path,
 def test_hardened_mounts_have_every_option_the_settings_name(key: Path, answer: str, ok: bool) -> None:
     vm = FakeVM({("deploy", "findmnt -fno TARGET,OPTIONS"): (0, answer, "")})
     assert checks.hardened_mounts(vm, "deploy", key).ok is ok  # type: ignore[arg-type]
+
+
+CONFINED = ("nnp=1\nsudo_rc=1\nsudo_err=sudo: The \"no new privileges\" flag is set, which prevents sudo from running "
+            "as root. \netc_rc=1\netc_err=touch: cannot touch '/etc/hvps-e2e-confined': Read-only file system \n"
+            "root_uid=0\nroot_io=hello\nroot_rc=3\n")
+
+
+@pytest.mark.parametrize("output, ok", [
+    (CONFINED, True),
+    (CONFINED.replace("nnp=1", "nnp=0"), False),                                  # sshd's sandbox not inherited
+    (CONFINED.replace("sudo_rc=1", "sudo_rc=0"), False),                          # sudo still works
+    (CONFINED.replace("no new privileges", "a password is required"), False),     # refused, not for the sandbox
+    (CONFINED.replace("etc_rc=1", "etc_rc=0"), False),                            # the system is writable
+    (CONFINED.replace("root_uid=0", "root_uid="), False),                         # no way to root
+    (CONFINED.replace("root_rc=3", "root_rc=0"), False),                          # the exit status lost
+    (CONFINED.replace("root_io=hello", "root_io="), False),                       # stdin not passed
+    ("", False),
+])
+def test_a_confined_session_is_judged_by_every_witness(output: str, ok: bool) -> None:
+    from e2e.ssh_checks import confined_session
+    assert confined_session(output)[0] is ok
+
+
+def test_the_confined_session_script_is_valid_sh() -> None:
+    from e2e.ssh_checks import CONFINED_SESSION_SCRIPT
+    assert subprocess.run(["bash", "-n", "-c", CONFINED_SESSION_SCRIPT], check=False).returncode == 0

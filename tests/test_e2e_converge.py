@@ -19,7 +19,7 @@ def _changed(a, b) -> set[str]:
 
 def test_day2_edits_one_sysctl_one_header_and_the_admin_keys() -> None:
     spec = load_stack_file(STACK_FILES[0])
-    first = describe_first_boot(spec)
+    first = describe_first_boot(spec, converge=True)  # the host as the first converge left it
     day2 = converge.day2_first_boot(spec, (spec.ssh_keys[0],))
     changed = _changed(first, day2)
     assert {converge.SYSCTL_FILE, converge.HEADERS_FILE} <= changed

@@ -28,9 +28,7 @@ from tests.provision_support import (
 pytestmark = NEEDS_SSH_KEYGEN
 
 
-@pytest.fixture
-def converged(tmp_path: Path) -> Host:
-    """A host whose first boot completed."""
+def first_booted(tmp_path: Path) -> Host:
     host = make_host(tmp_path)
     assert host.run().returncode == 0
     assert host.run("--install").returncode == 0, host.state
@@ -38,11 +36,67 @@ def converged(tmp_path: Path) -> Host:
     return host
 
 
-def test_converging_to_what_first_boot_wrote_writes_and_activates_nothing(converged: Host) -> None:
+@pytest.fixture
+def converged(tmp_path: Path) -> Host:
+    """A host whose first boot completed and that the first converge (the same `pulumi up`) reached."""
+    host = first_booted(tmp_path)
+    result = converge(host, host.spec)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (host.root / ".calls").unlink()
+    return host
+
+
+SANDBOX_FILES = ("/etc/systemd/system/ssh.service.d/hvps-sandbox.conf", "/etc/polkit-1/rules.d/50-hvps-admin.rules",
+                 "/usr/local/bin/hvps-root")
+
+
+def test_the_first_converge_sandboxes_sshd_once_the_admins_way_to_root_works(tmp_path: Path) -> None:
+    """What only the converge delivers (ssh-sandbox: first-boot data has no room) arrives with the first one: the
+    admin's way to root through PID 1 is proven under no_new_privs before sshd restarts into its sandbox."""
+    host = first_booted(tmp_path)
+    result = converge(host, host.spec)
+    assert result.returncode == 0, result.stdout + result.stderr
+    verdicts = report(result)
+    assert verdicts.pop("provisioner") == "changed: /usr/local/sbin/hvps-provision,/etc/hvps/concerns"
+    assert verdicts.pop("ssh-sandbox") == "changed: " + ",".join(SANDBOX_FILES)
+    assert set(verdicts.values()) == {"unchanged"}
+    calls = host.calls
+    escape = next(i for i, c in enumerate(calls) if c.startswith("setpriv ") and "--no-new-privs" in c)
+    assert "install --no-install-recommends polkitd" in calls[escape - 1]
+    assert calls[escape].endswith("--init-groups --no-new-privs /usr/local/bin/hvps-root id -u")
+    assert calls[escape + 1:escape + 4] == ["systemctl restart ssh", "systemctl is-active --quiet ssh",
+                                            "ssh-keyscan -T 10 -t ed25519 127.0.0.1"]
+    assert all((host.root / p.lstrip("/")).exists() for p in SANDBOX_FILES)
+
+
+def test_sshd_is_not_sandboxed_when_the_admin_could_not_reach_root_then(tmp_path: Path) -> None:
+    """Fail closed: polkit refusing the admin (no way to root once sudo is gone) refuses the concern, and sshd
+    restarts without the sandbox files, which are removed."""
+    host = first_booted(tmp_path)
+    (host.root / ".polkit-denies").touch()
+    result = converge(host, host.spec)
+    assert result.returncode != 0
+    assert report(result)["ssh-sandbox"] == "refused: activation failed (previous files kept)"
+    assert not [p for p in SANDBOX_FILES if (host.root / p.lstrip("/")).exists()]
+    calls = host.calls
+    assert calls.count("systemctl restart ssh") == 1  # the restore's, without the sandbox
+    assert calls.index("systemctl restart ssh") > max(i for i, c in enumerate(calls) if c.startswith("setpriv "))
+
+
+def test_a_sandboxed_sshd_that_stops_answering_is_restarted_without_it(tmp_path: Path) -> None:
+    host = first_booted(tmp_path)
+    (host.root / ".sshd-down").touch()
+    result = converge(host, host.spec)
+    assert report(result)["ssh-sandbox"] == "refused: health check failed (previous files kept)"
+    assert not (host.root / SANDBOX_FILES[0].lstrip("/")).exists()
+    assert host.calls.count("systemctl restart ssh") == 2  # into the sandbox, then out of it
+
+
+def test_converging_to_what_the_host_has_writes_and_activates_nothing(converged: Host) -> None:
     before, times = converged.snapshot(), mtimes(converged)
     result = converge(converged, converged.spec)
     assert result.returncode == 0, result.stdout + result.stderr
-    applying = [c.name for c in firstboot.concerns_for(converged.spec)]
+    applying = [c.name for c in firstboot.concerns_for(converged.spec, converge=True)]
     assert report(result) == dict.fromkeys(applying, "unchanged")
     assert converged.calls == []  # no validation, no activation, no restart
     assert converged.snapshot() == before and mtimes(converged) == times

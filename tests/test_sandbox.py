@@ -40,13 +40,14 @@ def exposure(root: Path, unit: str) -> float:
 
 
 def host_root(spec: HostSpec, tmp_path: Path, with_debian_units: bool) -> Path:
-    """The unit files and drop-ins first boot writes, under tmp_path (plus Debian's units when asked)."""
+    """The unit files and drop-ins first boot and the converge write, under tmp_path (plus Debian's units when
+    asked)."""
     units = tmp_path / "etc" / "systemd" / "system"
     units.mkdir(parents=True)
     if with_debian_units:
         for unit_file in DEBIAN_UNITS.glob("*.service"):
             shutil.copy(unit_file, units / unit_file.name)
-    for f in describe_first_boot(spec).files:
+    for f in describe_first_boot(spec, converge=True).files:
         if f.path.startswith("/etc/systemd/system/"):
             target = tmp_path / f.path.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +75,7 @@ def test_tls_units_only_with_a_domain(tls_spec) -> None:
 
 
 def test_every_dropin_is_written_where_systemd_reads_it(tls_spec) -> None:
-    files = {f.path: f for f in describe_first_boot(tls_spec).files}
+    files = {f.path: f for f in describe_first_boot(tls_spec, converge=True).files}
     for u in sandboxed_units(tls_spec):
         if u.dropin:
             f = files[f"/etc/systemd/system/{u.unit}.d/{DROPIN_NAME}"]

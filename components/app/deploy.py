@@ -12,6 +12,7 @@ from pathlib import Path
 from components import envfile
 from components.app.package import AppPackage
 from components.config import HostSpec
+from components.firstboot import AS_ROOT
 from components.readiness import first_boot_wait
 
 RELEASE_SCRIPT = Path(__file__).with_name("hvps-release.sh")
@@ -119,5 +120,5 @@ def deploy_command(spec: HostSpec, rid: str, package: AppPackage | None, with_se
     if with_secrets:
         args += ["--env-file", "-"]
     args += ["--prune-uploads", upload_dir(spec)]
-    release = " ".join(shlex.quote(a) for a in ["sudo", "bash", script, *args])
+    release = f"{AS_ROOT} {shlex.join(['bash', script, *args])}"
     return f"{first_boot_wait()} && {release}"  # fails with the state text unless first boot completed

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.config import HostSpec
+from components.firstboot import AS_ROOT
 
 HERE = Path(__file__).parent
 #: The whole run is cut after this (the script's own steps take about 10 s each, 8 steps, plus apt); its clean-up
@@ -25,14 +26,14 @@ _MARK = "__HVPS_BENCH_PYTHON__"
 @dataclass(frozen=True)
 class HostScript:
     """text: the script, sent on stdin. argv: its arguments. command: what runs it as the admin over SSH
-    (stdin saved to a private temporary file, run with sudo under the total timeout, the file removed)."""
+    (stdin saved to a private temporary file, run as root (AS_ROOT) under the total timeout, the file removed)."""
 
     text: str
     argv: tuple[str, ...]
 
     @property
     def command(self) -> str:
-        run = f'sudo -n timeout -k {CLEANUP_S} {TOTAL_TIMEOUT_S} bash "$f" {shlex.join(self.argv)}'
+        run = f'{AS_ROOT} timeout -k {CLEANUP_S} {TOTAL_TIMEOUT_S} bash "$f" {shlex.join(self.argv)}'
         return f'f=$(mktemp) && cat >"$f" && {run}; rc=$?; rm -f "$f"; exit $rc'
 
 

@@ -79,7 +79,8 @@ _HOST = _section(
 )
 _SSH = _section(
     "ssh",
-    ConfigKey("adminUser", "string", "Login of the admin account (key-only SSH, sudo).", "deploy", pattern=_UNIX_USER),
+    ConfigKey("adminUser", "string", "Login of the admin account (key-only SSH; root through hvps-root).", "deploy",
+              pattern=_UNIX_USER),
     ConfigKey("sshPublicKeys", "array", "OpenSSH public keys of the admin (at least one; RSA >= 3072 bits).",
               required=True, max_chars=32768),
     ConfigKey("sshAllowedCidrs", "array", "Source CIDRs allowed to reach SSH (port 22).", ["0.0.0.0/0", "::/0"],

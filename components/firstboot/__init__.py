@@ -19,6 +19,7 @@ from components.firstboot import wire
 from components.firstboot.concerns import (
     ACME_CA_PATH,
     ADMIN_KEYS_PATH,
+    AS_ROOT,
     CERTBOT_CA_DROPIN,
     CONCERNS,
     DEFERRED,
@@ -105,6 +106,7 @@ from components.firstboot.wire import BUNDLE_PATH, PAYLOAD_END
 __all__ = [
     "ACME_CA_PATH",
     "ADMIN_KEYS_PATH",
+    "AS_ROOT",
     "BUNDLE_PATH",
     "CERTBOT_CA_DROPIN",
     "COMMENT_PREFIX",

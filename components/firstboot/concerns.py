@@ -46,6 +46,13 @@ CONVERGE_CODE_PATH = "/usr/local/lib/hvps/converge"
 ACME_CA_PATH = "/etc/hvps/acme-ca.pem"  # trusted by certbot for a private ACME server (acmeCaCertificate)
 CERTBOT_CA_DROPIN = "/etc/systemd/system/certbot.service.d/hvps-acme-ca.conf"
 DO_AGENT_DROPIN = "/etc/systemd/system/do-agent.service.d/hvps-metadata.conf"
+SSH_SANDBOX_DROPIN = "/etc/systemd/system/ssh.service.d/hvps-sandbox.conf"
+#: How an admin's SSH session reaches root once the converge sandboxed sshd (sudo is refused there): PID 1 runs
+#: the command (systemd-run), polkit allows the sudo group. See AS_ROOT for the commands the program sends.
+ROOT_COMMAND = "/usr/local/bin/hvps-root"
+#: The prefix of every root command the program and the proof send over SSH: hvps-root where the converge
+#: installed it, else sudo (a host that first boot made and no converge has reached yet, or an older one).
+AS_ROOT = "$(command -v hvps-root || echo sudo -n)"
 
 
 @dataclass(frozen=True)
@@ -376,6 +383,28 @@ systemctl enable --now hvps-backup.timer
         (DEFERRED,),
         activate='NEEDRESTART_SUSPEND=1 "${APT[@]}" install --no-install-recommends age rclone\n',
         applies=lambda spec: bool(spec.backup_bucket), first_boot=False),
+    # sshd's sandbox is every SSH session's: sudo stops working, so the way around it (hvps-root through PID 1,
+    # allowed by polkit) is installed and proven for the admin, under no_new_privs as in a session, before sshd
+    # restarts into it. Sessions already open keep their old confinement (KillMode=process). Converge-only: its
+    # package and files would not fit first-boot data, and the first converge follows first boot in the same
+    # `pulumi up`.
+    Concern(
+        "ssh-sandbox", "sshd and its sessions sandboxed (no new privileges, read-only system); root via hvps-root.",
+        (DEFERRED,),
+        files=(ConcernFile(SSH_SANDBOX_DROPIN), ConcernFile("/etc/polkit-1/rules.d/50-hvps-admin.rules"),
+               ConcernFile(ROOT_COMMAND, "0755")),
+        activate=f"""\
+if [ -e "$R{SSH_SANDBOX_DROPIN}" ]; then
+  NEEDRESTART_SUSPEND=1 "${{APT[@]}}" install --no-install-recommends polkitd
+  [ "$(setpriv --reuid="$ADMIN" --regid="$ADMIN" --init-groups --no-new-privs {ROOT_COMMAND} id -u </dev/null)" = 0 ]
+fi
+systemctl restart ssh
+""",
+        health="""\
+systemctl is-active --quiet ssh
+ssh-keyscan -T 10 -t ed25519 127.0.0.1 2>/dev/null | grep -q ' ssh-ed25519 '
+""",
+        first_boot=False),
     Concern(
         "journal-and-time", "A persistent, capped journal; time sync; no LLMNR/mDNS listeners.", (DEFERRED,),
         files=(ConcernFile("/etc/systemd/journald.conf.d/hvps.conf"), ConcernFile("/etc/systemd/resolved.conf.d/hvps.conf")),

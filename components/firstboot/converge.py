@@ -6,14 +6,14 @@ from __future__ import annotations
 import hashlib
 
 from components.config import HostSpec
-from components.firstboot.concerns import CONVERGE_CODE_PATH, HOST_KEY_PATH
+from components.firstboot.concerns import AS_ROOT, CONVERGE_CODE_PATH, HOST_KEY_PATH
 from components.firstboot.description import FirstBoot, HostFile, bundle, describe_first_boot
 from components.firstboot.templating import render_host_file
 
 #: What the Pulumi program runs over SSH (as the admin, pinned host key) with base64(converge_bundle(spec)) on stdin.
 #: Its own entry point (templates/usr/local/sbin/hvps-converge): on a host made before convergence existed it
 #: is missing, so the command fails there instead of running that host's older provisioner.
-CONVERGE_COMMAND = "sudo -n /usr/local/sbin/hvps-converge"
+CONVERGE_COMMAND = f"{AS_ROOT} /usr/local/sbin/hvps-converge"
 
 
 #: How many hex digits of a file's SHA-256 name its content in the converge triggers and the plan.

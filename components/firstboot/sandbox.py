@@ -35,14 +35,18 @@ class SandboxedUnit:
     #: only on hosts with a data volume (its mount helper, backups) / with its database
     volume_only: bool = False
     database_only: bool = False
+    #: its sandbox comes with a concern only the converge delivers (HostConfig, right after first boot): a host
+    #: that first boot made and no converge has reached runs Debian's unit as it is
+    converge_only: bool = False
 
     @property
     def dropin_path(self) -> str:
         return f"/etc/systemd/system/{self.unit}.d/{DROPIN_NAME}"
 
 
-def sandboxed_units(spec: HostSpec) -> tuple[SandboxedUnit, ...]:
-    """Every unit the project adds or configures on this host, with its bound (units of the spec's own)."""
+def sandboxed_units(spec: HostSpec, converged: bool = True) -> tuple[SandboxedUnit, ...]:
+    """Every unit the project adds or configures on this host, with its bound (units of the spec's own); without
+    `converged`, those of a host no converge has reached yet (first boot's alone)."""
     units = (
         SandboxedUnit(f"{spec.app_name}.service", APP_BOUND),
         SandboxedUnit("hvps-integrity.service"),
@@ -58,15 +62,16 @@ def sandboxed_units(spec: HostSpec) -> tuple[SandboxedUnit, ...]:
         SandboxedUnit("systemd-timesyncd.service"),     # enabled; Debian's sandbox meets it
         # the install phase runs apt as root: within the bound by what it need not touch (its unit says what)
         SandboxedUnit("hvps-provision.service"),
-        SandboxedUnit("ssh.service", 9.6, reason=(
-            "sshd starts the admin's login sessions, which must be able to administer the host (sudo): a sandbox "
-            "on sshd confines every admin session with it; sshd separates its own privileges per connection")),
+        # sshd's sandbox confines every login session with it (no sudo there): admins reach root through PID 1
+        # (hvps-root, allowed by polkit, whose Debian sandbox meets the bound)
+        SandboxedUnit("ssh.service", dropin=True, converge_only=True),
+        SandboxedUnit("polkit.service", converge_only=True),
         # Debian's unit only waits at shutdown for an upgrade in progress: InstallOnShutdown is off, so it never
         # runs dpkg (apt-daily-upgrade.service does, unconfined: maintainer scripts write anywhere).
         SandboxedUnit("unattended-upgrades.service", dropin=True),
     )
     return tuple(u for u in units if (spec.domain or not u.tls_only) and (spec.has_data_volume or not u.volume_only)
-                 and (spec.database == "postgresql" or not u.database_only))
+                 and (spec.database == "postgresql" or not u.database_only) and (converged or not u.converge_only))
 
 
 def exposures(text: str) -> dict[str, float]:

@@ -152,7 +152,8 @@ def render_template(name: str, values: Mapping[str, object]) -> str:
 KEEP_COMMENT_LINES = frozenset({"etc/sudoers.d/90-hvps-admin", "etc/issue.net", "etc/hvps/sample_app.py"})
 #: Comment prefix per template where it is not `#` (apt.conf: `//` at the start of a line is always a comment).
 COMMENT_PREFIX: Mapping[str, str] = {"etc/apt/apt.conf.d/20auto-upgrades": "//",
-                                     "etc/apt/apt.conf.d/52hvps-unattended-upgrades": "//"}
+                                     "etc/apt/apt.conf.d/52hvps-unattended-upgrades": "//",
+                                     "etc/polkit-1/rules.d/50-hvps-admin.rules": "//"}
 #: What stays of a file's header on the host: its comment prefix and this marker, so the file says who wrote it.
 MANAGED_MARKER = "Managed by hardened-vps."
 

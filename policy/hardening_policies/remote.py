@@ -162,7 +162,8 @@ def validate_remote_commands(args: ResourceValidationArgs, report: ReportViolati
     problem = remote_problem(args.resource_type, args.props, spec, shape)
     if problem:
         report(f"{who} is not a command this product runs: {problem}. Remote commands connect as the admin, who "
-               "has sudo without password, so only the product's own readiness wait, host converge, release uploads, "
+               "reaches root without a password, so only the product's own readiness wait, host converge, release "
+               "uploads, "
                "deploy and opt-in benchmark may run. Fix: remove it; change the host's files through the templates "
                "and settings "
                "(components/hostconfig converges them) and deploy the app through the project's AppRelease "

@@ -43,8 +43,8 @@ _KIND = {**{v.resources.server: v.resources.server_kind for v in VENDORS},
 REMOTE_COMMAND = "command:remote:Command"
 REMOTE_COPY = "command:remote:CopyToRemote"
 #: The pulumi-command types the product builds (readiness wait, host converge, AppRelease). They reach the host
-#: as the admin, who has sudo without password, so each one must be the very command or upload the product
-#: makes for this stack.
+#: as the admin, who reaches root without a password (hvps-root, or sudo before the first converge), so each one
+#: must be the very command or upload the product makes for this stack.
 REMOTE_TYPES = frozenset({REMOTE_COMMAND, REMOTE_COPY})
 
 
