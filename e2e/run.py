@@ -171,6 +171,14 @@ def run_form(form: str, user_data: str, spec: HostSpec, key: Path, cache: AptCac
                     vm, admin, key, want_open, may_close))])
             add("after-reboot", [checks.app_restarts(vm, admin, key, f"{spec.app_name}.service",
                                                      spec.app_health_path)])
+            if day2:                            # day 2: the running host converged as HostConfig does it,
+                # before the releases as in `pulumi up` (config before app): they run in sandboxed sessions
+                try:
+                    add("day-2", timed("converge_s", lambda: converge.converge_check(
+                        vm, spec, admin, key, day2.removed, (day2.added, parse_ssh_key(day2.public(day2.added))),
+                        spec.ssh_keys[0])))
+                except Exception as exc:        # a harness bug must not lose the other results
+                    add("day-2", [checks.CheckResult("converge", False, f"{type(exc).__name__}: {exc}")])
             if releases:                        # the example app, released 3 times by hvps-release.sh
                 try:
                     add("releases", timed("releases_s", lambda: release.releases_check(vm, spec, admin, key)))
@@ -181,13 +189,6 @@ def run_form(form: str, user_data: str, spec: HostSpec, key: Path, cache: AptCac
                                                                                                     key)))
                 except Exception as exc:        # a harness bug must not lose the other results
                     add("releases", [checks.CheckResult("releases", False, f"{type(exc).__name__}: {exc}")])
-            if day2:                            # day 2: the running host converged as HostConfig does it
-                try:
-                    add("day-2", timed("converge_s", lambda: converge.converge_check(
-                        vm, spec, admin, key, day2.removed, (day2.added, parse_ssh_key(day2.public(day2.added))),
-                        spec.ssh_keys[0])))
-                except Exception as exc:        # a harness bug must not lose the other results
-                    add("day-2", [checks.CheckResult("converge", False, f"{type(exc).__name__}: {exc}")])
             if not all(c["ok"] for c in out):
                 vm.print_diagnostics()          # while the admin's ssh still works
             # the probes sshd logs as failures, last; then fail2ban must have banned the harness's address

@@ -297,7 +297,8 @@ class VM:
 
     def cloud_init_status(self, user: str, key: Path | str, timeout: float = 600) -> tuple[int, str]:
         """`cloud-init status --wait --long` in the guest (bounded). rc 0 done, 1 error, 2 recoverable/degraded."""
-        p = self.ssh(user, key, f"timeout {int(timeout)} {AS_ROOT} cloud-init status --wait --long",
+        # timeout inside: hvps-root (systemd-run --pipe) does not pass a signal on to the command it runs
+        p = self.ssh(user, key, f"{AS_ROOT} timeout {int(timeout)} cloud-init status --wait --long",
                      timeout=timeout + 30)
         return p.returncode, p.stdout + p.stderr
 

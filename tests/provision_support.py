@@ -54,7 +54,10 @@ STUBS = {
     # installed, unless `.polkit-denies` says it does not
     "setpriv": RECORD + '[ ! -e "$HVPS_ROOT/.polkit-denies" ] && '
                '[ -e "$HVPS_ROOT/etc/polkit-1/rules.d/50-hvps-admin.rules" ] && echo 0\n',
-    "ssh-keyscan": RECORD + '[ ! -e "$HVPS_ROOT/.sshd-down" ] && echo "127.0.0.1 ssh-ed25519 AAAAC3Nza"\n',
+    # the loopback login through the sandboxed sshd (ssh-sandbox): its key must be authorized then; the login
+    # fails while `.login-fails` says so
+    "ssh": RECORD + '[ "$1" = -i ] && k=$(cat "$2.pub") && [ ! -e "$HVPS_ROOT/.login-fails" ] &&\n'
+           'grep -qF "${k% *}" "$HVPS_ROOT/home/deploy/.ssh/authorized_keys"\n',
     # install as root would need the users: drop -o/-g, keep the rest (the real install writes the files)
     "install": 'a=(); while [ $# -gt 0 ]; do case $1 in -o|-g) shift 2 ;; *) a+=("$1"); shift ;; esac; done\n'
                'exec "$HVPS_REAL/install" "${a[@]}"\n',
@@ -62,7 +65,7 @@ STUBS = {
 RECORDED = ("groupadd", "usermod", "passwd", "visudo", "hostnamectl", "nft", "sysctl", "mount",
             "mkswap", "curl", "nginx", "chown", "sleep")
 REAL = ("bash", "cat", "mv", "rm", "cp", "grep", "sed", "awk", "chmod", "ln", "mkdir", "date", "seq", "touch",
-        "ssh-keygen", "tar", "gzip", "base64", "cmp", "stat", "find")
+        "ssh-keygen", "tar", "gzip", "base64", "cmp", "stat", "find", "mktemp")
 BASE_FILES = {  # what a stock cloud image has where the script edits
     "etc/fstab": "UUID=0 / ext4 defaults 0 1\n",
     "etc/login.defs": "MAIL_DIR /var/mail\nUMASK 022\n#ENCRYPT_METHOD SHA512\nPASS_MAX_DAYS 99999\n",

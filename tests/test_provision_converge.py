@@ -46,14 +46,17 @@ def converged(tmp_path: Path) -> Host:
     return host
 
 
-SANDBOX_FILES = ("/etc/systemd/system/ssh.service.d/hvps-sandbox.conf", "/etc/polkit-1/rules.d/50-hvps-admin.rules",
-                 "/usr/local/bin/hvps-root")
+SANDBOX_FILES = ("/etc/hvps/ssh-sandbox.conf", "/etc/polkit-1/rules.d/50-hvps-admin.rules", "/usr/local/bin/hvps-root")
+SSHD_DROPIN = "etc/systemd/system/ssh.service.d/hvps-sandbox.conf"
 
 
 def test_the_first_converge_sandboxes_sshd_once_the_admins_way_to_root_works(tmp_path: Path) -> None:
     """What only the converge delivers (ssh-sandbox: first-boot data has no room) arrives with the first one: the
-    admin's way to root through PID 1 is proven under no_new_privs before sshd restarts into its sandbox."""
+    admin's way to root through PID 1 is proven under no_new_privs before sshd's drop-in is put in place and sshd
+    restarts into it, then a loopback login with a throwaway key reaches root; the admin's keys are as they were."""
     host = first_booted(tmp_path)
+    keys = host.root / "home/deploy/.ssh/authorized_keys"
+    before = keys.read_text()
     result = converge(host, host.spec)
     assert result.returncode == 0, result.stdout + result.stderr
     verdicts = report(result)
@@ -64,32 +67,41 @@ def test_the_first_converge_sandboxes_sshd_once_the_admins_way_to_root_works(tmp
     escape = next(i for i, c in enumerate(calls) if c.startswith("setpriv ") and "--no-new-privs" in c)
     assert "install --no-install-recommends polkitd" in calls[escape - 1]
     assert calls[escape].endswith("--init-groups --no-new-privs /usr/local/bin/hvps-root id -u")
-    assert calls[escape + 1:escape + 4] == ["systemctl restart ssh", "systemctl is-active --quiet ssh",
-                                            "ssh-keyscan -T 10 -t ed25519 127.0.0.1"]
-    assert all((host.root / p.lstrip("/")).exists() for p in SANDBOX_FILES)
+    assert calls[escape + 1:escape + 3] == ["systemctl daemon-reload", "systemctl restart ssh"]
+    assert calls[escape + 3].startswith("ssh -i ") and calls[escape + 3].endswith(" deploy@127.0.0.1 true")
+    assert (host.root / SSHD_DROPIN).read_text() == (host.root / "etc/hvps/ssh-sandbox.conf").read_text()
+    assert keys.read_text() == before  # the throwaway key is gone again
 
 
-def test_sshd_is_not_sandboxed_when_the_admin_could_not_reach_root_then(tmp_path: Path) -> None:
-    """Fail closed: polkit refusing the admin (no way to root once sudo is gone) refuses the concern, and sshd
-    restarts without the sandbox files, which are removed."""
+@pytest.mark.parametrize("failure", [".polkit-denies", ".login-fails"])
+def test_sshd_is_left_without_its_sandbox_when_the_admin_could_not_reach_root(tmp_path: Path, failure: str) -> None:
+    """Fail closed: polkit refusing the admin (no way to root once sudo is gone), or a login through the
+    sandboxed sshd not reaching root, refuses the concern; its files are removed, sshd's drop-in too, and sshd
+    restarts without it."""
     host = first_booted(tmp_path)
-    (host.root / ".polkit-denies").touch()
+    keys = host.root / "home/deploy/.ssh/authorized_keys"
+    before = keys.read_text()
+    (host.root / failure).touch()
     result = converge(host, host.spec)
     assert result.returncode != 0
     assert report(result)["ssh-sandbox"] == "refused: activation failed (previous files kept)"
     assert not [p for p in SANDBOX_FILES if (host.root / p.lstrip("/")).exists()]
+    assert not (host.root / SSHD_DROPIN).exists()
     calls = host.calls
-    assert calls.count("systemctl restart ssh") == 1  # the restore's, without the sandbox
-    assert calls.index("systemctl restart ssh") > max(i for i, c in enumerate(calls) if c.startswith("setpriv "))
+    assert calls.count("systemctl restart ssh") == 2  # the second is the restore's, without the drop-in
+    assert keys.read_text() == before
 
 
-def test_a_sandboxed_sshd_that_stops_answering_is_restarted_without_it(tmp_path: Path) -> None:
-    host = first_booted(tmp_path)
-    (host.root / ".sshd-down").touch()
-    result = converge(host, host.spec)
-    assert report(result)["ssh-sandbox"] == "refused: health check failed (previous files kept)"
-    assert not (host.root / SANDBOX_FILES[0].lstrip("/")).exists()
-    assert host.calls.count("systemctl restart ssh") == 2  # into the sandbox, then out of it
+def test_a_later_broken_proof_takes_the_sandbox_off_again(converged: Host) -> None:
+    """A converged host whose way to root stops working at its next sandbox change: sshd restarts without it."""
+    assert (converged.root / SSHD_DROPIN).exists()
+    (converged.root / "etc/hvps/ssh-sandbox.conf").write_text("# an older drop-in\n[Service]\n")
+    (converged.root / ".polkit-denies").touch()
+    result = converge(converged, converged.spec)
+    assert report(result)["ssh-sandbox"] == "refused: activation failed (previous files kept)"
+    assert not (converged.root / SSHD_DROPIN).exists()
+    assert [c for c in converged.calls if c.startswith(("setpriv ", "systemctl restart ssh"))][-1] == \
+        "systemctl restart ssh"  # after the last proof: sshd runs without the drop-in
 
 
 def test_converging_to_what_the_host_has_writes_and_activates_nothing(converged: Host) -> None:

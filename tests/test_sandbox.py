@@ -16,6 +16,7 @@ import pytest
 
 from components.config import HostSpec, parse_host_spec
 from components.firstboot import describe_first_boot
+from components.firstboot.concerns import AS_ROOT, ROOT_COMMAND
 from components.firstboot.sandbox import APP_BOUND, DEFAULT_BOUND, DROPIN_NAME, exposures, sandboxed_units
 from tests.conftest import ROOT, raw_config
 
@@ -47,9 +48,11 @@ def host_root(spec: HostSpec, tmp_path: Path, with_debian_units: bool) -> Path:
     if with_debian_units:
         for unit_file in DEBIAN_UNITS.glob("*.service"):
             shutil.copy(unit_file, units / unit_file.name)
+    staged = {u.staged: u.dropin_path for u in sandboxed_units(spec) if u.staged}
     for f in describe_first_boot(spec, converge=True).files:
-        if f.path.startswith("/etc/systemd/system/"):
-            target = tmp_path / f.path.lstrip("/")
+        path = staged.get(f.path, f.path)  # where the activation installs a staged drop-in
+        if path.startswith("/etc/systemd/system/"):
+            target = tmp_path / path.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(f.content)
     return tmp_path
@@ -78,7 +81,8 @@ def test_every_dropin_is_written_where_systemd_reads_it(tls_spec) -> None:
     files = {f.path: f for f in describe_first_boot(tls_spec, converge=True).files}
     for u in sandboxed_units(tls_spec):
         if u.dropin:
-            f = files[f"/etc/systemd/system/{u.unit}.d/{DROPIN_NAME}"]
+            assert u.dropin_path == f"/etc/systemd/system/{u.unit}.d/{DROPIN_NAME}"
+            f = files[u.dropin_source]
             assert f.mode == "0644" and "\n[Service]\n" in f.content, u.unit
 
 
@@ -116,3 +120,14 @@ def test_the_installer_keeps_roots_home_and_its_timer_fires_on_time(tls_spec) ->
     assert "ProtectHome=read-only" in unit and "ReadWritePaths=/root" in unit
     timer = files["/etc/systemd/system/hvps-provision.timer"].splitlines()
     assert "AccuracySec=1s" in timer
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) is not installed here")
+def test_the_root_prefix_follows_the_sessions_confinement() -> None:
+    """AS_ROOT picks hvps-root in a session under no_new_privs (sshd's sandbox: sudo would be refused) and sudo in
+    any other, whatever files exist (a converge cut short may have installed hvps-root before sshd's restart)."""
+    def prefix(*wrap: str) -> str:
+        return subprocess.run([*wrap, "bash", "-c", f"echo {AS_ROOT}"], capture_output=True, text=True,
+                              check=True, timeout=30).stdout.strip()
+    assert prefix() == "sudo -n"
+    assert prefix("setpriv", "--no-new-privs") == ROOT_COMMAND

@@ -47,12 +47,16 @@ ACME_CA_PATH = "/etc/hvps/acme-ca.pem"  # trusted by certbot for a private ACME 
 CERTBOT_CA_DROPIN = "/etc/systemd/system/certbot.service.d/hvps-acme-ca.conf"
 DO_AGENT_DROPIN = "/etc/systemd/system/do-agent.service.d/hvps-metadata.conf"
 SSH_SANDBOX_DROPIN = "/etc/systemd/system/ssh.service.d/hvps-sandbox.conf"
+#: Where the ssh-sandbox concern keeps sshd's drop-in until its activation has proven hvps-root (then installs it).
+SSH_SANDBOX_STAGED = "/etc/hvps/ssh-sandbox.conf"
 #: How an admin's SSH session reaches root once the converge sandboxed sshd (sudo is refused there): PID 1 runs
 #: the command (systemd-run), polkit allows the sudo group. See AS_ROOT for the commands the program sends.
 ROOT_COMMAND = "/usr/local/bin/hvps-root"
-#: The prefix of every root command the program and the proof send over SSH: hvps-root where the converge
-#: installed it, else sudo (a host that first boot made and no converge has reached yet, or an older one).
-AS_ROOT = "$(command -v hvps-root || echo sudo -n)"
+#: The prefix of every root command the program and the proof send over SSH, chosen by the session itself:
+#: hvps-root in a session sshd's sandbox confines (no_new_privs: sudo would be refused), sudo in any other (a host
+#: that first boot made and no converge has sandboxed yet, or one whose converge was cut short before sshd's
+#: restart).
+AS_ROOT = f"$(grep -qs '^NoNewPrivs:[[:space:]]*1' /proc/self/status && echo {ROOT_COMMAND} || echo sudo -n)"
 
 
 @dataclass(frozen=True)
@@ -384,26 +388,38 @@ systemctl enable --now hvps-backup.timer
         activate='NEEDRESTART_SUSPEND=1 "${APT[@]}" install --no-install-recommends age rclone\n',
         applies=lambda spec: bool(spec.backup_bucket), first_boot=False),
     # sshd's sandbox is every SSH session's: sudo stops working, so the way around it (hvps-root through PID 1,
-    # allowed by polkit) is installed and proven for the admin, under no_new_privs as in a session, before sshd
-    # restarts into it. Sessions already open keep their old confinement (KillMode=process). Converge-only: its
-    # package and files would not fit first-boot data, and the first converge follows first boot in the same
-    # `pulumi up`.
+    # allowed by polkit) must work first. The drop-in is kept in /etc/hvps and put in place only once the admin,
+    # under no_new_privs as in a session, has reached root that way; else it is removed. Either way sshd restarts
+    # (sessions already open keep what they had: KillMode=process); then a login over loopback with a throwaway key
+    # whose only command is `hvps-root true` must reach root through the sandboxed sshd (the key is removed again).
+    # A failure anywhere leaves sshd without the sandbox (the converge restores and re-activates) and fails the
+    # concern. Converge-only: its package and files
+    # would not fit first-boot data, and the first converge follows first boot in the same `pulumi up`.
     Concern(
         "ssh-sandbox", "sshd and its sessions sandboxed (no new privileges, read-only system); root via hvps-root.",
         (DEFERRED,),
-        files=(ConcernFile(SSH_SANDBOX_DROPIN), ConcernFile("/etc/polkit-1/rules.d/50-hvps-admin.rules"),
+        files=(ConcernFile(SSH_SANDBOX_STAGED), ConcernFile("/etc/polkit-1/rules.d/50-hvps-admin.rules"),
                ConcernFile(ROOT_COMMAND, "0755")),
         activate=f"""\
-if [ -e "$R{SSH_SANDBOX_DROPIN}" ]; then
-  NEEDRESTART_SUSPEND=1 "${{APT[@]}}" install --no-install-recommends polkitd
+local live=$R{SSH_SANDBOX_DROPIN} d k=$R/home/$ADMIN/.ssh/authorized_keys ok=
+NEEDRESTART_SUSPEND=1 "${{APT[@]}}" install --no-install-recommends polkitd || log "polkitd: not installed"
+if [ -e "$R{SSH_SANDBOX_STAGED}" ] &&
   [ "$(setpriv --reuid="$ADMIN" --regid="$ADMIN" --init-groups --no-new-privs {ROOT_COMMAND} id -u </dev/null)" = 0 ]
-fi
+then install -D -m 0644 "$R{SSH_SANDBOX_STAGED}" "$live"; else rm -f "$live"; fi
+systemctl daemon-reload
 systemctl restart ssh
+[ -e "$live" ] || {{ echo "hvps-root did not reach root: sshd left without its sandbox" >&2; false; }}
+d=$(mktemp -d)
+ssh-keygen -q -t ed25519 -N '' -C hvps-login-check -f "$d/key"
+cp -p "$k" "$d/keys"
+echo "restrict,command=\\"{ROOT_COMMAND} true\\" $(cat "$d/key.pub")" >>"$k"
+if ssh -i "$d/key" -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=no \\
+  -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=20 "$ADMIN@127.0.0.1" true; then ok=1; fi
+cat "$d/keys" >"$k"
+rm -rf "$d"
+[ -n "$ok" ] || {{ echo "a login through the sandboxed sshd did not reach root with hvps-root" >&2; false; }}
 """,
-        health="""\
-systemctl is-active --quiet ssh
-ssh-keyscan -T 10 -t ed25519 127.0.0.1 2>/dev/null | grep -q ' ssh-ed25519 '
-""",
+        health="systemctl is-active --quiet ssh\n",
         first_boot=False),
     Concern(
         "journal-and-time", "A persistent, capped journal; time sync; no LLMNR/mDNS listeners.", (DEFERRED,),

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from components.config import HostSpec
+from components.firstboot.concerns import SSH_SANDBOX_STAGED
 
 #: The bound every unit the project adds or configures must meet, unless its entry says why it cannot.
 DEFAULT_BOUND = 5.0
@@ -38,10 +39,18 @@ class SandboxedUnit:
     #: its sandbox comes with a concern only the converge delivers (HostConfig, right after first boot): a host
     #: that first boot made and no converge has reached runs Debian's unit as it is
     converge_only: bool = False
+    #: where its concern keeps the drop-in until the activation installs it at dropin_path (once it is safe to:
+    #: ssh-sandbox proves the admins' way to root first); empty: the drop-in is written where systemd reads it
+    staged: str = ""
 
     @property
     def dropin_path(self) -> str:
         return f"/etc/systemd/system/{self.unit}.d/{DROPIN_NAME}"
+
+    @property
+    def dropin_source(self) -> str:
+        """The host file holding its drop-in's content: dropin_path itself unless the concern stages it."""
+        return self.staged or self.dropin_path
 
 
 def sandboxed_units(spec: HostSpec, converged: bool = True) -> tuple[SandboxedUnit, ...]:
@@ -64,7 +73,7 @@ def sandboxed_units(spec: HostSpec, converged: bool = True) -> tuple[SandboxedUn
         SandboxedUnit("hvps-provision.service"),
         # sshd's sandbox confines every login session with it (no sudo there): admins reach root through PID 1
         # (hvps-root, allowed by polkit, whose Debian sandbox meets the bound)
-        SandboxedUnit("ssh.service", dropin=True, converge_only=True),
+        SandboxedUnit("ssh.service", dropin=True, converge_only=True, staged=SSH_SANDBOX_STAGED),
         SandboxedUnit("polkit.service", converge_only=True),
         # Debian's unit only waits at shutdown for an upgrade in progress: InstallOnShutdown is off, so it never
         # runs dpkg (apt-daily-upgrade.service does, unconfined: maintainer scripts write anywhere).
