@@ -37,7 +37,8 @@ from .vm import VM
 #: Values the EnvironmentFile grammar used to change (env-file.c: escapes, continuation, quotes, `$`).
 ENV_VALUES = (("HVPS_T_BACKSLASH", "pa\\ss"), ("HVPS_T_QUOTES", "say \"hi\" it's"),
               ("HVPS_T_DOLLAR", "$HOME ${IFS}`id`"), ("HVPS_T_EXPORT", "export X=1"),
-              ("HVPS_T_TRAILING", "ends in \\"), ("HVPS_T_HASH", "#not; a comment"))
+              ("HVPS_T_TRAILING", "ends in \\"), ("HVPS_T_HASH", "#not; a comment"),
+              ("HVPS_T_PERCENT", "100%n %% done"))
 SECRET_VALUES = (("HVPS_S_PASSWORD", "p\\a\"s$s'w`o#rd\\"), ("HVPS_S_URL", "postgres://u:p%40ss@db/x?a=1&b='2'"))
 
 

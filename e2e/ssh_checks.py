@@ -36,20 +36,29 @@ hvps-root rm -f /etc/hvps-e2e-confined
 """
 
 
-def confined_session(output: str) -> tuple[bool, dict[str, str]]:
+#: Run as the admin on a terminal (ssh -tt): hvps-root gives the command a terminal of its own and reaches root.
+PTY_ROOT_COMMAND = "hvps-root sh -c 'tty -s && echo pty_root=$(id -u)'"
+
+
+def confined_session(output: str, pty_output: str) -> tuple[bool, dict[str, str]]:
     """Judge CONFINED_SESSION_SCRIPT's output: the session runs under no_new_privs, sudo refuses it for that
-    reason, the system is read-only to it, and hvps-root reaches root with stdin, stdout and exit status intact."""
+    reason, the system is read-only to it, and hvps-root reaches root with stdin, stdout and exit status intact;
+    and PTY_ROOT_COMMAND's: on a terminal too."""
     got = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+    pty = re.search(r"pty_root=(\d+)", pty_output)  # among the terminal's title sequences systemd-run writes
+    got["pty_root"] = pty.group(1) if pty else ""
     ok = (got.get("nnp") == "1" and got.get("sudo_rc", "0") != "0" and "no new privileges" in got.get("sudo_err", "")
           and got.get("etc_rc", "0") != "0" and "Read-only file system" in got.get("etc_err", "")
-          and got.get("root_uid") == "0" and got.get("root_io") == "hello" and got.get("root_rc") == "3")
+          and got.get("root_uid") == "0" and got.get("root_io") == "hello" and got.get("root_rc") == "3"
+          and got["pty_root"] == "0")
     return ok, got
 
 
 def ssh_sessions_confined(vm: VM, admin: str, key: Path) -> CheckResult:
     """After the converge sandboxed sshd: a new admin session is confined and reaches root through hvps-root only."""
     p = _sh(vm, admin, key, CONFINED_SESSION_SCRIPT, timeout=120)
-    ok, got = confined_session(p.stdout)
+    t = vm.ssh(admin, key, PTY_ROOT_COMMAND, timeout=120, extra=["-tt"])
+    ok, got = confined_session(p.stdout, t.stdout)
     return CheckResult("ssh_sessions_confined", ok, got or p.stderr.strip()[-300:])
 
 

@@ -144,7 +144,8 @@ CONFINED = ("nnp=1\nsudo_rc=1\nsudo_err=sudo: The \"no new privileges\" flag is 
 ])
 def test_a_confined_session_is_judged_by_every_witness(output: str, ok: bool) -> None:
     from e2e.ssh_checks import confined_session
-    assert confined_session(output)[0] is ok
+    assert confined_session(output, "\x1b]2;/usr/bin/sh\x1b\\pty_root=0\r\n\x1b[0m")[0] is ok
+    assert confined_session(output, "")[0] is False  # no root on a terminal
 
 
 def test_the_confined_session_script_is_valid_sh() -> None:

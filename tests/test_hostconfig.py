@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shlex
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -174,3 +175,14 @@ def test_backup_keys_reach_the_host_over_ssh_as_secrets_never_in_first_boot_or_t
     assert not [f.path for f in firstboot.converge_files(spec).files if "AKIDEXAMPLE" in f.content]
     plain, _ = run_recording_options(full_config(vendor="linode", region="fr-par", dataVolumeGb="10"), "hc")
     assert not [r for r in plain.of_type("remote:Command") if r.name == "host-config-backup-credentials"]
+
+
+def test_one_converge_runs_at_a_time_and_a_waiting_one_gives_up_before_pulumi_does() -> None:
+    """Through hvps-root a converge runs under PID 1 and outlives a `pulumi up` that gave up on it: the next one
+    waits for its lock (flock), less long than the resource's own timeout, and never shares its staging."""
+    from components.firstboot.converge import CONVERGE_LOCK_WAIT_S
+    from components.hostconfig import CONVERGE_TIMEOUT
+    words = shlex.split(CONVERGE_COMMAND.split(") ", 1)[1])
+    assert words == ["flock", "-w", str(CONVERGE_LOCK_WAIT_S), "/run/hvps-converge.lock",
+                     "/usr/local/sbin/hvps-converge"]
+    assert CONVERGE_TIMEOUT.endswith("m") and int(CONVERGE_TIMEOUT[:-1]) * 60 > CONVERGE_LOCK_WAIT_S

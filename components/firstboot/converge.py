@@ -12,8 +12,11 @@ from components.firstboot.templating import render_host_file
 
 #: What the Pulumi program runs over SSH (as the admin, pinned host key) with base64(converge_bundle(spec)) on stdin.
 #: Its own entry point (templates/usr/local/sbin/hvps-converge): on a host made before convergence existed it
-#: is missing, so the command fails there instead of running that host's older provisioner.
-CONVERGE_COMMAND = f"{AS_ROOT} /usr/local/sbin/hvps-converge"
+#: is missing, so the command fails there instead of running that host's older provisioner. One converge at a
+#: time (flock, waiting up to CONVERGE_LOCK_WAIT_S): through hvps-root a converge runs under PID 1 and outlives a
+#: `pulumi up` that gave up on it, so the next one waits for it rather than sharing its staging directory.
+CONVERGE_LOCK_WAIT_S = 600
+CONVERGE_COMMAND = f"{AS_ROOT} flock -w {CONVERGE_LOCK_WAIT_S} /run/hvps-converge.lock /usr/local/sbin/hvps-converge"
 
 
 #: How many hex digits of a file's SHA-256 name its content in the converge triggers and the plan.

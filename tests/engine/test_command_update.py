@@ -27,7 +27,8 @@ mocks never show (they only record one run's inputs). Read from pulumi/pulumi-co
 
 The model takes the resources the real program registers (under mocks), diffs them against the previous run's
 like the engine, and "runs" the deploy command with bash against a directory standing in for the host: the
-uploads land there, and `sudo bash <script>` runs the real hvps-release script (systemctl, curl, pip stubbed).
+uploads land there, and the deploy command (its root prefix picks sudo: no no_new_privs here) runs the real
+hvps-release script (systemctl, curl, pip stubbed).
 """
 
 from __future__ import annotations
@@ -139,7 +140,8 @@ class Engine:
             command = command.replace(d, str(host.path(d)))
         # The fake host finished first boot: `hvps-provision --status` answers `complete` (see test_provision_script);
         # `hvps-converge` stands in for the host side: it unpacks the bundle read (base64) on stdin, as root would.
-        prelude = ('sudo() { [ "$1" != -n ] || shift; if [ "$1" = /usr/local/sbin/hvps-converge ]; then '
+        prelude = ('sudo() { [ "$1" != -n ] || shift; [ "$1" != flock ] || shift 4; '
+                   'if [ "$1" = /usr/local/sbin/hvps-converge ]; then '
                    'base64 -d >"$HVPS_ROOT/.bundle" && '
                    '"$HVPS_PYTHON" -c "$HVPS_UNPACK" "$HVPS_ROOT/.bundle" "$HVPS_ROOT" && rm "$HVPS_ROOT/.bundle"; '
                    'elif [ "$1" = /usr/local/sbin/hvps-provision ]; then echo complete; else "$@"; fi; }\n')
