@@ -393,8 +393,8 @@ systemctl enable --now hvps-backup.timer
     # (sessions already open keep what they had: KillMode=process); then a login over loopback with a throwaway key
     # whose only command is `hvps-root true` must reach root through the sandboxed sshd (the key is removed again).
     # A failure anywhere leaves sshd without the sandbox (the converge restores and re-activates) and fails the
-    # concern. Converge-only: its package and files
-    # would not fit first-boot data, and the first converge follows first boot in the same `pulumi up`.
+    # concern. Converge-only: its package and files would not fit first-boot data, and the first converge follows
+    # first boot in the same `pulumi up`.
     Concern(
         "ssh-sandbox", "sshd and its sessions sandboxed (no new privileges, read-only system); root via hvps-root.",
         (DEFERRED,),
