@@ -18,9 +18,9 @@ from .vm import VM
 
 
 def ssh_admin_login(vm: VM, admin: str, key: Path) -> CheckResult:
-    """The admin user with the stack's (test) key gets a shell, and has sudo."""
-    p = _sh(vm, admin, key, f"id -un && {AS_ROOT} true && echo SUDO_OK", timeout=60)
-    ok = p.returncode == 0 and p.stdout.split()[:1] == [admin] and "SUDO_OK" in p.stdout
+    """The admin user with the stack's (test) key gets a shell, and reaches root (AS_ROOT: sudo before the converge)."""
+    p = _sh(vm, admin, key, f"id -un && {AS_ROOT} true && echo ROOT_OK", timeout=60)
+    ok = p.returncode == 0 and p.stdout.split()[:1] == [admin] and "ROOT_OK" in p.stdout
     return CheckResult("ssh_admin_login", ok, p.stdout.strip() or p.stderr.strip()[-300:])
 
 
